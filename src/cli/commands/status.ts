@@ -1,0 +1,29 @@
+import type { CommandContext } from '../context.ts'
+
+/** `p2pstore status`: the daemon's peer id, addresses, uptime and connections. */
+export async function statusCommand (ctx: CommandContext): Promise<number> {
+  const client = await ctx.client()
+  const status = await client.status({ signal: ctx.signal })
+  ctx.out.result(status, () => {
+    ctx.out.table([
+      ['peer id', status.peerId],
+      ['version', status.version],
+      ['uptime', formatDuration(status.uptimeSeconds)],
+      ['network', status.network === 'private' ? 'private (swarm key)' : 'public'],
+      ['joined', status.joined ? 'yes' : 'no (waiting for a bootstrap peer to answer)'],
+      ['connections', String(status.connections)],
+      ['peers', `${status.peers.known} known, ${status.peers.connected} connected`],
+      ...status.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'addresses' : '', ma]),
+      ...(status.dataDir == null ? [] : [['data dir', status.dataDir] as [string, string]])
+    ])
+  })
+  return 0
+}
+
+/** `3725` → `1h 2m 5s` */
+export function formatDuration (seconds: number): string {
+  const h = Math.floor(seconds / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  const s = seconds % 60
+  return [h > 0 ? `${h}h` : '', h > 0 || m > 0 ? `${m}m` : '', `${s}s`].filter(Boolean).join(' ')
+}

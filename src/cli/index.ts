@@ -1,0 +1,197 @@
+/**
+ * The `p2pstore` command line: a commander program with one handler per command in `commands/`.
+ * `main()` never exits the process itself; it resolves with the exit code (README, "Exit codes").
+ *
+ * @packageDocumentation
+ */
+
+import os from 'node:os'
+import path from 'node:path'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { DEFAULT_DATADIR_NAME, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
+import { EXIT } from '../errors.ts'
+import { resolveApiTarget } from './api-file.ts'
+import { HttpClient } from './client.ts'
+import { daemonCommand } from './commands/daemon.ts'
+import { initCommand } from './commands/init.ts'
+import { keygenCommand } from './commands/keygen.ts'
+import { peersCommand } from './commands/peers.ts'
+import { statusCommand } from './commands/status.ts'
+import { testnetCommand } from './commands/testnet.ts'
+import { Output } from './output.ts'
+import type { Client } from './client.ts'
+import type { CommandContext } from './context.ts'
+import type { OutputStreams } from './output.ts'
+
+/** What `main()` runs against; the real process by default, fakes in tests. */
+export interface CliEnvironment {
+  streams?: OutputStreams
+  env?: NodeJS.ProcessEnv
+  /** replaces the HTTP client (tests) */
+  client?: Client
+  /** fires to stop long-running commands; SIGINT/SIGTERM by default */
+  signal?: AbortSignal
+}
+
+interface GlobalOptions {
+  api?: string
+  data?: string
+  token?: string
+  json?: boolean
+}
+
+/** Runs the CLI with `argv` (as `process.argv`: node, script, args…) and resolves with the exit code. */
+export async function main (argv: string[], environment: CliEnvironment = {}): Promise<number> {
+  const env = environment.env ?? process.env
+  const out = new Output(environment.streams ?? process)
+  let exitCode: number = EXIT.ok
+
+  const program = new Command('p2pstore')
+    .description('A masterless peer-to-peer key-value store on libp2p')
+    .version(VERSION, '-v, --version')
+    .option('--api <url>', 'API of the daemon to talk to (default: $P2PSTORE_API, else <datadir>/api)')
+    .option('--data <dir>', 'data dir (default: $P2PSTORE_HOME, else ~/.p2pstore)')
+    .option('--token <token>', 'bearer token for an API bound beyond loopback (default: $P2PSTORE_TOKEN, else <datadir>/api-token)')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: text => { out.stdout(text) },
+      writeErr: text => { out.stderr(text) },
+      outputError: (text, write) => { write(`p2pstore: ${text.replace(/^error: /, '')}`) }
+    })
+
+  const context = (cmd: Command): CommandContext => {
+    const globals = cmd.optsWithGlobals<GlobalOptions>()
+    const dataDir = path.resolve(globals.data ?? env.P2PSTORE_HOME ?? path.join(os.homedir(), DEFAULT_DATADIR_NAME))
+    let client: Client | undefined = environment.client
+    return {
+      out: out.withJson(globals.json === true),
+      dataDir,
+      signal: environment.signal ?? new AbortController().signal,
+      client: async () => {
+        client ??= new HttpClient(await resolveApiTarget({
+          api: globals.api ?? env.P2PSTORE_API,
+          dataDir,
+          token: globals.token ?? env.P2PSTORE_TOKEN
+        }))
+        return client
+      }
+    }
+  }
+
+  const run = <A extends unknown[]>(handler: (ctx: CommandContext, ...args: A) => Promise<number>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command
+      const ctx = context(cmd)
+      try {
+        exitCode = await handler(ctx, ...(args.slice(0, -1) as A))
+      } catch (err) {
+        exitCode = ctx.out.error(err)
+      }
+    }
+
+  const json = (): Option => new Option('--json', 'print JSON for scripts')
+  const usageHint = (cmd: Command): Command => cmd.showHelpAfterError(`usage: p2pstore ${cmd.name()} ${cmd.usage()}\n(run \`p2pstore ${cmd.name()} --help\` for details)`)
+
+  usageHint(program.command('init')
+    .description('create the data dir, the peer identity and config.json')
+    .addOption(json())
+    .action(run(async ctx => initCommand(ctx))))
+
+  usageHint(program.command('daemon')
+    .description('run a peer and its HTTP API in the foreground (initializes the data dir on first use)')
+    .option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/4700)', collect)
+    .option('--announce <multiaddr>', 'address to announce instead, repeatable', collect)
+    .option('--bootstrap <multiaddr>', 'bootstrap peer, repeatable', collect)
+    .option('--bootstrap-file <file>', 'file of bootstrap multiaddrs, one per line, repeatable', collect)
+    .option('--swarm-key <file>', 'join the private network of this swarm key (see `p2pstore keygen`)')
+    .option('--api-host <host>', 'API host; beyond loopback a bearer token is required (default 127.0.0.1)')
+    .option('--api-port <port>', 'API port, 0 = any free port (default 4701)', portArg)
+    .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
+    .option('--dht-refresh-interval <ms>', 'Kademlia self-lookup interval in ms (default 300000)', positiveIntArg)
+    .addOption(json())
+    .action(run(async (ctx, opts: Parameters<typeof daemonCommand>[1]) => daemonCommand(ctx, opts))))
+
+  usageHint(program.command('status')
+    .description("show the daemon's peer id, addresses, uptime and connections")
+    .addOption(json())
+    .action(run(async ctx => statusCommand(ctx))))
+
+  usageHint(program.command('peers')
+    .description('list the peers the daemon knows')
+    .addOption(json())
+    .action(run(async ctx => peersCommand(ctx))))
+
+  usageHint(program.command('keygen')
+    .description('generate keys: --swarm-key FILE writes a private-network key')
+    .option('--swarm-key <file>', 'write a new swarm key (libp2p pnet) to FILE')
+    .option('--force', 'replace FILE if it exists')
+    .addOption(json())
+    .action(run(async (ctx, opts: Parameters<typeof keygenCommand>[1]) => keygenCommand(ctx, opts))))
+
+  usageHint(program.command('testnet')
+    .description('run a local test net of N daemon processes on 127.0.0.1 until Ctrl-C')
+    .requiredOption('--peers <n>', `how many peers (1–${TESTNET_MAX_PEERS})`, peersArg)
+    .option('--dir <dir>', 'keep the peers here and reuse them next time (default: a temp dir removed on exit)')
+    .option('--swarm-key <file>', 'run the test net as a private network with this swarm key')
+    .addOption(json())
+    .action(run(async (ctx, opts: Parameters<typeof testnetCommand>[1]) => {
+      const stop = stopSignal(environment.signal)
+      try {
+        return await testnetCommand({ ...ctx, signal: stop.signal }, opts)
+      } finally {
+        stop.dispose()
+      }
+    })))
+
+  try {
+    await program.parseAsync(argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const shown = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)
+      return shown ? EXIT.ok : EXIT.badInput
+    }
+    return out.error(err)
+  }
+  return exitCode
+}
+
+function collect (value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+function portArg (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number 0–65535 (0 = any free port)')
+  return n
+}
+
+function positiveIntArg (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a positive whole number')
+  return n
+}
+
+function peersArg (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1 || n > TESTNET_MAX_PEERS) throw new InvalidArgumentError(`expected a whole number from 1 to ${TESTNET_MAX_PEERS}`)
+  return n
+}
+
+/** An AbortSignal for SIGINT/SIGTERM (or the given one), and a way to stop listening. */
+function stopSignal (given?: AbortSignal): { signal: AbortSignal, dispose(): void } {
+  if (given != null) return { signal: given, dispose: () => {} }
+  const controller = new AbortController()
+  const onSignal = (name: string) => () => { controller.abort(name) }
+  const onInt = onSignal('SIGINT')
+  const onTerm = onSignal('SIGTERM')
+  process.once('SIGINT', onInt)
+  process.once('SIGTERM', onTerm)
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onInt)
+      process.off('SIGTERM', onTerm)
+    }
+  }
+}

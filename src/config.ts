@@ -1,0 +1,301 @@
+/**
+ * Configuration of a peer and of the daemon that runs one: the types (every field optional, with
+ * its default), and the one function that merges CLI flags, the data dir's `config.json` and the
+ * defaults — in that order of precedence — and validates the result.
+ *
+ * @packageDocumentation
+ */
+
+import fs from 'node:fs/promises'
+import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, QUERY_SELF_INTERVAL } from './constants.ts'
+import { InvalidConfigurationError } from './errors.ts'
+import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/**
+ * Options of `createPeer()`. Every field is optional.
+ */
+export interface PeerInit {
+  /**
+   * Data dir holding the peer's identity (and, with storage, its data). Created on first use.
+   * Without one the peer gets a fresh identity each run and keeps nothing on disk.
+   *
+   * @default undefined
+   */
+  dataDir?: string
+
+  /**
+   * The peer's identity. Takes precedence over the one in `dataDir`.
+   *
+   * @default the data dir's key, or a new Ed25519 key
+   */
+  privateKey?: PrivateKey
+
+  /**
+   * libp2p listen multiaddrs (TCP).
+   *
+   * @default ['/ip4/0.0.0.0/tcp/0'] (every interface, any free port)
+   */
+  listen?: string[]
+
+  /**
+   * Multiaddrs to announce instead of the listen addresses (behind NAT or a port forward).
+   *
+   * @default [] (announce what we listen on)
+   */
+  announce?: string[]
+
+  /**
+   * Bootstrap peers to join through. Tried in parallel, retried with exponential backoff while none
+   * answers.
+   *
+   * @default []
+   */
+  bootstrap?: string[]
+
+  /**
+   * Pre-shared swarm key (the contents of a `swarm.key` file, see `p2pstore keygen --swarm-key`).
+   * With it the peer only ever completes connections with peers holding the same key (libp2p pnet).
+   *
+   * @default undefined (public network, Noise only)
+   */
+  swarmKey?: Uint8Array
+
+  /**
+   * Multiaddr ranges (e.g. `/ip4/127.0.0.0/ipcidr/8`) exempt from the per-host inbound connection
+   * rate limit. Test nets on loopback need it: every peer there is the same host.
+   *
+   * @default []
+   */
+  allow?: string[]
+
+  /**
+   * How long one dial may take.
+   *
+   * @default 10_000
+   */
+  dialTimeout?: number
+
+  /**
+   * How often the Kademlia self-lookup refreshes this peer's view of the key space near it.
+   *
+   * @default 300_000 (5 minutes)
+   */
+  dhtRefreshInterval?: number
+
+  /**
+   * First delay before the bootstrap peers are tried again when none answered; doubles each time.
+   *
+   * @default 1_000
+   */
+  bootstrapRetryMin?: number
+
+  /**
+   * Ceiling of the bootstrap retry delay.
+   *
+   * @default 60_000
+   */
+  bootstrapRetryMax?: number
+
+  /**
+   * Where logs go; test nets pass `prefixLogger('peer-3')`.
+   *
+   * @default defaultLogger() (enable with DEBUG=p2pstore:*,libp2p:*)
+   */
+  logger?: ComponentLogger
+
+  /**
+   * Start the peer before `createPeer()` resolves.
+   *
+   * @default true
+   */
+  start?: boolean
+}
+
+/** `PeerInit` with every default applied and every address parsed. */
+export interface PeerConfig {
+  dataDir?: string
+  privateKey?: PrivateKey
+  listen: string[]
+  announce: string[]
+  bootstrap: Multiaddr[]
+  swarmKey?: Uint8Array
+  allow: string[]
+  dialTimeout: number
+  dhtRefreshInterval: number
+  bootstrapRetryMin: number
+  bootstrapRetryMax: number
+  logger?: ComponentLogger
+  start: boolean
+}
+
+/** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
+export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
+  const listen = init.listen ?? ['/ip4/0.0.0.0/tcp/0']
+  const announce = init.announce ?? []
+  const allow = init.allow ?? []
+  for (const [key, list] of [['listen', listen], ['announce', announce], ['allow', allow]] as const) {
+    list.forEach(addr => parseMultiaddr(addr, key))
+  }
+  if (listen.length === 0) {
+    throw new InvalidConfigurationError('listen: at least one listen multiaddr is required')
+  }
+
+  const config: PeerConfig = {
+    dataDir: init.dataDir,
+    privateKey: init.privateKey,
+    listen,
+    announce,
+    bootstrap: (init.bootstrap ?? []).map(addr => parseMultiaddr(addr, 'bootstrap')),
+    swarmKey: init.swarmKey,
+    allow,
+    dialTimeout: positiveInt(init.dialTimeout ?? 10_000, 'dialTimeout'),
+    dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
+    bootstrapRetryMin: positiveInt(init.bootstrapRetryMin ?? BOOTSTRAP_RETRY_MIN, 'bootstrapRetryMin'),
+    bootstrapRetryMax: positiveInt(init.bootstrapRetryMax ?? BOOTSTRAP_RETRY_MAX, 'bootstrapRetryMax'),
+    logger: init.logger,
+    start: init.start ?? true
+  }
+  if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
+    throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)
+  }
+  return config
+}
+
+/**
+ * What a daemon is run with: the peer's settings plus where its API listens. These are the keys of
+ * `<datadir>/config.json` and, under the same names, the daemon's flags.
+ */
+export interface DaemonConfig {
+  /** libp2p listen multiaddrs. @default ['/ip4/0.0.0.0/tcp/4700'] */
+  listen: string[]
+  /** multiaddrs to announce instead. @default [] */
+  announce: string[]
+  /** bootstrap multiaddrs, plus those read from `bootstrapFiles`. @default [] */
+  bootstrap: string[]
+  /** files with one bootstrap multiaddr per line (`#` comments). @default [] */
+  bootstrapFiles: string[]
+  /** path of a swarm key file: join that private network only. @default undefined */
+  swarmKeyFile?: string
+  /** API host. Anything but loopback demands a bearer token. @default '127.0.0.1' */
+  apiHost: string
+  /** API port, 0 = any free port. @default 4701 */
+  apiPort: number
+  /** multiaddr ranges exempt from inbound rate limits. @default [] */
+  allow: string[]
+  /** Kademlia self-lookup interval in ms. @default 300_000 */
+  dhtRefreshInterval: number
+}
+
+const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval'] as const
+
+/** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
+export function defaultDaemonConfig (): DaemonConfig {
+  return {
+    listen: [...DEFAULT_LISTEN],
+    announce: [],
+    bootstrap: [],
+    bootstrapFiles: [],
+    apiHost: DEFAULT_API_HOST,
+    apiPort: DEFAULT_API_PORT,
+    allow: [],
+    dhtRefreshInterval: QUERY_SELF_INTERVAL
+  }
+}
+
+/**
+ * Merges the daemon's settings: CLI flags over `config.json` over defaults. Only keys a source
+ * actually sets count (`undefined` means "not given"; 0 and empty lists are values). Unknown keys
+ * in the file are refused so that a typo never silently does nothing.
+ */
+export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<string, unknown>): DaemonConfig {
+  for (const key of Object.keys(file)) {
+    if (!(DAEMON_KEYS as readonly string[]).includes(key)) {
+      throw new InvalidConfigurationError(`config.json: unknown setting "${key}" (known: ${DAEMON_KEYS.join(', ')})`)
+    }
+  }
+  const fromFile = file as Partial<Record<keyof DaemonConfig, unknown>>
+  const defaults = defaultDaemonConfig()
+  const pick = <K extends keyof DaemonConfig>(key: K): unknown => flags[key] ?? fromFile[key] ?? defaults[key]
+
+  const config: DaemonConfig = {
+    listen: stringList(pick('listen'), 'listen'),
+    announce: stringList(pick('announce'), 'announce'),
+    bootstrap: stringList(pick('bootstrap'), 'bootstrap'),
+    bootstrapFiles: stringList(pick('bootstrapFiles'), 'bootstrapFiles'),
+    swarmKeyFile: optionalString(pick('swarmKeyFile'), 'swarmKeyFile'),
+    apiHost: requiredString(pick('apiHost'), 'apiHost'),
+    apiPort: port(pick('apiPort'), 'apiPort'),
+    allow: stringList(pick('allow'), 'allow'),
+    dhtRefreshInterval: positiveInt(pick('dhtRefreshInterval'), 'dhtRefreshInterval')
+  }
+  for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
+    config[key].forEach(addr => parseMultiaddr(addr, key))
+  }
+  return config
+}
+
+/**
+ * Reads a bootstrap list file: one multiaddr per line; blank lines and `#` comments are skipped.
+ * A bad line raises `InvalidMultiaddrError` naming the file and line.
+ */
+export async function readBootstrapFile (file: string): Promise<string[]> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (err) {
+    throw new InvalidParametersError(`cannot read bootstrap list ${file}: ${(err as Error).message}`)
+  }
+  const addrs: string[] = []
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim()
+    if (line === '') return
+    parseMultiaddr(line, `${file}:${i + 1}`)
+    addrs.push(line)
+  })
+  return addrs
+}
+
+/** Parses a multiaddr, raising `InvalidMultiaddrError` that names where it came from. */
+export function parseMultiaddr (addr: string, where: string): Multiaddr {
+  try {
+    return multiaddr(addr)
+  } catch (err) {
+    throw new InvalidMultiaddrError(`${where}: "${addr}" is not a valid multiaddr (${(err as Error).message}); expected e.g. /ip4/192.0.2.1/tcp/4700/p2p/12D3KooW…`)
+  }
+}
+
+function stringList (value: unknown, key: string): string[] {
+  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) {
+    throw new InvalidConfigurationError(`${key}: expected a list of strings, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function optionalString (value: unknown, key: string): string | undefined {
+  if (value === undefined) return undefined
+  return requiredString(value, key)
+}
+
+function requiredString (value: unknown, key: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new InvalidConfigurationError(`${key}: expected a non-empty string, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function port (value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new InvalidConfigurationError(`${key}: expected a port number 0–65535 (0 = any free port), got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function positiveInt (value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidConfigurationError(`${key}: expected a positive whole number, got ${JSON.stringify(value)}`)
+  }
+  return value
+}

@@ -1,0 +1,179 @@
+/**
+ * The daemon process: a `Peer` from the data dir's identity and config, the HTTP API in front of
+ * it, the `<datadir>/api` file that tells the CLI where the API is, and clean shutdown on SIGINT /
+ * SIGTERM. `peer.ts` never imports this file; the CLI's `daemon` and `testnet` commands do.
+ *
+ * @packageDocumentation
+ */
+
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
+import { defaultLogger } from '@libp2p/logger'
+import { InvalidParametersError } from '@libp2p/interface'
+import { createApiServer, isLoopbackHost } from './api/index.ts'
+import { readBootstrapFile, resolveDaemonConfig } from './config.ts'
+import { DATADIR_FILES, SHUTDOWN_TIMEOUT } from './constants.ts'
+import { DataDir } from './datadir/index.ts'
+import { AddressInUseError } from './errors.ts'
+import { createPeer } from './peer.ts'
+import type { DaemonConfig } from './config.ts'
+import type { Peer } from './peer.ts'
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import type { FastifyInstance } from 'fastify'
+
+/** Options of `Daemon`. */
+export interface DaemonInit {
+  /** the data dir; created on first run */
+  dataDir: string
+  /** settings given on the command line; they win over `config.json` */
+  flags?: Partial<DaemonConfig>
+  /** @default defaultLogger() */
+  logger?: ComponentLogger
+}
+
+/** What a started daemon reports (and sends to a test-net launcher over IPC). */
+export interface DaemonInfo {
+  peerId: string
+  api: string
+  multiaddrs: string[]
+  dataDir: string
+}
+
+/** A peer plus its HTTP API, bound to one data dir. */
+export class Daemon {
+  readonly dataDir: DataDir
+  private readonly init: DaemonInit
+  private readonly log: Logger
+  private peer?: Peer
+  private api?: FastifyInstance
+  private stopping?: Promise<void>
+
+  constructor (init: DaemonInit) {
+    this.init = init
+    this.dataDir = new DataDir(init.dataDir)
+    this.log = (init.logger ?? defaultLogger()).forComponent('p2pstore:daemon')
+  }
+
+  /** The running peer (after `start()`). */
+  get node (): Peer | undefined {
+    return this.peer
+  }
+
+  /**
+   * Opens and locks the data dir, starts the peer and the API, and writes `<datadir>/api`. On any
+   * failure everything already started is stopped again before the error is thrown.
+   */
+  async start (): Promise<DaemonInfo> {
+    const { privateKey } = await this.dataDir.open()
+    await this.dataDir.lock()
+    try {
+      const config = resolveDaemonConfig(this.init.flags ?? {}, await this.dataDir.readConfig())
+      const bootstrap = [...config.bootstrap]
+      for (const file of config.bootstrapFiles) bootstrap.push(...await readBootstrapFile(file))
+      const swarmKey = config.swarmKeyFile == null ? undefined : await readSwarmKey(config.swarmKeyFile)
+
+      this.peer = await createPeer({
+        dataDir: this.dataDir.path,
+        privateKey,
+        listen: config.listen,
+        announce: config.announce,
+        bootstrap,
+        swarmKey,
+        allow: config.allow,
+        dhtRefreshInterval: config.dhtRefreshInterval,
+        logger: this.init.logger
+      })
+
+      const token = isLoopbackHost(config.apiHost) ? undefined : await this.apiToken()
+      this.api = createApiServer({ peer: this.peer, token })
+      let url: string
+      try {
+        url = await this.api.listen({ host: config.apiHost, port: config.apiPort })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new AddressInUseError(`cannot start the API on ${config.apiHost}:${config.apiPort}: address already in use`, { cause: err })
+        }
+        throw err
+      }
+      await this.dataDir.writeText(DATADIR_FILES.api, `${url}\n`)
+      this.log('API listening on %s', url)
+
+      return {
+        peerId: this.peer.peerId.toString(),
+        api: url,
+        multiaddrs: this.peer.getMultiaddrs().map(ma => ma.toString()),
+        dataDir: this.dataDir.path
+      }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  /** Removes the api file, closes the API, stops the peer, releases the lock. Idempotent. */
+  async stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.dataDir.remove(DATADIR_FILES.api).catch(() => {})
+      await this.api?.close()
+      await this.peer?.stop()
+      await this.dataDir.unlock()
+    })()
+    return this.stopping
+  }
+
+  private async apiToken (): Promise<string> {
+    const existing = (await this.dataDir.readText(DATADIR_FILES.apiToken))?.trim()
+    if (existing != null && existing !== '') return existing
+    const token = randomBytes(32).toString('base64url')
+    await this.dataDir.writeText(DATADIR_FILES.apiToken, `${token}\n`, 0o600)
+    return token
+  }
+}
+
+/** Reads a swarm key file written by `p2pstore keygen --swarm-key` (libp2p pnet format). */
+export async function readSwarmKey (file: string): Promise<Uint8Array> {
+  let bytes: Uint8Array
+  try {
+    bytes = await fs.readFile(file)
+  } catch (err) {
+    throw new InvalidParametersError(`cannot read swarm key ${file}: ${(err as Error).message}; create one with \`p2pstore keygen --swarm-key ${file}\``)
+  }
+  if (!SWARM_KEY_FORMAT.test(new TextDecoder().decode(bytes))) {
+    throw new InvalidParametersError(`${file} is not a swarm key (expected /key/swarm/psk/1.0.0/, /base16/ and 64 hex digits on three lines); create one with \`p2pstore keygen --swarm-key FILE\``)
+  }
+  return bytes
+}
+
+/** The libp2p pnet v1 swarm key file: tag, codec, 32 bytes in hex. */
+const SWARM_KEY_FORMAT = /^\/key\/swarm\/psk\/1\.0\.0\/\r?\n\/base16\/\r?\n[0-9a-fA-F]{64}\s*$/
+
+/**
+ * Runs `daemon.stop()` on SIGINT / SIGTERM (and when an IPC parent, such as a test-net launcher,
+ * goes away), then calls `exit(code)`: 0 after a clean stop, 1 when the stop failed or took longer
+ * than `SHUTDOWN_TIMEOUT`. A second signal exits at once.
+ */
+export function stopOnSignals (daemon: Daemon, exit: (code: number) => void, onStopping?: (reason: string) => void): () => void {
+  let stopping = false
+  const handler = (reason: string): void => {
+    if (stopping) {
+      exit(1)
+      return
+    }
+    stopping = true
+    onStopping?.(reason)
+    const timer = setTimeout(() => { exit(1) }, SHUTDOWN_TIMEOUT)
+    timer.unref()
+    daemon.stop().then(() => { exit(0) }, () => { exit(1) })
+  }
+  const onSigint = (): void => { handler('SIGINT') }
+  const onSigterm = (): void => { handler('SIGTERM') }
+  const onDisconnect = (): void => { handler('parent process exited') }
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigterm)
+  if (process.send != null) process.on('disconnect', onDisconnect)
+  return () => {
+    process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigterm)
+    process.off('disconnect', onDisconnect)
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Joining the network: dial the bootstrap peers, then look up our own id in Kademlia so that the
+ * peers nearest to us learn about us and we about them (the join procedure of the Kademlia paper,
+ * section 2.3). While no bootstrap peer answers it retries with exponential backoff, forever, and
+ * says so through `join:retry` events; once joined it watches the connection count and joins again
+ * when the peer has become isolated (every neighbour restarted, a network outage).
+ *
+ * @packageDocumentation
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises'
+import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
+import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { TypedEventTarget } from 'main-event'
+
+/** Events a `Joiner` emits on its `events` target. */
+export interface JoinEvents {
+  /** no bootstrap peer answered; the next attempt is in `delayMs` */
+  'join:retry': CustomEvent<{ attempt: number, delayMs: number, errors: string[] }>
+  /** at least one bootstrap peer answered and the self-lookup ran */
+  'join:joined': CustomEvent<{ attempt: number, via: string[], discovered: number }>
+  /** the peer lost every connection; it will join again */
+  'join:isolated': CustomEvent<Record<string, never>>
+}
+
+/** What the joiner needs from libp2p. */
+export interface JoinerComponents {
+  logger: ComponentLogger
+  peerId: PeerId
+  /** dials and reports connections (a libp2p node fits) */
+  network: {
+    dial(addr: Multiaddr, options?: AbortOptions): Promise<Connection>
+    getConnections(): Connection[]
+  }
+  /** Kademlia lookups (kad-dht fits) */
+  dht: {
+    getClosestPeers(key: Uint8Array, options?: AbortOptions): AsyncIterable<{ name: string }>
+  }
+  events: TypedEventTarget<JoinEvents>
+}
+
+/** Options of the joiner. */
+export interface JoinerInit {
+  /** bootstrap peers; with none the peer simply waits to be found by others */
+  bootstrap: Multiaddr[]
+  /** first retry delay, doubled per failed attempt. @default 1_000 */
+  retryMin: number
+  /** retry delay ceiling. @default 60_000 */
+  retryMax: number
+  /** deadline of one bootstrap dial. @default 10_000 */
+  dialTimeout: number
+  /** deadline of the self-lookup. @default 30_000 */
+  lookupTimeout: number
+  /** how often an already joined peer checks that it is not isolated. @default 30_000 */
+  checkInterval: number
+}
+
+/** Joins through bootstrap peers with backoff and rejoins when isolated. */
+export class Joiner implements Startable {
+  private readonly components: JoinerComponents
+  private readonly init: JoinerInit
+  private readonly log: Logger
+  private shutdown?: AbortController
+  private loop?: Promise<void>
+  private joinedOnce = false
+
+  constructor (components: JoinerComponents, init: JoinerInit) {
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('p2pstore:join')
+  }
+
+  /** true once a bootstrap peer answered (or this peer was found by others). */
+  get joined (): boolean {
+    return this.joinedOnce || this.components.network.getConnections().length > 0
+  }
+
+  start (): void {
+    if (this.shutdown != null) return
+    this.shutdown = new AbortController()
+    setMaxListeners(Infinity, this.shutdown.signal)
+    this.loop = this.run(this.shutdown.signal).catch(err => {
+      if (this.shutdown?.signal.aborted !== true) this.log.error('join loop failed - %e', err)
+    })
+  }
+
+  async stop (): Promise<void> {
+    if (this.shutdown == null) return
+    this.shutdown.abort()
+    await this.loop
+    this.shutdown = undefined
+    this.loop = undefined
+  }
+
+  private async run (signal: AbortSignal): Promise<void> {
+    let delay = this.init.retryMin
+    let attempt = 0
+    let wasConnected = false
+
+    while (!signal.aborted) {
+      const connected = this.components.network.getConnections().length > 0
+      if (connected || this.init.bootstrap.length === 0) {
+        wasConnected ||= connected
+        await sleep(this.init.checkInterval, undefined, { signal }).catch(() => {})
+        continue
+      }
+      if (wasConnected) {
+        wasConnected = false
+        this.log('isolated: no connections left, joining again')
+        this.components.events.dispatchEvent(new CustomEvent('join:isolated', { detail: {} }))
+      }
+
+      attempt++
+      const { via, errors } = await this.dialBootstrap(signal)
+      if (signal.aborted) return
+
+      if (via.length > 0) {
+        const discovered = await this.selfLookup(signal)
+        this.joinedOnce = true
+        wasConnected = true
+        this.log('joined via %s after %d attempt(s), lookup found %d peers', via.join(', '), attempt, discovered)
+        this.components.events.dispatchEvent(new CustomEvent('join:joined', { detail: { attempt, via, discovered } }))
+        attempt = 0
+        delay = this.init.retryMin
+        continue
+      }
+
+      this.log('no bootstrap peer answered (attempt %d, %d tried), retrying in %d ms', attempt, this.init.bootstrap.length, delay)
+      this.components.events.dispatchEvent(new CustomEvent('join:retry', { detail: { attempt, delayMs: delay, errors } }))
+      await sleep(delay, undefined, { signal }).catch(() => {})
+      delay = Math.min(delay * 2, this.init.retryMax)
+    }
+  }
+
+  private async dialBootstrap (signal: AbortSignal): Promise<{ via: string[], errors: string[] }> {
+    const self = this.components.peerId.toString()
+    const results = await Promise.allSettled(this.init.bootstrap.map(async addr => {
+      if (addr.getComponents().some(c => c.name === 'p2p' && c.value === self)) {
+        throw new Error('is this peer itself')
+      }
+      const dialSignal = anySignal([signal, AbortSignal.timeout(this.init.dialTimeout)])
+      setMaxListeners(Infinity, dialSignal)
+      try {
+        const conn = await this.components.network.dial(addr, { signal: dialSignal })
+        return conn.remotePeer.toString()
+      } finally {
+        dialSignal.clear()
+      }
+    }))
+
+    const via: string[] = []
+    const errors: string[] = []
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') via.push(result.value)
+      else errors.push(`${this.init.bootstrap[i]?.toString()}: ${(result.reason as Error).message}`)
+    })
+    return { via, errors }
+  }
+
+  private async selfLookup (signal: AbortSignal): Promise<number> {
+    const lookupSignal = anySignal([signal, AbortSignal.timeout(this.init.lookupTimeout)])
+    setMaxListeners(Infinity, lookupSignal)
+    let found = 0
+    try {
+      for await (const event of this.components.dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal: lookupSignal })) {
+        if (event.name === 'FINAL_PEER') found++
+      }
+    } catch (err) {
+      // a failed lookup does not undo the join: the bootstrap connection stands and the DHT's own
+      // refresh will fill the routing table later
+      if (!signal.aborted) this.log.error('self-lookup after join failed - %e', err)
+    } finally {
+      lookupSignal.clear()
+    }
+    return found
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * A p2pstore peer: one libp2p node (TCP, Noise, Yamux, identify, ping, kad-dht under p2pstore's own
+ * protocol id, optional pnet) plus the parts of p2pstore built on it. `Peer` builds the parts in
+ * dependency order, starts them in that order and stops them in reverse.
+ *
+ * @packageDocumentation
+ */
+
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { defaultLogger } from '@libp2p/logger'
+import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { TypedEventEmitter } from 'main-event'
+import { JOIN_LOOKUP_TIMEOUT, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, VERSION } from './constants.ts'
+import { resolvePeerConfig } from './config.ts'
+import { DataDir } from './datadir/index.ts'
+import { AddressInUseError } from './errors.ts'
+import { Joiner } from './join/index.ts'
+import type { PeerConfig, PeerInit } from './config.ts'
+import type { JoinEvents } from './join/index.ts'
+import type { Identify } from '@libp2p/identify'
+import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The libp2p services every p2pstore peer runs. */
+export type PeerServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+}
+
+/** Events of a peer (subscribe with `peer.addEventListener`). */
+export interface PeerEvents extends JoinEvents {}
+
+/** What `/v1/status` and `p2pstore status` report. */
+export interface PeerStatus {
+  peerId: string
+  version: string
+  multiaddrs: string[]
+  uptimeSeconds: number
+  /** open libp2p connections */
+  connections: number
+  /** peers this peer knows of (see `peers()`), and how many of them it is connected to */
+  peers: { known: number, connected: number }
+  /** whether the peer has joined a network (a bootstrap peer answered, or others found it) */
+  joined: boolean
+  /** `private` when a swarm key restricts the network */
+  network: 'public' | 'private'
+  /** the data dir, when the peer has one */
+  dataDir?: string
+}
+
+/** One entry of `/v1/peers` and `p2pstore peers`. */
+export interface KnownPeer {
+  peerId: string
+  multiaddrs: string[]
+  connected: boolean
+  /** protocols the peer announced through identify (empty until it was connected once) */
+  protocols: string[]
+}
+
+/** A running (or stopped) p2pstore peer. Create with `createPeer()`. */
+export class Peer extends TypedEventEmitter<PeerEvents> {
+  /** this peer's identity */
+  readonly peerId: PeerId
+  /** the libp2p node, for embedding applications that need lower-level access */
+  readonly libp2p: Libp2p<PeerServices>
+  /** the resolved configuration */
+  readonly config: PeerConfig
+  private readonly joiner: Joiner
+  private readonly log: Logger
+  private startedAt = 0
+  private starting?: Promise<void>
+  private stopping?: Promise<void>
+  private running = false
+
+  /** Use `createPeer()`; the constructor only wires already built parts. */
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig) {
+    super()
+    this.libp2p = libp2p
+    this.peerId = libp2p.peerId
+    this.config = config
+    const logger = config.logger ?? defaultLogger()
+    this.log = logger.forComponent('p2pstore:peer')
+    this.joiner = new Joiner({
+      logger,
+      peerId: libp2p.peerId,
+      network: libp2p,
+      dht: libp2p.services.dht,
+      events: this
+    }, {
+      bootstrap: config.bootstrap,
+      retryMin: config.bootstrapRetryMin,
+      retryMax: config.bootstrapRetryMax,
+      dialTimeout: config.dialTimeout,
+      lookupTimeout: JOIN_LOOKUP_TIMEOUT,
+      checkInterval: REJOIN_CHECK_INTERVAL
+    })
+  }
+
+  /** true between a successful `start()` and `stop()` */
+  get isStarted (): boolean {
+    return this.running
+  }
+
+  /**
+   * Starts listening and joining. Idempotent: a second call returns the same promise. A listen
+   * address already taken raises `AddressInUseError`.
+   */
+  async start (): Promise<void> {
+    this.starting ??= (async () => {
+      try {
+        await this.libp2p.start()
+      } catch (err) {
+        await Promise.resolve(this.libp2p.stop()).catch(() => {})
+        this.starting = undefined
+        if (/EADDRINUSE/.test(String((err as Error).message)) || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new AddressInUseError(`cannot listen on ${this.config.listen.join(', ')}: address already in use`, { cause: err })
+        }
+        throw err
+      }
+      this.joiner.start()
+      this.startedAt = Date.now()
+      this.running = true
+      this.stopping = undefined
+      this.log('started %p on %s', this.peerId, this.libp2p.getMultiaddrs().map(ma => ma.toString()).join(', '))
+    })()
+    return this.starting
+  }
+
+  /** Stops in reverse order of start and closes every connection. Idempotent, like `start()`. */
+  async stop (): Promise<void> {
+    if (this.starting == null) return
+    this.stopping ??= (async () => {
+      await this.starting?.catch(() => {})
+      await this.joiner.stop()
+      await this.libp2p.stop()
+      this.running = false
+      this.starting = undefined
+      this.log('stopped %p', this.peerId)
+    })()
+    return this.stopping
+  }
+
+  /** Addresses others can dial this peer on, each ending in `/p2p/<peer id>`. */
+  getMultiaddrs (): Multiaddr[] {
+    return this.libp2p.getMultiaddrs()
+  }
+
+  /** Every peer this peer knows of (its peer store), with whether it is connected now. */
+  async peers (options: AbortOptions = {}): Promise<KnownPeer[]> {
+    const known = await this.libp2p.peerStore.all({ signal: options.signal })
+    return known
+      .filter(p => !p.id.equals(this.peerId))
+      .map(p => ({
+        peerId: p.id.toString(),
+        multiaddrs: p.addresses.map(a => a.multiaddr.toString()),
+        connected: this.libp2p.getConnections(p.id).length > 0,
+        protocols: [...p.protocols].sort()
+      }))
+      .sort((a, b) => a.peerId.localeCompare(b.peerId))
+  }
+
+  /** A snapshot of the peer's state for `/v1/status`. */
+  async status (options: AbortOptions = {}): Promise<PeerStatus> {
+    const peers = await this.peers(options)
+    return {
+      peerId: this.peerId.toString(),
+      version: VERSION,
+      multiaddrs: this.getMultiaddrs().map(ma => ma.toString()),
+      uptimeSeconds: this.running ? Math.round((Date.now() - this.startedAt) / 1000) : 0,
+      connections: this.libp2p.getConnections().length,
+      peers: { known: peers.length, connected: peers.filter(p => p.connected).length },
+      joined: this.joiner.joined,
+      network: this.config.swarmKey == null ? 'public' : 'private',
+      dataDir: this.config.dataDir
+    }
+  }
+}
+
+/**
+ * Creates a peer — loading or creating its identity in `init.dataDir` — and starts it unless
+ * `init.start` is false.
+ *
+ * @example
+ * ```ts
+ * const peer = await createPeer({ dataDir: './data', bootstrap: ['/ip4/192.0.2.1/tcp/4700/p2p/12D3KooW…'] })
+ * console.log(peer.peerId.toString(), peer.getMultiaddrs())
+ * await peer.stop()
+ * ```
+ */
+export async function createPeer (init: PeerInit = {}): Promise<Peer> {
+  const config = resolvePeerConfig(init)
+  const privateKey = config.privateKey ??
+    (config.dataDir != null ? (await new DataDir(config.dataDir).open()).privateKey : await generateKeyPair('Ed25519'))
+
+  const libp2p = await createLibp2p<PeerServices>({
+    start: false,
+    privateKey,
+    logger: config.logger,
+    addresses: { listen: config.listen, announce: config.announce },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: config.swarmKey == null ? undefined : preSharedKey({ psk: config.swarmKey }),
+    connectionManager: {
+      allow: config.allow,
+      dialTimeout: config.dialTimeout
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: PROTOCOL_KAD,
+        // peers on loopback and private networks are legitimate members of a p2pstore network
+        peerInfoMapper: passthroughMapper,
+        // every daemon serves the DHT; client mode would leave LAN-only networks without routing
+        clientMode: false,
+        querySelfInterval: config.dhtRefreshInterval,
+        logPrefix: 'p2pstore:dht',
+        datastorePrefix: '/p2pstore/dht',
+        metricsPrefix: 'p2pstore_dht'
+      })
+    }
+  })
+
+  const peer = new Peer(libp2p, config)
+  if (config.start) await peer.start()
+  return peer
+}

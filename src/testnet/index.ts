@@ -1,0 +1,154 @@
+/**
+ * Test nets: `createTestnet(n)` builds n real peers in this process, over real libp2p connections on
+ * 127.0.0.1, joined through the first one; `ProcessTestnet` (see `processes.ts`, behind
+ * `p2pstore testnet`) runs n daemons as child processes.
+ *
+ * @packageDocumentation
+ */
+
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { prefixLogger } from '@libp2p/logger'
+import { TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
+import { TestnetError } from '../errors.ts'
+import { createPeer } from '../peer.ts'
+import type { PeerInit } from '../config.ts'
+import type { Peer } from '../peer.ts'
+import type { AbortOptions } from '@libp2p/interface'
+
+export { ProcessTestnet } from './processes.ts'
+export type { ProcessTestnetInit, ProcessTestnetPeer, TestnetProgress } from './processes.ts'
+
+/** Loopback range every test net allows past the per-host inbound connection rate limit. */
+export const LOOPBACK_ALLOW = '/ip4/127.0.0.0/ipcidr/8'
+
+/** Test nets refresh their Kademlia view often so that simultaneous joins settle in seconds. */
+export const TESTNET_DHT_REFRESH_INTERVAL = 5 * second
+
+/** Options of `createTestnet()`. */
+export interface TestnetInit {
+  /**
+   * Directory holding one data dir per peer (`peer-0`, `peer-1`, …). Reusing one restarts the same
+   * peers with the same identities.
+   *
+   * @default a new temporary directory, removed by `teardown()`
+   */
+  dir?: string
+
+  /**
+   * Called with `teardown` before anything is started, so that a test can register it with its
+   * runner first (`onTeardown: fn => cleanups.push(fn)`) and never leaks peers, even when creating
+   * the net fails half-way.
+   */
+  onTeardown?(teardown: () => Promise<void>): void
+
+  /**
+   * Wait until every peer knows every other before resolving.
+   *
+   * @default true
+   */
+  waitForMesh?: boolean
+
+  /** @default 120_000 */
+  joinTimeout?: number
+
+  /** Extra settings for every peer (swarm key, intervals…); `dataDir`, `listen` and `bootstrap` are set by the test net. */
+  peer?: Omit<PeerInit, 'dataDir' | 'listen' | 'bootstrap'>
+}
+
+/** A running in-process test net. */
+export interface Testnet {
+  /** the peers, `peers[0]` being everyone's bootstrap peer */
+  peers: Peer[]
+  /** directory of the peers' data dirs */
+  dir: string
+  /** data dir of peer `i` */
+  dataDir(i: number): string
+  /** stops every peer and removes the directory if the test net created it; idempotent */
+  teardown(): Promise<void>
+}
+
+/**
+ * Starts `n` peers on 127.0.0.1 (any free port), the first one the bootstrap peer of the rest.
+ *
+ * @example
+ * ```ts
+ * const net = await createTestnet(5, { onTeardown: fn => cleanups.push(fn) })
+ * const status = await net.peers[3].status()
+ * await net.teardown()
+ * ```
+ */
+export async function createTestnet (n: number, init: TestnetInit = {}): Promise<Testnet> {
+  if (!Number.isInteger(n) || n < 1) throw new TestnetError(`a test net needs at least 1 peer, got ${n}`)
+
+  const ownsDir = init.dir == null
+  const dir = init.dir ?? await fs.mkdtemp(path.join(os.tmpdir(), 'p2pstore-testnet-'))
+  const peers: Peer[] = []
+  let tornDown: Promise<void> | undefined
+  const teardown = async (): Promise<void> => {
+    tornDown ??= (async () => {
+      await Promise.allSettled(peers.map(async p => { await p.stop() }))
+      if (ownsDir) await fs.rm(dir, { recursive: true, force: true })
+    })()
+    return tornDown
+  }
+  init.onTeardown?.(teardown)
+
+  const dataDir = (i: number): string => path.join(dir, `peer-${i}`)
+  const peerInit = (i: number, bootstrap: string[]): PeerInit => ({
+    dhtRefreshInterval: TESTNET_DHT_REFRESH_INTERVAL,
+    bootstrapRetryMin: 200,
+    bootstrapRetryMax: 2 * second,
+    logger: prefixLogger(`peer-${i}`),
+    ...init.peer,
+    allow: [LOOPBACK_ALLOW, ...(init.peer?.allow ?? [])],
+    dataDir: dataDir(i),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap
+  })
+
+  try {
+    const first = await createPeer(peerInit(0, []))
+    peers.push(first)
+    const bootstrap = first.getMultiaddrs().map(ma => ma.toString())
+    const rest = await Promise.all(Array.from({ length: n - 1 }, async (_, i) => {
+      const peer = await createPeer(peerInit(i + 1, bootstrap))
+      peers.push(peer)
+      return peer
+    }))
+    // keep peers in index order whatever order they started in
+    peers.splice(0, peers.length, first, ...rest)
+
+    if (init.waitForMesh ?? true) {
+      await waitForFullMesh(peers, { signal: AbortSignal.timeout(init.joinTimeout ?? TESTNET_JOIN_TIMEOUT) })
+    }
+  } catch (err) {
+    await teardown()
+    throw err
+  }
+
+  return { peers, dir, dataDir, teardown }
+}
+
+/**
+ * Resolves once every peer lists every other in `peers()`. Rejects with `TestnetError` naming the
+ * peers still missing when `options.signal` fires.
+ */
+export async function waitForFullMesh (peers: Peer[], options: AbortOptions = {}): Promise<void> {
+  const ids = peers.map(p => p.peerId.toString())
+  for (;;) {
+    const missing: string[] = []
+    for (const [i, peer] of peers.entries()) {
+      const known = new Set((await peer.peers(options)).map(p => p.peerId))
+      const lacking = ids.filter(id => id !== ids[i] && !known.has(id))
+      if (lacking.length > 0) missing.push(`peer-${i} lacks ${lacking.length}`)
+    }
+    if (missing.length === 0) return
+    if (options.signal?.aborted === true) {
+      throw new TestnetError(`test net did not settle: ${missing.join(', ')}`)
+    }
+    await sleep(100)
+  }
+}
