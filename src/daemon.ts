@@ -152,18 +152,25 @@ const SWARM_KEY_FORMAT = /^\/key\/swarm\/psk\/1\.0\.0\/\r?\n\/base16\/\r?\n[0-9a
  * goes away), then calls `exit(code)`: 0 after a clean stop, 1 when the stop failed or took longer
  * than `SHUTDOWN_TIMEOUT`. A second signal exits at once.
  */
-export function stopOnSignals (daemon: Daemon, exit: (code: number) => void, onStopping?: (reason: string) => void): () => void {
+export function stopOnSignals (daemon: Daemon, exit: (code: number) => void, report?: (message: string) => void): () => void {
   let stopping = false
   const handler = (reason: string): void => {
     if (stopping) {
+      report?.(`${reason} again: exiting without waiting for a clean stop`)
       exit(1)
       return
     }
     stopping = true
-    onStopping?.(reason)
-    const timer = setTimeout(() => { exit(1) }, SHUTDOWN_TIMEOUT)
+    report?.(`${reason}: stopping…`)
+    const timer = setTimeout(() => {
+      report?.(`clean stop took longer than ${SHUTDOWN_TIMEOUT / 1000} s: exiting anyway`)
+      exit(1)
+    }, SHUTDOWN_TIMEOUT)
     timer.unref()
-    daemon.stop().then(() => { exit(0) }, () => { exit(1) })
+    daemon.stop().then(() => { exit(0) }, (err: Error) => {
+      report?.(`stop failed: ${err.message}`)
+      exit(1)
+    })
   }
   const onSigint = (): void => { handler('SIGINT') }
   const onSigterm = (): void => { handler('SIGTERM') }

@@ -52,6 +52,8 @@ export interface PeerStatus {
   peers: { known: number, connected: number }
   /** whether the peer has joined a network (a bootstrap peer answered, or others found it) */
   joined: boolean
+  /** how many bootstrap peers it was configured with (0: it waits for others to join through it) */
+  bootstrapPeers: number
   /** `private` when a swarm key restricts the network */
   network: 'public' | 'private'
   /** the data dir, when the peer has one */
@@ -115,7 +117,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    * Starts listening and joining. Idempotent: a second call returns the same promise. A listen
    * address already taken raises `AddressInUseError`.
    */
-  async start (): Promise<void> {
+  start (): Promise<void> {
     this.starting ??= (async () => {
       try {
         await this.libp2p.start()
@@ -137,8 +139,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   }
 
   /** Stops in reverse order of start and closes every connection. Idempotent, like `start()`. */
-  async stop (): Promise<void> {
-    if (this.starting == null) return
+  stop (): Promise<void> {
+    if (this.starting == null) return this.stopping ?? Promise.resolve()
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {})
       await this.joiner.stop()
@@ -180,6 +182,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       connections: this.libp2p.getConnections().length,
       peers: { known: peers.length, connected: peers.filter(p => p.connected).length },
       joined: this.joiner.joined,
+      bootstrapPeers: this.config.bootstrap.length,
       network: this.config.swarmKey == null ? 'public' : 'private',
       dataDir: this.config.dataDir
     }

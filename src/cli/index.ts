@@ -42,7 +42,9 @@ interface GlobalOptions {
 
 /** Runs the CLI with `argv` (as `process.argv`: node, script, args…) and resolves with the exit code. */
 export async function main (argv: string[], environment: CliEnvironment = {}): Promise<number> {
-  const env = environment.env ?? process.env
+  const rawEnv = environment.env ?? process.env
+  // an empty variable (`export P2PSTORE_API=`) means "not set", as in most shells' conventions
+  const env = (name: string): string | undefined => rawEnv[name] === '' ? undefined : rawEnv[name]
   const out = new Output(environment.streams ?? process)
   let exitCode: number = EXIT.ok
 
@@ -62,7 +64,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
 
   const context = (cmd: Command): CommandContext => {
     const globals = cmd.optsWithGlobals<GlobalOptions>()
-    const dataDir = path.resolve(globals.data ?? env.P2PSTORE_HOME ?? path.join(os.homedir(), DEFAULT_DATADIR_NAME))
+    const dataDir = path.resolve(globals.data ?? env('P2PSTORE_HOME') ?? path.join(os.homedir(), DEFAULT_DATADIR_NAME))
     let client: Client | undefined = environment.client
     return {
       out: out.withJson(globals.json === true),
@@ -70,9 +72,9 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
       signal: environment.signal ?? new AbortController().signal,
       client: async () => {
         client ??= new HttpClient(await resolveApiTarget({
-          api: globals.api ?? env.P2PSTORE_API,
+          api: globals.api ?? env('P2PSTORE_API'),
           dataDir,
-          token: globals.token ?? env.P2PSTORE_TOKEN
+          token: globals.token ?? env('P2PSTORE_TOKEN')
         }))
         return client
       }

@@ -153,7 +153,9 @@ export class ProcessTestnet {
     const log = openSync(logFile, 'a')
     let child: ChildProcess
     try {
-      child = spawn(process.execPath, args, { stdio: ['ignore', log, log, 'ipc'] })
+      // own process group: a terminal's Ctrl-C reaches only the launcher, which then stops every
+      // daemon once, in order; the IPC channel still ends a daemon whose launcher died
+      child = spawn(process.execPath, args, { stdio: ['ignore', log, log, 'ipc'], detached: true })
     } finally {
       closeSync(log)
     }

@@ -33,7 +33,7 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
   }
   const daemon = new Daemon({ dataDir: ctx.dataDir, flags })
   const done = new Promise<number>(resolve => {
-    stopOnSignals(daemon, resolve, reason => { ctx.out.info(`${reason}: stopping…`) })
+    stopOnSignals(daemon, resolve, message => { ctx.out.info(message) })
   })
 
   const info = await daemon.start()

@@ -1,3 +1,4 @@
+import type { PeerStatus } from '../../peer.ts'
 import type { CommandContext } from '../context.ts'
 
 /** `p2pstore status`: the daemon's peer id, addresses, uptime and connections. */
@@ -10,7 +11,7 @@ export async function statusCommand (ctx: CommandContext): Promise<number> {
       ['version', status.version],
       ['uptime', formatDuration(status.uptimeSeconds)],
       ['network', status.network === 'private' ? 'private (swarm key)' : 'public'],
-      ['joined', status.joined ? 'yes' : 'no (waiting for a bootstrap peer to answer)'],
+      ['joined', joinedText(status)],
       ['connections', String(status.connections)],
       ['peers', `${status.peers.known} known, ${status.peers.connected} connected`],
       ...status.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'addresses' : '', ma]),
@@ -18,6 +19,12 @@ export async function statusCommand (ctx: CommandContext): Promise<number> {
     ])
   })
   return 0
+}
+
+function joinedText (status: PeerStatus): string {
+  if (status.joined) return 'yes'
+  if (status.bootstrapPeers === 0) return 'not yet (no bootstrap peers configured: others join through this peer)'
+  return `not yet (retrying ${status.bootstrapPeers} bootstrap peer(s); see the daemon's log)`
 }
 
 /** `3725` → `1h 2m 5s` */

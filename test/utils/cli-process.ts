@@ -1,0 +1,85 @@
+/**
+ * Runs `bin/p2pstore.js` (the built CLI) as a child process. Every child is registered with the
+ * test's cleanup and SIGKILLed (with its process group) if still running after the test.
+ */
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Cleanup } from './cleanup.ts'
+import type { ChildProcess } from 'node:child_process'
+
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/p2pstore.js')
+
+export interface CliRun {
+  child: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** resolves with the exit code (or the signal name) */
+  exited: Promise<number | string>
+  /** resolves with the first stdout line matching `re` */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<string>
+}
+
+export function startCli (cleanup: Cleanup, args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, P2PSTORE_API: '', P2PSTORE_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  let err = ''
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const exited = new Promise<number | string>(resolve => {
+    child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1) })
+  })
+  cleanup.add(async () => {
+    if (child.exitCode == null && child.signalCode == null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForLine: async (re, timeoutMs = 60_000) => new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const line = out.split('\n').find(l => re.test(l))
+        if (line == null) return false
+        clearTimeout(timer)
+        child.stdout?.off('data', check)
+        resolve(line)
+        return true
+      }
+      const timer = setTimeout(() => {
+        child.stdout?.off('data', check)
+        reject(new Error(`no line matching ${re} within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`))
+      }, timeoutMs)
+      void exited.then(code => {
+        if (!check()) {
+          clearTimeout(timer)
+          reject(new Error(`exited (${code}) before printing a line matching ${re}; stdout: ${out}; stderr: ${err}`))
+        }
+      })
+      if (!check()) child.stdout?.on('data', check)
+    })
+  }
+}
+
+/** Runs the CLI to completion. */
+export async function runCli (cleanup: Cleanup, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | string, stdout: string, stderr: string }> {
+  const run = startCli(cleanup, args, env)
+  const code = await run.exited
+  return { code, stdout: run.stdout(), stderr: run.stderr() }
+}
+
+/** true while a process with this pid exists */
+export function isRunning (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
