@@ -1,6 +1,7 @@
 /**
  * The `p2pstore` command line: a commander program with one handler per command in `commands/`.
  * `main()` never exits the process itself; it resolves with the exit code (README, "Exit codes").
+ * Handlers are imported when their command runs, so `p2pstore status` does not load libp2p.
  *
  * @packageDocumentation
  */
@@ -12,16 +13,13 @@ import { DEFAULT_DATADIR_NAME, TESTNET_MAX_PEERS, VERSION } from '../constants.t
 import { EXIT } from '../errors.ts'
 import { resolveApiTarget } from './api-file.ts'
 import { HttpClient } from './client.ts'
-import { daemonCommand } from './commands/daemon.ts'
-import { initCommand } from './commands/init.ts'
-import { keygenCommand } from './commands/keygen.ts'
-import { peersCommand } from './commands/peers.ts'
-import { statusCommand } from './commands/status.ts'
-import { testnetCommand } from './commands/testnet.ts'
 import { Output } from './output.ts'
 import type { Client } from './client.ts'
 import type { CommandContext } from './context.ts'
 import type { OutputStreams } from './output.ts'
+import type { DaemonOptions } from './commands/daemon.ts'
+import type { KeygenOptions } from './commands/keygen.ts'
+import type { TestnetOptions } from './commands/testnet.ts'
 
 /** What `main()` runs against; the real process by default, fakes in tests. */
 export interface CliEnvironment {
@@ -98,7 +96,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
   usageHint(program.command('init')
     .description('create the data dir, the peer identity and config.json')
     .addOption(json())
-    .action(run(async ctx => initCommand(ctx))))
+    .action(run(async ctx => (await import('./commands/init.ts')).initCommand(ctx))))
 
   usageHint(program.command('daemon')
     .description('run a peer and its HTTP API in the foreground (initializes the data dir on first use)')
@@ -112,24 +110,24 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
     .option('--dht-refresh-interval <ms>', 'Kademlia self-lookup interval in ms (default 300000)', positiveIntArg)
     .addOption(json())
-    .action(run(async (ctx, opts: Parameters<typeof daemonCommand>[1]) => daemonCommand(ctx, opts))))
+    .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, opts))))
 
   usageHint(program.command('status')
     .description("show the daemon's peer id, addresses, uptime and connections")
     .addOption(json())
-    .action(run(async ctx => statusCommand(ctx))))
+    .action(run(async ctx => (await import('./commands/status.ts')).statusCommand(ctx))))
 
   usageHint(program.command('peers')
     .description('list the peers the daemon knows')
     .addOption(json())
-    .action(run(async ctx => peersCommand(ctx))))
+    .action(run(async ctx => (await import('./commands/peers.ts')).peersCommand(ctx))))
 
   usageHint(program.command('keygen')
     .description('generate keys: --swarm-key FILE writes a private-network key')
     .option('--swarm-key <file>', 'write a new swarm key (libp2p pnet) to FILE')
     .option('--force', 'replace FILE if it exists')
     .addOption(json())
-    .action(run(async (ctx, opts: Parameters<typeof keygenCommand>[1]) => keygenCommand(ctx, opts))))
+    .action(run(async (ctx, opts: KeygenOptions) => (await import('./commands/keygen.ts')).keygenCommand(ctx, opts))))
 
   usageHint(program.command('testnet')
     .description('run a local test net of N daemon processes on 127.0.0.1 until Ctrl-C')
@@ -137,7 +135,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--dir <dir>', 'keep the peers here and reuse them next time (default: a temp dir removed on exit)')
     .option('--swarm-key <file>', 'run the test net as a private network with this swarm key')
     .addOption(json())
-    .action(run(async (ctx, opts: Parameters<typeof testnetCommand>[1]) => {
+    .action(run(async (ctx, opts: TestnetOptions) => {
+      const { testnetCommand } = await import('./commands/testnet.ts')
       const stop = stopSignal(environment.signal)
       try {
         return await testnetCommand({ ...ctx, signal: stop.signal }, opts)

@@ -1,0 +1,111 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { main } from '../../src/cli/index.ts'
+import { EXIT } from '../../src/errors.ts'
+import { useCleanup } from '../utils/cleanup.ts'
+import { expect } from '../utils/expect.ts'
+import { stubWith } from '../utils/stubs.ts'
+import type { Client } from '../../src/cli/client.ts'
+import type { KnownPeer, PeerStatus } from '../../src/peer.ts'
+
+const STATUS: PeerStatus = {
+  peerId: '12D3KooWSelf',
+  version: '0.1.0',
+  multiaddrs: ['/ip4/127.0.0.1/tcp/4700/p2p/12D3KooWSelf'],
+  uptimeSeconds: 3725,
+  connections: 1,
+  peers: { known: 2, connected: 1 },
+  joined: true,
+  bootstrapPeers: 1,
+  network: 'private'
+}
+const PEERS: KnownPeer[] = [
+  { peerId: '12D3KooWA', multiaddrs: ['/ip4/127.0.0.1/tcp/1'], connected: true, protocols: [] },
+  { peerId: '12D3KooWB', multiaddrs: [], connected: false, protocols: [] }
+]
+
+/** runs main() with a stub client and captured output */
+async function run (args: string[], client?: Client, env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(['node', 'p2pstore', ...args], {
+    client,
+    env,
+    streams: { stdout: { write: (s: string) => { stdout += s } }, stderr: { write: (s: string) => { stderr += s } } }
+  })
+  return { code, stdout, stderr }
+}
+
+describe('cli commands (stub client, captured output)', () => {
+  const cleanup = useCleanup()
+
+  it('status prints a human table, or the same data as JSON', async () => {
+    const client = stubWith<Client>(s => s.status.resolves(STATUS))
+    const human = await run(['status'], client)
+    expect(human.code).to.equal(0)
+    expect(human.stdout).to.match(/^peer id\s+12D3KooWSelf$/m)
+    expect(human.stdout).to.match(/^uptime\s+1h 2m 5s$/m)
+    expect(human.stdout).to.match(/^network\s+private \(swarm key\)$/m)
+    expect(human.stdout).to.match(/^peers\s+2 known, 1 connected$/m)
+
+    const json = await run(['status', '--json'], client)
+    expect(JSON.parse(json.stdout)).to.deep.equal(STATUS)
+  })
+
+  it('peers prints a table, or the list as JSON', async () => {
+    const client = stubWith<Client>(s => s.peers.resolves(PEERS))
+    const human = await run(['peers'], client)
+    expect(human.stdout.split('\n')[0]).to.match(/^PEER ID\s+CONNECTED\s+ADDRESS$/)
+    expect(human.stdout).to.match(/^12D3KooWA\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1$/m)
+    expect(human.stdout).to.match(/^12D3KooWB\s+no\s+-$/m)
+    expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(PEERS)
+  })
+
+  it('maps an error from the daemon to its exit code, with a hint', async () => {
+    const err = Object.assign(new Error('no daemon'), { name: 'DaemonUnreachableError' })
+    const client = stubWith<Client>(s => s.status.rejects(err))
+    const res = await run(['status'], client)
+    expect(res.code).to.equal(EXIT.unreachable)
+    expect(res.stderr).to.equal('p2pstore: no daemon\n  hint: start one with `p2pstore daemon`, or point at it with --api URL / P2PSTORE_API\n')
+    const json = await run(['status', '--json'], client)
+    expect(JSON.parse(json.stderr)).to.include({ error: 'DaemonUnreachableError', exitCode: EXIT.unreachable })
+  })
+
+  it('init creates the data dir and config, and is idempotent', async () => {
+    const dir = path.join(await cleanup.tempDir(), 'home')
+    const first = await run(['init', '--json'], undefined, { P2PSTORE_HOME: dir })
+    expect(first.code).to.equal(0)
+    const made = JSON.parse(first.stdout) as { peerId: string, created: boolean }
+    expect(made.created).to.equal(true)
+    const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { apiPort: number }
+    expect(config.apiPort).to.equal(4701)
+
+    const again = JSON.parse((await run(['--data', dir, 'init', '--json'])).stdout) as { peerId: string, created: boolean }
+    expect(again).to.deep.equal({ ...made, created: false })
+  })
+
+  it('keygen --swarm-key writes a pnet key 0600 and refuses to overwrite it without --force', async () => {
+    const file = path.join(await cleanup.tempDir(), 'swarm.key')
+    expect((await run(['keygen', '--swarm-key', file])).code).to.equal(0)
+    const key = await fs.readFile(file, 'utf8')
+    expect(key).to.match(/^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}$/)
+    expect((await fs.stat(file)).mode & 0o777).to.equal(0o600)
+
+    const refused = await run(['keygen', '--swarm-key', file])
+    expect(refused.code).to.equal(EXIT.badInput)
+    expect(refused.stderr).to.match(/already exists/)
+    expect(await fs.readFile(file, 'utf8')).to.equal(key)
+
+    expect((await run(['keygen', '--swarm-key', file, '--force'])).code).to.equal(0)
+    expect(await fs.readFile(file, 'utf8')).to.not.equal(key)
+  })
+
+  it('--help and --version exit 0; unknown commands exit 2', async () => {
+    expect((await run(['--help'])).code).to.equal(0)
+    expect((await run(['peers', '--help'])).stdout).to.match(/Usage: p2pstore peers/)
+    expect((await run(['--version'])).stdout.trim()).to.equal('0.1.0')
+    const unknown = await run(['frobnicate'])
+    expect(unknown.code).to.equal(EXIT.badInput)
+    expect(unknown.stderr).to.match(/unknown command 'frobnicate'/)
+  })
+})
