@@ -75,3 +75,54 @@ export const TESTNET_JOIN_TIMEOUT = 2 * minute
 
 /** Largest test net `p2pstore testnet` starts as processes on one machine. */
 export const TESTNET_MAX_PEERS = 64
+
+/** Replica read/write protocol: one long-lived stream per peer pair, requests matched by id. */
+export const PROTOCOL_KV = '/p2pstore/kv/1.0.0'
+
+/** Default replication factor: how many home replicas hold each key (Dynamo's N). */
+export const DEFAULT_N = 3
+
+/** Default read quorum (Dynamo's R). R + W > N gives read-your-writes on a healthy network. */
+export const DEFAULT_R = 2
+
+/** Default write quorum (Dynamo's W). */
+export const DEFAULT_W = 2
+
+/** Largest N a request may ask for. */
+export const MAX_N = 16
+
+/** Longest key, in bytes. */
+export const MAX_KEY_BYTES = 1024
+
+/** Largest value, in bytes. */
+export const MAX_VALUE_BYTES = 1024 * 1024
+
+/** A key with more live siblings than this logs a warning (Riak's `warn_siblings`). */
+export const WARN_SIBLINGS = 25
+
+/** A write that would leave a key with more siblings than this is refused (Riak's `max_siblings`). */
+export const MAX_SIBLINGS = 100
+
+/** A write that would make all siblings of a key weigh more than this is refused. */
+export const MAX_OBJECT_BYTES = 16 * 1024 * 1024
+
+/** Most entries (version vector entries plus cloud dots) a causal context may have. */
+export const MAX_CONTEXT_ENTRIES = 1024
+
+/** Longest actor id, in bytes (8-byte storage epoch + 4-byte incarnation in practice). */
+export const MAX_ACTOR_BYTES = 32
+
+/** Largest frame on `/p2pstore/kv/1.0.0`: one whole sibling set plus headroom for the envelope. */
+export const MAX_KV_MESSAGE_BYTES = MAX_OBJECT_BYTES + 256 * 1024
+
+/** Deadline of one replica request (read, store or forwarded put). */
+export const REPLICA_REQUEST_TIMEOUT = 5 * second
+
+/** Deadline of a whole client request (a quorum put or get). */
+export const CLIENT_REQUEST_TIMEOUT = 10 * second
+
+/** Inbound kv stream: how long a request may take to arrive in full once its first byte did. */
+export const KV_READ_TIMEOUT = 10 * second
+
+/** Most requests one peer may have in flight to us on its kv stream. */
+export const KV_MAX_IN_FLIGHT = 256

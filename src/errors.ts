@@ -52,6 +52,45 @@ export class TestnetError extends Error {
   override readonly name = 'TestnetError'
 }
 
+/** A key is empty or longer than the limit. */
+export class KeyTooLargeError extends Error {
+  static override readonly name = 'KeyTooLargeError'
+  override readonly name = 'KeyTooLargeError'
+}
+
+/** A value is larger than the limit. */
+export class ValueTooLargeError extends Error {
+  static override readonly name = 'ValueTooLargeError'
+  override readonly name = 'ValueTooLargeError'
+}
+
+/** A context token is corrupt, forged, of an unknown version, or belongs to another key. */
+export class InvalidContextTokenError extends Error {
+  static override readonly name = 'InvalidContextTokenError'
+  override readonly name = 'InvalidContextTokenError'
+}
+
+/** A write would leave a key with more siblings (or sibling bytes) than the limit. */
+export class TooManySiblingsError extends Error {
+  static override readonly name = 'TooManySiblingsError'
+  override readonly name = 'TooManySiblingsError'
+}
+
+/** A read found concurrent versions: the caller must choose, then write with the context. */
+export class SiblingsPresentError extends Error {
+  static override readonly name = 'SiblingsPresentError'
+  override readonly name = 'SiblingsPresentError'
+}
+
+/**
+ * Fewer replicas answered than the quorum needs. Keeps every replica's failure in `errors`
+ * (an AggregateError), so no cause is lost.
+ */
+export class QuorumNotReachedError extends AggregateError {
+  static override readonly name = 'QuorumNotReachedError'
+  override readonly name = 'QuorumNotReachedError'
+}
+
 /** How one error condition shows at the edges: HTTP API and CLI. */
 export interface ErrorDescription {
   /** HTTP status the API answers with */
@@ -88,6 +127,13 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   InvalidMultiaddrError: { httpStatus: 400, exitCode: EXIT.badInput, hint: 'a multiaddr looks like /ip4/192.0.2.1/tcp/4700/p2p/12D3Koo…' },
   InvalidConfigurationError: { httpStatus: 400, exitCode: EXIT.badInput, hint: 'fix the named setting in the flags or <datadir>/config.json' },
   NotFoundError: { httpStatus: 404, exitCode: EXIT.notFound, hint: 'nothing is stored under that name' },
+  KeyTooLargeError: { httpStatus: 400, exitCode: EXIT.badInput, hint: 'keys are 1 byte to 1 KiB' },
+  ValueTooLargeError: { httpStatus: 413, exitCode: EXIT.badInput, hint: 'values are at most 1 MiB by default; split larger data over several keys' },
+  InvalidContextTokenError: { httpStatus: 400, exitCode: EXIT.badInput, hint: 'pass the context exactly as `p2pstore get` printed it, for the same key' },
+  TooManySiblingsError: { httpStatus: 409, exitCode: EXIT.siblings, hint: 'read the key, merge its siblings, and write the result with --context' },
+  SiblingsPresentError: { httpStatus: 300, exitCode: EXIT.siblings, hint: 'resolve them: write the value you want with `p2pstore put KEY --context TOKEN`' },
+  QuorumNotReachedError: { httpStatus: 503, exitCode: EXIT.quorum, hint: 'too few replicas answered; retry, check `p2pstore peers`, or lower --w / --r' },
+  InvalidMessageError: { httpStatus: 502, exitCode: EXIT.internal, hint: 'a peer sent a malformed message; check that every peer runs a compatible p2pstore' },
   UnauthorizedError: { httpStatus: 401, exitCode: EXIT.badInput, hint: 'pass the token from <datadir>/api-token with --token or P2PSTORE_TOKEN' },
   DaemonUnreachableError: { httpStatus: 503, exitCode: EXIT.unreachable, hint: 'start one with `p2pstore daemon`, or point at it with --api URL / P2PSTORE_API' },
   DataDirError: { httpStatus: 500, exitCode: EXIT.dataDir, hint: 'check the path and its permissions, or choose another with --data DIR' },
