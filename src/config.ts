@@ -9,8 +9,9 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_N, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
+import type { Engine } from './storage/index.ts'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -107,6 +108,43 @@ export interface PeerInit {
   logger?: ComponentLogger
 
   /**
+   * Replicas per key (Dynamo's N), for requests that do not say.
+   *
+   * @default 3
+   */
+  n?: number
+
+  /**
+   * Read quorum (Dynamo's R).
+   *
+   * @default 2
+   */
+  r?: number
+
+  /**
+   * Write quorum (Dynamo's W). R + W > N gives read-your-writes on a healthy network.
+   *
+   * @default 2
+   */
+  w?: number
+
+  /**
+   * Sync every write to disk before acknowledging it. Turning it off trades crash safety (an
+   * acknowledged write may be lost on power failure or kill -9) for speed.
+   *
+   * @default true
+   */
+  sync?: boolean
+
+  /**
+   * The storage engine. Without one, a peer with a `dataDir` keeps a LevelDB in `<dataDir>/storage`;
+   * a peer without a data dir keeps its data in memory (lost when it stops).
+   *
+   * @default LevelEngine or MemoryEngine, as above
+   */
+  engine?: Engine
+
+  /**
    * Start the peer before `createPeer()` resolves.
    *
    * @default true
@@ -129,6 +167,11 @@ export interface PeerConfig {
   bootstrapRetryMax: number
   logger?: ComponentLogger
   start: boolean
+  n?: number
+  r?: number
+  w?: number
+  sync: boolean
+  engine?: Engine
 }
 
 /** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
@@ -156,7 +199,12 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     bootstrapRetryMin: positiveInt(init.bootstrapRetryMin ?? BOOTSTRAP_RETRY_MIN, 'bootstrapRetryMin'),
     bootstrapRetryMax: positiveInt(init.bootstrapRetryMax ?? BOOTSTRAP_RETRY_MAX, 'bootstrapRetryMax'),
     logger: init.logger,
-    start: init.start ?? true
+    start: init.start ?? true,
+    n: init.n,
+    r: init.r,
+    w: init.w,
+    sync: init.sync ?? true,
+    engine: init.engine
   }
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)
@@ -187,9 +235,17 @@ export interface DaemonConfig {
   allow: string[]
   /** Kademlia self-lookup interval in ms. @default 300_000 */
   dhtRefreshInterval: number
+  /** replicas per key. @default 3 */
+  n: number
+  /** read quorum. @default 2 */
+  r: number
+  /** write quorum. @default 2 */
+  w: number
+  /** sync each write to disk before acknowledging it. @default true */
+  sync: boolean
 }
 
-const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval'] as const
+const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync'] as const
 
 /** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
 export function defaultDaemonConfig (): DaemonConfig {
@@ -201,7 +257,11 @@ export function defaultDaemonConfig (): DaemonConfig {
     apiHost: DEFAULT_API_HOST,
     apiPort: DEFAULT_API_PORT,
     allow: [],
-    dhtRefreshInterval: QUERY_SELF_INTERVAL
+    dhtRefreshInterval: QUERY_SELF_INTERVAL,
+    n: DEFAULT_N,
+    r: DEFAULT_R,
+    w: DEFAULT_W,
+    sync: true
   }
 }
 
@@ -229,11 +289,18 @@ export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<
     apiHost: requiredString(pick('apiHost'), 'apiHost'),
     apiPort: port(pick('apiPort'), 'apiPort'),
     allow: stringList(pick('allow'), 'allow'),
-    dhtRefreshInterval: positiveInt(pick('dhtRefreshInterval'), 'dhtRefreshInterval')
+    dhtRefreshInterval: positiveInt(pick('dhtRefreshInterval'), 'dhtRefreshInterval'),
+    n: positiveInt(pick('n'), 'n'),
+    r: positiveInt(pick('r'), 'r'),
+    w: positiveInt(pick('w'), 'w'),
+    sync: bool(pick('sync'), 'sync')
   }
   for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
     config[key].forEach(addr => parseMultiaddr(addr, key))
   }
+  if (config.n > MAX_N) throw new InvalidConfigurationError(`n: at most ${MAX_N}, got ${config.n}`)
+  if (config.r > config.n) throw new InvalidConfigurationError(`r (${config.r}) must be at most n (${config.n})`)
+  if (config.w > config.n) throw new InvalidConfigurationError(`w (${config.w}) must be at most n (${config.n})`)
   return config
 }
 
@@ -290,6 +357,11 @@ function port (value: unknown, key: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
     throw new InvalidConfigurationError(`${key}: expected a port number 0–65535 (0 = any free port), got ${JSON.stringify(value)}`)
   }
+  return value
+}
+
+function bool (value: unknown, key: string): boolean {
+  if (typeof value !== 'boolean') throw new InvalidConfigurationError(`${key}: expected true or false, got ${JSON.stringify(value)}`)
   return value
 }
 

@@ -112,8 +112,12 @@ export const MAX_CONTEXT_ENTRIES = 1024
 /** Longest actor id, in bytes (8-byte storage epoch + 4-byte incarnation in practice). */
 export const MAX_ACTOR_BYTES = 32
 
-/** Largest frame on `/p2pstore/kv/1.0.0`: one whole sibling set plus headroom for the envelope. */
-export const MAX_KV_MESSAGE_BYTES = MAX_OBJECT_BYTES + 256 * 1024
+/**
+ * Largest frame on `/p2pstore/kv/1.0.0`: one whole sibling set plus headroom for the envelope. A
+ * write keeps a key under MAX_OBJECT_BYTES, but the merge of concurrent writes coordinated by
+ * different replicas can exceed it; up to 4× is carried so such a key never gets stuck.
+ */
+export const MAX_KV_MESSAGE_BYTES = 4 * MAX_OBJECT_BYTES + 256 * 1024
 
 /** Deadline of one replica request (read, store or forwarded put). */
 export const REPLICA_REQUEST_TIMEOUT = 5 * second
@@ -126,3 +130,6 @@ export const KV_READ_TIMEOUT = 10 * second
 
 /** Most requests one peer may have in flight to us on its kv stream. */
 export const KV_MAX_IN_FLIGHT = 256
+
+/** HTTP header carrying the opaque context token, both ways (Riak's X-Riak-Vclock). */
+export const CONTEXT_HEADER = 'x-p2pstore-context'

@@ -81,6 +81,10 @@ export class Daemon {
         swarmKey,
         allow: config.allow,
         dhtRefreshInterval: config.dhtRefreshInterval,
+        n: config.n,
+        r: config.r,
+        w: config.w,
+        sync: config.sync,
         logger: this.init.logger
       })
 

@@ -16,14 +16,23 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import path from 'node:path'
 import { TypedEventEmitter } from 'main-event'
-import { JOIN_LOOKUP_TIMEOUT, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, VERSION } from './constants.ts'
+import { liveSiblings } from './clock/index.ts'
+import { JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { resolvePeerConfig } from './config.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { Joiner } from './join/index.ts'
+import { Members } from './membership/index.ts'
+import { Coordinator, KvRpc } from './replication/index.ts'
+import { Placement } from './routing/index.ts'
+import { LevelEngine, MemoryEngine } from './storage/index.ts'
+import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
 import type { PeerConfig, PeerInit } from './config.ts'
 import type { JoinEvents } from './join/index.ts'
+import type { ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
+import type { Engine } from './storage/index.ts'
 import type { Identify } from '@libp2p/identify'
 import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -69,6 +78,21 @@ export interface KnownPeer {
   protocols: string[]
 }
 
+/** What `peer.get()` answers. */
+export interface GetResult {
+  /** the live values: none (not found or deleted), one, or several concurrent siblings */
+  siblings: Sibling[]
+  /** every concurrent version, tombstones included (for read-time policies such as LWW) */
+  versions: Sibling[]
+  /** what this read saw: pass it to the next put or delete of the key to supersede these siblings */
+  context: CausalContext
+  /** how many replicas answered */
+  replies: number
+}
+
+/** A key as bytes or as a string (UTF-8). */
+export type Key = Uint8Array | string
+
 /** A running (or stopped) p2pstore peer. Create with `createPeer()`. */
 export class Peer extends TypedEventEmitter<PeerEvents> {
   /** this peer's identity */
@@ -77,7 +101,14 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly libp2p: Libp2p<PeerServices>
   /** the resolved configuration */
   readonly config: PeerConfig
+  /** the local store */
+  readonly engine: Engine
+  /** the key space view: home replicas of a key */
+  readonly placement: Placement
   private readonly joiner: Joiner
+  private readonly members: Members
+  private readonly rpc: KvRpc
+  private readonly coordinator: Coordinator
   private readonly log: Logger
   private startedAt = 0
   private starting?: Promise<void>
@@ -92,6 +123,25 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.config = config
     const logger = config.logger ?? defaultLogger()
     this.log = logger.forComponent('p2pstore:peer')
+    this.engine = config.engine ?? (config.dataDir == null
+      ? new MemoryEngine()
+      : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync }))
+    this.members = new Members({ logger, peerId: libp2p.peerId, events: libp2p, peerStore: libp2p.peerStore })
+    this.placement = new Placement({ peerId: libp2p.peerId, members: this.members, dht: libp2p.services.dht })
+    let coordinator: Coordinator | undefined
+    this.rpc = new KvRpc({ logger, network: libp2p }, {
+      handler: async (request, from, options) => {
+        if (coordinator == null) throw new Error('not started')
+        return coordinator.handle(request, from, options)
+      },
+      maxMessageBytes: MAX_KV_MESSAGE_BYTES,
+      requestTimeout: REPLICA_REQUEST_TIMEOUT,
+      idleTimeout: KV_READ_TIMEOUT * 12
+    })
+    coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
+      n: config.n, r: config.r, w: config.w
+    })
+    this.coordinator = coordinator
     this.joiner = new Joiner({
       logger,
       peerId: libp2p.peerId,
@@ -119,10 +169,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    */
   start (): Promise<void> {
     this.starting ??= (async () => {
+      await this.engine.open()
       try {
+        // our protocol is registered before libp2p starts, so the first identify announces it
+        await this.rpc.start()
         await this.libp2p.start()
+        await this.members.start()
       } catch (err) {
+        await this.rpc.stop().catch(() => {})
         await Promise.resolve(this.libp2p.stop()).catch(() => {})
+        await this.engine.close().catch(() => {})
         this.starting = undefined
         if (/EADDRINUSE/.test(String((err as Error).message)) || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
           throw new AddressInUseError(`cannot listen on ${this.config.listen.join(', ')}: address already in use`, { cause: err })
@@ -144,12 +200,41 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {})
       await this.joiner.stop()
+      this.members.stop()
+      await this.rpc.stop()
+      await this.coordinator.settled()
       await this.libp2p.stop()
+      await this.engine.close()
       this.running = false
       this.starting = undefined
       this.log('stopped %p', this.peerId)
     })()
     return this.stopping
+  }
+
+  /**
+   * Stores `value` under `key` on the key's N home replicas and resolves after W durable copies.
+   * Pass the `context` of a previous get to replace the siblings that read saw; without one the
+   * write is blind and becomes a sibling of whatever is there.
+   */
+  async put (key: Key, value: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.coordinator.put(toKey(key), value, options)
+  }
+
+  /** Deletes `key` (a tombstone, ordered like a write by `options.context`). */
+  async delete (key: Key, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.coordinator.delete(toKey(key), options)
+  }
+
+  /** Reads `key` from R of its N home replicas; read-repairs the others in the background. */
+  async get (key: Key, options: ReadOptions = {}): Promise<GetResult> {
+    const { state, replies } = await this.coordinator.get(toKey(key), options)
+    return { siblings: liveSiblings(state), versions: state.siblings, context: state.context, replies }
+  }
+
+  /** The sibling set this peer's own store holds for `key` (no network): for tests and tools. */
+  async localState (key: Key, options: AbortOptions = {}): Promise<SiblingSet | undefined> {
+    return (await this.engine.get(toKey(key), options))?.set
   }
 
   /** Addresses others can dial this peer on, each ending in `/p2p/<peer id>`. */
@@ -187,6 +272,10 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       dataDir: this.config.dataDir
     }
   }
+}
+
+function toKey (key: Key): Uint8Array {
+  return typeof key === 'string' ? new TextEncoder().encode(key) : key
 }
 
 /**

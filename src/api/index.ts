@@ -7,20 +7,27 @@
  */
 
 import Fastify from 'fastify'
-import { describeError } from '../errors.ts'
+import { MAX_VALUE_BYTES } from '../constants.ts'
+import { describeError, ValueTooLargeError } from '../errors.ts'
 import { requireBearerToken } from './auth.ts'
+import { kvRoutes } from './routes/kv.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
-import type { KnownPeer, PeerStatus } from '../peer.ts'
+import type { GetResult, KnownPeer, PeerStatus } from '../peer.ts'
+import type { ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
 
 export { isLoopbackHost } from './auth.ts'
+export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
 
 /** What the API serves: the subset of `Peer` it calls. */
 export interface ApiPeer {
   status(options?: AbortOptions): Promise<PeerStatus>
   peers(options?: AbortOptions): Promise<KnownPeer[]>
+  get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
+  put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
+  delete(key: Uint8Array, options?: WriteOptions): Promise<WriteResult>
 }
 
 /** Passed to every route plugin. */
@@ -34,16 +41,26 @@ export interface ApiServerInit {
   peer: ApiPeer
   /** demand this bearer token on every request. @default undefined (no auth, loopback only) */
   token?: string
+  /** largest value a PUT may carry. @default MAX_VALUE_BYTES */
+  maxValueBytes?: number
 }
 
 /** Builds the API server without listening, so tests can `inject()` requests. */
 export function createApiServer (init: ApiServerInit): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 })
+  const maxValueBytes = init.maxValueBytes ?? MAX_VALUE_BYTES
+  // keys are up to 1 KiB, percent-encoded up to 3 bytes per byte
+  const app = Fastify({ logger: false, bodyLimit: maxValueBytes, maxParamLength: 4 * 1024 })
   const ctx: ApiContext = { peer: init.peer }
+  // values are raw bytes whatever their content type claims
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
 
   if (init.token != null) requireBearerToken(app, init.token)
 
-  app.setErrorHandler(async (err, _request, reply) => {
+  app.setErrorHandler(async (error, _request, reply) => {
+    const err = (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+      ? new ValueTooLargeError(`the value is larger than the limit of ${maxValueBytes} bytes`)
+      : error
     // Fastify's own validation and parsing errors carry a 4xx statusCode of their own
     const fastifyStatus = (err as { statusCode?: number }).statusCode
     const described = describeError(err)
@@ -56,5 +73,6 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
 
   statusRoutes(app, ctx)
   peersRoutes(app, ctx)
+  kvRoutes(app, ctx)
   return app
 }

@@ -1,13 +1,37 @@
-import { API_REQUEST_TIMEOUT } from '../constants.ts'
+import { API_REQUEST_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
 import { DaemonUnreachableError } from '../errors.ts'
 import type { ApiTarget } from './api-file.ts'
+import type { GetJson, WriteJson } from '../api/index.ts'
 import type { KnownPeer, PeerStatus } from '../peer.ts'
 import type { AbortOptions } from '@libp2p/interface'
+
+/** Per-request replication settings; unset ones take the daemon's defaults. */
+export interface QuorumOptions extends AbortOptions {
+  n?: number
+  r?: number
+  w?: number
+}
+
+/** Options of a write through the API. */
+export interface ClientWriteOptions extends QuorumOptions {
+  /** a context token from a previous get or put */
+  context?: string
+}
+
+/** Options of a read through the API. */
+export interface ClientReadOptions extends QuorumOptions {
+  /** read-time policy: `lww` picks the sibling with the latest timestamp */
+  resolve?: 'lww'
+}
 
 /** The daemon API as the CLI uses it. Commands take this interface so tests can pass a stub. */
 export interface Client {
   status(options?: AbortOptions): Promise<PeerStatus>
   peers(options?: AbortOptions): Promise<KnownPeer[]>
+  /** one or more live siblings; NotFoundError when there is none */
+  get(key: string, options?: ClientReadOptions): Promise<GetJson>
+  put(key: string, value: Uint8Array, options?: ClientWriteOptions): Promise<WriteJson>
+  delete(key: string, options?: ClientWriteOptions): Promise<WriteJson>
 }
 
 /** An error answered by the API, rebuilt with the same `name` so that exit codes map as on the daemon. */
@@ -36,7 +60,19 @@ export class HttpClient implements Client {
     return this.request<KnownPeer[]>('GET', '/v1/peers', options)
   }
 
-  private async request<T> (method: string, route: string, options: AbortOptions): Promise<T> {
+  async get (key: string, options: ClientReadOptions = {}): Promise<GetJson> {
+    return this.request<GetJson>('GET', kvRoute(key, { n: options.n, r: options.r, resolve: options.resolve }), options, { accept: 'application/json' })
+  }
+
+  async put (key: string, value: Uint8Array, options: ClientWriteOptions = {}): Promise<WriteJson> {
+    return this.request<WriteJson>('PUT', kvRoute(key, { n: options.n, w: options.w }), options, contextHeader(options.context), value)
+  }
+
+  async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
+    return this.request<WriteJson>('DELETE', kvRoute(key, { n: options.n, w: options.w }), options, contextHeader(options.context))
+  }
+
+  private async request<T> (method: string, route: string, options: AbortOptions, headers: Record<string, string> = {}, body?: Uint8Array): Promise<T> {
     let url: URL
     try {
       url = new URL(route, this.target.url)
@@ -48,7 +84,12 @@ export class HttpClient implements Client {
     try {
       res = await fetch(url, {
         method,
-        headers: this.target.token == null ? {} : { authorization: `Bearer ${this.target.token}` },
+        headers: {
+          ...headers,
+          ...(body == null ? {} : { 'content-type': 'application/octet-stream' }),
+          ...(this.target.token == null ? {} : { authorization: `Bearer ${this.target.token}` })
+        },
+        body,
         signal: AbortSignal.any(signals)
       })
     } catch (err) {
@@ -56,17 +97,29 @@ export class HttpClient implements Client {
       if (e.name === 'TimeoutError' || e.name === 'AbortError') throw err
       throw new DaemonUnreachableError(`cannot reach the daemon at ${this.target.url} (${e.cause?.code ?? e.message})`, { cause: err })
     }
-    const body = await res.text()
+    const text = await res.text()
     let parsed: unknown
     try {
-      parsed = body === '' ? undefined : JSON.parse(body)
+      parsed = text === '' ? undefined : JSON.parse(text)
     } catch {
       throw new RemoteError('Error', `the daemon at ${this.target.url} answered ${res.status} with a body that is not JSON`)
     }
-    if (!res.ok) {
+    // 300 Multiple Choices is a successful read with siblings
+    if (!res.ok && res.status !== 300) {
       const { error, message } = (parsed ?? {}) as { error?: string, message?: string }
       throw new RemoteError(error ?? 'Error', message ?? `HTTP ${res.status}`)
     }
     return parsed as T
   }
+}
+
+function kvRoute (key: string, query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams()
+  for (const [name, value] of Object.entries(query)) if (value != null) params.set(name, String(value))
+  const qs = params.toString()
+  return `/v1/kv/${encodeURIComponent(key)}${qs === '' ? '' : `?${qs}`}`
+}
+
+function contextHeader (context: string | undefined): Record<string, string> {
+  return context == null || context === '' ? {} : { [CONTEXT_HEADER]: context }
 }

@@ -9,7 +9,8 @@
 import os from 'node:os'
 import path from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { DEFAULT_DATADIR_NAME, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
+import { InvalidParametersError } from '@libp2p/interface'
+import { DEFAULT_DATADIR_NAME, MAX_N, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
 import { EXIT } from '../errors.ts'
 import { resolveApiTarget } from './api-file.ts'
 import { HttpClient } from './client.ts'
@@ -20,6 +21,8 @@ import type { OutputStreams } from './output.ts'
 import type { DaemonOptions } from './commands/daemon.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
+import type { GetCommandOptions } from './commands/get.ts'
+import type { WriteCommandOptions } from './commands/put.ts'
 
 /** What `main()` runs against; the real process by default, fakes in tests. */
 export interface CliEnvironment {
@@ -29,6 +32,8 @@ export interface CliEnvironment {
   client?: Client
   /** fires to stop long-running commands; SIGINT/SIGTERM by default */
   signal?: AbortSignal
+  /** standard input as bytes (for `put` without a value); process.stdin by default */
+  stdin?: () => Promise<Uint8Array>
 }
 
 interface GlobalOptions {
@@ -122,6 +127,37 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(run(async ctx => (await import('./commands/peers.ts')).peersCommand(ctx))))
 
+  const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(quorumArg)
+
+  usageHint(program.command('put')
+    .description('store a value: VALUE, or standard input when omitted (binary-safe)')
+    .argument('<key>', 'the key (1 byte to 1 KiB of UTF-8)')
+    .argument('[value]', 'the value; read from standard input when omitted')
+    .option('--context <token>', 'the context of a previous get: replace exactly the siblings it saw')
+    .addOption(quorum('n', 'replicas for this write (default 3)'))
+    .addOption(quorum('w', 'acknowledgements to wait for (default 2)'))
+    .addOption(json())
+    .action(run(async (ctx, key: string, value: string | undefined, opts: WriteCommandOptions) =>
+      (await import('./commands/put.ts')).putCommand(ctx, key, value, opts, environment.stdin ?? readStdin))))
+
+  usageHint(program.command('get')
+    .description('read a value; several concurrent values print as siblings (exit 4)')
+    .argument('<key>', 'the key')
+    .addOption(quorum('n', 'replicas of the key (default 3)'))
+    .addOption(quorum('r', 'replies to wait for (default 2)'))
+    .addOption(new Option('--resolve <policy>', 'read-time resolution of siblings').choices(['lww']))
+    .addOption(json())
+    .action(run(async (ctx, key: string, opts: GetCommandOptions) => (await import('./commands/get.ts')).getCommand(ctx, key, opts))))
+
+  usageHint(program.command('delete')
+    .description('delete a key (a tombstone; pass --context to supersede what you read)')
+    .argument('<key>', 'the key')
+    .option('--context <token>', 'the context of a previous get')
+    .addOption(quorum('n', 'replicas for this write (default 3)'))
+    .addOption(quorum('w', 'acknowledgements to wait for (default 2)'))
+    .addOption(json())
+    .action(run(async (ctx, key: string, opts: WriteCommandOptions) => (await import('./commands/put.ts')).deleteCommand(ctx, key, opts))))
+
   usageHint(program.command('keygen')
     .description('generate keys: --swarm-key FILE writes a private-network key')
     .option('--swarm-key <file>', 'write a new swarm key (libp2p pnet) to FILE')
@@ -159,6 +195,22 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
 
 function collect (value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]
+}
+
+function quorumArg (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_N) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_N}`)
+  return n
+}
+
+/** All of standard input as bytes; refuses an interactive terminal so `put KEY` never hangs silently. */
+async function readStdin (): Promise<Uint8Array> {
+  if (process.stdin.isTTY) {
+    throw new InvalidParametersError('no value given: pass VALUE, or pipe the value into standard input (p2pstore put KEY < file)')
+  }
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
 }
 
 function portArg (value: string): number {

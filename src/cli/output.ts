@@ -9,7 +9,7 @@ import { describeError } from '../errors.ts'
 
 /** Where output goes; the real process streams by default, string buffers in tests. */
 export interface OutputStreams {
-  stdout: { write(chunk: string): unknown }
+  stdout: { write(chunk: string | Uint8Array): unknown }
   stderr: { write(chunk: string): unknown }
 }
 
@@ -80,6 +80,11 @@ export class Output {
   /** Raw text to stderr (commander's own messages). */
   stderr (text: string): void {
     this.streams.stderr.write(text)
+  }
+
+  /** Raw bytes on stdout, exactly (a value as stored). */
+  raw (bytes: Uint8Array): void {
+    this.streams.stdout.write(bytes)
   }
 
   /** Raw text to stdout (help). */

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prefixLogger } from '@libp2p/logger'
-import { TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
+import { PROTOCOL_KV, TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import { createPeer } from '../peer.ts'
 import type { PeerInit } from '../config.ts'
@@ -133,7 +133,8 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
 }
 
 /**
- * Resolves once every peer lists every other in `peers()`. Rejects with `TestnetError` naming the
+ * Resolves once every peer lists every other in `peers()` as a storage peer (it announced
+ * `/p2pstore/kv/1.0.0`), so every member view is complete. Rejects with `TestnetError` naming the
  * peers still missing when `options.signal` fires.
  */
 export async function waitForFullMesh (peers: Peer[], options: AbortOptions = {}): Promise<void> {
@@ -141,7 +142,7 @@ export async function waitForFullMesh (peers: Peer[], options: AbortOptions = {}
   for (;;) {
     const missing: string[] = []
     for (const [i, peer] of peers.entries()) {
-      const known = new Set((await peer.peers(options)).map(p => p.peerId))
+      const known = new Set((await peer.peers(options)).filter(p => p.protocols.includes(PROTOCOL_KV)).map(p => p.peerId))
       const lacking = ids.filter(id => id !== ids[i] && !known.has(id))
       if (lacking.length > 0) missing.push(`peer-${i} lacks ${lacking.length}`)
     }

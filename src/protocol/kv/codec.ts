@@ -15,7 +15,10 @@ import type { CausalContext, Dot, Sibling, SiblingSet } from '../../clock/types.
 export interface KvLimits {
   /** @default MAX_VALUE_BYTES */
   maxValueBytes: number
-  /** @default MAX_SIBLINGS, doubled: a merge of replicas may hold more than a write may create */
+  /**
+   * @default 4 × MAX_SIBLINGS: a write may leave MAX_SIBLINGS, but concurrent coordinators each
+   * stay under that limit and their merge can hold more; refusing it would wedge the key
+   */
   maxSiblings: number
   /** @default MAX_CONTEXT_ENTRIES */
   maxContextEntries: number
@@ -23,7 +26,7 @@ export interface KvLimits {
 
 export const DEFAULT_KV_LIMITS: KvLimits = {
   maxValueBytes: MAX_VALUE_BYTES,
-  maxSiblings: 2 * MAX_SIBLINGS,
+  maxSiblings: 4 * MAX_SIBLINGS,
   maxContextEntries: MAX_CONTEXT_ENTRIES
 }
 

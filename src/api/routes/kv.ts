@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto'
+import { InvalidParametersError, NotFoundError } from '@libp2p/interface'
+import { decodeContextToken, emptyContext, encodeContextToken, resolveLww } from '../../clock/index.ts'
+import { CONTEXT_HEADER, MAX_N } from '../../constants.ts'
+import { requestSignal } from '../request-signal.ts'
+import type { Sibling } from '../../clock/index.ts'
+import type { ApiContext } from '../index.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+
+/** One sibling in the JSON form of a read. */
+export interface SiblingJson {
+  /** the value: text when it is valid UTF-8, else base64 */
+  value: string
+  encoding: 'utf8' | 'base64'
+  /** when the coordinator wrote it (ms since the epoch) */
+  timestamp: number
+}
+
+/** The JSON form of a read (`Accept: application/json`), also what `p2pstore get --json` prints. */
+export interface GetJson {
+  key: string
+  context: string
+  siblings: SiblingJson[]
+}
+
+/** The answer to a put or delete. */
+export interface WriteJson {
+  key: string
+  context: string
+  acks: number
+  coordinator: string
+}
+
+interface KvParams { key: string }
+interface KvQuery { n?: string, r?: string, w?: string, resolve?: string }
+
+/**
+ * `/v1/kv/:key` — GET, PUT and DELETE of raw bytes. The key is the URL path segment (percent-encode
+ * `/` and other reserved characters); its UTF-8 bytes are the stored key. The context travels in
+ * the `X-P2PStore-Context` header both ways. Several siblings answer 300 Multiple Choices: a
+ * `multipart/mixed` body with one part per sibling (as Riak does), or JSON with
+ * `Accept: application/json`.
+ */
+export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
+  app.get<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => {
+    const key = keyBytes(request.params.key)
+    const n = intParam(request.query.n, 'n')
+    const r = intParam(request.query.r, 'r')
+    const resolve = request.query.resolve
+    if (resolve != null && resolve !== 'lww') throw new InvalidParametersError(`resolve=${resolve} is not a read policy (only "lww")`)
+
+    const result = await ctx.peer.get(key, { n, r, signal: requestSignal(reply) })
+    const context = encodeContextToken(result.context, key)
+    reply.header(CONTEXT_HEADER, context)
+    let siblings = result.siblings
+    if (resolve === 'lww') {
+      // the latest version wins, and a newer delete beats an older concurrent value
+      const winner = resolveLww(result.versions)
+      siblings = winner == null || winner.deleted ? [] : [winner]
+    }
+    if (siblings.length === 0) throw new NotFoundError(`no value for key "${request.params.key}"`)
+
+    const status = siblings.length > 1 ? 300 : 200
+    if (wantsJson(request)) {
+      const body: GetJson = { key: request.params.key, context, siblings: siblings.map(siblingJson) }
+      return reply.status(status).send(body)
+    }
+    if (siblings.length === 1) {
+      return reply.status(200).type('application/octet-stream').send(Buffer.from(siblings[0]?.value ?? new Uint8Array()))
+    }
+    const boundary = randomBytes(12).toString('hex')
+    return reply.status(300).type(`multipart/mixed; boundary=${boundary}`).send(multipart(siblings, boundary))
+  })
+
+  const write = async (request: FastifyRequest<{ Params: KvParams, Querystring: KvQuery }>, reply: FastifyReply, deleted: boolean): Promise<WriteJson> => {
+    const key = keyBytes(request.params.key)
+    const token = request.headers[CONTEXT_HEADER]
+    if (Array.isArray(token)) throw new InvalidParametersError(`send one ${CONTEXT_HEADER} header, not ${token.length}`)
+    const context = token == null || token === '' ? emptyContext() : decodeContextToken(token, key)
+    const options = { context, n: intParam(request.query.n, 'n'), w: intParam(request.query.w, 'w'), signal: requestSignal(reply) }
+    const result = deleted
+      ? await ctx.peer.delete(key, options)
+      : await ctx.peer.put(key, bodyBytes(request.body), options)
+    const newContext = encodeContextToken(result.context, key)
+    reply.header(CONTEXT_HEADER, newContext)
+    return { key: request.params.key, context: newContext, acks: result.acks, coordinator: result.coordinator }
+  }
+
+  app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => write(request, reply, false))
+  app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => write(request, reply, true))
+}
+
+function keyBytes (key: string): Uint8Array {
+  return new TextEncoder().encode(key)
+}
+
+function bodyBytes (body: unknown): Uint8Array {
+  if (body == null) return new Uint8Array(0)
+  if (body instanceof Uint8Array) return body
+  throw new InvalidParametersError('the request body must be the raw value bytes')
+}
+
+function intParam (value: string | undefined, name: string): number | undefined {
+  if (value == null || value === '') return undefined
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_N) {
+    throw new InvalidParametersError(`${name}=${value}: expected a whole number from 1 to ${MAX_N}`)
+  }
+  return Number(value)
+}
+
+function wantsJson (request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('application/json')
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** A sibling as JSON: text when the bytes are valid UTF-8, base64 otherwise. */
+export function siblingJson (sibling: Sibling): SiblingJson {
+  try {
+    return { value: utf8.decode(sibling.value), encoding: 'utf8', timestamp: sibling.timestamp }
+  } catch {
+    return { value: Buffer.from(sibling.value).toString('base64'), encoding: 'base64', timestamp: sibling.timestamp }
+  }
+}
+
+function multipart (siblings: Sibling[], boundary: string): Buffer {
+  const parts: Buffer[] = []
+  for (const sibling of siblings) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/octet-stream\r\nX-P2PStore-Timestamp: ${sibling.timestamp}\r\n\r\n`))
+    parts.push(Buffer.from(sibling.value))
+    parts.push(Buffer.from('\r\n'))
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`))
+  return Buffer.concat(parts)
+}

@@ -1,0 +1,125 @@
+import { InvalidMessageError } from '@libp2p/interface'
+import { MAX_KEY_BYTES, MAX_N } from '../../constants.ts'
+import { contextFromWire, contextToWire, decodeOrThrow, DEFAULT_KV_LIMITS, siblingSetFromWire, siblingSetToWire } from './codec.ts'
+import * as pb from './kv.ts'
+import type { KvLimits } from './codec.ts'
+import type { CausalContext, SiblingSet } from '../../clock/types.ts'
+
+/** A client write forwarded to a home replica to coordinate. */
+export interface ForwardedPut {
+  value: Uint8Array
+  deleted: boolean
+  /** what the client had seen */
+  context: CausalContext
+  n: number
+  w: number
+}
+
+/** A validated request on `/p2pstore/kv/1.0.0`. */
+export type KvRequest =
+  | { type: 'read', key: Uint8Array }
+  | { type: 'store', key: Uint8Array, state: SiblingSet }
+  | { type: 'coordinate', key: Uint8Array, put: ForwardedPut }
+
+/** A validated response. */
+export type KvResponse =
+  | { status: 'ok', state?: SiblingSet, context?: CausalContext, acks?: number }
+  | { status: 'not-found' }
+  | { status: 'error', errorName: string, errorMessage: string }
+
+/** A request as one frame's bytes. */
+export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
+  const base = { id, key: request.key as Uint8Array<ArrayBuffer> }
+  switch (request.type) {
+    case 'read':
+      return pb.Request.encode({ ...base, type: pb.Request.Type.READ })
+    case 'store':
+      return pb.Request.encode({ ...base, type: pb.Request.Type.STORE, state: siblingSetToWire(request.state) })
+    case 'coordinate':
+      return pb.Request.encode({
+        ...base,
+        type: pb.Request.Type.COORDINATE,
+        put: {
+          value: request.put.value as Uint8Array<ArrayBuffer>,
+          deleted: request.put.deleted,
+          context: contextToWire(request.put.context),
+          n: request.put.n,
+          w: request.put.w
+        }
+      })
+  }
+}
+
+/**
+ * Decodes and validates one request frame: key size, type, and every nested state and context
+ * within `limits`. Anything malformed raises `InvalidMessageError` (the caller resets the stream).
+ */
+export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], limits: KvLimits = DEFAULT_KV_LIMITS): { id: bigint, request: KvRequest } {
+  const raw = decodeOrThrow(() => pb.Request.decode(frame, { limits: { state: { siblings: limits.maxSiblings } } }), 'kv request')
+  const key = raw.key
+  if (key.byteLength === 0 || key.byteLength > MAX_KEY_BYTES) {
+    throw new InvalidMessageError(`key of ${key.byteLength} bytes (1–${MAX_KEY_BYTES} allowed)`)
+  }
+  switch (raw.type) {
+    case pb.Request.Type.READ:
+      return { id: raw.id, request: { type: 'read', key } }
+    case pb.Request.Type.STORE:
+      return { id: raw.id, request: { type: 'store', key, state: siblingSetFromWire(raw.state, limits) } }
+    case pb.Request.Type.COORDINATE: {
+      const put = raw.put
+      if (put == null) throw new InvalidMessageError('COORDINATE without a put')
+      if (put.value.byteLength > limits.maxValueBytes) throw new InvalidMessageError(`value of ${put.value.byteLength} bytes (max ${limits.maxValueBytes})`)
+      if (put.deleted && put.value.byteLength > 0) throw new InvalidMessageError('a delete carries a value')
+      if (put.n < 1 || put.n > MAX_N || put.w < 1 || put.w > put.n) throw new InvalidMessageError(`n=${put.n} w=${put.w} out of range (1 ≤ w ≤ n ≤ ${MAX_N})`)
+      return {
+        id: raw.id,
+        request: { type: 'coordinate', key, put: { value: put.value, deleted: put.deleted, context: contextFromWire(put.context, limits), n: put.n, w: put.w } }
+      }
+    }
+    default:
+      throw new InvalidMessageError(`unknown request type ${raw.type}`)
+  }
+}
+
+/** A response as one frame's bytes. */
+export function encodeResponse (id: bigint, response: KvResponse): Uint8Array {
+  switch (response.status) {
+    case 'ok':
+      return pb.Response.encode({
+        id,
+        status: pb.Response.Status.OK,
+        state: response.state == null ? undefined : siblingSetToWire(response.state),
+        context: response.context == null ? undefined : contextToWire(response.context),
+        acks: response.acks ?? 0,
+        errorName: '',
+        errorMessage: ''
+      })
+    case 'not-found':
+      return pb.Response.encode({ id, status: pb.Response.Status.NOT_FOUND, acks: 0, errorName: '', errorMessage: '' })
+    case 'error':
+      return pb.Response.encode({ id, status: pb.Response.Status.ERROR, acks: 0, errorName: response.errorName, errorMessage: response.errorMessage })
+  }
+}
+
+/** Decodes and validates one response frame. */
+export function decodeResponse (frame: Parameters<typeof pb.Response.decode>[0], limits: KvLimits = DEFAULT_KV_LIMITS): { id: bigint, response: KvResponse } {
+  const raw = decodeOrThrow(() => pb.Response.decode(frame, { limits: { state: { siblings: limits.maxSiblings } } }), 'kv response')
+  switch (raw.status) {
+    case pb.Response.Status.OK:
+      return {
+        id: raw.id,
+        response: {
+          status: 'ok',
+          state: raw.state == null ? undefined : siblingSetFromWire(raw.state, limits),
+          context: raw.context == null ? undefined : contextFromWire(raw.context, limits),
+          acks: raw.acks
+        }
+      }
+    case pb.Response.Status.NOT_FOUND:
+      return { id: raw.id, response: { status: 'not-found' } }
+    case pb.Response.Status.ERROR:
+      return { id: raw.id, response: { status: 'error', errorName: raw.errorName.slice(0, 100), errorMessage: raw.errorMessage.slice(0, 2000) } }
+    default:
+      throw new InvalidMessageError(`unknown response status ${raw.status}`)
+  }
+}

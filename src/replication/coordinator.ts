@@ -1,0 +1,386 @@
+import { AbortError, InvalidParametersError } from '@libp2p/interface'
+import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
+import { applyWrite, contextIncludes, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot, siblingSetsEqual } from '../clock/index.ts'
+import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
+import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
+import { shortPeer, waitForQuorum } from './quorum.ts'
+import type { KvRpc } from './rpc/index.ts'
+import type { CausalContext, SiblingSet } from '../clock/index.ts'
+import type { ForwardedPut, KvRequest, KvResponse } from '../protocol/index.ts'
+import type { Placement, PlacedPeer } from '../routing/index.ts'
+import type { Engine } from '../storage/index.ts'
+import type { AbortOptions, ComponentLogger, Logger, PeerId } from '@libp2p/interface'
+
+/** What the coordinator uses. */
+export interface CoordinatorComponents {
+  logger: ComponentLogger
+  peerId: PeerId
+  engine: Engine
+  rpc: Pick<KvRpc, 'request'>
+  placement: Pick<Placement, 'homeReplicas'>
+}
+
+/** Defaults and limits of client requests. */
+export interface CoordinatorInit {
+  /** replicas per key. @default 3 */
+  n?: number
+  /** read quorum. @default 2 */
+  r?: number
+  /** write quorum. @default 2 */
+  w?: number
+  /** longest key in bytes. @default 1024 */
+  maxKeyBytes?: number
+  /** largest value in bytes. @default 1 MiB */
+  maxValueBytes?: number
+  /** deadline of a whole client request. @default 10_000 */
+  requestTimeout?: number
+}
+
+/** Options of a write. */
+export interface WriteOptions extends AbortOptions {
+  /** what the client had read (a decoded context token); empty = a blind write */
+  context?: CausalContext
+  /** replicas for this request */
+  n?: number
+  /** acknowledgements required */
+  w?: number
+}
+
+/** Options of a read. */
+export interface ReadOptions extends AbortOptions {
+  n?: number
+  /** replies required */
+  r?: number
+}
+
+/** The outcome of a put or delete. */
+export interface WriteResult {
+  /** what the client has seen now: its context plus exactly its own write */
+  context: CausalContext
+  /** durable copies acknowledged before the answer (≥ w) */
+  acks: number
+  /** the peer that coordinated the write */
+  coordinator: string
+}
+
+/** The outcome of a get: the merge of the replies (siblings include tombstones; see `liveSiblings`). */
+export interface ReadResult {
+  state: SiblingSet
+  /** how many replicas answered before the result was returned (≥ r) */
+  replies: number
+}
+
+/**
+ * Dynamo-style request coordination (DeCandia et al., "Dynamo", SOSP 2007, section 4.5).
+ *
+ * - **put/delete**: a home replica coordinates (others forward to the nearest home replica that
+ *   answers). It makes the new dot, merges the write into its own copy durably, sends the write to
+ *   the other home replicas in parallel and answers after W durable copies, never before.
+ * - **get**: asks the N home replicas in parallel, answers with the merge of the first R replies,
+ *   then waits for the rest (within the replica deadline) and **read-repairs** every replica that
+ *   lacked part of the final merge.
+ */
+export class Coordinator {
+  private readonly components: CoordinatorComponents
+  private readonly log: Logger
+  private readonly n: number
+  private readonly r: number
+  private readonly w: number
+  private readonly maxKeyBytes: number
+  private readonly maxValueBytes: number
+  private readonly requestTimeout: number
+  private readonly self: string
+  private readonly repairs = new Set<Promise<void>>()
+
+  constructor (components: CoordinatorComponents, init: CoordinatorInit = {}) {
+    this.components = components
+    this.log = components.logger.forComponent('p2pstore:replication:coordinator')
+    this.n = init.n ?? DEFAULT_N
+    this.r = init.r ?? DEFAULT_R
+    this.w = init.w ?? DEFAULT_W
+    this.maxKeyBytes = init.maxKeyBytes ?? MAX_KEY_BYTES
+    this.maxValueBytes = init.maxValueBytes ?? MAX_VALUE_BYTES
+    this.requestTimeout = init.requestTimeout ?? CLIENT_REQUEST_TIMEOUT
+    this.self = components.peerId.toString()
+    checkQuorum(this.n, this.r, 'r')
+    checkQuorum(this.n, this.w, 'w')
+  }
+
+  /** Writes `value`; see the class description. */
+  async put (key: Uint8Array, value: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
+    if (value.byteLength > this.maxValueBytes) {
+      throw new ValueTooLargeError(`value of ${value.byteLength} bytes is larger than the limit of ${this.maxValueBytes} bytes`)
+    }
+    return this.write(key, value, false, options)
+  }
+
+  /** Writes a tombstone: the key reads as not found, and the delete orders like any write. */
+  async delete (key: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write(key, new Uint8Array(0), true, options)
+  }
+
+  /** Reads with quorum R; see the class description. */
+  async get (key: Uint8Array, options: ReadOptions = {}): Promise<ReadResult> {
+    return this.abortable(options, async () => this.read(key, options))
+  }
+
+  private async read (key: Uint8Array, options: ReadOptions): Promise<ReadResult> {
+    this.checkKey(key)
+    const n = options.n ?? this.n
+    const r = options.r ?? Math.min(this.r, n)
+    checkQuorum(n, r, 'r')
+    const signal = this.requestSignal(options)
+    try {
+      const replicas = await this.components.placement.homeReplicas(key, n, { signal })
+      const reads = replicas.map(replica => ({ replica, peer: replica.peerId.toString(), promise: this.readReplica(replica, key, { signal }) }))
+      const results = await waitForQuorum(reads, Math.min(r, reads.length === 0 ? r : reads.length), { op: 'get', unit: 'replies' })
+      const state = results.reduce<SiblingSet>((acc, res) => mergeSiblingSets(acc, res.value ?? emptySiblingSet()), emptySiblingSet())
+      if (state.siblings.length > WARN_SIBLINGS) this.log('key %k has %d siblings (warning past %d)', key, state.siblings.length, WARN_SIBLINGS)
+      this.track(this.readRepair(key, reads))
+      return { state, replies: results.length }
+    } finally {
+      signal.clear()
+    }
+  }
+
+  /** Answers the replica requests of other peers (the `/p2pstore/kv/1.0.0` handler). */
+  handle = async (request: KvRequest, from: PeerId, options: AbortOptions): Promise<KvResponse> => {
+    switch (request.type) {
+      case 'read': {
+        const record = await this.components.engine.get(request.key, options)
+        return record == null ? { status: 'not-found' } : { status: 'ok', state: record.set }
+      }
+      case 'store':
+        await this.mergeLocal(request.key, request.state, options)
+        return { status: 'ok' }
+      case 'coordinate': {
+        this.log.trace('coordinating a write of %k forwarded by %p', request.key, from)
+        const result = await this.coordinate(request.key, request.put, options)
+        return { status: 'ok', context: result.context, acks: result.acks }
+      }
+    }
+  }
+
+  /** Resolves once every background read repair started so far has ended (tests, shutdown). */
+  async settled (): Promise<void> {
+    await Promise.allSettled([...this.repairs])
+  }
+
+  private async write (key: Uint8Array, value: Uint8Array, deleted: boolean, options: WriteOptions): Promise<WriteResult> {
+    return this.abortable(options, async () => this.coordinatedWrite(key, value, deleted, options))
+  }
+
+  /**
+   * Runs a client request so that a caller's abort always surfaces as `AbortError` (not as the
+   * quorum failure its aborted replica calls would otherwise add up to).
+   */
+  private async abortable<T> (options: AbortOptions, fn: () => Promise<T>): Promise<T> {
+    const aborted = (): boolean => options.signal?.aborted === true
+    if (aborted()) throw new AbortError('the request was aborted before it started')
+    try {
+      return await fn()
+    } catch (err) {
+      // check again after async work
+      if (aborted()) throw new AbortError(`the request was aborted (${(err as Error).message})`)
+      throw err
+    }
+  }
+
+  private async coordinatedWrite (key: Uint8Array, value: Uint8Array, deleted: boolean, options: WriteOptions): Promise<WriteResult> {
+    this.checkKey(key)
+    const n = options.n ?? this.n
+    const w = options.w ?? Math.min(this.w, n)
+    checkQuorum(n, w, 'w')
+    const signal = this.requestSignal(options)
+    try {
+      const put: ForwardedPut = { value, deleted, context: options.context ?? emptyContext(), n, w }
+      const replicas = await this.components.placement.homeReplicas(key, n, { signal })
+      if (replicas.some(r => r.peerId.equals(this.components.peerId))) {
+        return await this.coordinate(key, put, { signal }, replicas)
+      }
+      return await this.forward(key, put, replicas, { signal })
+    } finally {
+      signal.clear()
+    }
+  }
+
+  /**
+   * Forwards a write to the nearest home replica that answers. Only failures to reach a replica
+   * move on to the next one; an answer (success, or an error such as a quorum failure) is final.
+   */
+  private async forward (key: Uint8Array, put: ForwardedPut, replicas: PlacedPeer[], options: AbortOptions): Promise<WriteResult> {
+    const errors: Error[] = []
+    for (const replica of replicas) {
+      let response: KvResponse
+      try {
+        response = await this.components.rpc.request(replica.peerId, { type: 'coordinate', key, put }, options)
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        errors.push(err as Error)
+        this.log('home replica %p unreachable for forwarding - %e', replica.peerId, err)
+        continue
+      }
+      if (response.status === 'ok' && response.context != null) {
+        return { context: response.context, acks: response.acks ?? 0, coordinator: replica.peerId.toString() }
+      }
+      throw remoteError(response, replica.peerId)
+    }
+    throw new QuorumNotReachedError(errors, `quorum not reached: 0 of ${put.w} acks (no home replica reachable to coordinate: ${replicas.map(r => shortPeer(r.peerId.toString())).join(', ')}; retry, or check \`p2pstore peers\`)`)
+  }
+
+  /**
+   * Coordinates a write here: new dot, durable local merge, parallel stores to the other home
+   * replicas, answer after W acknowledgements (the local copy is one when this peer is a home
+   * replica). Stores still running after the quorum keep going, to reach N copies.
+   */
+  private async coordinate (key: Uint8Array, put: ForwardedPut, options: AbortOptions, known?: PlacedPeer[]): Promise<WriteResult> {
+    const replicas = known ?? await this.components.placement.homeReplicas(key, put.n, options)
+    const others = replicas.filter(r => !r.peerId.equals(this.components.peerId))
+    const current = await this.components.engine.get(key, options)
+    if (!contextIncludes(current?.set.context ?? emptyContext(), put.context)) {
+      // the client saw versions this replica has not received yet: fetch them first, so that the
+      // write supersedes what the client really saw (writeLocal drops any claim still unknown)
+      await this.catchUp(key, others, options)
+    }
+    const local = await this.writeLocal(key, put, options)
+    const localAck = others.length < replicas.length ? 1 : 0
+
+    const stores = others.map(replica => ({
+      peer: replica.peerId.toString(),
+      promise: this.components.rpc.request(replica.peerId, { type: 'store', key, state: local.delta }, { signal: options.signal })
+        .then(response => {
+          if (response.status !== 'ok') throw remoteError(response, replica.peerId)
+        })
+    }))
+    for (const store of stores) store.promise.catch(err => { this.log('store of %k on %s failed - %e', key, store.peer, err) })
+
+    const needed = put.w - localAck
+    const acked = await waitForQuorum(stores, needed, { op: 'put', unit: 'acks' }).catch((err: Error) => {
+      // say how many durable copies exist, counting ours
+      if (err.name === 'QuorumNotReachedError') {
+        throw new QuorumNotReachedError((err as QuorumNotReachedError).errors,
+          err.message.replace(/^quorum not reached: (\d+) of \d+/, (_m, got: string) => `quorum not reached: ${Number(got) + localAck} of ${put.w}`))
+      }
+      throw err
+    })
+    return { context: local.clientContext, acks: acked.length + localAck, coordinator: this.self }
+  }
+
+  /** The local half of a coordinated write: one atomic, durable read-modify-write of the key. */
+  private async writeLocal (key: Uint8Array, put: ForwardedPut, options: AbortOptions): Promise<{ delta: SiblingSet, clientContext: CausalContext }> {
+    let out: { delta: SiblingSet, clientContext: CausalContext } | undefined
+    await this.components.engine.update(key, async current => {
+      // the actor is ours for this key only while we keep its record: a key held anew gets a
+      // fresh actor, so no dot is ever issued twice (Riak KV679)
+      const actor = current?.actor ?? await this.newActor(options)
+      const set = current?.set ?? emptySiblingSet()
+      // honour only the part of the client's context this replica can vouch for: a forged or
+      // corrupt token then cannot make replicas drop writes nobody saw (the worst case is a sibling)
+      const context = meetContexts(put.context, set.context)
+      const result = applyWrite(set, { dot: nextDot(set, actor), value: put.value, timestamp: Date.now(), deleted: put.deleted, context })
+      out = { delta: result.delta, clientContext: result.clientContext }
+      return { set: result.state, actor }
+    }, options)
+    if (out == null) throw new Error('local write produced no result')
+    return out
+  }
+
+  /** Merges the states of `replicas` into the local copy (each within the replica deadline). */
+  private async catchUp (key: Uint8Array, replicas: PlacedPeer[], options: AbortOptions): Promise<void> {
+    const states = await Promise.allSettled(replicas.map(async replica => this.readReplica(replica, key, options)))
+    let merged = emptySiblingSet()
+    for (const state of states) {
+      if (state.status === 'fulfilled' && state.value != null) merged = mergeSiblingSets(merged, state.value)
+    }
+    await this.mergeLocal(key, merged, options)
+  }
+
+  private async newActor (options: AbortOptions): Promise<string> {
+    const incarnation = await this.components.engine.nextIncarnation(options)
+    return `${this.components.engine.epoch}${incarnation.toString(16).padStart(8, '0')}`
+  }
+
+  private async mergeLocal (key: Uint8Array, state: SiblingSet, options: AbortOptions): Promise<void> {
+    await this.components.engine.update(key, current => {
+      const merged = mergeSiblingSets(current?.set ?? emptySiblingSet(), state)
+      // nothing new: skip the write (and never store an empty record for a key we do not hold)
+      if (current == null ? siblingSetsEqual(merged, emptySiblingSet()) : siblingSetsEqual(merged, current.set)) return undefined
+      return { set: merged, actor: current?.actor }
+    }, options)
+  }
+
+  private async readReplica (replica: PlacedPeer, key: Uint8Array, options: AbortOptions): Promise<SiblingSet | undefined> {
+    if (replica.peerId.equals(this.components.peerId)) {
+      return (await this.components.engine.get(key, options))?.set
+    }
+    const response = await this.components.rpc.request(replica.peerId, { type: 'read', key }, options)
+    if (response.status === 'not-found') return undefined
+    if (response.status === 'error') throw remoteError(response, replica.peerId)
+    return response.state ?? emptySiblingSet()
+  }
+
+  /**
+   * After a get has answered: waits for every replica's reply (each within the replica deadline),
+   * merges them all, and sends the merge to each replica that lacked part of it.
+   */
+  private async readRepair (key: Uint8Array, reads: Array<{ replica: PlacedPeer, peer: string, promise: Promise<SiblingSet | undefined> }>): Promise<void> {
+    const settled = await Promise.allSettled(reads.map(async r => r.promise))
+    const replies = reads.map((r, i) => ({ peer: r.peer, replica: r.replica, result: settled[i] }))
+    let final = emptySiblingSet()
+    for (const reply of replies) {
+      if (reply.result?.status === 'fulfilled') final = mergeSiblingSets(final, reply.result.value ?? emptySiblingSet())
+    }
+    if (final.siblings.length === 0 && final.context.vv.size === 0 && final.context.cloud.length === 0) return
+    await Promise.all(replies.map(async reply => {
+      if (reply.result?.status !== 'fulfilled') return
+      const had = reply.result.value
+      if (had != null && siblingSetsEqual(mergeSiblingSets(had, final), had)) return
+      this.log('read repair of %k on %s', key, shortPeer(reply.peer))
+      try {
+        if (reply.peer === this.self) {
+          await this.mergeLocal(key, final, {})
+        } else {
+          const target = reply.replica.peerId
+          const response = await this.components.rpc.request(target, { type: 'store', key, state: final })
+          if (response.status !== 'ok') throw remoteError(response, target)
+        }
+      } catch (err) {
+        this.log('read repair of %k on %s failed - %e', key, shortPeer(reply.peer), err)
+      }
+    }))
+  }
+
+  private track (task: Promise<void>): void {
+    this.repairs.add(task)
+    void task.finally(() => this.repairs.delete(task))
+  }
+
+  private requestSignal (options: AbortOptions): AbortSignal & { clear(): void } {
+    const signal = anySignal([options.signal, AbortSignal.timeout(this.requestTimeout)])
+    setMaxListeners(Infinity, signal)
+    return signal
+  }
+
+  private checkKey (key: Uint8Array): void {
+    if (key.byteLength === 0) throw new KeyTooLargeError('the key is empty: keys are 1 byte to 1 KiB')
+    if (key.byteLength > this.maxKeyBytes) {
+      throw new KeyTooLargeError(`key of ${key.byteLength} bytes is longer than the limit of ${this.maxKeyBytes} bytes`)
+    }
+  }
+}
+
+function checkQuorum (n: number, q: number, name: 'r' | 'w'): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_N) throw new InvalidParametersError(`n must be a whole number from 1 to ${MAX_N}, got ${n}`)
+  if (!Number.isInteger(q) || q < 1 || q > n) throw new InvalidParametersError(`${name} must be a whole number from 1 to n (${n}), got ${q}`)
+}
+
+/** An error answered by a replica, rebuilt with its name so that callers branch on it as if local. */
+function remoteError (response: KvResponse, peer: PeerId): Error {
+  if (response.status === 'error') {
+    const err = new Error(`${response.errorMessage} (from ${shortPeer(peer.toString())})`)
+    err.name = response.errorName
+    return err
+  }
+  return new Error(`unexpected answer from ${shortPeer(peer.toString())}`)
+}

@@ -1,0 +1,11 @@
+/**
+ * Replication: the `/p2pstore/kv/1.0.0` RPC and the Dynamo-style coordinator (quorum put/get,
+ * forwarding to a home replica, read repair).
+ *
+ * @packageDocumentation
+ */
+
+export { Coordinator } from './coordinator.ts'
+export type { CoordinatorComponents, CoordinatorInit, ReadOptions, ReadResult, WriteOptions, WriteResult } from './coordinator.ts'
+export { KvRpc } from './rpc/index.ts'
+export type { KvHandler, KvRpcComponents, KvRpcInit } from './rpc/index.ts'

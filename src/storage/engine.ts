@@ -1,0 +1,96 @@
+/**
+ * The storage contract every engine fulfils (LevelDB for peers, memory for unit tests), checked by
+ * the shared compliance suite in test/storage/compliance.ts.
+ *
+ * @packageDocumentation
+ */
+
+import type { Actor, SiblingSet } from '../clock/types.ts'
+import type { KvLimits } from '../protocol/index.ts'
+import type { AbortOptions } from '@libp2p/interface'
+
+/** What a peer keeps for one key. */
+export interface StoredRecord {
+  /** the replica's sibling set for the key */
+  set: SiblingSet
+  /**
+   * this peer's actor for the key (lowercase hex), once it has coordinated a write of it; local
+   * only, never replicated
+   */
+  actor?: Actor
+}
+
+/** Options every engine takes. */
+export interface EngineOptions {
+  /**
+   * Limits a record must satisfy to be written, and that records read back are checked against.
+   * Pass the limits the kv protocol runs with, so that storage accepts whatever replication does.
+   *
+   * @default DEFAULT_KV_LIMITS (protocol/kv/codec.ts)
+   */
+  limits?: Partial<KvLimits>
+}
+
+/**
+ * A peer's durable key-value storage: one `StoredRecord` per user key, plus the peer's storage
+ * epoch and incarnation counter, from which it builds actor ids that are never reused (DESIGN.md
+ * section 3; Riak KV679).
+ *
+ * Every method except `open()` and `close()` throws `NotStartedError` unless the engine is open.
+ * Keys are 1 byte to `MAX_KEY_BYTES`; others raise `KeyTooLargeError`.
+ */
+export interface Engine {
+  /**
+   * Opens the engine. Idempotent: calls while it opens or once it is open return the same promise.
+   * LevelEngine opens or creates the database, checks the schema version, and creates the storage
+   * epoch when the database is new.
+   */
+  open(): Promise<void>
+
+  /**
+   * Waits for pending updates, deletes and incarnations, then releases the storage. Idempotent: a
+   * second call returns the same promise. A closed engine cannot be opened again; make a new one.
+   */
+  close(): Promise<void>
+
+  /**
+   * 16 lowercase hex chars (8 random bytes), created once when the database is created anew and
+   * stable across reopen. Throws `NotStartedError` before `open()` has resolved.
+   */
+  readonly epoch: string
+
+  /** The record stored for `key`, or undefined. A corrupt record raises `DataDirError`. */
+  get(key: Uint8Array, options?: AbortOptions): Promise<StoredRecord | undefined>
+
+  /**
+   * Atomic read-modify-write of one key: `fn` gets the current record (or undefined) and returns
+   * the new one, or undefined to leave it unchanged. Updates of the same key run strictly one
+   * after another (serialized per key, FIFO); different keys run concurrently. The promise
+   * resolves with the record as stored, only after the write is durable (sync write unless the
+   * engine was opened with sync: false). If fn throws (or returns a rejected promise), nothing is
+   * written and the error propagates unchanged. An already-aborted signal, or one that aborts
+   * while the update waits for its turn, rejects with `AbortError` before fn runs; once fn runs the
+   * update completes. A record that is not a valid sibling set (for example a sibling whose dot is
+   * outside the context) raises `InvalidParametersError` and is not written.
+   * `fn` must not update or delete the same key itself: that call would wait for `fn` forever.
+   */
+  update(key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | undefined | Promise<StoredRecord | undefined>, options?: AbortOptions): Promise<StoredRecord | undefined>
+
+  /** Removes the record (serialized with updates of that key); absent is fine. */
+  delete(key: Uint8Array, options?: AbortOptions): Promise<void>
+
+  /**
+   * Every record in key order (bytewise), from a consistent snapshot taken when iteration starts.
+   * Throws `AbortError` when `options.signal` aborts, and `DataDirError` at a corrupt record.
+   */
+  entries(options?: AbortOptions): AsyncIterable<{ key: Uint8Array, record: StoredRecord }>
+
+  /** How many keys hold a record. */
+  count(options?: AbortOptions): Promise<number>
+
+  /**
+   * The next per-peer incarnation number: durable before it is returned, strictly increasing
+   * across restarts, starting at 1. Concurrent calls get distinct numbers.
+   */
+  nextIncarnation(options?: AbortOptions): Promise<number>
+}

@@ -1,0 +1,194 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { decodeContextToken, encodeContextToken } from '../../src/clock/index.ts'
+import { createPeer } from '../../src/peer.ts'
+import { LOOPBACK_ALLOW, createTestnet } from '../../src/testnet/index.ts'
+import { useCleanup } from '../utils/cleanup.ts'
+import { expect } from '../utils/expect.ts'
+import type { Peer } from '../../src/peer.ts'
+import type { Testnet } from '../../src/testnet/index.ts'
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+const text = (bytes: Uint8Array): string => dec.decode(bytes)
+
+/** how many peers' own stores hold `key` */
+async function copies (net: Testnet, key: string): Promise<number> {
+  let n = 0
+  for (const peer of net.peers) if (peer.isStarted && (await peer.localState(key)) != null) n++
+  return n
+}
+
+/** waits until `fn` is true, polling; fails with `what` after `ms` */
+async function eventually (fn: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+function homeOf (net: Testnet, key: string): { home: Peer[], others: Peer[] } {
+  const ids = (net.peers[0]?.placement.fromView(enc.encode(key), 3) ?? []).map(p => p.peerId.toString())
+  return {
+    home: net.peers.filter(p => ids.includes(p.peerId.toString())),
+    others: net.peers.filter(p => !ids.includes(p.peerId.toString()))
+  }
+}
+
+describe('replication over a real loopback network', function () {
+  this.timeout(120_000)
+  const cleanup = useCleanup()
+  const testnet = async (n: number): Promise<Testnet> => createTestnet(n, { onTeardown: fn => { cleanup.add(fn) } })
+
+  it('5 peers: a put through one peer reads back through every other, stored on exactly N=3 peers', async () => {
+    const net = await testnet(5)
+    const result = await net.peers[0]?.put('colour', enc.encode('blue'))
+    expect(result?.acks).to.be.at.least(2)
+    for (const [i, peer] of net.peers.entries()) {
+      const got = await peer.get('colour')
+      expect(got.siblings.map(s => text(s.value)), `get via peer-${i}`).to.deep.equal(['blue'])
+    }
+    await eventually(async () => (await copies(net, 'colour')) === 3, '3 copies')
+    // and never more: the non-home peers hold nothing
+    await sleep(300)
+    expect(await copies(net, 'colour')).to.equal(3)
+    const { home } = homeOf(net, 'colour')
+    for (const peer of home) expect(await peer.localState('colour')).to.not.equal(undefined)
+  })
+
+  it('blind writes through two peers, and through the same peer, become siblings; a put with the read context resolves them; delete reads as not found everywhere', async () => {
+    const net = await testnet(5)
+    const [a, b, c] = net.peers
+    if (a == null || b == null || c == null) throw new Error('testnet too small')
+
+    await a.put('k1', enc.encode('from-a'))
+    await b.put('k1', enc.encode('from-b'))
+    const read = await c.get('k1')
+    expect(read.siblings.map(s => text(s.value)).sort()).to.deep.equal(['from-a', 'from-b'])
+
+    // two clients writing through the same peer at once
+    await Promise.all([c.put('k2', enc.encode('x')), c.put('k2', enc.encode('y'))])
+    expect((await a.get('k2')).siblings.map(s => text(s.value)).sort()).to.deep.equal(['x', 'y'])
+
+    await a.put('k1', enc.encode('merged'), { context: read.context })
+    for (const peer of net.peers) expect((await peer.get('k1')).siblings.map(s => text(s.value))).to.deep.equal(['merged'])
+
+    const before = await b.get('k1')
+    await b.delete('k1', { context: before.context })
+    for (const [i, peer] of net.peers.entries()) {
+      expect((await peer.get('k1')).siblings, `peer-${i} after delete`).to.deep.equal([])
+    }
+  })
+
+  it("a client writing with its own last put's context keeps at most one sibling per writer (no sibling explosion)", async () => {
+    const net = await testnet(4)
+    const [a, b] = net.peers
+    if (a == null || b == null) throw new Error('testnet too small')
+    let ctxA = (await a.put('hot', enc.encode('a0'))).context
+    let ctxB = (await a.put('hot', enc.encode('b0'))).context
+    for (let i = 1; i <= 20; i++) {
+      ctxA = (await a.put('hot', enc.encode(`a${i}`), { context: ctxA })).context
+      ctxB = (await b.put('hot', enc.encode(`b${i}`), { context: ctxB })).context
+    }
+    const got = await a.get('hot')
+    expect(got.siblings.map(s => text(s.value)).sort()).to.deep.equal(['a20', 'b20'])
+  })
+
+  it('with 1 of 3 home replicas stopped get and put succeed; with 2 stopped a W=2 put fails with the quorum error', async () => {
+    const net = await testnet(5)
+    const key = 'quorum-key'
+    const { home, others } = homeOf(net, key)
+    const client = others[0]
+    if (client == null || home.length !== 3) throw new Error('unexpected placement')
+    await client.put(key, enc.encode('v1'))
+
+    await home[0]?.stop()
+    expect((await client.get(key)).siblings.map(s => text(s.value))).to.deep.equal(['v1'])
+    const second = await client.put(key, enc.encode('v2'), { context: (await client.get(key)).context })
+    expect(second.acks).to.equal(2)
+
+    await home[1]?.stop()
+    const err = await client.put(key, enc.encode('v3')).then(() => undefined, (e: Error) => e)
+    expect(err).to.have.property('name', 'QuorumNotReachedError')
+    expect(err?.message).to.match(/^quorum not reached: 1 of 2 acks/)
+    await expect(client.get(key)).to.be.rejected.and.eventually.have.property('name', 'QuorumNotReachedError')
+    // the one live replica still answers R=1 reads, and saw the failed write (it is not lost, just not acknowledged)
+    expect((await client.get(key, { r: 1 })).siblings.length).to.be.at.least(1)
+  })
+
+  it('a home replica restarted on its data dir serves what it held', async () => {
+    const net = await testnet(4)
+    const key = 'durable'
+    const { home } = homeOf(net, key)
+    await net.peers[0]?.put(key, enc.encode('kept'))
+    await eventually(async () => (await copies(net, key)) === 3, '3 copies')
+    const victim = home[0]
+    if (victim == null) throw new Error('no home replica')
+    const index = net.peers.indexOf(victim)
+    await victim.stop()
+
+    const restarted = await createPeer({ dataDir: net.dataDir(index), listen: ['/ip4/127.0.0.1/tcp/0'], allow: [LOOPBACK_ALLOW], bootstrap: net.peers[index === 0 ? 1 : 0]?.getMultiaddrs().map(String) })
+    cleanup.add(async () => restarted.stop())
+    expect(restarted.peerId.equals(victim.peerId)).to.equal(true)
+    const local = await restarted.localState(key)
+    expect(local?.siblings.map(s => text(s.value))).to.deep.equal(['kept'])
+    expect((await restarted.get(key, { r: 1 })).siblings.map(s => text(s.value))).to.deep.equal(['kept'])
+  })
+
+  it('a forged context claiming writes nobody made cannot make replicas drop later writes', async () => {
+    const net = await testnet(4)
+    const [a, b] = net.peers
+    if (a == null || b == null) throw new Error('testnet too small')
+    await a.put('forged', enc.encode('v1'))
+    const real = await a.get('forged')
+    // claim to have seen the first 1000 writes of every actor that wrote so far
+    const forged = { vv: new Map([...real.context.vv].map(([actor]) => [actor, 1000])), cloud: [] }
+    const ctx = decodeContextToken(encodeContextToken(forged, enc.encode('forged')), enc.encode('forged'))
+    await a.put('forged', enc.encode('v2'), { context: ctx })
+    // later blind writes through the same coordinator get dots the forged context "covered"
+    await b.put('forged', enc.encode('v3'))
+    await a.put('forged', enc.encode('v4'))
+    const after = (await b.get('forged', { r: 3 })).siblings.map(s => text(s.value)).sort()
+    expect(after).to.deep.equal(['v2', 'v3', 'v4'])
+  })
+
+  it('refuses oversized keys and values before anything is stored', async () => {
+    const net = await testnet(3)
+    const peer = net.peers[0]
+    if (peer == null) throw new Error('no peer')
+    await expect(peer.put('x'.repeat(1025), enc.encode('v'))).to.be.rejected.and.eventually.have.property('name', 'KeyTooLargeError')
+    await expect(peer.put('', enc.encode('v'))).to.be.rejected.and.eventually.have.property('name', 'KeyTooLargeError')
+    await expect(peer.put('big', new Uint8Array(1024 * 1024 + 1))).to.be.rejected.and.eventually.have.property('name', 'ValueTooLargeError')
+    await expect(peer.put('ok', enc.encode('v'), { n: 3, w: 4 })).to.be.rejected.and.eventually.have.property('name', 'InvalidParametersError')
+    for (const p of net.peers) expect(await p.engine.count()).to.equal(0)
+  })
+
+  it('aborts a put and a get when the caller aborts', async () => {
+    const net = await testnet(3)
+    const peer = net.peers[1]
+    if (peer == null) throw new Error('no peer')
+    const aborted = AbortSignal.abort()
+    await expect(peer.put('a', enc.encode('v'), { signal: aborted })).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+    await expect(peer.get('a', { signal: aborted })).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+
+    // aborted while in flight (a request cannot complete synchronously)
+    const controller = new AbortController()
+    const putting = peer.put('b', enc.encode('v'), { signal: controller.signal })
+    const reading = peer.get('b', { signal: controller.signal })
+    controller.abort()
+    await expect(putting).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+    await expect(reading).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+  })
+
+  it('placement from the member view and from kad-dht name the same N peers on a settled 10-peer net', async () => {
+    const net = await testnet(10)
+    for (const [i, peer] of net.peers.entries()) {
+      for (let k = 0; k < 5; k++) {
+        const key = enc.encode(`placement-${i}-${k}`)
+        const fromView = peer.placement.fromView(key, 3).map(p => p.peerId.toString())
+        const fromDht = (await peer.placement.fromDht(key, 3)).map(p => p.peerId.toString())
+        expect(fromDht, `peer-${i} key ${k}`).to.deep.equal(fromView)
+      }
+    }
+  })
+})
