@@ -83,3 +83,27 @@ export function isRunning (pid: number): boolean {
     return false
   }
 }
+
+/** Runs the CLI to completion with `input` on its standard input; stdout comes back as raw bytes. */
+export async function runCliBytes (cleanup: Cleanup, args: string[], input?: Uint8Array): Promise<{ code: number | string, stdout: Buffer, stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, P2PSTORE_API: '', P2PSTORE_TOKEN: '' },
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  const out: Buffer[] = []
+  let err = ''
+  child.stdout?.on('data', (d: Buffer) => out.push(d))
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const exited = new Promise<number | string>(resolve => {
+    child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1) })
+  })
+  cleanup.add(async () => {
+    if (child.exitCode == null && child.signalCode == null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+  child.stdin?.end(input == null ? undefined : Buffer.from(input))
+  const code = await exited
+  return { code, stdout: Buffer.concat(out), stderr: err }
+}
