@@ -49,7 +49,7 @@ export interface ApiServerInit {
 export function createApiServer (init: ApiServerInit): FastifyInstance {
   const maxValueBytes = init.maxValueBytes ?? MAX_VALUE_BYTES
   // keys are up to 1 KiB, percent-encoded up to 3 bytes per byte
-  const app = Fastify({ logger: false, bodyLimit: maxValueBytes, maxParamLength: 4 * 1024 })
+  const app = Fastify({ logger: false, bodyLimit: maxValueBytes, routerOptions: { maxParamLength: 4 * 1024 } })
   const ctx: ApiContext = { peer: init.peer }
   // values are raw bytes whatever their content type claims
   app.removeAllContentTypeParsers()

@@ -20,15 +20,16 @@ export interface CliRun {
   waitForLine(re: RegExp, timeoutMs?: number): Promise<string>
 }
 
-export function startCli (cleanup: Cleanup, args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+/** Spawns the CLI with its output collected as bytes; the child is SIGKILLed in cleanup if still running. */
+function spawnCli (cleanup: Cleanup, args: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe'): { child: ChildProcess, out: Buffer[], err: Buffer[], exited: Promise<number | string> } {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, P2PSTORE_API: '', P2PSTORE_TOKEN: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: [stdin, 'pipe', 'pipe']
   })
-  let out = ''
-  let err = ''
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout?.on('data', (d: Buffer) => out.push(d))
+  child.stderr?.on('data', (d: Buffer) => err.push(d))
   const exited = new Promise<number | string>(resolve => {
     child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1) })
   })
@@ -38,14 +39,21 @@ export function startCli (cleanup: Cleanup, args: string[], env: NodeJS.ProcessE
       await exited
     }
   })
+  return { child, out, err, exited }
+}
+
+export function startCli (cleanup: Cleanup, args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  const { child, out: outChunks, err: errChunks, exited } = spawnCli(cleanup, args, env, 'ignore')
+  const stdout = (): string => Buffer.concat(outChunks).toString('utf8')
+  const stderr = (): string => Buffer.concat(errChunks).toString('utf8')
   return {
     child,
-    stdout: () => out,
-    stderr: () => err,
+    stdout,
+    stderr,
     exited,
     waitForLine: async (re, timeoutMs = 60_000) => new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const line = out.split('\n').find(l => re.test(l))
+        const line = stdout().split('\n').find(l => re.test(l))
         if (line == null) return false
         clearTimeout(timer)
         child.stdout?.off('data', check)
@@ -54,12 +62,12 @@ export function startCli (cleanup: Cleanup, args: string[], env: NodeJS.ProcessE
       }
       const timer = setTimeout(() => {
         child.stdout?.off('data', check)
-        reject(new Error(`no line matching ${re} within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`))
+        reject(new Error(`no line matching ${re} within ${timeoutMs} ms; stdout: ${stdout()}; stderr: ${stderr()}`))
       }, timeoutMs)
       void exited.then(code => {
         if (!check()) {
           clearTimeout(timer)
-          reject(new Error(`exited (${code}) before printing a line matching ${re}; stdout: ${out}; stderr: ${err}`))
+          reject(new Error(`exited (${code}) before printing a line matching ${re}; stdout: ${stdout()}; stderr: ${stderr()}`))
         }
       })
       if (!check()) child.stdout?.on('data', check)
@@ -86,24 +94,8 @@ export function isRunning (pid: number): boolean {
 
 /** Runs the CLI to completion with `input` on its standard input; stdout comes back as raw bytes. */
 export async function runCliBytes (cleanup: Cleanup, args: string[], input?: Uint8Array): Promise<{ code: number | string, stdout: Buffer, stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, P2PSTORE_API: '', P2PSTORE_TOKEN: '' },
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  const out: Buffer[] = []
-  let err = ''
-  child.stdout?.on('data', (d: Buffer) => out.push(d))
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const exited = new Promise<number | string>(resolve => {
-    child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1) })
-  })
-  cleanup.add(async () => {
-    if (child.exitCode == null && child.signalCode == null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
+  const { child, out, err, exited } = spawnCli(cleanup, args, {}, 'pipe')
   child.stdin?.end(input == null ? undefined : Buffer.from(input))
   const code = await exited
-  return { code, stdout: Buffer.concat(out), stderr: err }
+  return { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }
 }

@@ -113,7 +113,8 @@ function wantsJson (request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('application/json')
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading byte-order mark is part of the value and must survive the round trip
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** A sibling as JSON: text when the bytes are valid UTF-8, base64 otherwise. */
 export function siblingJson (sibling: Sibling): SiblingJson {
