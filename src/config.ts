@@ -11,6 +11,7 @@ import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface
 import { multiaddr } from '@multiformats/multiaddr'
 import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_N, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
+import type { MembershipInit } from './membership/index.ts'
 import type { Engine } from './storage/index.ts'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -145,6 +146,14 @@ export interface PeerInit {
   engine?: Engine
 
   /**
+   * SWIM gossip timing (probe period and timeout, indirect checks, suspicion multipliers,
+   * retransmissions, push-pull period).
+   *
+   * @default GOSSIP_DEFAULT (memberlist's LAN values: 1 s probes, 500 ms timeout, …)
+   */
+  gossip?: MembershipInit
+
+  /**
    * Start the peer before `createPeer()` resolves.
    *
    * @default true
@@ -172,6 +181,7 @@ export interface PeerConfig {
   w?: number
   sync: boolean
   engine?: Engine
+  gossip?: MembershipInit
 }
 
 /** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
@@ -204,7 +214,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     r: init.r,
     w: init.w,
     sync: init.sync ?? true,
-    engine: init.engine
+    engine: init.engine,
+    gossip: init.gossip
   }
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)
@@ -243,9 +254,11 @@ export interface DaemonConfig {
   w: number
   /** sync each write to disk before acknowledging it. @default true */
   sync: boolean
+  /** SWIM timing profile: `default` (GOSSIP_DEFAULT) or `testnet` (GOSSIP_TESTNET). @default 'default' */
+  gossip: 'default' | 'testnet'
 }
 
-const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync'] as const
+const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'gossip'] as const
 
 /** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
 export function defaultDaemonConfig (): DaemonConfig {
@@ -261,7 +274,8 @@ export function defaultDaemonConfig (): DaemonConfig {
     n: DEFAULT_N,
     r: DEFAULT_R,
     w: DEFAULT_W,
-    sync: true
+    sync: true,
+    gossip: 'default'
   }
 }
 
@@ -293,7 +307,8 @@ export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<
     n: positiveInt(pick('n'), 'n'),
     r: positiveInt(pick('r'), 'r'),
     w: positiveInt(pick('w'), 'w'),
-    sync: bool(pick('sync'), 'sync')
+    sync: bool(pick('sync'), 'sync'),
+    gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const)
   }
   for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
     config[key].forEach(addr => parseMultiaddr(addr, key))
@@ -358,6 +373,13 @@ function port (value: unknown, key: string): number {
     throw new InvalidConfigurationError(`${key}: expected a port number 0–65535 (0 = any free port), got ${JSON.stringify(value)}`)
   }
   return value
+}
+
+function oneOf<T extends string> (value: unknown, key: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidConfigurationError(`${key}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+  }
+  return value as T
 }
 
 function bool (value: unknown, key: string): boolean {

@@ -133,3 +133,46 @@ export const KV_MAX_IN_FLIGHT = 256
 
 /** HTTP header carrying the opaque context token, both ways (Riak's X-Riak-Vclock). */
 export const CONTEXT_HEADER = 'x-p2pstore-context'
+
+/** SWIM gossip protocol (probes, indirect probes, push-pull sync, leave). */
+export const PROTOCOL_MEMBERSHIP = '/p2pstore/membership/1.0.0'
+
+/**
+ * SWIM timing for production, memberlist's LAN values (used by Consul and Serf on many thousands of
+ * machines): one probe per second, 500 ms to answer, 3 indirect probes, suspicion floor
+ * 4 × log10(n) protocol periods growing to 6× that for a lone accuser, full-state push-pull every
+ * 30 s, each update piggybacked 4 × log10(n + 1) times.
+ */
+export const GOSSIP_DEFAULT = {
+  probeInterval: 1 * second,
+  probeTimeout: 500,
+  indirectChecks: 3,
+  suspicionMult: 4,
+  suspicionMaxMult: 6,
+  retransmitMult: 4,
+  pushPullInterval: 30 * second
+} as const
+
+/**
+ * SWIM timing for test nets on one machine: 5× faster probing so that failure detection shows in
+ * about a second, with the same multipliers. Loopback answers in well under a millisecond, so the
+ * shorter timeouts cost no accuracy there; across real networks use GOSSIP_DEFAULT.
+ */
+export const GOSSIP_TESTNET = {
+  probeInterval: 200,
+  probeTimeout: 100,
+  indirectChecks: 3,
+  suspicionMult: 4,
+  suspicionMaxMult: 6,
+  retransmitMult: 4,
+  pushPullInterval: 3 * second
+} as const
+
+/** Lifeguard: the local health multiplier saturates here (probes then run 9× slower). */
+export const MAX_LOCAL_HEALTH = 8
+
+/** How long a leaving peer waits for its LEAVE messages to be acknowledged. */
+export const LEAVE_TIMEOUT = 1 * second
+
+/** Most updates piggybacked on one probe message. */
+export const MAX_PIGGYBACK = 16

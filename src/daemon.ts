@@ -8,11 +8,11 @@
 
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
-import { defaultLogger } from '@libp2p/logger'
 import { InvalidParametersError } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
 import { createApiServer, isLoopbackHost } from './api/index.ts'
 import { readBootstrapFile, resolveDaemonConfig } from './config.ts'
-import { DATADIR_FILES, SHUTDOWN_TIMEOUT } from './constants.ts'
+import { DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, SHUTDOWN_TIMEOUT } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
@@ -85,6 +85,7 @@ export class Daemon {
         r: config.r,
         w: config.w,
         sync: config.sync,
+        gossip: config.gossip === 'testnet' ? GOSSIP_TESTNET : GOSSIP_DEFAULT,
         logger: this.init.logger
       })
 

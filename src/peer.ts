@@ -6,31 +6,33 @@
  * @packageDocumentation
  */
 
+import path from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import path from 'node:path'
 import { TypedEventEmitter } from 'main-event'
 import { liveSiblings } from './clock/index.ts'
-import { JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { resolvePeerConfig } from './config.ts'
+import { JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { Joiner } from './join/index.ts'
-import { Members } from './membership/index.ts'
+import { Membership } from './membership/index.ts'
 import { Coordinator, KvRpc } from './replication/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
 import type { PeerConfig, PeerInit } from './config.ts'
 import type { JoinEvents } from './join/index.ts'
+import type { MemberState, MembershipEvents } from './membership/index.ts'
 import type { ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
 import type { Engine } from './storage/index.ts'
 import type { Identify } from '@libp2p/identify'
@@ -47,7 +49,7 @@ export type PeerServices = {
 }
 
 /** Events of a peer (subscribe with `peer.addEventListener`). */
-export interface PeerEvents extends JoinEvents {}
+export interface PeerEvents extends JoinEvents, MembershipEvents {}
 
 /** What `/v1/status` and `p2pstore status` report. */
 export interface PeerStatus {
@@ -57,8 +59,14 @@ export interface PeerStatus {
   uptimeSeconds: number
   /** open libp2p connections */
   connections: number
-  /** peers this peer knows of (see `peers()`), and how many of them it is connected to */
-  peers: { known: number, connected: number }
+  /** members this peer knows of (see `peers()`) by state, and how many it is connected to */
+  peers: { known: number, connected: number, alive: number, suspect: number, dead: number, left: number }
+  /** this peer's SWIM incarnation number */
+  incarnation: number
+  /** Lifeguard local health multiplier: 0 is healthy; higher means this peer itself is slow */
+  localHealth: number
+  /** keys this peer holds in its own store */
+  keys: number
   /** whether the peer has joined a network (a bootstrap peer answered, or others found it) */
   joined: boolean
   /** how many bootstrap peers it was configured with (0: it waits for others to join through it) */
@@ -69,13 +77,21 @@ export interface PeerStatus {
   dataDir?: string
 }
 
-/** One entry of `/v1/peers` and `p2pstore peers`. */
+/** One entry of `/v1/peers` and `p2pstore peers`: a member as this peer sees it. */
 export interface KnownPeer {
   peerId: string
   multiaddrs: string[]
   connected: boolean
   /** protocols the peer announced through identify (empty until it was connected once) */
   protocols: string[]
+  /** SWIM state: alive, suspect, dead, or left (a graceful leave) */
+  state: MemberState
+  /** the member's incarnation number (a restarted or refuting member has a higher one) */
+  incarnation: number
+  /** when this peer last heard from the member itself (ISO time), if ever */
+  lastHeard?: string
+  /** who reported it suspect at its current incarnation */
+  suspectedBy: string[]
 }
 
 /** What `peer.get()` answers. */
@@ -106,7 +122,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   /** the key space view: home replicas of a key */
   readonly placement: Placement
   private readonly joiner: Joiner
-  private readonly members: Members
+  /** the SWIM membership view */
+  readonly membership: Membership
   private readonly rpc: KvRpc
   private readonly coordinator: Coordinator
   private readonly log: Logger
@@ -126,22 +143,24 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.engine = config.engine ?? (config.dataDir == null
       ? new MemoryEngine()
       : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync }))
-    this.members = new Members({ logger, peerId: libp2p.peerId, events: libp2p, peerStore: libp2p.peerStore })
-    this.placement = new Placement({ peerId: libp2p.peerId, members: this.members, dht: libp2p.services.dht })
-    let coordinator: Coordinator | undefined
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p }, config.gossip)
+    this.placement = new Placement({ peerId: libp2p.peerId, members: this.membership, dht: libp2p.services.dht })
+    // SWIM join: a full-state exchange with the bootstrap peers that answered
+    this.addEventListener('join:joined', ({ detail }) => {
+      void this.membership.join(detail.via.map(id => peerIdFromString(id)))
+        .then(n => { this.log('membership synced with %d of %d bootstrap peers', n, detail.via.length) })
+    })
+    this.membership.addEventListener('member:update', evt => { this.safeDispatchEvent('member:update', { detail: evt.detail }) })
     this.rpc = new KvRpc({ logger, network: libp2p }, {
-      handler: async (request, from, options) => {
-        if (coordinator == null) throw new Error('not started')
-        return coordinator.handle(request, from, options)
-      },
+      // requests only arrive after start(), when the coordinator below exists
+      handler: async (request, from, options) => this.coordinator.handle(request, from, options),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12
     })
-    coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
+    this.coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
       n: config.n, r: config.r, w: config.w
     })
-    this.coordinator = coordinator
     this.joiner = new Joiner({
       logger,
       peerId: libp2p.peerId,
@@ -174,8 +193,9 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         // our protocol is registered before libp2p starts, so the first identify announces it
         await this.rpc.start()
         await this.libp2p.start()
-        await this.members.start()
+        await this.membership.start()
       } catch (err) {
+        await this.membership.stop({ leave: false }).catch(() => {})
         await this.rpc.stop().catch(() => {})
         await Promise.resolve(this.libp2p.stop()).catch(() => {})
         await this.engine.close().catch(() => {})
@@ -194,13 +214,17 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     return this.starting
   }
 
-  /** Stops in reverse order of start and closes every connection. Idempotent, like `start()`. */
-  stop (): Promise<void> {
+  /**
+   * Stops in reverse order of start and closes every connection. Idempotent, like `start()`. By
+   * default it first tells a few members it is leaving (they gossip `left`); `{ leave: false }`
+   * stops without a word, as a crash would look to the others.
+   */
+  stop (options: { leave?: boolean } = {}): Promise<void> {
     if (this.starting == null) return this.stopping ?? Promise.resolve()
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {})
       await this.joiner.stop()
-      this.members.stop()
+      await this.membership.stop({ leave: options.leave ?? true })
       await this.rpc.stop()
       await this.coordinator.settled()
       await this.libp2p.stop()
@@ -242,30 +266,38 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     return this.libp2p.getMultiaddrs()
   }
 
-  /** Every peer this peer knows of (its peer store), with whether it is connected now. */
+  /** Every member this peer knows of, in any state, with what the peer store knows of it. */
   async peers (options: AbortOptions = {}): Promise<KnownPeer[]> {
-    const known = await this.libp2p.peerStore.all({ signal: options.signal })
-    return known
-      .filter(p => !p.id.equals(this.peerId))
-      .map(p => ({
-        peerId: p.id.toString(),
-        multiaddrs: p.addresses.map(a => a.multiaddr.toString()),
-        connected: this.libp2p.getConnections(p.id).length > 0,
-        protocols: [...p.protocols].sort()
-      }))
-      .sort((a, b) => a.peerId.localeCompare(b.peerId))
+    const members = this.membership.members()
+    return (await Promise.all(members.map(async m => {
+      const stored = await this.libp2p.peerStore.get(m.peerId, options).catch(() => undefined)
+      return {
+        peerId: m.peerId.toString(),
+        multiaddrs: (stored?.addresses.map(a => a.multiaddr) ?? m.addrs).map(a => a.toString()),
+        connected: this.libp2p.getConnections(m.peerId).length > 0,
+        protocols: [...(stored?.protocols ?? [])].sort(),
+        state: m.state,
+        incarnation: m.incarnation,
+        lastHeard: m.lastHeard > 0 ? new Date(m.lastHeard).toISOString() : undefined,
+        suspectedBy: [...m.suspectedBy].sort()
+      }
+    }))).sort((a, b) => a.peerId.localeCompare(b.peerId))
   }
 
   /** A snapshot of the peer's state for `/v1/status`. */
   async status (options: AbortOptions = {}): Promise<PeerStatus> {
     const peers = await this.peers(options)
+    const count = (state: MemberState): number => peers.filter(p => p.state === state).length
     return {
       peerId: this.peerId.toString(),
       version: VERSION,
       multiaddrs: this.getMultiaddrs().map(ma => ma.toString()),
       uptimeSeconds: this.running ? Math.round((Date.now() - this.startedAt) / 1000) : 0,
       connections: this.libp2p.getConnections().length,
-      peers: { known: peers.length, connected: peers.filter(p => p.connected).length },
+      peers: { known: peers.length, connected: peers.filter(p => p.connected).length, alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
+      incarnation: this.membership.incarnation,
+      localHealth: this.membership.localHealth,
+      keys: this.running ? await this.engine.count(options) : 0,
       joined: this.joiner.joined,
       bootstrapPeers: this.config.bootstrap.length,
       network: this.config.swarmKey == null ? 'public' : 'private',

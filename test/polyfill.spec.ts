@@ -1,5 +1,5 @@
-import { expect } from './utils/expect.ts'
 import { installPromiseWithResolvers } from '../src/polyfill.ts'
+import { expect } from './utils/expect.ts'
 
 describe('polyfill: Promise.withResolvers', () => {
   it('is available before libp2p loads (installed by the test setup on Node 20)', () => {

@@ -8,21 +8,21 @@
 
 import os from 'node:os'
 import path from 'node:path'
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { InvalidParametersError } from '@libp2p/interface'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DATADIR_NAME, MAX_N, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
 import { EXIT } from '../errors.ts'
 import { resolveApiTarget } from './api-file.ts'
 import { HttpClient } from './client.ts'
 import { Output } from './output.ts'
 import type { Client } from './client.ts'
+import type { DaemonOptions } from './commands/daemon.ts'
+import type { GetCommandOptions } from './commands/get.ts'
+import type { KeygenOptions } from './commands/keygen.ts'
+import type { WriteCommandOptions } from './commands/put.ts'
+import type { TestnetOptions } from './commands/testnet.ts'
 import type { CommandContext } from './context.ts'
 import type { OutputStreams } from './output.ts'
-import type { DaemonOptions } from './commands/daemon.ts'
-import type { KeygenOptions } from './commands/keygen.ts'
-import type { TestnetOptions } from './commands/testnet.ts'
-import type { GetCommandOptions } from './commands/get.ts'
-import type { WriteCommandOptions } from './commands/put.ts'
 
 /** What `main()` runs against; the real process by default, fakes in tests. */
 export interface CliEnvironment {
@@ -114,6 +114,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--api-port <port>', 'API port, 0 = any free port (default 4701)', portArg)
     .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
     .option('--dht-refresh-interval <ms>', 'Kademlia self-lookup interval in ms (default 300000)', positiveIntArg)
+    .addOption(new Option('--gossip <profile>', 'SWIM timing: default (1 s probes) or testnet (200 ms probes, for one machine)').choices(['default', 'testnet']))
     .addOption(json())
     .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, opts))))
 

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prefixLogger } from '@libp2p/logger'
-import { PROTOCOL_KV, TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
+import { GOSSIP_TESTNET, TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import { createPeer } from '../peer.ts'
 import type { PeerInit } from '../config.ts'
@@ -102,6 +102,7 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
     bootstrapRetryMin: 200,
     bootstrapRetryMax: 2 * second,
     logger: prefixLogger(`peer-${i}`),
+    gossip: GOSSIP_TESTNET,
     ...init.peer,
     allow: [LOOPBACK_ALLOW, ...(init.peer?.allow ?? [])],
     dataDir: dataDir(i),
@@ -133,16 +134,16 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
 }
 
 /**
- * Resolves once every peer lists every other in `peers()` as a storage peer (it announced
- * `/p2pstore/kv/1.0.0`), so every member view is complete. Rejects with `TestnetError` naming the
- * peers still missing when `options.signal` fires.
+ * Resolves once every peer sees every other as an `alive` member (so every member view, and with
+ * it placement, is complete). Rejects with `TestnetError` naming the peers still missing when
+ * `options.signal` fires.
  */
 export async function waitForFullMesh (peers: Peer[], options: AbortOptions = {}): Promise<void> {
   const ids = peers.map(p => p.peerId.toString())
   for (;;) {
     const missing: string[] = []
     for (const [i, peer] of peers.entries()) {
-      const known = new Set((await peer.peers(options)).filter(p => p.protocols.includes(PROTOCOL_KV)).map(p => p.peerId))
+      const known = new Set((await peer.peers(options)).filter(p => p.state === 'alive').map(p => p.peerId))
       const lacking = ids.filter(id => id !== ids[i] && !known.has(id))
       if (lacking.length > 0) missing.push(`peer-${i} lacks ${lacking.length}`)
     }

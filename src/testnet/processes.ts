@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { PROTOCOL_KV, TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
+import { TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import type { DaemonInfo } from '../daemon.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -147,6 +147,7 @@ export class ProcessTestnet {
       '--api-port', '0',
       '--allow', '/ip4/127.0.0.0/ipcidr/8',
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
+      '--gossip', 'testnet',
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
       ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile])
     ]
@@ -208,9 +209,9 @@ async function fetchPeerIds (api: string): Promise<Set<string>> {
   try {
     const res = await fetch(new URL('/v1/peers', api), { signal: AbortSignal.timeout(5 * second) })
     if (!res.ok) return new Set()
-    const peers = await res.json() as Array<{ peerId: string, protocols: string[] }>
-    // a peer counts once it announced the storage protocol: then every member view is complete
-    return new Set(peers.filter(p => p.protocols.includes(PROTOCOL_KV)).map(p => p.peerId))
+    const peers = await res.json() as Array<{ peerId: string, state: string }>
+    // a peer counts once it is an alive member: then every member view is complete
+    return new Set(peers.filter(p => p.state === 'alive').map(p => p.peerId))
   } catch {
     // a daemon busy starting may not answer yet: it counts as not settled
     return new Set()

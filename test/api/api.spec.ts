@@ -12,15 +12,18 @@ const STATUS: PeerStatus = {
   multiaddrs: ['/ip4/127.0.0.1/tcp/4700/p2p/12D3KooWTest'],
   uptimeSeconds: 5,
   connections: 2,
-  peers: { known: 3, connected: 2 },
+  peers: { known: 3, connected: 2, alive: 3, suspect: 0, dead: 0, left: 0 },
+  incarnation: 1700000000000,
+  localHealth: 0,
+  keys: 12,
   joined: true,
   bootstrapPeers: 1,
   network: 'public'
 }
 
 const PEERS: KnownPeer[] = [
-  { peerId: '12D3KooWA', multiaddrs: ['/ip4/127.0.0.1/tcp/1'], connected: true, protocols: ['/p2pstore/kad/1.0.0'] },
-  { peerId: '12D3KooWB', multiaddrs: [], connected: false, protocols: [] }
+  { peerId: '12D3KooWA', multiaddrs: ['/ip4/127.0.0.1/tcp/1'], connected: true, protocols: ['/p2pstore/kad/1.0.0'], state: 'alive', incarnation: 5, lastHeard: '2026-11-23T06:00:00.000Z', suspectedBy: [] },
+  { peerId: '12D3KooWB', multiaddrs: [], connected: false, protocols: [], state: 'dead', incarnation: 3, suspectedBy: ['12D3KooWA'] }
 ]
 
 describe('api', () => {

@@ -14,14 +14,17 @@ const STATUS: PeerStatus = {
   multiaddrs: ['/ip4/127.0.0.1/tcp/4700/p2p/12D3KooWSelf'],
   uptimeSeconds: 3725,
   connections: 1,
-  peers: { known: 2, connected: 1 },
+  peers: { known: 2, connected: 1, alive: 1, suspect: 0, dead: 1, left: 0 },
+  incarnation: 1700000000000,
+  localHealth: 0,
+  keys: 7,
   joined: true,
   bootstrapPeers: 1,
   network: 'private'
 }
 const PEERS: KnownPeer[] = [
-  { peerId: '12D3KooWA', multiaddrs: ['/ip4/127.0.0.1/tcp/1'], connected: true, protocols: [] },
-  { peerId: '12D3KooWB', multiaddrs: [], connected: false, protocols: [] }
+  { peerId: '12D3KooWA', multiaddrs: ['/ip4/127.0.0.1/tcp/1'], connected: true, protocols: [], state: 'alive', incarnation: 5, lastHeard: new Date(Date.now() - 1500).toISOString(), suspectedBy: [] },
+  { peerId: '12D3KooWB', multiaddrs: [], connected: false, protocols: [], state: 'dead', incarnation: 3, suspectedBy: ['12D3KooWA'] }
 ]
 
 /** runs main() with a stub client and captured output */
@@ -46,7 +49,8 @@ describe('cli commands (stub client, captured output)', () => {
     expect(human.stdout).to.match(/^peer id\s+12D3KooWSelf$/m)
     expect(human.stdout).to.match(/^uptime\s+1h 2m 5s$/m)
     expect(human.stdout).to.match(/^network\s+private \(swarm key\)$/m)
-    expect(human.stdout).to.match(/^peers\s+2 known, 1 connected$/m)
+    expect(human.stdout).to.match(/^members\s+1 alive, 0 suspect, 1 dead, 0 left \(1 connected\)$/m)
+    expect(human.stdout).to.match(/^keys held\s+7$/m)
 
     const json = await run(['status', '--json'], client)
     expect(JSON.parse(json.stdout)).to.deep.equal(STATUS)
@@ -55,9 +59,10 @@ describe('cli commands (stub client, captured output)', () => {
   it('peers prints a table, or the list as JSON', async () => {
     const client = stubWith<Client>(s => s.peers.resolves(PEERS))
     const human = await run(['peers'], client)
-    expect(human.stdout.split('\n')[0]).to.match(/^PEER ID\s+CONNECTED\s+ADDRESS$/)
-    expect(human.stdout).to.match(/^12D3KooWA\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1$/m)
-    expect(human.stdout).to.match(/^12D3KooWB\s+no\s+-$/m)
+    expect(human.stdout.split('\n')[0]).to.match(/^PEER ID\s+STATE\s+INCARNATION\s+LAST HEARD\s+SUSPECTED BY\s+CONNECTED\s+ADDRESS$/)
+    expect(human.stdout).to.match(/^12D3KooWA\s+alive\s+5\s+1\.\d s ago\s+-\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1$/m)
+    expect(human.stdout).to.match(/^12D3KooWB\s+dead\s+3\s+never\s+…3KooWA\s+no\s+-$/m)
+    expect(human.stderr).to.match(/2 members: 1 alive, 0 suspect, 1 dead, 0 left; 1 connected/)
     expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(PEERS)
   })
 

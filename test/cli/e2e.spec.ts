@@ -42,7 +42,7 @@ describe('cli end to end (bin/p2pstore.js as a process)', function () {
       expect(peer.multiaddrs.every(ma => ma.startsWith('/ip4/127.0.0.1/tcp/'))).to.equal(true)
       const res = await runCli(cleanup, ['--api', peer.api, 'peers', '--json'])
       expect(res.code, res.stderr).to.equal(0)
-      const listed = (JSON.parse(res.stdout) as Array<{ peerId: string, multiaddrs: string[], connected: boolean }>)
+      const listed = JSON.parse(res.stdout) as Array<{ peerId: string, multiaddrs: string[], connected: boolean }>
       expect(listed.map(p => p.peerId).sort()).to.deep.equal(ids.filter(id => id !== peer.peerId).sort())
       expect(listed.every(p => Array.isArray(p.multiaddrs) && typeof p.connected === 'boolean')).to.equal(true)
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
-import { addDot, contextContains, contextIncludes, contextSize, emptyContext, joinContexts, meetContexts, normalizeContext } from '../../src/clock/index.ts'
 import { contextsEqual } from '../../src/clock/context.ts'
+import { addDot, contextContains, contextIncludes, contextSize, emptyContext, joinContexts, meetContexts, normalizeContext } from '../../src/clock/index.ts'
 import { expect } from '../utils/expect.ts'
 import type { CausalContext, Dot } from '../../src/clock/index.ts'
 

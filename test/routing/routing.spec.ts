@@ -1,6 +1,6 @@
-import fc from 'fast-check'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import fc from 'fast-check'
 import { compareDistance, homeReplicas, keyId, peerKadId, preferenceList } from '../../src/routing/index.ts'
 import { expect } from '../utils/expect.ts'
 

@@ -83,7 +83,7 @@ function inspect (record: StoredRecord | undefined): string {
 /** A promise plus the function that resolves it. */
 function deferred (): { promise: Promise<void>, resolve: () => void } {
   let resolve!: () => void
-  const promise = new Promise<void>(r => { resolve = r })
+  const promise = new Promise<void>(_resolve => { resolve = _resolve })
   return { promise, resolve }
 }
 
@@ -421,27 +421,29 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
     })
 
     // only engines that keep data across a close (LevelEngine) get this test at all
-    if (options.persistent) it('keeps data, epoch and the incarnation counter across close and reopen', async function () {
-      const reopen = fixture.reopen
-      if (reopen == null) throw new Error('a persistent engine fixture must provide reopen()')
-      await engine.update(bytes('k'), () => ({ ...recordOf('kept'), actor: 'abcd' }))
-      await engine.update(Uint8Array.of(0), () => recordOf('zero'))
-      await engine.update(bytes('gone'), () => recordOf('gone'))
-      await engine.delete(bytes('gone'))
-      expect(await engine.nextIncarnation()).to.equal(1)
-      expect(await engine.nextIncarnation()).to.equal(2)
-      const epoch = engine.epoch
-      await engine.close()
+    if (options.persistent) {
+      it('keeps data, epoch and the incarnation counter across close and reopen', async function () {
+        const reopen = fixture.reopen
+        if (reopen == null) throw new Error('a persistent engine fixture must provide reopen()')
+        await engine.update(bytes('k'), () => ({ ...recordOf('kept'), actor: 'abcd' }))
+        await engine.update(Uint8Array.of(0), () => recordOf('zero'))
+        await engine.update(bytes('gone'), () => recordOf('gone'))
+        await engine.delete(bytes('gone'))
+        expect(await engine.nextIncarnation()).to.equal(1)
+        expect(await engine.nextIncarnation()).to.equal(2)
+        const epoch = engine.epoch
+        await engine.close()
 
-      const again = await reopen()
-      extra.push(again)
-      await again.open()
-      expect(again.epoch).to.equal(epoch)
-      expectSameRecord(await again.get(bytes('k')), { ...recordOf('kept'), actor: 'abcd' })
-      expect(textOf(await again.get(Uint8Array.of(0)))).to.equal('zero')
-      expect(await again.get(bytes('gone'))).to.equal(undefined)
-      expect(await again.count()).to.equal(2)
-      expect(await again.nextIncarnation()).to.equal(3)
-    })
+        const again = await reopen()
+        extra.push(again)
+        await again.open()
+        expect(again.epoch).to.equal(epoch)
+        expectSameRecord(await again.get(bytes('k')), { ...recordOf('kept'), actor: 'abcd' })
+        expect(textOf(await again.get(Uint8Array.of(0)))).to.equal('zero')
+        expect(await again.get(bytes('gone'))).to.equal(undefined)
+        expect(await again.count()).to.equal(2)
+        expect(await again.nextIncarnation()).to.equal(3)
+      })
+    }
   })
 }

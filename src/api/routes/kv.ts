@@ -7,7 +7,6 @@ import type { Sibling } from '../../clock/index.ts'
 import type { ApiContext } from '../index.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
-
 /** One sibling in the JSON form of a read. */
 export interface SiblingJson {
   /** the value: text when it is valid UTF-8, else base64 */

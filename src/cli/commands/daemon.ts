@@ -13,6 +13,7 @@ export interface DaemonOptions {
   apiPort?: number
   allow?: string[]
   dhtRefreshInterval?: number
+  gossip?: 'default' | 'testnet'
 }
 
 /**
@@ -29,7 +30,8 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     apiHost: opts.apiHost,
     apiPort: opts.apiPort,
     allow: opts.allow,
-    dhtRefreshInterval: opts.dhtRefreshInterval
+    dhtRefreshInterval: opts.dhtRefreshInterval,
+    gossip: opts.gossip
   }
   const daemon = new Daemon({ dataDir: ctx.dataDir, flags })
   const done = new Promise<number>(resolve => {

@@ -9,12 +9,23 @@ export async function peersCommand (ctx: CommandContext): Promise<number> {
       ctx.out.line('no peers known yet (is the daemon joined? see `p2pstore status`)')
       return
     }
-    ctx.out.columns(['PEER ID', 'CONNECTED', 'ADDRESS'], peers.map(p => [
+    const now = Date.now()
+    ctx.out.columns(['PEER ID', 'STATE', 'INCARNATION', 'LAST HEARD', 'SUSPECTED BY', 'CONNECTED', 'ADDRESS'], peers.map(p => [
       p.peerId,
+      p.state,
+      String(p.incarnation),
+      p.lastHeard == null ? 'never' : `${((now - Date.parse(p.lastHeard)) / 1000).toFixed(1)} s ago`,
+      p.suspectedBy.length === 0 ? '-' : p.suspectedBy.map(shortId).join(','),
       p.connected ? 'yes' : 'no',
       p.multiaddrs[0] ?? '-'
     ]))
-    ctx.out.info(`${peers.length} peers, ${peers.filter(p => p.connected).length} connected`)
+    const count = (state: string): number => peers.filter(p => p.state === state).length
+    ctx.out.info(`${peers.length} members: ${count('alive')} alive, ${count('suspect')} suspect, ${count('dead')} dead, ${count('left')} left; ${peers.filter(p => p.connected).length} connected`)
   })
   return 0
+}
+
+/** `12D3KooWAbc…xyz9` → `…xyz9` for a narrow column */
+function shortId (peerId: string): string {
+  return `…${peerId.slice(-6)}`
 }

@@ -13,7 +13,10 @@ export async function statusCommand (ctx: CommandContext): Promise<number> {
       ['network', status.network === 'private' ? 'private (swarm key)' : 'public'],
       ['joined', joinedText(status)],
       ['connections', String(status.connections)],
-      ['peers', `${status.peers.known} known, ${status.peers.connected} connected`],
+      ['members', `${status.peers.alive} alive, ${status.peers.suspect} suspect, ${status.peers.dead} dead, ${status.peers.left} left (${status.peers.connected} connected)`],
+      ['incarnation', String(status.incarnation)],
+      ['local health', status.localHealth === 0 ? '0 (healthy)' : `${status.localHealth} (slow: probing ${status.localHealth + 1}× less often)`],
+      ['keys held', String(status.keys)],
       ...status.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'addresses' : '', ma]),
       ...(status.dataDir == null ? [] : [['data dir', status.dataDir] as [string, string]])
     ])

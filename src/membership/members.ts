@@ -1,0 +1,133 @@
+import { peerKadId } from '../routing/index.ts'
+import type { MemberState, MemberUpdate } from '../protocol/membership/codec.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** What this peer believes about one member. */
+export interface MemberRecord {
+  peerId: PeerId
+  /** position in the key space (sha256 of the peer id, as kad-dht computes it) */
+  kadId: Uint8Array
+  state: MemberState
+  incarnation: number
+  addrs: Multiaddr[]
+  /** when we last heard from the member itself (ms since the epoch; 0 = never) */
+  lastHeard: number
+  /** when `state` last changed */
+  stateSince: number
+  /** peers that reported it suspect at its current incarnation (Lifeguard's confirmations) */
+  suspectedBy: Set<string>
+}
+
+/** What applying an update did. */
+export type Change =
+  | { kind: 'none' }
+  | { kind: 'changed', record: MemberRecord, previous?: MemberState }
+  | { kind: 'confirmation', record: MemberRecord, from: string }
+  | { kind: 'refute', incarnation: number }
+
+/**
+ * The member table and SWIM's update rules (SWIM section 4.2 with memberlist's precedence): a
+ * higher incarnation overrides a lower one; at equal incarnation suspect overrides alive, and dead
+ * or left override both; dead and left are final for their incarnation, so a member comes back only
+ * with a higher incarnation (a restarted peer starts above any incarnation it used before). News
+ * about ourselves that says suspect or dead is refuted by raising our own incarnation.
+ * Pure state: no timers, no I/O.
+ */
+export class MemberTable {
+  private readonly selfId: string
+  private readonly records = new Map<string, MemberRecord>()
+  private selfIncarnation: number
+
+  constructor (self: PeerId, incarnation: number) {
+    this.selfId = self.toString()
+    this.selfIncarnation = incarnation
+  }
+
+  /** our own incarnation */
+  get incarnation (): number {
+    return this.selfIncarnation
+  }
+
+  /** raise our incarnation above `atLeast` (refutation, or leaving) and return it */
+  bumpIncarnation (atLeast = this.selfIncarnation): number {
+    this.selfIncarnation = Math.max(this.selfIncarnation, atLeast) + 1
+    return this.selfIncarnation
+  }
+
+  get (peerId: PeerId | string): MemberRecord | undefined {
+    return this.records.get(peerId.toString())
+  }
+
+  /** every other member we know of, whatever its state */
+  all (): MemberRecord[] {
+    return [...this.records.values()]
+  }
+
+  /** other members that are alive or suspect: the ones placement and probing use */
+  live (): MemberRecord[] {
+    return this.all().filter(r => r.state === 'alive' || r.state === 'suspect')
+  }
+
+  /**
+   * Applies one update as received from `from` (a peer id string, or 'self' for our own
+   * decisions) at time `now`.
+   */
+  apply (update: MemberUpdate, from: string, now: number): Change {
+    const id = update.peerId.toString()
+    if (id === this.selfId) {
+      if ((update.state === 'suspect' || update.state === 'dead') && update.incarnation >= this.selfIncarnation) {
+        return { kind: 'refute', incarnation: this.bumpIncarnation(update.incarnation) }
+      }
+      return { kind: 'none' }
+    }
+
+    const current = this.records.get(id)
+    if (current == null) {
+      const record: MemberRecord = {
+        peerId: update.peerId,
+        kadId: peerKadId(update.peerId),
+        state: update.state,
+        incarnation: update.incarnation,
+        addrs: update.addrs,
+        lastHeard: from === id ? now : 0,
+        stateSince: now,
+        suspectedBy: update.state === 'suspect' && from !== 'self' ? new Set([from]) : new Set()
+      }
+      this.records.set(id, record)
+      return { kind: 'changed', record }
+    }
+
+    if (!overrides(update, current)) {
+      if (update.state === 'suspect' && current.state === 'suspect' && update.incarnation === current.incarnation && from !== 'self' && !current.suspectedBy.has(from)) {
+        current.suspectedBy.add(from)
+        return { kind: 'confirmation', record: current, from }
+      }
+      if (update.state === 'alive' && update.addrs.length > 0 && update.incarnation === current.incarnation) current.addrs = update.addrs
+      return { kind: 'none' }
+    }
+
+    const previous = current.state
+    current.state = update.state
+    current.incarnation = update.incarnation
+    if (update.addrs.length > 0) current.addrs = update.addrs
+    current.stateSince = now
+    current.suspectedBy = update.state === 'suspect' && from !== 'self' ? new Set([from]) : new Set()
+    return { kind: 'changed', record: current, previous }
+  }
+
+  /** Notes that we heard from the member directly (any message from it). */
+  heard (peerId: PeerId, now: number): void {
+    const record = this.records.get(peerId.toString())
+    if (record != null) record.lastHeard = now
+  }
+}
+
+const RANK: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 2 }
+
+/** Whether `update` wins over what we hold (SWIM's precedence). */
+function overrides (update: MemberUpdate, current: MemberRecord): boolean {
+  if (update.incarnation > current.incarnation) return true
+  if (update.incarnation < current.incarnation) return false
+  return RANK[update.state] > RANK[current.state]
+}

@@ -1,0 +1,438 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { TypedEventEmitter, setMaxListeners } from 'main-event'
+import { GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/membership/codec.ts'
+import { peerKadId } from '../routing/index.ts'
+import { Dissemination } from './dissemination.ts'
+import { MemberTable } from './members.ts'
+import { suspicionTimeout } from './suspicion.ts'
+import type { MemberUpdate, MembershipMessage } from '../protocol/membership/codec.ts'
+import type { MemberRecord } from './members.ts'
+import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { TypedEventTarget } from 'main-event'
+
+/** SWIM and Lifeguard parameters; see GOSSIP_DEFAULT and GOSSIP_TESTNET in constants.ts. */
+export interface MembershipInit {
+  /** the protocol period: one probe per period. @default 1_000 */
+  probeInterval?: number
+  /** how long a probed member has to answer. @default 500 */
+  probeTimeout?: number
+  /** members asked to probe indirectly when a direct probe fails (SWIM's k). @default 3 */
+  indirectChecks?: number
+  /** suspicion floor = suspicionMult × log10(n) × probeInterval. @default 4 */
+  suspicionMult?: number
+  /** a lone suspicion lasts suspicionMaxMult × the floor (Lifeguard). @default 6 */
+  suspicionMaxMult?: number
+  /** each update is piggybacked retransmitMult × log10(n + 1) times. @default 4 */
+  retransmitMult?: number
+  /** full-state push-pull with a random member this often. @default 30_000 */
+  pushPullInterval?: number
+}
+
+/** What membership needs from libp2p (a libp2p node fits). */
+export interface MembershipComponents {
+  logger: ComponentLogger
+  peerId: PeerId
+  network: {
+    handle(protocol: string, handler: (stream: Stream, connection: Connection) => void | Promise<void>, options?: StreamHandlerOptions): Promise<void>
+    unhandle(protocol: string): Promise<void>
+    dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>
+    getMultiaddrs(): Multiaddr[]
+    peerStore: { merge(peerId: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown> }
+  }
+  events: TypedEventTarget<{ 'peer:disconnect': CustomEvent<PeerId> }>
+}
+
+/** Events of the membership view. */
+export interface MembershipEvents {
+  /** a member changed state (or appeared) */
+  'member:update': CustomEvent<{ record: MemberRecord, previous?: MemberRecord['state'] }>
+}
+
+/** A member placed in the key space, for placement. */
+export interface LiveMember {
+  peerId: PeerId
+  kadId: Uint8Array
+}
+
+const MAX_FRAME = 4 * 1024 * 1024
+
+/**
+ * SWIM membership with Lifeguard (see the references in suspicion.ts and members.ts): every
+ * protocol period this peer probes one member, in round-robin order over a list shuffled each
+ * round; a member that does not answer is probed indirectly through k others, then suspected; a
+ * suspicion that is not refuted in time makes it dead. News rides piggybacked on probes, and a
+ * periodic full-state push-pull with a random member heals whatever piggybacking missed — with a
+ * dead member now and then too, so that the two sides of a healed partition find each other again.
+ *
+ * Lifeguard's local health multiplier (0…8) grows when this peer misses acks or is suspected
+ * itself, and stretches its probe period and timeouts by (multiplier + 1): a peer that is itself
+ * slow probes less and suspects later, so a loaded peer does not declare live peers dead.
+ */
+export class Membership extends TypedEventEmitter<MembershipEvents> implements Startable {
+  private readonly components: MembershipComponents
+  private readonly init: Required<MembershipInit>
+  private readonly log: Logger
+  private readonly selfKadId: Uint8Array
+  private table: MemberTable
+  private readonly gossip: Dissemination
+  private readonly suspicions = new Map<string, { incarnation: number, started: number, timer: ReturnType<typeof setTimeout> }>()
+  private readonly probing = new Set<string>()
+  private roundRobin: MemberRecord[] = []
+  private health = 0
+  private shutdown = new AbortController()
+  private loops: Array<Promise<void>> = []
+  private running = false
+  private syncRounds = 0
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    // a closed connection is a strong hint (a crashed peer resets its sockets): probe it now
+    const record = this.table.get(evt.detail)
+    if (record != null && record.state === 'alive' && this.running) {
+      void this.probe(record, this.shutdown.signal).catch(err => { this.log.error('probe after disconnect failed - %e', err) })
+    }
+  }
+
+  constructor (components: MembershipComponents, init: MembershipInit = {}) {
+    super()
+    this.components = components
+    this.init = { ...GOSSIP_DEFAULT, ...stripUndefined(init) }
+    this.log = components.logger.forComponent('p2pstore:membership:swim')
+    this.table = new MemberTable(components.peerId, Date.now())
+    this.gossip = new Dissemination(this.init.retransmitMult)
+    this.selfKadId = peerKadId(components.peerId)
+  }
+
+  /** Starts serving the protocol and the probe and push-pull loops. */
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    this.shutdown = new AbortController()
+    setMaxListeners(Infinity, this.shutdown.signal)
+    // a fresh incarnation above any this peer used before a restart (refutation covers clock skew)
+    this.table = new MemberTable(this.components.peerId, Math.max(Date.now(), this.table.incarnation + 1))
+    await this.components.network.handle(PROTOCOL_MEMBERSHIP, (stream, connection) => {
+      void this.serve(stream, connection.remotePeer)
+    }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    const signal = this.shutdown.signal
+    this.loops = [this.probeLoop(signal), this.syncLoop(signal)].map(async loop => loop.catch(err => {
+      if (!signal.aborted) this.log.error('membership loop failed - %e', err)
+    }))
+  }
+
+  /**
+   * Stops. With `leave` (the default) it first tells a few members that it is leaving, so the
+   * others see `left` at once instead of suspecting it.
+   */
+  async stop (options: { leave?: boolean } = {}): Promise<void> {
+    if (!this.running) return
+    if (options.leave ?? true) await this.leave().catch(err => { this.log('leave failed - %e', err) })
+    this.running = false
+    this.shutdown.abort()
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const s of this.suspicions.values()) clearTimeout(s.timer)
+    this.suspicions.clear()
+    await Promise.all(this.loops)
+    await this.components.network.unhandle(PROTOCOL_MEMBERSHIP)
+  }
+
+  /** Joins by full-state sync with each of `peers` (bootstrap peers); resolves with how many answered. */
+  async join (peers: PeerId[], options: AbortOptions = {}): Promise<number> {
+    const results = await Promise.allSettled(peers.filter(p => !p.equals(this.components.peerId)).map(async p => { await this.sync(p, options) }))
+    return results.filter(r => r.status === 'fulfilled').length
+  }
+
+  /** This peer plus every member that is alive or suspect: the view placement uses. */
+  list (): LiveMember[] {
+    return [{ peerId: this.components.peerId, kadId: this.selfKadId }, ...this.table.live()]
+  }
+
+  /** how many members are alive or suspect, this peer included */
+  get size (): number {
+    return this.table.live().length + 1
+  }
+
+  /** Every other member this peer knows of, in any state. */
+  members (): MemberRecord[] {
+    return this.table.all()
+  }
+
+  /** our own incarnation number */
+  get incarnation (): number {
+    return this.table.incarnation
+  }
+
+  /** Lifeguard's local health multiplier (0 = healthy) */
+  get localHealth (): number {
+    return this.health
+  }
+
+  private get period (): number {
+    return this.init.probeInterval * (this.health + 1)
+  }
+
+  private get timeout (): number {
+    return this.init.probeTimeout * (this.health + 1)
+  }
+
+  private adjustHealth (delta: number): void {
+    this.health = Math.min(MAX_LOCAL_HEALTH, Math.max(0, this.health + delta))
+  }
+
+  private async probeLoop (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const started = Date.now()
+      const target = this.nextTarget()
+      if (target != null) await this.probe(target, signal)
+      await sleep(Math.max(0, this.period - (Date.now() - started)), undefined, { signal }).catch(() => {})
+    }
+  }
+
+  /** Round robin over the live members, reshuffled each round (SWIM section 4.3). */
+  private nextTarget (): MemberRecord | undefined {
+    for (;;) {
+      if (this.roundRobin.length === 0) {
+        this.roundRobin = shuffle(this.table.live())
+        if (this.roundRobin.length === 0) return undefined
+      }
+      const next = this.roundRobin.pop()
+      // check again: it may have died or left since the round started
+      if (next != null && (next.state === 'alive' || next.state === 'suspect')) return next
+    }
+  }
+
+  /** One SWIM probe: direct ping, then k indirect pings, then suspicion. */
+  private async probe (target: MemberRecord, signal: AbortSignal): Promise<void> {
+    const id = target.peerId.toString()
+    if (this.probing.has(id)) return
+    this.probing.add(id)
+    try {
+      if (await this.ping(target.peerId, this.timeout, signal)) {
+        this.adjustHealth(-1)
+        return
+      }
+      if (signal.aborted) return
+      const helpers = shuffle(this.table.live().filter(r => r.state === 'alive' && !r.peerId.equals(target.peerId))).slice(0, this.init.indirectChecks)
+      const answers = await Promise.all(helpers.map(async h => this.pingReq(h.peerId, target.peerId, signal)))
+      if (answers.includes('ack')) return
+      if (signal.aborted) return
+      // Lifeguard: without any nack either, the fault may well be ours
+      if (!answers.includes('nack')) this.adjustHealth(1)
+      // check again after async work: it may have refuted or been declared dead meanwhile
+      const now = this.table.get(target.peerId)
+      if (now != null && now.state === 'alive' && now.incarnation === target.incarnation) {
+        this.log('%p did not answer a direct and %d indirect probes: suspect', target.peerId, helpers.length)
+        this.applyUpdates([{ peerId: target.peerId, state: 'suspect', incarnation: target.incarnation, addrs: [] }], 'self')
+      }
+    } finally {
+      this.probing.delete(id)
+    }
+  }
+
+  private async ping (peer: PeerId, timeout: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      const reply = await this.request(peer, { type: 'ping', updates: this.piggyback() }, timeout, signal)
+      return reply.type === 'ack'
+    } catch {
+      return false
+    }
+  }
+
+  private async pingReq (helper: PeerId, target: PeerId, signal: AbortSignal): Promise<'ack' | 'nack' | 'fail'> {
+    try {
+      // the helper needs its own probe timeout plus the round trip to it
+      const reply = await this.request(helper, { type: 'ping-req', target, updates: this.piggyback() }, 2 * this.timeout + this.init.probeTimeout, signal)
+      return reply.type === 'ack' ? 'ack' : reply.type === 'nack' ? 'nack' : 'fail'
+    } catch {
+      return 'fail'
+    }
+  }
+
+  private async syncLoop (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(this.init.pushPullInterval, undefined, { signal }).catch(() => {})
+      if (signal.aborted) return
+      this.syncRounds++
+      // every third round, try a dead member: after a partition heals, both sides find each other
+      const dead = this.table.all().filter(r => r.state === 'dead')
+      const pool = this.syncRounds % 3 === 0 && dead.length > 0 ? dead : this.table.live()
+      const peer = pool[Math.floor(Math.random() * pool.length)]
+      if (peer != null) await this.sync(peer.peerId, { signal }).catch(err => { this.log.trace('push-pull with %p failed - %e', peer.peerId, err) })
+    }
+  }
+
+  /** Push-pull: send our full state, merge the member's full state. */
+  private async sync (peer: PeerId, options: AbortOptions): Promise<void> {
+    const reply = await this.request(peer, { type: 'sync', updates: this.fullState() }, 10 * this.init.probeTimeout + 2000, options.signal ?? this.shutdown.signal)
+    if (reply.type !== 'sync-reply') throw new InvalidMessageError(`expected sync-reply, got ${reply.type}`)
+  }
+
+  private async leave (): Promise<void> {
+    const incarnation = this.table.bumpIncarnation()
+    const update: MemberUpdate = { peerId: this.components.peerId, state: 'left', incarnation, addrs: [] }
+    const targets = shuffle(this.table.live().filter(r => r.state === 'alive')).slice(0, Math.max(3, this.init.indirectChecks))
+    await Promise.allSettled(targets.map(async t => this.request(t.peerId, { type: 'leave', updates: [update] }, LEAVE_TIMEOUT, this.shutdown.signal)))
+  }
+
+  /** One request and its response on a new stream, within `timeout`; the reply's updates are applied. */
+  private async request (peer: PeerId, message: MembershipMessage, timeout: number, signal: AbortSignal): Promise<MembershipMessage> {
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeout)])
+    setMaxListeners(Infinity, deadline)
+    const stream = await this.components.network.dialProtocol(peer, PROTOCOL_MEMBERSHIP, { signal: deadline })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
+      await lp.write(encodeMembershipMessage(message), { signal: deadline })
+      const reply = decodeMembershipMessage(await lp.read({ signal: deadline }))
+      this.table.heard(peer, Date.now())
+      this.applyUpdates(reply.updates, peer.toString())
+      await stream.close({ signal: deadline }).catch(() => {})
+      return reply
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Answers one inbound request. Malformed input resets the stream and changes nothing. */
+  private async serve (stream: Stream, from: PeerId): Promise<void> {
+    const deadline = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(10 * this.init.probeTimeout + 5000)])
+    setMaxListeners(Infinity, deadline)
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
+      const message = decodeMembershipMessage(await lp.read({ signal: deadline }))
+      this.table.heard(from, Date.now())
+      this.applyUpdates(message.updates, from.toString())
+      let reply: MembershipMessage
+      switch (message.type) {
+        case 'ping':
+        case 'leave':
+          reply = { type: 'ack', updates: this.piggyback() }
+          break
+        case 'ping-req': {
+          const target = message.target
+          if (target == null) throw new InvalidMessageError('ping-req without a target')
+          const acked = await this.ping(target, this.init.probeTimeout * (this.health + 1), deadline)
+          reply = { type: acked ? 'ack' : 'nack', updates: this.piggyback() }
+          break
+        }
+        case 'sync':
+          reply = { type: 'sync-reply', updates: this.fullState() }
+          break
+        default:
+          throw new InvalidMessageError(`unexpected ${message.type} as a request`)
+      }
+      await lp.write(encodeMembershipMessage(reply), { signal: deadline })
+      await stream.close({ signal: deadline }).catch(() => {})
+    } catch (err) {
+      const e = err as Error
+      if (!this.shutdown.signal.aborted) {
+        if (e.name === 'InvalidMessageError') this.log.error('bad membership message from %p - %e', from, e)
+        else this.log.trace('membership exchange with %p failed - %e', from, e)
+      }
+      stream.abort(deadline.aborted && !this.shutdown.signal.aborted ? new TimeoutError('membership request timed out') : e)
+    }
+  }
+
+  /** Applies updates received from `from` ('self' for our own decisions) and acts on each change. */
+  private applyUpdates (updates: MemberUpdate[], from: string): void {
+    const now = Date.now()
+    for (const update of updates) {
+      const change = this.table.apply(update, from, now)
+      switch (change.kind) {
+        case 'none':
+          break
+        case 'refute':
+          // Lifeguard: being suspected is a sign that we may be the slow one
+          this.adjustHealth(1)
+          this.log('refuting %s about us with incarnation %d', update.state, change.incarnation)
+          this.gossip.enqueue(this.selfUpdate())
+          break
+        case 'confirmation':
+          this.reschedule(change.record)
+          break
+        case 'changed':
+          this.onChanged(change.record, update, change.previous)
+          break
+      }
+    }
+  }
+
+  private onChanged (record: MemberRecord, update: MemberUpdate, previous?: MemberRecord['state']): void {
+    const id = record.peerId.toString()
+    this.gossip.enqueue({ ...update, addrs: record.addrs })
+    if (record.state === 'suspect') {
+      this.reschedule(record)
+    } else {
+      const pending = this.suspicions.get(id)
+      if (pending != null) clearTimeout(pending.timer)
+      this.suspicions.delete(id)
+    }
+    if (record.state === 'alive' && record.addrs.length > 0) {
+      void this.components.network.peerStore.merge(record.peerId, { multiaddrs: record.addrs }).catch(err => { this.log.trace('could not store addresses of %p - %e', record.peerId, err) })
+    }
+    if (previous !== record.state) {
+      this.log('member %p is %s (incarnation %d)', record.peerId, record.state, record.incarnation)
+      this.safeDispatchEvent('member:update', { detail: { record, previous } })
+    }
+  }
+
+  /** (Re)arms the suspicion timer of a suspect member for its current number of confirmations. */
+  private reschedule (record: MemberRecord): void {
+    const id = record.peerId.toString()
+    const existing = this.suspicions.get(id)
+    const started = existing?.incarnation === record.incarnation ? existing.started : Date.now()
+    if (existing != null) clearTimeout(existing.timer)
+    const timeout = suspicionTimeout({
+      members: this.size,
+      probeInterval: this.init.probeInterval,
+      mult: this.init.suspicionMult,
+      maxMult: this.init.suspicionMaxMult,
+      expectedConfirmations: this.init.indirectChecks
+    }, Math.max(0, record.suspectedBy.size - 1))
+    const timer = setTimeout(() => {
+      this.suspicions.delete(id)
+      const now = this.table.get(record.peerId)
+      // check again: a refutation may have arrived
+      if (now?.state === 'suspect' && now.incarnation === record.incarnation) {
+        this.applyUpdates([{ peerId: record.peerId, state: 'dead', incarnation: record.incarnation, addrs: [] }], 'self')
+      }
+    }, Math.max(0, timeout - (Date.now() - started)))
+    timer.unref()
+    this.suspicions.set(id, { incarnation: record.incarnation, started, timer })
+  }
+
+  private selfUpdate (): MemberUpdate {
+    return {
+      peerId: this.components.peerId,
+      state: 'alive',
+      incarnation: this.table.incarnation,
+      addrs: this.components.network.getMultiaddrs().map(a => a.decapsulateCode(421)).slice(0, 16)
+    }
+  }
+
+  private piggyback (): MemberUpdate[] {
+    return this.gossip.take(MAX_PIGGYBACK, this.size)
+  }
+
+  private fullState (): MemberUpdate[] {
+    return [this.selfUpdate(), ...this.table.all().map(r => ({ peerId: r.peerId, state: r.state, incarnation: r.incarnation, addrs: r.addrs }))]
+  }
+}
+
+function shuffle<T> (items: T[]): T[] {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const tmp = out[i] as T
+    out[i] = out[j] as T
+    out[j] = tmp
+  }
+  return out
+}
+
+function stripUndefined<T extends object> (init: T): Partial<T> {
+  return Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,119 @@
+import { InvalidMessageError } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { decodeOrThrow } from '../kv/codec.ts'
+import * as pb from './membership.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A member's state as SWIM and Lifeguard define it, plus `left` for a graceful leave. */
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+
+/** One piece of membership news, validated. */
+export interface MemberUpdate {
+  peerId: PeerId
+  state: MemberState
+  incarnation: number
+  addrs: Multiaddr[]
+}
+
+/** A validated membership message. */
+export interface MembershipMessage {
+  type: 'ping' | 'ping-req' | 'ack' | 'nack' | 'sync' | 'sync-reply' | 'leave'
+  /** `ping-req`: whom to probe */
+  target?: PeerId
+  updates: MemberUpdate[]
+}
+
+/** Limits of one membership message. */
+export interface MembershipLimits {
+  /** most updates in one message (a full-state sync carries every member). @default 10_000 */
+  maxUpdates: number
+  /** most addresses per member. @default 16 */
+  maxAddrs: number
+}
+
+export const DEFAULT_MEMBERSHIP_LIMITS: MembershipLimits = { maxUpdates: 10_000, maxAddrs: 16 }
+
+const STATES: Record<pb.MemberUpdate.State, MemberState> = {
+  [pb.MemberUpdate.State.ALIVE]: 'alive',
+  [pb.MemberUpdate.State.SUSPECT]: 'suspect',
+  [pb.MemberUpdate.State.DEAD]: 'dead',
+  [pb.MemberUpdate.State.LEFT]: 'left'
+}
+const STATE_CODES: Record<MemberState, pb.MemberUpdate.State> = {
+  alive: pb.MemberUpdate.State.ALIVE,
+  suspect: pb.MemberUpdate.State.SUSPECT,
+  dead: pb.MemberUpdate.State.DEAD,
+  left: pb.MemberUpdate.State.LEFT
+}
+const TYPES: Record<pb.MembershipMessage.Type, MembershipMessage['type']> = {
+  [pb.MembershipMessage.Type.PING]: 'ping',
+  [pb.MembershipMessage.Type.PING_REQ]: 'ping-req',
+  [pb.MembershipMessage.Type.ACK]: 'ack',
+  [pb.MembershipMessage.Type.NACK]: 'nack',
+  [pb.MembershipMessage.Type.SYNC]: 'sync',
+  [pb.MembershipMessage.Type.SYNC_REPLY]: 'sync-reply',
+  [pb.MembershipMessage.Type.LEAVE]: 'leave'
+}
+const TYPE_CODES: Record<MembershipMessage['type'], pb.MembershipMessage.Type> = {
+  ping: pb.MembershipMessage.Type.PING,
+  'ping-req': pb.MembershipMessage.Type.PING_REQ,
+  ack: pb.MembershipMessage.Type.ACK,
+  nack: pb.MembershipMessage.Type.NACK,
+  sync: pb.MembershipMessage.Type.SYNC,
+  'sync-reply': pb.MembershipMessage.Type.SYNC_REPLY,
+  leave: pb.MembershipMessage.Type.LEAVE
+}
+
+/** A membership message as one frame's bytes. */
+export function encodeMembershipMessage (message: MembershipMessage): Uint8Array {
+  return pb.MembershipMessage.encode({
+    type: TYPE_CODES[message.type],
+    target: message.target?.toString() ?? '',
+    updates: message.updates.map(u => ({
+      peerId: u.peerId.toString(),
+      state: STATE_CODES[u.state],
+      incarnation: BigInt(u.incarnation),
+      addrs: u.addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>)
+    }))
+  })
+}
+
+/** Decodes and validates one frame; anything malformed raises `InvalidMessageError`. */
+export function decodeMembershipMessage (frame: Parameters<typeof pb.MembershipMessage.decode>[0], limits: MembershipLimits = DEFAULT_MEMBERSHIP_LIMITS): MembershipMessage {
+  const raw = decodeOrThrow(() => pb.MembershipMessage.decode(frame, {
+    limits: { updates: limits.maxUpdates, updates$: { addrs: limits.maxAddrs } }
+  }), 'membership message')
+  const type = TYPES[raw.type]
+  if (type == null) throw new InvalidMessageError(`unknown membership message type ${raw.type}`)
+  let target: PeerId | undefined
+  if (type === 'ping-req') {
+    target = parsePeerId(raw.target)
+  }
+  return { type, target, updates: raw.updates.map(u => decodeUpdate(u, limits)) }
+}
+
+function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpdate {
+  const state = STATES[u.state]
+  if (state == null) throw new InvalidMessageError(`unknown member state ${u.state}`)
+  if (u.incarnation > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidMessageError(`incarnation ${u.incarnation} out of range`)
+  if (u.addrs.length > limits.maxAddrs) throw new InvalidMessageError(`${u.addrs.length} addresses for one member (max ${limits.maxAddrs})`)
+  const addrs = u.addrs.map(bytes => {
+    try {
+      return multiaddr(bytes)
+    } catch {
+      throw new InvalidMessageError('malformed multiaddr in a member update')
+    }
+  })
+  return { peerId: parsePeerId(u.peerId), state, incarnation: Number(u.incarnation), addrs }
+}
+
+function parsePeerId (text: string): PeerId {
+  if (text.length === 0 || text.length > 128) throw new InvalidMessageError(`peer id of ${text.length} characters`)
+  try {
+    return peerIdFromString(text)
+  } catch {
+    throw new InvalidMessageError(`"${text.slice(0, 60)}" is not a peer id`)
+  }
+}

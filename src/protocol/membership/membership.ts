@@ -1,0 +1,403 @@
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface MemberUpdate {
+  peerId: string
+  state: MemberUpdate.State
+  incarnation: bigint
+  addrs: Uint8Array<ArrayBuffer>[]
+}
+
+export namespace MemberUpdate {
+  export enum State {
+    ALIVE = 'ALIVE',
+    SUSPECT = 'SUSPECT',
+    DEAD = 'DEAD',
+    LEFT = 'LEFT'
+  }
+
+  enum __StateValues {
+    ALIVE = 0,
+    SUSPECT = 1,
+    DEAD = 2,
+    LEFT = 3
+  }
+
+  export namespace State {
+    export const codec = (): Codec<State> => {
+      return enumeration<State>(__StateValues)
+    }
+  }
+
+  let _codec: Codec<MemberUpdate>
+
+  export const codec = (): Codec<MemberUpdate> => {
+    if (_codec == null) {
+      _codec = message<MemberUpdate>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.peerId != null && obj.peerId !== '')) {
+          w.uint32(10)
+          w.string(obj.peerId)
+        }
+
+        if (obj.state != null && __StateValues[obj.state] !== 0) {
+          w.uint32(16)
+          MemberUpdate.State.codec().encode(obj.state, w)
+        }
+
+        if ((obj.incarnation != null && obj.incarnation !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.incarnation)
+        }
+
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(34)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          peerId: '',
+          state: State.ALIVE,
+          incarnation: 0n,
+          addrs: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.peerId = reader.string()
+              break
+            }
+            case 2: {
+              obj.state = MemberUpdate.State.codec().decode(reader)
+              break
+            }
+            case 3: {
+              obj.incarnation = reader.uint64()
+              break
+            }
+            case 4: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          addrs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.peerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.state`,
+                value: MemberUpdate.State.codec().decode(reader)
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.incarnation`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.bytes()
+              }
+
+              obj.addrs++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface MemberUpdatePeerIdFieldEvent {
+    field: '$.peerId'
+    value: string
+  }
+
+  export interface MemberUpdateStateFieldEvent {
+    field: '$.state'
+    value: MemberUpdate.State
+  }
+
+  export interface MemberUpdateIncarnationFieldEvent {
+    field: '$.incarnation'
+    value: bigint
+  }
+
+  export interface MemberUpdateAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<MemberUpdate>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, MemberUpdate.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): MemberUpdate {
+    return decodeMessage(buf, MemberUpdate.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent | MemberUpdateAddrsFieldEvent> {
+    return streamMessage(buf, MemberUpdate.codec(), opts)
+  }
+}
+
+export interface MembershipMessage {
+  type: MembershipMessage.Type
+  target: string
+  updates: MemberUpdate[]
+}
+
+export namespace MembershipMessage {
+  export enum Type {
+    PING = 'PING',
+    PING_REQ = 'PING_REQ',
+    ACK = 'ACK',
+    NACK = 'NACK',
+    SYNC = 'SYNC',
+    SYNC_REPLY = 'SYNC_REPLY',
+    LEAVE = 'LEAVE'
+  }
+
+  enum __TypeValues {
+    PING = 0,
+    PING_REQ = 1,
+    ACK = 2,
+    NACK = 3,
+    SYNC = 4,
+    SYNC_REPLY = 5,
+    LEAVE = 6
+  }
+
+  export namespace Type {
+    export const codec = (): Codec<Type> => {
+      return enumeration<Type>(__TypeValues)
+    }
+  }
+
+  let _codec: Codec<MembershipMessage>
+
+  export const codec = (): Codec<MembershipMessage> => {
+    if (_codec == null) {
+      _codec = message<MembershipMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.type != null && __TypeValues[obj.type] !== 0) {
+          w.uint32(8)
+          MembershipMessage.Type.codec().encode(obj.type, w)
+        }
+
+        if ((obj.target != null && obj.target !== '')) {
+          w.uint32(18)
+          w.string(obj.target)
+        }
+
+        if (obj.updates != null && obj.updates.length > 0) {
+          for (const value of obj.updates) {
+            w.uint32(26)
+            MemberUpdate.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          type: Type.PING,
+          target: '',
+          updates: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.type = MembershipMessage.Type.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.target = reader.string()
+              break
+            }
+            case 3: {
+              if (opts.limits?.updates != null && obj.updates.length === opts.limits.updates) {
+                throw new MaxLengthError('Decode error - repeated field "updates" had too many elements')
+              }
+
+              obj.updates.push(MemberUpdate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.updates$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          updates: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.type`,
+                value: MembershipMessage.Type.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.target`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.updates != null && obj.updates === opts.limits.updates) {
+                throw new MaxLengthError('Streaming decode error - repeated field "updates" had too many elements')
+              }
+
+              for (const evt of MemberUpdate.codec().stream(reader, reader.uint32(), `${prefix}.updates[]`, {
+                limits: opts.limits?.updates$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.updates
+                }
+              }
+
+              obj.updates++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface MembershipMessageTypeFieldEvent {
+    field: '$.type'
+    value: MembershipMessage.Type
+  }
+
+  export interface MembershipMessageTargetFieldEvent {
+    field: '$.target'
+    value: string
+  }
+
+  export interface MembershipMessageUpdatesPeerIdFieldEvent {
+    field: '$.updates[].peerId'
+    value: string
+    index: number
+  }
+
+  export interface MembershipMessageUpdatesStateFieldEvent {
+    field: '$.updates[].state'
+    value: MemberUpdate.State
+    index: number
+  }
+
+  export interface MembershipMessageUpdatesIncarnationFieldEvent {
+    field: '$.updates[].incarnation'
+    value: bigint
+    index: number
+  }
+
+  export interface MembershipMessageUpdatesAddrsFieldEvent {
+    field: '$.updates[].addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, MembershipMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): MembershipMessage {
+    return decodeMessage(buf, MembershipMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent> {
+    return streamMessage(buf, MembershipMessage.codec(), opts)
+  }
+}
