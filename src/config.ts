@@ -154,6 +154,13 @@ export interface PeerInit {
   gossip?: MembershipInit
 
   /**
+   * How often the peer hands off hinted copies and keys it no longer owns.
+   *
+   * @default HANDOFF_INTERVAL (10 s); test nets use 1 s
+   */
+  handoffInterval?: number
+
+  /**
    * Start the peer before `createPeer()` resolves.
    *
    * @default true
@@ -182,6 +189,7 @@ export interface PeerConfig {
   sync: boolean
   engine?: Engine
   gossip?: MembershipInit
+  handoffInterval?: number
 }
 
 /** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
@@ -215,7 +223,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     w: init.w,
     sync: init.sync ?? true,
     engine: init.engine,
-    gossip: init.gossip
+    gossip: init.gossip,
+    handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval')
   }
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)

@@ -176,3 +176,19 @@ export const LEAVE_TIMEOUT = 1 * second
 
 /** Most updates piggybacked on one probe message. */
 export const MAX_PIGGYBACK = 16
+
+/**
+ * How often a peer walks its store to hand off what it should not keep: hinted copies (delivered
+ * to their home replicas, then deleted) and keys it no longer owns after a join (sent to the new
+ * owners, deleted once they acknowledged). Membership changes trigger a pass sooner.
+ */
+export const HANDOFF_INTERVAL = 10 * second
+
+/**
+ * A peer drops a key it holds as a (non-hinted) replica only when it is farther than this many
+ * places beyond the N home replicas, so a membership flap does not move data back and forth.
+ */
+export const HANDOFF_MARGIN = 1
+
+/** Test nets hand off every second. */
+export const HANDOFF_INTERVAL_TESTNET = 1 * second

@@ -12,7 +12,7 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { createApiServer, isLoopbackHost } from './api/index.ts'
 import { readBootstrapFile, resolveDaemonConfig } from './config.ts'
-import { DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, SHUTDOWN_TIMEOUT } from './constants.ts'
+import { DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, HANDOFF_INTERVAL, HANDOFF_INTERVAL_TESTNET, SHUTDOWN_TIMEOUT } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
@@ -86,6 +86,7 @@ export class Daemon {
         w: config.w,
         sync: config.sync,
         gossip: config.gossip === 'testnet' ? GOSSIP_TESTNET : GOSSIP_DEFAULT,
+        handoffInterval: config.gossip === 'testnet' ? HANDOFF_INTERVAL_TESTNET : HANDOFF_INTERVAL,
         logger: this.init.logger
       })
 

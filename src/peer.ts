@@ -26,7 +26,7 @@ import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
-import { Coordinator, KvRpc } from './replication/index.ts'
+import { Coordinator, Handoff, KvRpc } from './replication/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
@@ -67,6 +67,10 @@ export interface PeerStatus {
   localHealth: number
   /** keys this peer holds in its own store */
   keys: number
+  /** hinted copies held for home replicas that could not take a write, as of the last handoff pass */
+  pendingHints: number
+  /** when the last handoff pass ended (ISO time), if one ran */
+  lastHandoff?: string
   /** whether the peer has joined a network (a bootstrap peer answered, or others found it) */
   joined: boolean
   /** how many bootstrap peers it was configured with (0: it waits for others to join through it) */
@@ -126,6 +130,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly membership: Membership
   private readonly rpc: KvRpc
   private readonly coordinator: Coordinator
+  private readonly handoff: Handoff
   private readonly log: Logger
   private startedAt = 0
   private starting?: Promise<void>
@@ -161,6 +166,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
       n: config.n, r: config.r, w: config.w
     })
+    this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
+      n: config.n, interval: config.handoffInterval
+    })
+    // data follows membership: a member that joins, dies or comes back changes who owns what
+    this.membership.addEventListener('member:update', () => { this.handoff.trigger() })
     this.joiner = new Joiner({
       logger,
       peerId: libp2p.peerId,
@@ -206,6 +216,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         throw err
       }
       this.joiner.start()
+      this.handoff.start()
       this.startedAt = Date.now()
       this.running = true
       this.stopping = undefined
@@ -224,6 +235,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {})
       await this.joiner.stop()
+      await this.handoff.stop()
       await this.membership.stop({ leave: options.leave ?? true })
       await this.rpc.stop()
       await this.coordinator.settled()
@@ -254,6 +266,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   async get (key: Key, options: ReadOptions = {}): Promise<GetResult> {
     const { state, replies } = await this.coordinator.get(toKey(key), options)
     return { siblings: liveSiblings(state), versions: state.siblings, context: state.context, replies }
+  }
+
+  /** Runs a handoff pass now and resolves with what it did (tests, tools). */
+  async runHandoff (options: AbortOptions = {}): Promise<{ pendingHints: number, handedOff: number }> {
+    return this.handoff.pass(options)
   }
 
   /** The sibling set this peer's own store holds for `key` (no network): for tests and tools. */
@@ -298,6 +315,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       incarnation: this.membership.incarnation,
       localHealth: this.membership.localHealth,
       keys: this.running ? await this.engine.count(options) : 0,
+      pendingHints: this.handoff.stats.pendingHints,
+      lastHandoff: this.handoff.stats.at > 0 ? new Date(this.handoff.stats.at).toISOString() : undefined,
       joined: this.joiner.joined,
       bootstrapPeers: this.config.bootstrap.length,
       network: this.config.swarmKey == null ? 'public' : 'private',

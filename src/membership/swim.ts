@@ -56,6 +56,7 @@ export interface MembershipEvents {
 export interface LiveMember {
   peerId: PeerId
   kadId: Uint8Array
+  state: MemberRecord['state']
 }
 
 const MAX_FRAME = 4 * 1024 * 1024
@@ -147,7 +148,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /** This peer plus every member that is alive or suspect: the view placement uses. */
   list (): LiveMember[] {
-    return [{ peerId: this.components.peerId, kadId: this.selfKadId }, ...this.table.live()]
+    return [{ peerId: this.components.peerId, kadId: this.selfKadId, state: 'alive' }, ...this.table.live()]
   }
 
   /** how many members are alive or suspect, this peer included */

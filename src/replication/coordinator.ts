@@ -18,7 +18,7 @@ export interface CoordinatorComponents {
   peerId: PeerId
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
-  placement: Pick<Placement, 'homeReplicas'>
+  placement: Pick<Placement, 'homeReplicas' | 'preferenceList'>
 }
 
 /** Defaults and limits of client requests. */
@@ -45,6 +45,13 @@ export interface WriteOptions extends AbortOptions {
   n?: number
   /** acknowledgements required */
   w?: number
+  /**
+   * Refuse sloppy quorum: only home replicas count towards W; a write whose home replicas are
+   * down fails instead of going to the next peers with a hint.
+   *
+   * @default false
+   */
+  strict?: boolean
 }
 
 /** Options of a read. */
@@ -152,7 +159,8 @@ export class Coordinator {
         return record == null ? { status: 'not-found' } : { status: 'ok', state: record.set }
       }
       case 'store':
-        await this.mergeLocal(request.key, request.state, options)
+        // a hinted store only marks a copy this peer did not hold as a home replica already
+        await this.mergeLocal(request.key, request.state, options, request.hintFor)
         return { status: 'ok' }
       case 'coordinate': {
         this.log.trace('coordinating a write of %k forwarded by %p', request.key, from)
@@ -194,10 +202,10 @@ export class Coordinator {
     checkQuorum(n, w, 'w')
     const signal = this.requestSignal(options)
     try {
-      const put: ForwardedPut = { value, deleted, context: options.context ?? emptyContext(), n, w }
+      const put: ForwardedPut = { value, deleted, context: options.context ?? emptyContext(), n, w, strict: options.strict ?? false }
       const replicas = await this.components.placement.homeReplicas(key, n, { signal })
       if (replicas.some(r => r.peerId.equals(this.components.peerId))) {
-        return await this.coordinate(key, put, { signal }, replicas)
+        return await this.coordinate(key, put, { signal })
       }
       return await this.forward(key, put, replicas, { signal })
     } finally {
@@ -226,34 +234,77 @@ export class Coordinator {
       }
       throw remoteError(response, replica.peerId)
     }
-    throw new QuorumNotReachedError(errors, `quorum not reached: 0 of ${put.w} acks (no home replica reachable to coordinate: ${replicas.map(r => shortPeer(r.peerId.toString())).join(', ')}; retry, or check \`p2pstore peers\`)`)
+    if (!put.strict) {
+      // sloppy quorum: no home replica can coordinate, so this peer does, as a fallback
+      this.log('no home replica of %k reachable: coordinating it here with hints', key)
+      return this.coordinate(key, put, options)
+    }
+    throw new QuorumNotReachedError(errors, `quorum not reached: 0 of ${put.w} acks (strict: no home replica reachable to coordinate: ${replicas.map(r => shortPeer(r.peerId.toString())).join(', ')}; retry, or check \`p2pstore peers\`)`)
   }
 
   /**
    * Coordinates a write here: new dot, durable local merge, parallel stores to the other home
    * replicas, answer after W acknowledgements (the local copy is one when this peer is a home
    * replica). Stores still running after the quorum keep going, to reach N copies.
+   *
+   * Sloppy quorum (Dynamo section 4.6): a home replica that is suspect, or that fails to take the
+   * write, is replaced by the next peer of the preference list, which stores the write as a hinted
+   * copy naming it; hinted handoff delivers it later. A coordinator that is not a home replica
+   * itself keeps its copy as such a hint too. With `strict`, only home replicas count.
    */
-  private async coordinate (key: Uint8Array, put: ForwardedPut, options: AbortOptions, known?: PlacedPeer[]): Promise<WriteResult> {
-    const replicas = known ?? await this.components.placement.homeReplicas(key, put.n, options)
+  private async coordinate (key: Uint8Array, put: ForwardedPut, options: AbortOptions): Promise<WriteResult> {
+    const preference = await this.components.placement.preferenceList(key, options)
+    const replicas = preference.slice(0, put.n)
+    const selfIsHome = replicas.some(r => r.peerId.equals(this.components.peerId))
     const others = replicas.filter(r => !r.peerId.equals(this.components.peerId))
+    const fallbacks = preference.slice(put.n).filter(r => !r.peerId.equals(this.components.peerId) && r.state !== 'suspect')
     const current = await this.components.engine.get(key, options)
     if (!contextIncludes(current?.set.context ?? emptyContext(), put.context)) {
       // the client saw versions this replica has not received yet: fetch them first, so that the
       // write supersedes what the client really saw (writeLocal drops any claim still unknown)
       await this.catchUp(key, others, options)
     }
-    const local = await this.writeLocal(key, put, options)
-    const localAck = others.length < replicas.length ? 1 : 0
+    const local = await this.writeLocal(key, put, selfIsHome ? undefined : replicas.map(r => r.peerId.toString()), options)
+    const localAck = selfIsHome ? 1 : 0
+    // a coordinator outside the home replicas holds a hinted copy: it may stand in for one of them
+    let selfMayStandIn = !selfIsHome && !put.strict
 
-    const stores = others.map(replica => ({
-      peer: replica.peerId.toString(),
-      promise: this.components.rpc.request(replica.peerId, { type: 'store', key, state: local.delta }, { signal: options.signal })
-        .then(response => {
-          if (response.status !== 'ok') throw remoteError(response, replica.peerId)
-        })
-    }))
-    for (const store of stores) store.promise.catch(err => { this.log('store of %k on %s failed - %e', key, store.peer, err) })
+    const store = async (target: PlacedPeer, hintFor?: string[]): Promise<void> => {
+      const response = await this.components.rpc.request(target.peerId, { type: 'store', key, state: local.delta, hintFor }, { signal: options.signal })
+      if (response.status !== 'ok') throw remoteError(response, target.peerId)
+    }
+    /** a home replica's copy, or when it cannot take it (and sloppy quorum is allowed) a hinted one on a fallback */
+    const storeFor = async (home: PlacedPeer): Promise<void> => {
+      const owner = home.peerId.toString()
+      let cause: Error | undefined
+      if (home.state !== 'suspect' || put.strict) {
+        try {
+          await store(home)
+          return
+        } catch (err) {
+          cause = err as Error
+          if (put.strict || options.signal?.aborted === true) throw err
+        }
+      }
+      if (selfMayStandIn) {
+        selfMayStandIn = false
+        return
+      }
+      for (let fallback = fallbacks.shift(); fallback != null; fallback = fallbacks.shift()) {
+        try {
+          await store(fallback, [owner])
+          this.log('stored %k on %p as a hint for %s', key, fallback.peerId, shortPeer(owner))
+          return
+        } catch (err) {
+          if (options.signal?.aborted === true) throw err
+          cause = err as Error
+        }
+      }
+      throw cause ?? new Error(`${shortPeer(owner)} is suspect and no fallback peer is left`)
+    }
+
+    const stores = others.map(replica => ({ peer: replica.peerId.toString(), promise: storeFor(replica) }))
+    for (const s of stores) s.promise.catch(err => { this.log('store of %k for %s failed - %e', key, s.peer, err) })
 
     const needed = put.w - localAck
     const acked = await waitForQuorum(stores, needed, { op: 'put', unit: 'acks' }).catch((err: Error) => {
@@ -268,7 +319,7 @@ export class Coordinator {
   }
 
   /** The local half of a coordinated write: one atomic, durable read-modify-write of the key. */
-  private async writeLocal (key: Uint8Array, put: ForwardedPut, options: AbortOptions): Promise<{ delta: SiblingSet, clientContext: CausalContext }> {
+  private async writeLocal (key: Uint8Array, put: ForwardedPut, hintFor: string[] | undefined, options: AbortOptions): Promise<{ delta: SiblingSet, clientContext: CausalContext }> {
     let out: { delta: SiblingSet, clientContext: CausalContext } | undefined
     await this.components.engine.update(key, async current => {
       // the actor is ours for this key only while we keep its record: a key held anew gets a
@@ -280,7 +331,7 @@ export class Coordinator {
       const context = meetContexts(put.context, set.context)
       const result = applyWrite(set, { dot: nextDot(set, actor), value: put.value, timestamp: Date.now(), deleted: put.deleted, context })
       out = { delta: result.delta, clientContext: result.clientContext }
-      return { set: result.state, actor }
+      return { set: result.state, actor, hintFor: mergeHints(current?.hintFor, hintFor) }
     }, options)
     if (out == null) throw new Error('local write produced no result')
     return out
@@ -301,12 +352,13 @@ export class Coordinator {
     return `${this.components.engine.epoch}${incarnation.toString(16).padStart(8, '0')}`
   }
 
-  private async mergeLocal (key: Uint8Array, state: SiblingSet, options: AbortOptions): Promise<void> {
+  private async mergeLocal (key: Uint8Array, state: SiblingSet, options: AbortOptions, hintFor?: string[]): Promise<void> {
     await this.components.engine.update(key, current => {
       const merged = mergeSiblingSets(current?.set ?? emptySiblingSet(), state)
+      const hints = current == null ? hintFor : current.hintFor == null ? undefined : mergeHints(current.hintFor, hintFor)
       // nothing new: skip the write (and never store an empty record for a key we do not hold)
-      if (current == null ? siblingSetsEqual(merged, emptySiblingSet()) : siblingSetsEqual(merged, current.set)) return undefined
-      return { set: merged, actor: current?.actor }
+      if (current == null ? siblingSetsEqual(merged, emptySiblingSet()) : siblingSetsEqual(merged, current.set) && sameHints(hints, current.hintFor)) return undefined
+      return { set: merged, actor: current?.actor, hintFor: hints }
     }, options)
   }
 
@@ -368,6 +420,16 @@ export class Coordinator {
       throw new KeyTooLargeError(`key of ${key.byteLength} bytes is longer than the limit of ${this.maxKeyBytes} bytes`)
     }
   }
+}
+
+/** The union of two hint-owner lists (undefined when both are empty). */
+function mergeHints (a: string[] | undefined, b: string[] | undefined): string[] | undefined {
+  const all = [...new Set([...(a ?? []), ...(b ?? [])])].sort()
+  return all.length === 0 ? undefined : all
+}
+
+function sameHints (a: string[] | undefined, b: string[] | undefined): boolean {
+  return (a ?? []).join(',') === (b ?? []).join(',')
 }
 
 function checkQuorum (n: number, q: number, name: 'r' | 'w'): void {

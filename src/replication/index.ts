@@ -7,5 +7,7 @@
 
 export { Coordinator } from './coordinator.ts'
 export type { CoordinatorComponents, CoordinatorInit, ReadOptions, ReadResult, WriteOptions, WriteResult } from './coordinator.ts'
+export { Handoff } from './handoff.ts'
+export type { HandoffComponents, HandoffInit, HandoffStats } from './handoff.ts'
 export { KvRpc } from './rpc/index.ts'
 export type { KvHandler, KvRpcComponents, KvRpcInit } from './rpc/index.ts'

@@ -129,14 +129,19 @@ export abstract class AbstractEngine implements Engine {
     })
   }
 
-  async update (key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | undefined | Promise<StoredRecord | undefined>, options: AbortOptions = {}): Promise<StoredRecord | undefined> {
+  async update (key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | null | undefined | Promise<StoredRecord | null | undefined>, options: AbortOptions = {}): Promise<StoredRecord | undefined> {
     this.checkKey(key)
     return this.track(options, async () => this.locks.run(this.lockName(key), async () => {
       const bytes = await this.readRecord(key)
       // fn gets its own copy, so whatever it mutates cannot leak into what we return or store
       const current = bytes == null ? undefined : this.decode(key, bytes.slice())
       const next = await fn(current)
-      if (next == null) return bytes == null ? undefined : this.decode(key, bytes)
+      if (next === undefined) return bytes == null ? undefined : this.decode(key, bytes)
+      if (next === null) {
+        // an atomic conditional delete: fn saw the record under the key's lock
+        if (bytes != null) await this.deleteRecord(key)
+        return undefined
+      }
 
       let encoded: Uint8Array
       let stored: StoredRecord

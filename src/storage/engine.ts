@@ -18,6 +18,11 @@ export interface StoredRecord {
    * only, never replicated
    */
   actor?: Actor
+  /**
+   * Set on a hinted copy: the peer ids of the home replicas this peer holds the key for (sloppy
+   * quorum). Local only, never replicated.
+   */
+  hintFor?: string[]
 }
 
 /** Options every engine takes. */
@@ -64,7 +69,8 @@ export interface Engine {
 
   /**
    * Atomic read-modify-write of one key: `fn` gets the current record (or undefined) and returns
-   * the new one, or undefined to leave it unchanged. Updates of the same key run strictly one
+   * the new one, undefined to leave it unchanged, or null to delete it (a conditional delete: the
+   * record is removed only as `fn` saw it, with no write in between). Updates of the same key run strictly one
    * after another (serialized per key, FIFO); different keys run concurrently. The promise
    * resolves with the record as stored, only after the write is durable (sync write unless the
    * engine was opened with sync: false). If fn throws (or returns a rejected promise), nothing is
@@ -74,7 +80,7 @@ export interface Engine {
    * outside the context) raises `InvalidParametersError` and is not written.
    * `fn` must not update or delete the same key itself: that call would wait for `fn` forever.
    */
-  update(key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | undefined | Promise<StoredRecord | undefined>, options?: AbortOptions): Promise<StoredRecord | undefined>
+  update(key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | null | undefined | Promise<StoredRecord | null | undefined>, options?: AbortOptions): Promise<StoredRecord | undefined>
 
   /** Removes the record (serialized with updates of that key); absent is fine. */
   delete(key: Uint8Array, options?: AbortOptions): Promise<void>

@@ -22,7 +22,7 @@ const HEX_ACTOR = /^(?:[0-9a-f]{2})+$/
  * @throws InvalidMessageError when the actor is not lowercase hex of 1 to MAX_ACTOR_BYTES bytes
  */
 export function encodeRecord (record: StoredRecord): Uint8Array {
-  const message: pb.Record = { set: encodeSiblingSet(record.set) as Uint8Array<ArrayBuffer> }
+  const message: pb.Record = { set: encodeSiblingSet(record.set) as Uint8Array<ArrayBuffer>, hintFor: record.hintFor ?? [] }
   if (record.actor !== undefined) {
     if (!HEX_ACTOR.test(record.actor) || record.actor.length > 2 * MAX_ACTOR_BYTES) {
       throw new InvalidMessageError(`actor ${JSON.stringify(record.actor.slice(0, 2 * MAX_ACTOR_BYTES + 2))} is not lowercase hex of 1–${MAX_ACTOR_BYTES} bytes`)
@@ -50,6 +50,12 @@ export function decodeRecord (bytes: Uint8Array, limits: KvLimits): StoredRecord
       throw new InvalidMessageError(`actor id of ${message.actor.byteLength} bytes (1–${MAX_ACTOR_BYTES} allowed)`)
     }
     record.actor = uint8ArrayToString(message.actor, 'base16')
+  }
+  if (message.hintFor.length > 0) {
+    if (message.hintFor.length > 64 || message.hintFor.some(id => id.length === 0 || id.length > 128)) {
+      throw new InvalidMessageError('malformed hint owners')
+    }
+    record.hintFor = message.hintFor
   }
   return record
 }

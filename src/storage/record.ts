@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, message, streamMessage } from 'protons-runtime'
+import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -6,6 +6,7 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 export interface Record {
   set: Uint8Array<ArrayBuffer>
   actor?: Uint8Array<ArrayBuffer>
+  hintFor: string[]
 }
 
 export namespace Record {
@@ -28,12 +29,20 @@ export namespace Record {
           w.bytes(obj.actor)
         }
 
+        if (obj.hintFor != null && obj.hintFor.length > 0) {
+          for (const value of obj.hintFor) {
+            w.uint32(26)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          set: uint8ArrayAlloc(0)
+          set: uint8ArrayAlloc(0),
+          hintFor: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -50,6 +59,14 @@ export namespace Record {
               obj.actor = reader.bytes()
               break
             }
+            case 3: {
+              if (opts.limits?.hintFor != null && obj.hintFor.length === opts.limits.hintFor) {
+                throw new MaxLengthError('Decode error - repeated field "hintFor" had too many elements')
+              }
+
+              obj.hintFor.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -59,6 +76,10 @@ export namespace Record {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          hintFor: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -77,6 +98,21 @@ export namespace Record {
                 field: `${prefix}.actor`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 3: {
+              if (opts.limits?.hintFor != null && obj.hintFor === opts.limits.hintFor) {
+                throw new MaxLengthError('Streaming decode error - repeated field "hintFor" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.hintFor[]`,
+                index: obj.hintFor,
+                value: reader.string()
+              }
+
+              obj.hintFor++
+
               break
             }
             default: {
@@ -101,6 +137,12 @@ export namespace Record {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RecordHintForFieldEvent {
+    field: '$.hintFor[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<Record>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Record.codec())
   }
@@ -109,7 +151,7 @@ export namespace Record {
     return decodeMessage(buf, Record.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Record>): Generator<RecordSetFieldEvent | RecordActorFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Record>): Generator<RecordSetFieldEvent | RecordActorFieldEvent | RecordHintForFieldEvent> {
     return streamMessage(buf, Record.codec(), opts)
   }
 }

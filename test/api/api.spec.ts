@@ -16,6 +16,7 @@ const STATUS: PeerStatus = {
   incarnation: 1700000000000,
   localHealth: 0,
   keys: 12,
+  pendingHints: 0,
   joined: true,
   bootstrapPeers: 1,
   network: 'public'

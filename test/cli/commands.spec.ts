@@ -18,6 +18,7 @@ const STATUS: PeerStatus = {
   incarnation: 1700000000000,
   localHealth: 0,
   keys: 7,
+  pendingHints: 2,
   joined: true,
   bootstrapPeers: 1,
   network: 'private'
@@ -51,6 +52,7 @@ describe('cli commands (stub client, captured output)', () => {
     expect(human.stdout).to.match(/^network\s+private \(swarm key\)$/m)
     expect(human.stdout).to.match(/^members\s+1 alive, 0 suspect, 1 dead, 0 left \(1 connected\)$/m)
     expect(human.stdout).to.match(/^keys held\s+7$/m)
+    expect(human.stdout).to.match(/^pending hints\s+2$/m)
 
     const json = await run(['status', '--json'], client)
     expect(JSON.parse(json.stdout)).to.deep.equal(STATUS)

@@ -234,6 +234,26 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
       expect(textOf(await engine.get(bytes('B')))).to.equal('b')
     })
 
+    it('deletes a record when fn returns null, only as fn saw it (a conditional delete under the lock)', async () => {
+      await engine.update(bytes('k'), () => recordOf('v1'))
+      // a write queued behind the deciding fn lands after the delete, so nothing it wrote is lost
+      const deleting = engine.update(bytes('k'), current => textOf(current) === 'v1' ? null : undefined)
+      const writing = engine.update(bytes('k'), () => recordOf('v2', 2))
+      expect(await deleting).to.equal(undefined)
+      expect(textOf(await writing)).to.equal('v2')
+      expect(textOf(await engine.get(bytes('k')))).to.equal('v2')
+      // null on an absent key is a no-op
+      expect(await engine.update(bytes('absent'), () => null)).to.equal(undefined)
+      expect(await engine.count()).to.equal(1)
+    })
+
+    it('keeps the hint owners of a hinted copy', async () => {
+      await engine.update(bytes('h'), () => ({ ...recordOf('hinted'), hintFor: ['12D3KooWOwnerA', '12D3KooWOwnerB'] }))
+      expect((await engine.get(bytes('h')))?.hintFor).to.deep.equal(['12D3KooWOwnerA', '12D3KooWOwnerB'])
+      await engine.update(bytes('n'), () => recordOf('plain'))
+      expect((await engine.get(bytes('n')))?.hintFor).to.equal(undefined)
+    })
+
     it('deletes a record, tolerates deleting an absent one, and orders deletes with updates', async () => {
       await engine.update(bytes('k'), () => recordOf('v1'))
       await engine.delete(bytes('k'))

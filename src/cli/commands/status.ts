@@ -17,6 +17,7 @@ export async function statusCommand (ctx: CommandContext): Promise<number> {
       ['incarnation', String(status.incarnation)],
       ['local health', status.localHealth === 0 ? '0 (healthy)' : `${status.localHealth} (slow: probing ${status.localHealth + 1}× less often)`],
       ['keys held', String(status.keys)],
+      ['pending hints', `${status.pendingHints}${status.lastHandoff == null ? '' : ` (last handoff ${status.lastHandoff})`}`],
       ...status.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'addresses' : '', ma]),
       ...(status.dataDir == null ? [] : [['data dir', status.dataDir] as [string, string]])
     ])

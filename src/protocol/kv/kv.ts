@@ -746,6 +746,7 @@ export interface PutArgs {
   context?: Context
   n: number
   w: number
+  strict: boolean
 }
 
 export namespace PutArgs {
@@ -783,6 +784,11 @@ export namespace PutArgs {
           w.uint32(obj.w)
         }
 
+        if ((obj.strict != null && obj.strict !== false)) {
+          w.uint32(48)
+          w.bool(obj.strict)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -791,7 +797,8 @@ export namespace PutArgs {
           value: uint8ArrayAlloc(0),
           deleted: false,
           n: 0,
-          w: 0
+          w: 0,
+          strict: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -820,6 +827,10 @@ export namespace PutArgs {
             }
             case 5: {
               obj.w = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.strict = reader.bool()
               break
             }
             default: {
@@ -869,6 +880,13 @@ export namespace PutArgs {
               yield {
                 field: `${prefix}.w`,
                 value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.strict`,
+                value: reader.bool()
               }
               break
             }
@@ -928,6 +946,11 @@ export namespace PutArgs {
     value: number
   }
 
+  export interface PutArgsStrictFieldEvent {
+    field: '$.strict'
+    value: boolean
+  }
+
   export function encode (obj: Partial<PutArgs>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PutArgs.codec())
   }
@@ -936,7 +959,7 @@ export namespace PutArgs {
     return decodeMessage(buf, PutArgs.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutArgs>): Generator<PutArgsValueFieldEvent | PutArgsDeletedFieldEvent | PutArgsContextVvActorFieldEvent | PutArgsContextVvCounterFieldEvent | PutArgsContextCloudActorFieldEvent | PutArgsContextCloudCounterFieldEvent | PutArgsNFieldEvent | PutArgsWFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutArgs>): Generator<PutArgsValueFieldEvent | PutArgsDeletedFieldEvent | PutArgsContextVvActorFieldEvent | PutArgsContextVvCounterFieldEvent | PutArgsContextCloudActorFieldEvent | PutArgsContextCloudCounterFieldEvent | PutArgsNFieldEvent | PutArgsWFieldEvent | PutArgsStrictFieldEvent> {
     return streamMessage(buf, PutArgs.codec(), opts)
   }
 }
@@ -947,6 +970,7 @@ export interface Request {
   key: Uint8Array<ArrayBuffer>
   state?: SiblingSet
   put?: PutArgs
+  hintFor: string[]
 }
 
 export namespace Request {
@@ -1004,6 +1028,13 @@ export namespace Request {
           PutArgs.codec().encode(obj.put, w)
         }
 
+        if (obj.hintFor != null && obj.hintFor.length > 0) {
+          for (const value of obj.hintFor) {
+            w.uint32(50)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1011,7 +1042,8 @@ export namespace Request {
         const obj: any = {
           id: 0n,
           type: Type.UNKNOWN,
-          key: uint8ArrayAlloc(0)
+          key: uint8ArrayAlloc(0),
+          hintFor: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1044,6 +1076,14 @@ export namespace Request {
               })
               break
             }
+            case 6: {
+              if (opts.limits?.hintFor != null && obj.hintFor.length === opts.limits.hintFor) {
+                throw new MaxLengthError('Decode error - repeated field "hintFor" had too many elements')
+              }
+
+              obj.hintFor.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1053,6 +1093,10 @@ export namespace Request {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          hintFor: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1091,6 +1135,21 @@ export namespace Request {
               yield * PutArgs.codec().stream(reader, reader.uint32(), `${prefix}.put`, {
                 limits: opts.limits?.put
               })
+
+              break
+            }
+            case 6: {
+              if (opts.limits?.hintFor != null && obj.hintFor === opts.limits.hintFor) {
+                throw new MaxLengthError('Streaming decode error - repeated field "hintFor" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.hintFor[]`,
+                index: obj.hintFor,
+                value: reader.string()
+              }
+
+              obj.hintFor++
 
               break
             }
@@ -1219,6 +1278,17 @@ export namespace Request {
     value: number
   }
 
+  export interface RequestPutStrictFieldEvent {
+    field: '$.put.strict'
+    value: boolean
+  }
+
+  export interface RequestHintForFieldEvent {
+    field: '$.hintFor[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<Request>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Request.codec())
   }
@@ -1227,7 +1297,7 @@ export namespace Request {
     return decodeMessage(buf, Request.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent | RequestPutStrictFieldEvent | RequestHintForFieldEvent> {
     return streamMessage(buf, Request.codec(), opts)
   }
 }

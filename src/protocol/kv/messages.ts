@@ -13,12 +13,14 @@ export interface ForwardedPut {
   context: CausalContext
   n: number
   w: number
+  /** only home replicas count towards w (no sloppy quorum) */
+  strict: boolean
 }
 
 /** A validated request on `/p2pstore/kv/1.0.0`. */
 export type KvRequest =
   | { type: 'read', key: Uint8Array }
-  | { type: 'store', key: Uint8Array, state: SiblingSet }
+  | { type: 'store', key: Uint8Array, state: SiblingSet, hintFor?: string[] }
   | { type: 'coordinate', key: Uint8Array, put: ForwardedPut }
 
 /** A validated response. */
@@ -32,19 +34,21 @@ export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
   const base = { id, key: request.key as Uint8Array<ArrayBuffer> }
   switch (request.type) {
     case 'read':
-      return pb.Request.encode({ ...base, type: pb.Request.Type.READ })
+      return pb.Request.encode({ ...base, type: pb.Request.Type.READ, hintFor: [] })
     case 'store':
-      return pb.Request.encode({ ...base, type: pb.Request.Type.STORE, state: siblingSetToWire(request.state) })
+      return pb.Request.encode({ ...base, type: pb.Request.Type.STORE, state: siblingSetToWire(request.state), hintFor: request.hintFor ?? [] })
     case 'coordinate':
       return pb.Request.encode({
         ...base,
         type: pb.Request.Type.COORDINATE,
+        hintFor: [],
         put: {
           value: request.put.value as Uint8Array<ArrayBuffer>,
           deleted: request.put.deleted,
           context: contextToWire(request.put.context),
           n: request.put.n,
-          w: request.put.w
+          w: request.put.w,
+          strict: request.put.strict
         }
       })
   }
@@ -63,8 +67,13 @@ export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], l
   switch (raw.type) {
     case pb.Request.Type.READ:
       return { id: raw.id, request: { type: 'read', key } }
-    case pb.Request.Type.STORE:
-      return { id: raw.id, request: { type: 'store', key, state: siblingSetFromWire(raw.state, limits) } }
+    case pb.Request.Type.STORE: {
+      if (raw.hintFor.length > MAX_N || raw.hintFor.some(id => id.length === 0 || id.length > 128)) {
+        throw new InvalidMessageError('malformed hint owners')
+      }
+      const hintFor = raw.hintFor.length > 0 ? raw.hintFor : undefined
+      return { id: raw.id, request: { type: 'store', key, state: siblingSetFromWire(raw.state, limits), hintFor } }
+    }
     case pb.Request.Type.COORDINATE: {
       const put = raw.put
       if (put == null) throw new InvalidMessageError('COORDINATE without a put')
@@ -73,7 +82,7 @@ export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], l
       if (put.n < 1 || put.n > MAX_N || put.w < 1 || put.w > put.n) throw new InvalidMessageError(`n=${put.n} w=${put.w} out of range (1 ≤ w ≤ n ≤ ${MAX_N})`)
       return {
         id: raw.id,
-        request: { type: 'coordinate', key, put: { value: put.value, deleted: put.deleted, context: contextFromWire(put.context, limits), n: put.n, w: put.w } }
+        request: { type: 'coordinate', key, put: { value: put.value, deleted: put.deleted, context: contextFromWire(put.context, limits), n: put.n, w: put.w, strict: put.strict } }
       }
     }
     default:

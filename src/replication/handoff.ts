@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { setMaxListeners } from 'main-event'
+import { siblingSetsEqual } from '../clock/index.ts'
+import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN } from '../constants.ts'
+import type { SiblingSet } from '../clock/index.ts'
+import type { KvRpc } from './rpc/index.ts'
+import type { Placement, PlacedPeer } from '../routing/index.ts'
+import type { Engine } from '../storage/index.ts'
+import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
+
+/** What the handoff pass uses. */
+export interface HandoffComponents {
+  logger: ComponentLogger
+  peerId: PeerId
+  engine: Engine
+  rpc: Pick<KvRpc, 'request'>
+  placement: Pick<Placement, 'fromView'>
+}
+
+/** Options of the handoff pass. */
+export interface HandoffInit {
+  /** replicas per key. @default 3 */
+  n?: number
+  /** how often the pass runs. @default HANDOFF_INTERVAL (10 s) */
+  interval?: number
+  /** places beyond N within which a non-hinted copy is kept. @default HANDOFF_MARGIN (1) */
+  margin?: number
+}
+
+/** The outcome of one pass, for status and tests. */
+export interface HandoffStats {
+  /** hinted copies still held after the pass */
+  pendingHints: number
+  /** copies delivered to their home replicas and deleted here */
+  handedOff: number
+  /** when the pass ended (ms since the epoch) */
+  at: number
+}
+
+/**
+ * Hinted handoff and ownership handoff (Dynamo sections 4.6 and 4.9), as one periodic pass over the
+ * local store:
+ *
+ * - a **hinted copy** (held for home replicas that could not take a write) is delivered to the
+ *   key's current home replicas — the named owners when they are back, or whoever owns the key now
+ *   if an owner was declared dead — and deleted once every one of them acknowledged;
+ * - a copy of a key this peer **no longer owns** (a newcomer took its place, farther than N +
+ *   margin) is sent to the new owners and deleted once they all acknowledged.
+ *
+ * Deleting is conditional: the record goes only if it is still exactly what was delivered, so a
+ * write that arrived meanwhile is never lost. Unreachable owners keep the copy for the next pass.
+ */
+export class Handoff implements Startable {
+  private readonly components: HandoffComponents
+  private readonly log: Logger
+  private readonly n: number
+  private readonly interval: number
+  private readonly margin: number
+  private shutdown = new AbortController()
+  private loop?: Promise<void>
+  private wake?: () => void
+  private last: HandoffStats = { pendingHints: 0, handedOff: 0, at: 0 }
+
+  constructor (components: HandoffComponents, init: HandoffInit = {}) {
+    this.components = components
+    this.log = components.logger.forComponent('p2pstore:replication:handoff')
+    this.n = init.n ?? DEFAULT_N
+    this.interval = init.interval ?? HANDOFF_INTERVAL
+    this.margin = init.margin ?? HANDOFF_MARGIN
+  }
+
+  start (): void {
+    if (this.loop != null) return
+    this.shutdown = new AbortController()
+    setMaxListeners(Infinity, this.shutdown.signal)
+    const signal = this.shutdown.signal
+    this.loop = this.run(signal).catch(err => {
+      if (!signal.aborted) this.log.error('handoff loop failed - %e', err)
+    })
+  }
+
+  async stop (): Promise<void> {
+    this.shutdown.abort()
+    this.wake?.()
+    await this.loop
+    this.loop = undefined
+  }
+
+  /** Runs the next pass now (membership changed). */
+  trigger (): void {
+    this.wake?.()
+  }
+
+  /** What the last pass found. */
+  get stats (): HandoffStats {
+    return this.last
+  }
+
+  private async run (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await new Promise<void>(resolve => {
+        this.wake = resolve
+        void sleep(this.interval, undefined, { signal }).then(resolve, resolve)
+      })
+      this.wake = undefined
+      if (signal.aborted) return
+      this.last = await this.pass({ signal })
+      if (this.last.handedOff > 0 || this.last.pendingHints > 0) {
+        this.log('handoff pass: %d copies handed off, %d hints pending', this.last.handedOff, this.last.pendingHints)
+      }
+    }
+  }
+
+  /** One pass over the store; exported for tests through `Peer`. */
+  async pass (options: AbortOptions = {}): Promise<HandoffStats> {
+    let pendingHints = 0
+    let handedOff = 0
+    for await (const { key, record } of this.components.engine.entries(options)) {
+      const placed = this.components.placement.fromView(key, this.n + this.margin)
+      const home = placed.slice(0, this.n)
+      const selfIsHome = home.some(p => p.peerId.equals(this.components.peerId))
+      const hinted = record.hintFor != null && record.hintFor.length > 0
+      const keep = hinted ? selfIsHome : placed.some(p => p.peerId.equals(this.components.peerId))
+      if (keep) {
+        // a hinted copy on a peer that became a home replica is simply a replica now
+        if (hinted) await this.components.engine.update(key, cur => cur == null ? undefined : { set: cur.set, actor: cur.actor }, options)
+        continue
+      }
+      const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
+      if (owners.length > 0 && await this.deliver(key, record.set, owners, options)) {
+        const deleted = await this.deleteIfUnchanged(key, record.set, options)
+        if (deleted) handedOff++
+        else if (hinted) pendingHints++
+      } else if (hinted) {
+        pendingHints++
+      }
+    }
+    return { pendingHints, handedOff, at: Date.now() }
+  }
+
+  /** Sends the state to every owner; true when all acknowledged. */
+  private async deliver (key: Uint8Array, state: SiblingSet, owners: PlacedPeer[], options: AbortOptions): Promise<boolean> {
+    const results = await Promise.allSettled(owners.map(async owner => {
+      const response = await this.components.rpc.request(owner.peerId, { type: 'store', key, state }, options)
+      if (response.status !== 'ok') throw new Error(response.status === 'error' ? response.errorMessage : response.status)
+    }))
+    return results.every(r => r.status === 'fulfilled')
+  }
+
+  private async deleteIfUnchanged (key: Uint8Array, delivered: SiblingSet, options: AbortOptions): Promise<boolean> {
+    let deleted = false
+    await this.components.engine.update(key, current => {
+      if (current == null || !siblingSetsEqual(current.set, delivered)) return undefined
+      deleted = true
+      return null
+    }, options)
+    return deleted
+  }
+}
