@@ -161,6 +161,13 @@ export interface PeerInit {
   handoffInterval?: number
 
   /**
+   * How often the peer compares Merkle summaries with one other member (anti-entropy).
+   *
+   * @default ANTI_ENTROPY_INTERVAL (30 s); test nets use 2 s
+   */
+  antiEntropyInterval?: number
+
+  /**
    * Start the peer before `createPeer()` resolves.
    *
    * @default true
@@ -190,6 +197,7 @@ export interface PeerConfig {
   engine?: Engine
   gossip?: MembershipInit
   handoffInterval?: number
+  antiEntropyInterval?: number
 }
 
 /** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
@@ -224,7 +232,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     sync: init.sync ?? true,
     engine: init.engine,
     gossip: init.gossip,
-    handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval')
+    handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval'),
+    antiEntropyInterval: init.antiEntropyInterval == null ? undefined : positiveInt(init.antiEntropyInterval, 'antiEntropyInterval')
   }
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)

@@ -192,3 +192,17 @@ export const HANDOFF_MARGIN = 1
 
 /** Test nets hand off every second. */
 export const HANDOFF_INTERVAL_TESTNET = 1 * second
+
+/**
+ * Anti-entropy: every this often a peer compares Merkle summaries with one other member (round
+ * robin) and exchanges only the keys that differ. Membership changes start a sweep over every
+ * member at once (that is how N copies are restored after a death, and how a newcomer gets what
+ * it now owns).
+ */
+export const ANTI_ENTROPY_INTERVAL = 30 * second
+
+/** Test nets compare every 2 s. */
+export const ANTI_ENTROPY_INTERVAL_TESTNET = 2 * second
+
+/** Keys transferred at once during an anti-entropy round (the throttle that keeps foreground requests first). */
+export const ANTI_ENTROPY_CONCURRENCY = 4

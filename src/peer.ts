@@ -26,7 +26,7 @@ import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
-import { Coordinator, Handoff, KvRpc } from './replication/index.ts'
+import { AntiEntropy, Coordinator, Handoff, KvRpc } from './replication/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
@@ -71,6 +71,8 @@ export interface PeerStatus {
   pendingHints: number
   /** when the last handoff pass ended (ISO time), if one ran */
   lastHandoff?: string
+  /** the last anti-entropy round: with whom, when, what it exchanged */
+  lastAntiEntropy?: { peer: string, at: string, keys: number, differing: number, pushed: number, pulled: number, ms: number }
   /** whether the peer has joined a network (a bootstrap peer answered, or others found it) */
   joined: boolean
   /** how many bootstrap peers it was configured with (0: it waits for others to join through it) */
@@ -131,6 +133,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly rpc: KvRpc
   private readonly coordinator: Coordinator
   private readonly handoff: Handoff
+  private readonly antiEntropy: AntiEntropy
   private readonly log: Logger
   private startedAt = 0
   private starting?: Promise<void>
@@ -157,8 +160,10 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     })
     this.membership.addEventListener('member:update', evt => { this.safeDispatchEvent('member:update', { detail: evt.detail }) })
     this.rpc = new KvRpc({ logger, network: libp2p }, {
-      // requests only arrive after start(), when the coordinator below exists
-      handler: async (request, from, options) => this.coordinator.handle(request, from, options),
+      // requests only arrive after start(), when the parts below exist
+      handler: async (request, from, options) => request.type === 'summary' || request.type === 'digests'
+        ? this.antiEntropy.handle(request, from, options)
+        : this.coordinator.handle(request, from, options),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12
@@ -169,8 +174,14 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
       n: config.n, interval: config.handoffInterval
     })
+    this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
+      n: config.n, interval: config.antiEntropyInterval
+    })
     // data follows membership: a member that joins, dies or comes back changes who owns what
-    this.membership.addEventListener('member:update', () => { this.handoff.trigger() })
+    this.membership.addEventListener('member:update', () => {
+      this.handoff.trigger()
+      this.antiEntropy.sweep()
+    })
     this.joiner = new Joiner({
       logger,
       peerId: libp2p.peerId,
@@ -217,6 +228,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       }
       this.joiner.start()
       this.handoff.start()
+      this.antiEntropy.start()
       this.startedAt = Date.now()
       this.running = true
       this.stopping = undefined
@@ -235,6 +247,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {})
       await this.joiner.stop()
+      await this.antiEntropy.stop()
       await this.handoff.stop()
       await this.membership.stop({ leave: options.leave ?? true })
       await this.rpc.stop()
@@ -266,6 +279,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   async get (key: Key, options: ReadOptions = {}): Promise<GetResult> {
     const { state, replies } = await this.coordinator.get(toKey(key), options)
     return { siblings: liveSiblings(state), versions: state.siblings, context: state.context, replies }
+  }
+
+  /** Runs one anti-entropy round with `peer` now (tests, tools). */
+  async runAntiEntropy (peer: PeerId, options: AbortOptions = {}): Promise<{ pushed: number, pulled: number, differing: number }> {
+    return this.antiEntropy.round(peer, options)
   }
 
   /** Runs a handoff pass now and resolves with what it did (tests, tools). */
@@ -317,6 +335,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       keys: this.running ? await this.engine.count(options) : 0,
       pendingHints: this.handoff.stats.pendingHints,
       lastHandoff: this.handoff.stats.at > 0 ? new Date(this.handoff.stats.at).toISOString() : undefined,
+      lastAntiEntropy: this.antiEntropy.stats.last == null ? undefined : { ...this.antiEntropy.stats.last, at: new Date(this.antiEntropy.stats.last.at).toISOString() },
       joined: this.joiner.joined,
       bootstrapPeers: this.config.bootstrap.length,
       network: this.config.swarmKey == null ? 'public' : 'private',

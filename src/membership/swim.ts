@@ -235,7 +235,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   private async ping (peer: PeerId, timeout: number, signal: AbortSignal): Promise<boolean> {
     try {
-      const reply = await this.request(peer, { type: 'ping', updates: this.piggyback() }, timeout, signal)
+      const reply = await this.request(peer, { type: 'ping', updates: this.piggyback(peer) }, timeout, signal)
       return reply.type === 'ack'
     } catch {
       return false
@@ -245,7 +245,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private async pingReq (helper: PeerId, target: PeerId, signal: AbortSignal): Promise<'ack' | 'nack' | 'fail'> {
     try {
       // the helper needs its own probe timeout plus the round trip to it
-      const reply = await this.request(helper, { type: 'ping-req', target, updates: this.piggyback() }, 2 * this.timeout + this.init.probeTimeout, signal)
+      const reply = await this.request(helper, { type: 'ping-req', target, updates: this.piggyback(helper) }, 2 * this.timeout + this.init.probeTimeout, signal)
       return reply.type === 'ack' ? 'ack' : reply.type === 'nack' ? 'nack' : 'fail'
     } catch {
       return 'fail'
@@ -414,8 +414,18 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
   }
 
-  private piggyback (): MemberUpdate[] {
-    return this.gossip.take(MAX_PIGGYBACK, this.size)
+  /**
+   * Updates to piggyback on a message to `to`. A member we hold as suspect is always told so
+   * directly: its suspicion may have used up its retransmissions on probes it never received (it
+   * was paused or slow), and it can only refute what reaches it.
+   */
+  private piggyback (to?: PeerId): MemberUpdate[] {
+    const updates = this.gossip.take(MAX_PIGGYBACK, this.size)
+    const record = to == null ? undefined : this.table.get(to)
+    if (record?.state === 'suspect' && !updates.some(u => u.peerId.equals(record.peerId))) {
+      updates.push({ peerId: record.peerId, state: 'suspect', incarnation: record.incarnation, addrs: [] })
+    }
+    return updates
   }
 
   private fullState (): MemberUpdate[] {

@@ -14,4 +14,4 @@ export {
 } from './kv/codec.ts'
 export type { KvLimits } from './kv/codec.ts'
 export { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './kv/messages.ts'
-export type { ForwardedPut, KvRequest, KvResponse } from './kv/messages.ts'
+export type { ForwardedPut, KeyDigest, KvRequest, KvResponse } from './kv/messages.ts'

@@ -167,6 +167,8 @@ export class Coordinator {
         const result = await this.coordinate(request.key, request.put, options)
         return { status: 'ok', context: result.context, acks: result.acks }
       }
+      default:
+        throw new InvalidParametersError(`the coordinator does not answer ${request.type} requests`)
     }
   }
 

@@ -24,7 +24,7 @@ const STATUS: PeerStatus = {
   network: 'private'
 }
 const PEERS: KnownPeer[] = [
-  { peerId: '12D3KooWA', multiaddrs: ['/ip4/127.0.0.1/tcp/1'], connected: true, protocols: [], state: 'alive', incarnation: 5, lastHeard: new Date(Date.now() - 1500).toISOString(), suspectedBy: [] },
+  { peerId: '12D3KooWA', multiaddrs: ['/ip4/127.0.0.1/tcp/1'], connected: true, protocols: [], state: 'alive', incarnation: 5, lastHeard: '2026-11-23T06:00:00.000Z', suspectedBy: [] },
   { peerId: '12D3KooWB', multiaddrs: [], connected: false, protocols: [], state: 'dead', incarnation: 3, suspectedBy: ['12D3KooWA'] }
 ]
 
@@ -59,13 +59,14 @@ describe('cli commands (stub client, captured output)', () => {
   })
 
   it('peers prints a table, or the list as JSON', async () => {
-    const client = stubWith<Client>(s => s.peers.resolves(PEERS))
+    const peers = PEERS.map((p, i) => i === 0 ? { ...p, lastHeard: new Date(Date.now() - 1500).toISOString() } : p)
+    const client = stubWith<Client>(s => s.peers.resolves(peers))
     const human = await run(['peers'], client)
     expect(human.stdout.split('\n')[0]).to.match(/^PEER ID\s+STATE\s+INCARNATION\s+LAST HEARD\s+SUSPECTED BY\s+CONNECTED\s+ADDRESS$/)
     expect(human.stdout).to.match(/^12D3KooWA\s+alive\s+5\s+1\.\d s ago\s+-\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1$/m)
     expect(human.stdout).to.match(/^12D3KooWB\s+dead\s+3\s+never\s+…3KooWA\s+no\s+-$/m)
     expect(human.stderr).to.match(/2 members: 1 alive, 0 suspect, 1 dead, 0 left; 1 connected/)
-    expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(PEERS)
+    expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(peers)
   })
 
   it('maps an error from the daemon to its exit code, with a hint', async () => {

@@ -971,6 +971,7 @@ export interface Request {
   state?: SiblingSet
   put?: PutArgs
   hintFor: string[]
+  buckets: number[]
 }
 
 export namespace Request {
@@ -978,14 +979,18 @@ export namespace Request {
     UNKNOWN = 'UNKNOWN',
     READ = 'READ',
     STORE = 'STORE',
-    COORDINATE = 'COORDINATE'
+    COORDINATE = 'COORDINATE',
+    SUMMARY = 'SUMMARY',
+    DIGESTS = 'DIGESTS'
   }
 
   enum __TypeValues {
     UNKNOWN = 0,
     READ = 1,
     STORE = 2,
-    COORDINATE = 3
+    COORDINATE = 3,
+    SUMMARY = 4,
+    DIGESTS = 5
   }
 
   export namespace Type {
@@ -1035,6 +1040,13 @@ export namespace Request {
           }
         }
 
+        if (obj.buckets != null && obj.buckets.length > 0) {
+          for (const value of obj.buckets) {
+            w.uint32(56)
+            w.uint32(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1043,7 +1055,8 @@ export namespace Request {
           id: 0n,
           type: Type.UNKNOWN,
           key: uint8ArrayAlloc(0),
-          hintFor: []
+          hintFor: [],
+          buckets: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1084,6 +1097,14 @@ export namespace Request {
               obj.hintFor.push(reader.string())
               break
             }
+            case 7: {
+              if (opts.limits?.buckets != null && obj.buckets.length === opts.limits.buckets) {
+                throw new MaxLengthError('Decode error - repeated field "buckets" had too many elements')
+              }
+
+              obj.buckets.push(reader.uint32())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1094,7 +1115,8 @@ export namespace Request {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          hintFor: 0
+          hintFor: 0,
+          buckets: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1150,6 +1172,21 @@ export namespace Request {
               }
 
               obj.hintFor++
+
+              break
+            }
+            case 7: {
+              if (opts.limits?.buckets != null && obj.buckets === opts.limits.buckets) {
+                throw new MaxLengthError('Streaming decode error - repeated field "buckets" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.buckets[]`,
+                index: obj.buckets,
+                value: reader.uint32()
+              }
+
+              obj.buckets++
 
               break
             }
@@ -1289,6 +1326,12 @@ export namespace Request {
     value: string
   }
 
+  export interface RequestBucketsFieldEvent {
+    field: '$.buckets[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<Request>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Request.codec())
   }
@@ -1297,8 +1340,120 @@ export namespace Request {
     return decodeMessage(buf, Request.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent | RequestPutStrictFieldEvent | RequestHintForFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent | RequestPutStrictFieldEvent | RequestHintForFieldEvent | RequestBucketsFieldEvent> {
     return streamMessage(buf, Request.codec(), opts)
+  }
+}
+
+export interface KeyDigest {
+  key: Uint8Array<ArrayBuffer>
+  hash: Uint8Array<ArrayBuffer>
+}
+
+export namespace KeyDigest {
+  let _codec: Codec<KeyDigest>
+
+  export const codec = (): Codec<KeyDigest> => {
+    if (_codec == null) {
+      _codec = message<KeyDigest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.key != null && obj.key.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.key)
+        }
+
+        if ((obj.hash != null && obj.hash.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.hash)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          key: uint8ArrayAlloc(0),
+          hash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.key = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.hash = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.key`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.hash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface KeyDigestKeyFieldEvent {
+    field: '$.key'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface KeyDigestHashFieldEvent {
+    field: '$.hash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<KeyDigest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, KeyDigest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<KeyDigest>): KeyDigest {
+    return decodeMessage(buf, KeyDigest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<KeyDigest>): Generator<KeyDigestKeyFieldEvent | KeyDigestHashFieldEvent> {
+    return streamMessage(buf, KeyDigest.codec(), opts)
   }
 }
 
@@ -1310,6 +1465,8 @@ export interface Response {
   errorName: string
   errorMessage: string
   acks: number
+  leaves: Uint8Array<ArrayBuffer>[]
+  digests: KeyDigest[]
 }
 
 export namespace Response {
@@ -1375,6 +1532,20 @@ export namespace Response {
           w.uint32(obj.acks)
         }
 
+        if (obj.leaves != null && obj.leaves.length > 0) {
+          for (const value of obj.leaves) {
+            w.uint32(66)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.digests != null && obj.digests.length > 0) {
+          for (const value of obj.digests) {
+            w.uint32(74)
+            KeyDigest.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1384,7 +1555,9 @@ export namespace Response {
           status: Status.OK,
           errorName: '',
           errorMessage: '',
-          acks: 0
+          acks: 0,
+          leaves: [],
+          digests: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1425,6 +1598,24 @@ export namespace Response {
               obj.acks = reader.uint32()
               break
             }
+            case 8: {
+              if (opts.limits?.leaves != null && obj.leaves.length === opts.limits.leaves) {
+                throw new MaxLengthError('Decode error - repeated field "leaves" had too many elements')
+              }
+
+              obj.leaves.push(reader.bytes())
+              break
+            }
+            case 9: {
+              if (opts.limits?.digests != null && obj.digests.length === opts.limits.digests) {
+                throw new MaxLengthError('Decode error - repeated field "digests" had too many elements')
+              }
+
+              obj.digests.push(KeyDigest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.digests$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1434,6 +1625,11 @@ export namespace Response {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          leaves: 0,
+          digests: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1487,6 +1683,39 @@ export namespace Response {
                 field: `${prefix}.acks`,
                 value: reader.uint32()
               }
+              break
+            }
+            case 8: {
+              if (opts.limits?.leaves != null && obj.leaves === opts.limits.leaves) {
+                throw new MaxLengthError('Streaming decode error - repeated field "leaves" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.leaves[]`,
+                index: obj.leaves,
+                value: reader.bytes()
+              }
+
+              obj.leaves++
+
+              break
+            }
+            case 9: {
+              if (opts.limits?.digests != null && obj.digests === opts.limits.digests) {
+                throw new MaxLengthError('Streaming decode error - repeated field "digests" had too many elements')
+              }
+
+              for (const evt of KeyDigest.codec().stream(reader, reader.uint32(), `${prefix}.digests[]`, {
+                limits: opts.limits?.digests$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.digests
+                }
+              }
+
+              obj.digests++
+
               break
             }
             default: {
@@ -1604,6 +1833,24 @@ export namespace Response {
     value: number
   }
 
+  export interface ResponseLeavesFieldEvent {
+    field: '$.leaves[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ResponseDigestsKeyFieldEvent {
+    field: '$.digests[].key'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResponseDigestsHashFieldEvent {
+    field: '$.digests[].hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<Response>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Response.codec())
   }
@@ -1612,7 +1859,7 @@ export namespace Response {
     return decodeMessage(buf, Response.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseIdFieldEvent | ResponseStatusFieldEvent | ResponseStateSiblingsDotActorFieldEvent | ResponseStateSiblingsDotCounterFieldEvent | ResponseStateSiblingsValueFieldEvent | ResponseStateSiblingsTimestampFieldEvent | ResponseStateSiblingsDeletedFieldEvent | ResponseStateContextVvActorFieldEvent | ResponseStateContextVvCounterFieldEvent | ResponseStateContextCloudActorFieldEvent | ResponseStateContextCloudCounterFieldEvent | ResponseContextVvActorFieldEvent | ResponseContextVvCounterFieldEvent | ResponseContextCloudActorFieldEvent | ResponseContextCloudCounterFieldEvent | ResponseErrorNameFieldEvent | ResponseErrorMessageFieldEvent | ResponseAcksFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseIdFieldEvent | ResponseStatusFieldEvent | ResponseStateSiblingsDotActorFieldEvent | ResponseStateSiblingsDotCounterFieldEvent | ResponseStateSiblingsValueFieldEvent | ResponseStateSiblingsTimestampFieldEvent | ResponseStateSiblingsDeletedFieldEvent | ResponseStateContextVvActorFieldEvent | ResponseStateContextVvCounterFieldEvent | ResponseStateContextCloudActorFieldEvent | ResponseStateContextCloudCounterFieldEvent | ResponseContextVvActorFieldEvent | ResponseContextVvCounterFieldEvent | ResponseContextCloudActorFieldEvent | ResponseContextCloudCounterFieldEvent | ResponseErrorNameFieldEvent | ResponseErrorMessageFieldEvent | ResponseAcksFieldEvent | ResponseLeavesFieldEvent | ResponseDigestsKeyFieldEvent | ResponseDigestsHashFieldEvent> {
     return streamMessage(buf, Response.codec(), opts)
   }
 }

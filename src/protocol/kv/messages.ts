@@ -22,16 +22,33 @@ export type KvRequest =
   | { type: 'read', key: Uint8Array }
   | { type: 'store', key: Uint8Array, state: SiblingSet, hintFor?: string[] }
   | { type: 'coordinate', key: Uint8Array, put: ForwardedPut }
+  | { type: 'summary' }
+  | { type: 'digests', buckets: number[] }
+
+/** One key in an anti-entropy digest list. */
+export interface KeyDigest {
+  key: Uint8Array
+  hash: Uint8Array
+}
 
 /** A validated response. */
 export type KvResponse =
-  | { status: 'ok', state?: SiblingSet, context?: CausalContext, acks?: number }
+  | { status: 'ok', state?: SiblingSet, context?: CausalContext, acks?: number, leaves?: Uint8Array[], digests?: KeyDigest[] }
   | { status: 'not-found' }
   | { status: 'error', errorName: string, errorMessage: string }
 
+/** Most key digests in one DIGESTS answer (an anti-entropy round asks for a few leaves at a time). */
+export const MAX_DIGESTS = 100_000
+
 /** A request as one frame's bytes. */
 export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
-  const base = { id, key: request.key as Uint8Array<ArrayBuffer> }
+  if (request.type === 'summary') {
+    return pb.Request.encode({ id, key: new Uint8Array(0), type: pb.Request.Type.SUMMARY, hintFor: [], buckets: [] })
+  }
+  if (request.type === 'digests') {
+    return pb.Request.encode({ id, key: new Uint8Array(0), type: pb.Request.Type.DIGESTS, hintFor: [], buckets: request.buckets })
+  }
+  const base = { id, key: request.key as Uint8Array<ArrayBuffer>, buckets: [] }
   switch (request.type) {
     case 'read':
       return pb.Request.encode({ ...base, type: pb.Request.Type.READ, hintFor: [] })
@@ -59,7 +76,12 @@ export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
  * within `limits`. Anything malformed raises `InvalidMessageError` (the caller resets the stream).
  */
 export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], limits: KvLimits = DEFAULT_KV_LIMITS): { id: bigint, request: KvRequest } {
-  const raw = decodeOrThrow(() => pb.Request.decode(frame, { limits: { state: { siblings: limits.maxSiblings } } }), 'kv request')
+  const raw = decodeOrThrow(() => pb.Request.decode(frame, { limits: { state: { siblings: limits.maxSiblings }, buckets: 256 } }), 'kv request')
+  if (raw.type === pb.Request.Type.SUMMARY) return { id: raw.id, request: { type: 'summary' } }
+  if (raw.type === pb.Request.Type.DIGESTS) {
+    if (raw.buckets.some(b => b > 255)) throw new InvalidMessageError('bucket index out of range (0–255)')
+    return { id: raw.id, request: { type: 'digests', buckets: raw.buckets } }
+  }
   const key = raw.key
   if (key.byteLength === 0 || key.byteLength > MAX_KEY_BYTES) {
     throw new InvalidMessageError(`key of ${key.byteLength} bytes (1–${MAX_KEY_BYTES} allowed)`)
@@ -101,27 +123,33 @@ export function encodeResponse (id: bigint, response: KvResponse): Uint8Array {
         context: response.context == null ? undefined : contextToWire(response.context),
         acks: response.acks ?? 0,
         errorName: '',
-        errorMessage: ''
+        errorMessage: '',
+        leaves: (response.leaves ?? []) as Array<Uint8Array<ArrayBuffer>>,
+        digests: (response.digests ?? []) as pb.KeyDigest[]
       })
     case 'not-found':
-      return pb.Response.encode({ id, status: pb.Response.Status.NOT_FOUND, acks: 0, errorName: '', errorMessage: '' })
+      return pb.Response.encode({ id, status: pb.Response.Status.NOT_FOUND, acks: 0, errorName: '', errorMessage: '', leaves: [], digests: [] })
     case 'error':
-      return pb.Response.encode({ id, status: pb.Response.Status.ERROR, acks: 0, errorName: response.errorName, errorMessage: response.errorMessage })
+      return pb.Response.encode({ id, status: pb.Response.Status.ERROR, acks: 0, errorName: response.errorName, errorMessage: response.errorMessage, leaves: [], digests: [] })
   }
 }
 
 /** Decodes and validates one response frame. */
 export function decodeResponse (frame: Parameters<typeof pb.Response.decode>[0], limits: KvLimits = DEFAULT_KV_LIMITS): { id: bigint, response: KvResponse } {
-  const raw = decodeOrThrow(() => pb.Response.decode(frame, { limits: { state: { siblings: limits.maxSiblings } } }), 'kv response')
+  const raw = decodeOrThrow(() => pb.Response.decode(frame, { limits: { state: { siblings: limits.maxSiblings }, leaves: 256, digests: MAX_DIGESTS } }), 'kv response')
   switch (raw.status) {
     case pb.Response.Status.OK:
+      if (raw.leaves.some(l => l.byteLength > 64)) throw new InvalidMessageError('leaf hash longer than 64 bytes')
+      if (raw.digests.some(d => d.key.byteLength === 0 || d.key.byteLength > MAX_KEY_BYTES || d.hash.byteLength > 64)) throw new InvalidMessageError('malformed key digest')
       return {
         id: raw.id,
         response: {
           status: 'ok',
           state: raw.state == null ? undefined : siblingSetFromWire(raw.state, limits),
           context: raw.context == null ? undefined : contextFromWire(raw.context, limits),
-          acks: raw.acks
+          acks: raw.acks,
+          leaves: raw.leaves,
+          digests: raw.digests
         }
       }
     case pb.Response.Status.NOT_FOUND:

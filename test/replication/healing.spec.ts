@@ -1,0 +1,171 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { applyWrite, emptySiblingSet, mergeSiblingSets, nextDot, siblingSetsEqual } from '../../src/clock/index.ts'
+import { GOSSIP_TESTNET } from '../../src/constants.ts'
+import { createPeer } from '../../src/peer.ts'
+import { LOOPBACK_ALLOW, createTestnet } from '../../src/testnet/index.ts'
+import { useCleanup } from '../utils/cleanup.ts'
+import { expect } from '../utils/expect.ts'
+import type { Peer } from '../../src/peer.ts'
+import type { Testnet } from '../../src/testnet/index.ts'
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+async function eventually (fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+/** peers among `peers` (started) whose own store holds `key` with a live value */
+async function holders (peers: Peer[], key: string): Promise<Peer[]> {
+  const out: Peer[] = []
+  for (const p of peers) {
+    if (!p.isStarted) continue
+    const state = await p.localState(key)
+    if (state != null && state.siblings.some(s => !s.deleted)) out.push(p)
+  }
+  return out
+}
+
+async function deadEverywhere (observers: Peer[], subject: Peer): Promise<boolean> {
+  for (const o of observers) {
+    const seen = (await o.peers()).find(p => p.peerId === subject.peerId.toString())
+    if (seen?.state !== 'dead') return false
+  }
+  return true
+}
+
+describe('a store that heals itself (real peers on loopback)', function () {
+  this.timeout(180_000)
+  const cleanup = useCleanup()
+  const testnet = async (n: number): Promise<Testnet> => createTestnet(n, { onTeardown: fn => { cleanup.add(fn) } })
+
+  it('two replicas made to diverge behind the coordinator’s back converge by anti-entropy, without reads', async () => {
+    const net = await testnet(4)
+    const key = 'diverged'
+    await net.peers[0]?.put(key, enc.encode('v1'))
+    const home = net.peers[0]?.placement.fromView(enc.encode(key), 3).map(p => net.peers.find(q => q.peerId.equals(p.peerId))) ?? []
+    const [a, b] = home
+    if (a == null || b == null) throw new Error('no replicas')
+    await eventually(async () => (await b.localState(key)) != null, 'b holds the key')
+
+    // write a concurrent version straight into a's store, as if a store to b had been lost
+    await a.engine.update(enc.encode(key), current => {
+      const set = current?.set ?? emptySiblingSet()
+      const actor = 'ffeeddccbbaa998800000001'
+      const { state } = applyWrite(set, { dot: nextDot(set, actor), value: enc.encode('behind-the-back'), timestamp: Date.now(), deleted: false, context: { vv: new Map(), cloud: [] } })
+      return { set: state, actor: current?.actor }
+    })
+    expect(siblingSetsEqual((await a.localState(key)) ?? emptySiblingSet(), (await b.localState(key)) ?? emptySiblingSet())).to.equal(false)
+
+    const round = await a.runAntiEntropy(b.peerId)
+    expect(round.differing).to.be.at.least(1)
+    expect(round.pushed).to.be.at.least(1)
+    const sa = await a.localState(key)
+    const sb = await b.localState(key)
+    expect(sb?.siblings.map(s => dec.decode(s.value)).sort()).to.deep.equal(['behind-the-back', 'v1'])
+    expect(siblingSetsEqual(sa ?? emptySiblingSet(), sb ?? emptySiblingSet())).to.equal(true)
+    // a second round finds nothing to do
+    expect((await a.runAntiEntropy(b.peerId)).differing).to.equal(0)
+  })
+
+  it('200 keys: kill a home replica, N copies are restored, kill another: every key still reads with R=2', async () => {
+    const net = await testnet(6)
+    const keys = Array.from({ length: 200 }, (_, i) => `k-${i}`)
+    for (const key of keys) await net.peers[0]?.put(key, enc.encode(`value-of-${key}`))
+
+    const first = net.peers[4]
+    const second = net.peers[5]
+    if (first == null || second == null) throw new Error('testnet too small')
+    await first.stop({ leave: false })
+    await eventually(async () => deadEverywhere(net.peers.filter(p => p.isStarted), first), 'first victim dead everywhere')
+    const live = (): Peer[] => net.peers.filter(p => p.isStarted)
+    await eventually(async () => {
+      for (const key of keys) if ((await holders(live(), key)).length < 3) return false
+      return true
+    }, 'every key back to 3 copies', 60_000)
+
+    await second.stop({ leave: false })
+    for (const key of keys) {
+      const got = await net.peers[1]?.get(key, { r: 2 })
+      expect(got?.siblings.map(s => dec.decode(s.value)), key).to.deep.equal([`value-of-${key}`])
+    }
+  })
+
+  it('a new peer joining a loaded net ends up holding exactly the keys it owns; old holders beyond N + margin drop them after handoff', async () => {
+    const net = await testnet(4)
+    const keys = Array.from({ length: 120 }, (_, i) => `j-${i}`)
+    for (const key of keys) await net.peers[1]?.put(key, enc.encode(key))
+
+    const late = await createPeer({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      allow: [LOOPBACK_ALLOW],
+      gossip: GOSSIP_TESTNET,
+      handoffInterval: 1000,
+      antiEntropyInterval: 2000,
+      bootstrap: net.peers[0]?.getMultiaddrs().map(String)
+    })
+    cleanup.add(async () => late.stop())
+    const all = [...net.peers, late]
+    const owned = (peer: Peer, key: string): boolean => peer.placement.fromView(enc.encode(key), 3).some(p => p.peerId.equals(late.peerId))
+    await eventually(async () => net.peers.every(p => p.membership.size === 5), 'everyone sees the newcomer')
+    const mine = keys.filter(k => owned(late, k))
+    expect(mine.length).to.be.greaterThan(0)
+
+    await eventually(async () => {
+      for (const key of keys) {
+        const has = (await late.localState(key)) != null
+        if (has !== mine.includes(key)) return false
+      }
+      return true
+    }, 'the newcomer holds exactly the keys it owns', 60_000)
+    // every key is on all 3 home replicas, and nowhere beyond N + 1 (HANDOFF_MARGIN) places
+    await eventually(async () => {
+      for (const key of keys) {
+        const ranked = late.placement.fromView(enc.encode(key), 5).map(p => p.peerId.toString())
+        const held = (await holders(all, key)).map(p => ranked.indexOf(p.peerId.toString()))
+        if (![0, 1, 2].every(i => held.includes(i)) || held.some(i => i > 3)) return false
+      }
+      return true
+    }, 'every key on its home replicas and within the margin', 60_000)
+    // and the peer at the last place holds nothing (it dropped what the newcomer took over)
+    const lastPlaceHolds = await Promise.all(keys.map(async key => {
+      const last = late.placement.fromView(enc.encode(key), 5)[4]
+      const peer = all.find(p => last != null && p.peerId.equals(last.peerId))
+      return (await peer?.localState(key)) != null
+    }))
+    expect(lastPlaceHolds.filter(Boolean)).to.deep.equal([])
+  })
+
+  it('delete while a replica is down, bring it back with the old value on disk: the key stays deleted', async () => {
+    const net = await testnet(5)
+    const key = 'deleted-key'
+    await net.peers[0]?.put(key, enc.encode('doomed'))
+    const homeIds = net.peers[0]?.placement.fromView(enc.encode(key), 3).map(p => p.peerId.toString()) ?? []
+    const victim = net.peers.find(p => p.peerId.toString() === homeIds[0])
+    if (victim == null) throw new Error('no home replica')
+    await eventually(async () => (await victim.localState(key)) != null, 'the victim holds the value')
+    const index = net.peers.indexOf(victim)
+    await victim.stop({ leave: false })
+
+    const client = net.peers.find(p => p.isStarted) as Peer
+    const read = await client.get(key, { r: 2 })
+    await client.delete(key, { context: read.context })
+
+    const back = await createPeer({ dataDir: net.dataDir(index), listen: ['/ip4/127.0.0.1/tcp/0'], allow: [LOOPBACK_ALLOW], gossip: GOSSIP_TESTNET, handoffInterval: 1000, antiEntropyInterval: 2000, bootstrap: client.getMultiaddrs().map(String) })
+    cleanup.add(async () => back.stop())
+    // it still has the old value on its disk until anti-entropy or a read brings the tombstone
+    await eventually(async () => {
+      const state = await back.localState(key)
+      return state != null && state.siblings.every(s => s.deleted)
+    }, 'the returning replica learns the delete', 60_000)
+    for (const peer of [...net.peers.filter(p => p.isStarted), back]) {
+      expect((await peer.get(key)).siblings, `read via ${peer.peerId}`).to.deep.equal([])
+    }
+    const merged = mergeSiblingSets((await back.localState(key)) ?? emptySiblingSet(), (await client.localState(key)) ?? emptySiblingSet())
+    expect(merged.siblings.every(s => s.deleted)).to.equal(true)
+  })
+})
