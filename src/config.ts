@@ -168,6 +168,13 @@ export interface PeerInit {
   antiEntropyInterval?: number
 
   /**
+   * A tombstone is garbage-collected once older than this (and held by every replica).
+   *
+   * @default TOMBSTONE_GRACE (1 h); test nets use 3 s
+   */
+  tombstoneGrace?: number
+
+  /**
    * Start the peer before `createPeer()` resolves.
    *
    * @default true
@@ -198,6 +205,7 @@ export interface PeerConfig {
   gossip?: MembershipInit
   handoffInterval?: number
   antiEntropyInterval?: number
+  tombstoneGrace?: number
 }
 
 /** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
@@ -233,7 +241,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     engine: init.engine,
     gossip: init.gossip,
     handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval'),
-    antiEntropyInterval: init.antiEntropyInterval == null ? undefined : positiveInt(init.antiEntropyInterval, 'antiEntropyInterval')
+    antiEntropyInterval: init.antiEntropyInterval == null ? undefined : positiveInt(init.antiEntropyInterval, 'antiEntropyInterval'),
+    tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace')
   }
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)

@@ -206,3 +206,14 @@ export const ANTI_ENTROPY_INTERVAL_TESTNET = 2 * second
 
 /** Keys transferred at once during an anti-entropy round (the throttle that keeps foreground requests first). */
 export const ANTI_ENTROPY_CONCURRENCY = 4
+
+/**
+ * A tombstone is garbage-collected only after this grace period, and only when every member
+ * among the key's first N places — dead ones included, only members that left are skipped — holds
+ * exactly the same tombstone: a replica cut off by a partition can then never bring the old value
+ * back.
+ */
+export const TOMBSTONE_GRACE = 1 * 60 * minute
+
+/** Test nets collect tombstones after 3 s. */
+export const TOMBSTONE_GRACE_TESTNET = 3 * second

@@ -12,7 +12,7 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { createApiServer, isLoopbackHost } from './api/index.ts'
 import { readBootstrapFile, resolveDaemonConfig } from './config.ts'
-import { ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_INTERVAL_TESTNET, DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, HANDOFF_INTERVAL, HANDOFF_INTERVAL_TESTNET, SHUTDOWN_TIMEOUT } from './constants.ts'
+import { ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_INTERVAL_TESTNET, DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, HANDOFF_INTERVAL, HANDOFF_INTERVAL_TESTNET, SHUTDOWN_TIMEOUT, TOMBSTONE_GRACE, TOMBSTONE_GRACE_TESTNET } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
@@ -88,6 +88,7 @@ export class Daemon {
         gossip: config.gossip === 'testnet' ? GOSSIP_TESTNET : GOSSIP_DEFAULT,
         handoffInterval: config.gossip === 'testnet' ? HANDOFF_INTERVAL_TESTNET : HANDOFF_INTERVAL,
         antiEntropyInterval: config.gossip === 'testnet' ? ANTI_ENTROPY_INTERVAL_TESTNET : ANTI_ENTROPY_INTERVAL,
+        tombstoneGrace: config.gossip === 'testnet' ? TOMBSTONE_GRACE_TESTNET : TOMBSTONE_GRACE,
         logger: this.init.logger
       })
 

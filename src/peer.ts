@@ -171,8 +171,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
       n: config.n, r: config.r, w: config.w
     })
-    this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
-      n: config.n, interval: config.handoffInterval
+    this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
+      n: config.n, interval: config.handoffInterval, tombstoneGrace: config.tombstoneGrace
     })
     this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
       n: config.n, interval: config.antiEntropyInterval
@@ -287,7 +287,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   }
 
   /** Runs a handoff pass now and resolves with what it did (tests, tools). */
-  async runHandoff (options: AbortOptions = {}): Promise<{ pendingHints: number, handedOff: number }> {
+  async runHandoff (options: AbortOptions = {}): Promise<{ pendingHints: number, handedOff: number, collected: number }> {
     return this.handoff.pass(options)
   }
 

@@ -16,6 +16,8 @@ export interface QuorumOptions extends AbortOptions {
 export interface ClientWriteOptions extends QuorumOptions {
   /** a context token from a previous get or put */
   context?: string
+  /** refuse sloppy quorum */
+  strict?: boolean
 }
 
 /** Options of a read through the API. */
@@ -65,11 +67,11 @@ export class HttpClient implements Client {
   }
 
   async put (key: string, value: Uint8Array, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    return this.request<WriteJson>('PUT', kvRoute(key, { n: options.n, w: options.w }), options, contextHeader(options.context), value)
+    return this.request<WriteJson>('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined }), options, contextHeader(options.context), value)
   }
 
   async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    return this.request<WriteJson>('DELETE', kvRoute(key, { n: options.n, w: options.w }), options, contextHeader(options.context))
+    return this.request<WriteJson>('DELETE', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined }), options, contextHeader(options.context))
   }
 
   private async request<T> (method: string, route: string, options: AbortOptions, headers: Record<string, string> = {}, body?: Uint8Array): Promise<T> {

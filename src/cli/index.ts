@@ -137,6 +137,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--context <token>', 'the context of a previous get: replace exactly the siblings it saw')
     .addOption(quorum('n', 'replicas for this write (default 3)'))
     .addOption(quorum('w', 'acknowledgements to wait for (default 2)'))
+    .option('--strict', 'refuse sloppy quorum: only home replicas count towards --w')
     .addOption(json())
     .action(run(async (ctx, key: string, value: string | undefined, opts: WriteCommandOptions) =>
       (await import('./commands/put.ts')).putCommand(ctx, key, value, opts, environment.stdin ?? readStdin))))
@@ -156,6 +157,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--context <token>', 'the context of a previous get')
     .addOption(quorum('n', 'replicas for this write (default 3)'))
     .addOption(quorum('w', 'acknowledgements to wait for (default 2)'))
+    .option('--strict', 'refuse sloppy quorum: only home replicas count towards --w')
     .addOption(json())
     .action(run(async (ctx, key: string, opts: WriteCommandOptions) => (await import('./commands/put.ts')).deleteCommand(ctx, key, opts))))
 

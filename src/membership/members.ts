@@ -82,6 +82,8 @@ export class MemberTable {
       return { kind: 'none' }
     }
 
+    // Lifeguard counts independent accusers, not the peers that relayed one accusation
+    const accuser = update.accuser?.toString() ?? (from === 'self' ? this.selfId : from)
     const current = this.records.get(id)
     if (current == null) {
       const record: MemberRecord = {
@@ -92,16 +94,16 @@ export class MemberTable {
         addrs: update.addrs,
         lastHeard: from === id ? now : 0,
         stateSince: now,
-        suspectedBy: update.state === 'suspect' && from !== 'self' ? new Set([from]) : new Set()
+        suspectedBy: update.state === 'suspect' ? new Set([accuser]) : new Set()
       }
       this.records.set(id, record)
       return { kind: 'changed', record }
     }
 
     if (!overrides(update, current)) {
-      if (update.state === 'suspect' && current.state === 'suspect' && update.incarnation === current.incarnation && from !== 'self' && !current.suspectedBy.has(from)) {
-        current.suspectedBy.add(from)
-        return { kind: 'confirmation', record: current, from }
+      if (update.state === 'suspect' && current.state === 'suspect' && update.incarnation === current.incarnation && !current.suspectedBy.has(accuser)) {
+        current.suspectedBy.add(accuser)
+        return { kind: 'confirmation', record: current, from: accuser }
       }
       if (update.state === 'alive' && update.addrs.length > 0 && update.incarnation === current.incarnation) current.addrs = update.addrs
       return { kind: 'none' }
@@ -112,7 +114,7 @@ export class MemberTable {
     current.incarnation = update.incarnation
     if (update.addrs.length > 0) current.addrs = update.addrs
     current.stateSince = now
-    current.suspectedBy = update.state === 'suspect' && from !== 'self' ? new Set([from]) : new Set()
+    current.suspectedBy = update.state === 'suspect' ? new Set([accuser]) : new Set()
     return { kind: 'changed', record: current, previous }
   }
 

@@ -32,7 +32,9 @@ export function suspicionBounds (init: Omit<SuspicionTimeoutInit, 'expectedConfi
  */
 export function suspicionTimeout (init: SuspicionTimeoutInit, confirmations: number): number {
   const { min, max } = suspicionBounds(init)
-  const k = Math.max(1, init.expectedConfirmations)
-  const frac = Math.log(confirmations + 1) / Math.log(k + 1)
+  // with no confirmation to expect (a group of two), the floor applies at once
+  if (init.expectedConfirmations < 1) return min
+  const k = init.expectedConfirmations
+  const frac = Math.min(1, Math.log(confirmations + 1) / Math.log(k + 1))
   return Math.max(min, Math.floor(max - (max - min) * frac))
 }

@@ -151,6 +151,14 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     return [{ peerId: this.components.peerId, kadId: this.selfKadId, state: 'alive' }, ...this.table.live()]
   }
 
+  /**
+   * This peer plus every member that has not left — dead ones included. Tombstone GC ranks these:
+   * a dead member may come back with an old value, so it must have confirmed the delete too.
+   */
+  notLeft (): LiveMember[] {
+    return [{ peerId: this.components.peerId, kadId: this.selfKadId, state: 'alive' }, ...this.table.all().filter(r => r.state !== 'left')]
+  }
+
   /** how many members are alive or suspect, this peer included */
   get size (): number {
     return this.table.live().length + 1
@@ -222,11 +230,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (signal.aborted) return
       // Lifeguard: without any nack either, the fault may well be ours
       if (!answers.includes('nack')) this.adjustHealth(1)
-      // check again after async work: it may have refuted or been declared dead meanwhile
+      // check again after async work: it may have refuted or been declared dead meanwhile; a
+      // member already suspect at this incarnation gets our own accusation as a confirmation
       const now = this.table.get(target.peerId)
-      if (now != null && now.state === 'alive' && now.incarnation === target.incarnation) {
+      if (now != null && (now.state === 'alive' || now.state === 'suspect') && now.incarnation === target.incarnation) {
         this.log('%p did not answer a direct and %d indirect probes: suspect', target.peerId, helpers.length)
-        this.applyUpdates([{ peerId: target.peerId, state: 'suspect', incarnation: target.incarnation, addrs: [] }], 'self')
+        this.applyUpdates([{ peerId: target.peerId, state: 'suspect', incarnation: target.incarnation, addrs: [], accuser: this.components.peerId }], 'self')
       }
     } finally {
       this.probing.delete(id)
@@ -352,6 +361,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
           this.gossip.enqueue(this.selfUpdate())
           break
         case 'confirmation':
+          // pass the new accuser on: the others count it too
+          if (from === 'self') this.gossip.enqueue(update)
           this.reschedule(change.record)
           break
         case 'changed':
@@ -391,7 +402,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       probeInterval: this.init.probeInterval,
       mult: this.init.suspicionMult,
       maxMult: this.init.suspicionMaxMult,
-      expectedConfirmations: this.init.indirectChecks
+      // memberlist's rule: in a group too small for k independent accusers, expect n − 2
+      expectedConfirmations: Math.max(0, Math.min(this.init.indirectChecks, this.size - 2))
     }, Math.max(0, record.suspectedBy.size - 1))
     const timer = setTimeout(() => {
       this.suspicions.delete(id)

@@ -167,6 +167,16 @@ export class Coordinator {
         const result = await this.coordinate(request.key, request.put, options)
         return { status: 'ok', context: result.context, acks: result.acks }
       }
+      case 'purge': {
+        // conditional: only the exact tombstone state the GC leader confirmed goes
+        let purged = false
+        await this.components.engine.update(request.key, current => {
+          if (current == null || !siblingSetsEqual(current.set, request.state)) return undefined
+          purged = true
+          return null
+        }, options)
+        return purged ? { status: 'ok' } : { status: 'not-found' }
+      }
       default:
         throw new InvalidParametersError(`the coordinator does not answer ${request.type} requests`)
     }

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { setMaxListeners } from 'main-event'
 import { siblingSetsEqual } from '../clock/index.ts'
-import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN } from '../constants.ts'
+import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
+import { keyId, preferenceList } from '../routing/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
 import type { Engine } from '../storage/index.ts'
@@ -15,6 +16,8 @@ export interface HandoffComponents {
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
   placement: Pick<Placement, 'fromView'>
+  /** every member that has not left, dead ones included (who must confirm a tombstone GC) */
+  members: { notLeft(): Array<{ peerId: PeerId, kadId: Uint8Array, state: string }> }
 }
 
 /** Options of the handoff pass. */
@@ -25,6 +28,8 @@ export interface HandoffInit {
   interval?: number
   /** places beyond N within which a non-hinted copy is kept. @default HANDOFF_MARGIN (1) */
   margin?: number
+  /** a tombstone older than this may be collected. @default TOMBSTONE_GRACE (1 h) */
+  tombstoneGrace?: number
 }
 
 /** The outcome of one pass, for status and tests. */
@@ -33,6 +38,8 @@ export interface HandoffStats {
   pendingHints: number
   /** copies delivered to their home replicas and deleted here */
   handedOff: number
+  /** tombstones garbage-collected on every home replica by this peer as GC leader */
+  collected: number
   /** when the pass ended (ms since the epoch) */
   at: number
 }
@@ -47,6 +54,8 @@ export interface HandoffStats {
  * - a copy of a key this peer **no longer owns** (a newcomer took its place, farther than N +
  *   margin) is sent to the new owners and deleted once they all acknowledged.
  *
+ * - a **tombstone** old enough is garbage-collected on every replica (see `collect`).
+ *
  * Deleting is conditional: the record goes only if it is still exactly what was delivered, so a
  * write that arrived meanwhile is never lost. Unreachable owners keep the copy for the next pass.
  */
@@ -56,10 +65,11 @@ export class Handoff implements Startable {
   private readonly n: number
   private readonly interval: number
   private readonly margin: number
+  private readonly grace: number
   private shutdown = new AbortController()
   private loop?: Promise<void>
   private wake?: () => void
-  private last: HandoffStats = { pendingHints: 0, handedOff: 0, at: 0 }
+  private last: HandoffStats = { pendingHints: 0, handedOff: 0, collected: 0, at: 0 }
 
   constructor (components: HandoffComponents, init: HandoffInit = {}) {
     this.components = components
@@ -67,6 +77,7 @@ export class Handoff implements Startable {
     this.n = init.n ?? DEFAULT_N
     this.interval = init.interval ?? HANDOFF_INTERVAL
     this.margin = init.margin ?? HANDOFF_MARGIN
+    this.grace = init.tombstoneGrace ?? TOMBSTONE_GRACE
   }
 
   start (): void {
@@ -105,8 +116,8 @@ export class Handoff implements Startable {
       this.wake = undefined
       if (signal.aborted) return
       this.last = await this.pass({ signal })
-      if (this.last.handedOff > 0 || this.last.pendingHints > 0) {
-        this.log('handoff pass: %d copies handed off, %d hints pending', this.last.handedOff, this.last.pendingHints)
+      if (this.last.handedOff > 0 || this.last.pendingHints > 0 || this.last.collected > 0) {
+        this.log('handoff pass: %d copies handed off, %d hints pending, %d tombstones collected', this.last.handedOff, this.last.pendingHints, this.last.collected)
       }
     }
   }
@@ -115,6 +126,7 @@ export class Handoff implements Startable {
   async pass (options: AbortOptions = {}): Promise<HandoffStats> {
     let pendingHints = 0
     let handedOff = 0
+    let collected = 0
     for await (const { key, record } of this.components.engine.entries(options)) {
       const placed = this.components.placement.fromView(key, this.n + this.margin)
       const home = placed.slice(0, this.n)
@@ -124,6 +136,7 @@ export class Handoff implements Startable {
       if (keep) {
         // a hinted copy on a peer that became a home replica is simply a replica now
         if (hinted) await this.components.engine.update(key, cur => cur == null ? undefined : { set: cur.set, actor: cur.actor }, options)
+        if (home[0]?.peerId.equals(this.components.peerId) === true && await this.collect(key, record.set, options)) collected++
         continue
       }
       const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
@@ -135,7 +148,32 @@ export class Handoff implements Startable {
         pendingHints++
       }
     }
-    return { pendingHints, handedOff, at: Date.now() }
+    return { pendingHints, handedOff, collected, at: Date.now() }
+  }
+
+  /**
+   * Tombstone GC, led by the key's first home replica: when every version is a tombstone older
+   * than the grace period, and every member among the key's first N + margin places (everyone who
+   * may hold a copy) — dead ones included — answers with exactly this state, each of them is told to purge it (conditionally, so a newer
+   * write survives), then this peer purges its own. A member that cannot confirm (down, or not
+   * holding the tombstone yet) keeps everyone's tombstone for a later pass: no replica can then
+   * bring the old value back.
+   */
+  private async collect (key: Uint8Array, state: SiblingSet, options: AbortOptions): Promise<boolean> {
+    if (state.siblings.length === 0 || state.siblings.some(s => !s.deleted)) return false
+    if (state.siblings.some(s => Date.now() - s.timestamp < this.grace)) return false
+    // everyone who may hold a copy: the N home replicas and the margin beyond them
+    const confirmers = preferenceList(keyId(key), this.components.members.notLeft()).slice(0, this.n + this.margin)
+    const others = confirmers.filter(m => !m.peerId.equals(this.components.peerId))
+    if (others.some(m => m.state !== 'alive')) return false
+    const answers = await Promise.allSettled(others.map(async m => this.components.rpc.request(m.peerId, { type: 'read', key }, options)))
+    const confirmed = answers.every(a => a.status === 'fulfilled' && a.value.status === 'ok' && a.value.state != null && siblingSetsEqual(a.value.state, state))
+    if (!confirmed) return false
+    const purges = await Promise.allSettled(others.map(async m => this.components.rpc.request(m.peerId, { type: 'purge', key, state }, options)))
+    if (purges.some(p => p.status === 'rejected')) return false
+    const purged = await this.deleteIfUnchanged(key, state, options)
+    if (purged) this.log('tombstone of %k collected on %d replicas', key, confirmers.length)
+    return purged
   }
 
   /** Sends the state to every owner; true when all acknowledged. */

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prefixLogger } from '@libp2p/logger'
-import { ANTI_ENTROPY_INTERVAL_TESTNET, GOSSIP_TESTNET, HANDOFF_INTERVAL_TESTNET, TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
+import { ANTI_ENTROPY_INTERVAL_TESTNET, GOSSIP_TESTNET, HANDOFF_INTERVAL_TESTNET, TESTNET_JOIN_TIMEOUT, TOMBSTONE_GRACE_TESTNET, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import { createPeer } from '../peer.ts'
 import type { PeerInit } from '../config.ts'
@@ -105,6 +105,7 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
     gossip: GOSSIP_TESTNET,
     handoffInterval: HANDOFF_INTERVAL_TESTNET,
     antiEntropyInterval: ANTI_ENTROPY_INTERVAL_TESTNET,
+    tombstoneGrace: TOMBSTONE_GRACE_TESTNET,
     ...init.peer,
     allow: [LOOPBACK_ALLOW, ...(init.peer?.allow ?? [])],
     dataDir: dataDir(i),

@@ -268,6 +268,15 @@ describe('api /v1/kv/:key', () => {
   })
 
   describe('PUT', () => {
+    it('passes ?strict=true to the peer, and refuses a strict value that is not a boolean', async () => {
+      const peer = peerFor(s => s.put.resolves(WRITE_RESULT))
+      const app = createApiServer({ peer })
+      expect((await app.inject({ method: 'PUT', url: '/v1/kv/k?strict=true', payload: Buffer.from('v') })).statusCode).to.equal(200)
+      expect(peer.put.firstCall.args[2]).to.include({ strict: true })
+      expect((await app.inject({ method: 'PUT', url: '/v1/kv/k?strict=maybe', payload: Buffer.from('v') })).statusCode).to.equal(400)
+      expect(peer.put.callCount).to.equal(1)
+    })
+
     it('stores the raw body, even one that claims to be JSON, and answers { key, context, acks, coordinator }', async () => {
       const peer = peerFor(s => s.put.resolves(WRITE_RESULT))
       const res = await createApiServer({ peer }).inject({

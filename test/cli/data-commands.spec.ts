@@ -91,7 +91,7 @@ describe('cli data commands (stub client, captured output)', () => {
       const [key, value, options] = putArgs(client)
       expect(key).to.equal('k')
       expect([...value]).to.deep.equal([...utf8('v')])
-      expect(options).to.deep.equal({ context: undefined, n: undefined, w: undefined, signal: options?.signal })
+      expect(options).to.deep.equal({ context: undefined, n: undefined, w: undefined, strict: undefined, signal: options?.signal })
       expect(options?.signal).to.be.instanceOf(AbortSignal)
       expect(res.stdout.toString('utf8')).to.equal(`stored k (1 bytes, 2 copies acknowledged)\ncontext: ${TOKEN}\n`)
       expect(res.stderr).to.equal('')
@@ -119,12 +119,12 @@ describe('cli data commands (stub client, captured output)', () => {
       expect(putArgs(client)[1]).to.have.length(0)
     })
 
-    it('passes --context, --n and --w through', async () => {
+    it('passes --context, --n, --w and --strict through', async () => {
       const client = writeClient()
-      const res = await run(['put', 'k', 'v', '--context', TOKEN, '--n', '3', '--w', '1'], client, noStdin)
+      const res = await run(['put', 'k', 'v', '--context', TOKEN, '--n', '3', '--w', '1', '--strict'], client, noStdin)
       expect(res.code).to.equal(EXIT.ok)
       const options = putArgs(client)[2]
-      expect(options).to.include({ context: TOKEN, n: 3, w: 1 })
+      expect(options).to.include({ context: TOKEN, n: 3, w: 1, strict: true })
       expect(options?.signal).to.be.instanceOf(AbortSignal)
     })
 
@@ -273,7 +273,7 @@ describe('cli data commands (stub client, captured output)', () => {
       expect(client.delete.calledOnce).to.equal(true)
       const [key, options] = client.delete.firstCall.args
       expect(key).to.equal('k')
-      expect(options).to.deep.equal({ context: TOKEN, n: undefined, w: undefined, signal: options?.signal })
+      expect(options).to.deep.equal({ context: TOKEN, n: undefined, w: undefined, strict: undefined, signal: options?.signal })
       expect(options?.signal).to.be.instanceOf(AbortSignal)
       expect(client.put.called).to.equal(false)
       expect(res.stdout.toString('utf8')).to.equal(`deleted k (2 copies acknowledged)\ncontext: ${TOKEN}\n`)

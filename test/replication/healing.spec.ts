@@ -140,7 +140,7 @@ describe('a store that heals itself (real peers on loopback)', function () {
     expect(lastPlaceHolds.filter(Boolean)).to.deep.equal([])
   })
 
-  it('delete while a replica is down, bring it back with the old value on disk: the key stays deleted', async () => {
+  it('delete while a replica is down, bring it back with the old value on disk: the key stays deleted, and the tombstone is collected only then', async () => {
     const net = await testnet(5)
     const key = 'deleted-key'
     await net.peers[0]?.put(key, enc.encode('doomed'))
@@ -155,17 +155,34 @@ describe('a store that heals itself (real peers on loopback)', function () {
     const read = await client.get(key, { r: 2 })
     await client.delete(key, { context: read.context })
 
-    const back = await createPeer({ dataDir: net.dataDir(index), listen: ['/ip4/127.0.0.1/tcp/0'], allow: [LOOPBACK_ALLOW], gossip: GOSSIP_TESTNET, handoffInterval: 1000, antiEntropyInterval: 2000, bootstrap: client.getMultiaddrs().map(String) })
+    // past the 3 s grace, the tombstone is kept: a dead member that may hold the old value has not confirmed it
+    await sleep(4500)
+    for (const peer of net.peers.filter(p => p.isStarted)) await peer.runHandoff()
+    const tombstones = await Promise.all(net.peers.filter(p => p.isStarted).map(async p => p.localState(key)))
+    expect(tombstones.filter(t => t != null).length, 'tombstones kept while a home replica is dead').to.be.at.least(2)
+
+    const back = await createPeer({ dataDir: net.dataDir(index), listen: ['/ip4/127.0.0.1/tcp/0'], allow: [LOOPBACK_ALLOW], gossip: GOSSIP_TESTNET, handoffInterval: 1000, antiEntropyInterval: 2000, tombstoneGrace: 3000, bootstrap: client.getMultiaddrs().map(String) })
     cleanup.add(async () => back.stop())
-    // it still has the old value on its disk until anti-entropy or a read brings the tombstone
+    // it has the old value on its disk until anti-entropy brings the tombstone (or GC, once it confirmed)
     await eventually(async () => {
       const state = await back.localState(key)
-      return state != null && state.siblings.every(s => s.deleted)
+      return state == null || state.siblings.every(s => s.deleted)
     }, 'the returning replica learns the delete', 60_000)
     for (const peer of [...net.peers.filter(p => p.isStarted), back]) {
       expect((await peer.get(key)).siblings, `read via ${peer.peerId}`).to.deep.equal([])
     }
     const merged = mergeSiblingSets((await back.localState(key)) ?? emptySiblingSet(), (await client.localState(key)) ?? emptySiblingSet())
     expect(merged.siblings.every(s => s.deleted)).to.equal(true)
+
+    // now that every home replica holds it, the tombstone is collected everywhere, and nothing comes back
+    await eventually(async () => {
+      for (const peer of [...net.peers.filter(p => p.isStarted), back]) if ((await peer.localState(key)) != null) return false
+      return true
+    }, 'tombstone collected on every replica', 60_000)
+    await sleep(3000)
+    for (const peer of [...net.peers.filter(p => p.isStarted), back]) {
+      expect(await peer.localState(key), 'no resurrection by anti-entropy').to.equal(undefined)
+      expect((await peer.get(key)).siblings).to.deep.equal([])
+    }
   })
 })

@@ -32,7 +32,7 @@ export interface WriteJson {
 }
 
 interface KvParams { key: string }
-interface KvQuery { n?: string, r?: string, w?: string, resolve?: string }
+interface KvQuery { n?: string, r?: string, w?: string, resolve?: string, strict?: string }
 
 /**
  * `/v1/kv/:key` — GET, PUT and DELETE of raw bytes. The key is the URL path segment (percent-encode
@@ -77,7 +77,7 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const token = request.headers[CONTEXT_HEADER]
     if (Array.isArray(token)) throw new InvalidParametersError(`send one ${CONTEXT_HEADER} header, not ${token.length}`)
     const context = token == null || token === '' ? emptyContext() : decodeContextToken(token, key)
-    const options = { context, n: intParam(request.query.n, 'n'), w: intParam(request.query.w, 'w'), signal: requestSignal(reply) }
+    const options = { context, n: intParam(request.query.n, 'n'), w: intParam(request.query.w, 'w'), strict: boolParam(request.query.strict, 'strict'), signal: requestSignal(reply) }
     const result = deleted
       ? await ctx.peer.delete(key, options)
       : await ctx.peer.put(key, bodyBytes(request.body), options)
@@ -106,6 +106,13 @@ function intParam (value: string | undefined, name: string): number | undefined 
     throw new InvalidParametersError(`${name}=${value}: expected a whole number from 1 to ${MAX_N}`)
   }
   return Number(value)
+}
+
+function boolParam (value: string | undefined, name: string): boolean | undefined {
+  if (value == null || value === '') return undefined
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new InvalidParametersError(`${name}=${value}: expected true or false`)
 }
 
 function wantsJson (request: FastifyRequest): boolean {

@@ -6,6 +6,7 @@ export interface WriteCommandOptions {
   context?: string
   n?: number
   w?: number
+  strict?: boolean
 }
 
 /**
@@ -35,5 +36,5 @@ export async function deleteCommand (ctx: CommandContext, key: string, opts: Wri
 }
 
 function writeOptions (ctx: CommandContext, opts: WriteCommandOptions): ClientWriteOptions {
-  return { context: opts.context, n: opts.n, w: opts.w, signal: ctx.signal }
+  return { context: opts.context, n: opts.n, w: opts.w, strict: opts.strict, signal: ctx.signal }
 }

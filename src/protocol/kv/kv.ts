@@ -981,7 +981,8 @@ export namespace Request {
     STORE = 'STORE',
     COORDINATE = 'COORDINATE',
     SUMMARY = 'SUMMARY',
-    DIGESTS = 'DIGESTS'
+    DIGESTS = 'DIGESTS',
+    PURGE = 'PURGE'
   }
 
   enum __TypeValues {
@@ -990,7 +991,8 @@ export namespace Request {
     STORE = 2,
     COORDINATE = 3,
     SUMMARY = 4,
-    DIGESTS = 5
+    DIGESTS = 5,
+    PURGE = 6
   }
 
   export namespace Type {

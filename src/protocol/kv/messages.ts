@@ -22,6 +22,7 @@ export type KvRequest =
   | { type: 'read', key: Uint8Array }
   | { type: 'store', key: Uint8Array, state: SiblingSet, hintFor?: string[] }
   | { type: 'coordinate', key: Uint8Array, put: ForwardedPut }
+  | { type: 'purge', key: Uint8Array, state: SiblingSet }
   | { type: 'summary' }
   | { type: 'digests', buckets: number[] }
 
@@ -54,6 +55,8 @@ export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
       return pb.Request.encode({ ...base, type: pb.Request.Type.READ, hintFor: [] })
     case 'store':
       return pb.Request.encode({ ...base, type: pb.Request.Type.STORE, state: siblingSetToWire(request.state), hintFor: request.hintFor ?? [] })
+    case 'purge':
+      return pb.Request.encode({ ...base, type: pb.Request.Type.PURGE, state: siblingSetToWire(request.state), hintFor: [] })
     case 'coordinate':
       return pb.Request.encode({
         ...base,
@@ -96,6 +99,8 @@ export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], l
       const hintFor = raw.hintFor.length > 0 ? raw.hintFor : undefined
       return { id: raw.id, request: { type: 'store', key, state: siblingSetFromWire(raw.state, limits), hintFor } }
     }
+    case pb.Request.Type.PURGE:
+      return { id: raw.id, request: { type: 'purge', key, state: siblingSetFromWire(raw.state, limits) } }
     case pb.Request.Type.COORDINATE: {
       const put = raw.put
       if (put == null) throw new InvalidMessageError('COORDINATE without a put')

@@ -15,6 +15,8 @@ export interface MemberUpdate {
   state: MemberState
   incarnation: number
   addrs: Multiaddr[]
+  /** suspect: who raised the suspicion (kept when relayed) */
+  accuser?: PeerId
 }
 
 /** A validated membership message. */
@@ -75,7 +77,8 @@ export function encodeMembershipMessage (message: MembershipMessage): Uint8Array
       peerId: u.peerId.toString(),
       state: STATE_CODES[u.state],
       incarnation: BigInt(u.incarnation),
-      addrs: u.addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>)
+      addrs: u.addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>),
+      accuser: u.accuser?.toString() ?? ''
     }))
   })
 }
@@ -106,7 +109,7 @@ function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpda
       throw new InvalidMessageError('malformed multiaddr in a member update')
     }
   })
-  return { peerId: parsePeerId(u.peerId), state, incarnation: Number(u.incarnation), addrs }
+  return { peerId: parsePeerId(u.peerId), state, incarnation: Number(u.incarnation), addrs, accuser: u.accuser === '' ? undefined : parsePeerId(u.accuser) }
 }
 
 function parsePeerId (text: string): PeerId {

@@ -7,6 +7,7 @@ export interface MemberUpdate {
   state: MemberUpdate.State
   incarnation: bigint
   addrs: Uint8Array<ArrayBuffer>[]
+  accuser: string
 }
 
 export namespace MemberUpdate {
@@ -61,6 +62,11 @@ export namespace MemberUpdate {
           }
         }
 
+        if ((obj.accuser != null && obj.accuser !== '')) {
+          w.uint32(42)
+          w.string(obj.accuser)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -69,7 +75,8 @@ export namespace MemberUpdate {
           peerId: '',
           state: State.ALIVE,
           incarnation: 0n,
-          addrs: []
+          addrs: [],
+          accuser: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -96,6 +103,10 @@ export namespace MemberUpdate {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 5: {
+              obj.accuser = reader.string()
               break
             }
             default: {
@@ -153,6 +164,13 @@ export namespace MemberUpdate {
 
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.accuser`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -186,6 +204,11 @@ export namespace MemberUpdate {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface MemberUpdateAccuserFieldEvent {
+    field: '$.accuser'
+    value: string
+  }
+
   export function encode (obj: Partial<MemberUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MemberUpdate.codec())
   }
@@ -194,7 +217,7 @@ export namespace MemberUpdate {
     return decodeMessage(buf, MemberUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent | MemberUpdateAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent | MemberUpdateAddrsFieldEvent | MemberUpdateAccuserFieldEvent> {
     return streamMessage(buf, MemberUpdate.codec(), opts)
   }
 }
@@ -389,6 +412,12 @@ export namespace MembershipMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface MembershipMessageUpdatesAccuserFieldEvent {
+    field: '$.updates[].accuser'
+    value: string
+    index: number
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -397,7 +426,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }
