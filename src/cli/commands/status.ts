@@ -18,6 +18,9 @@ export async function statusCommand (ctx: CommandContext): Promise<number> {
       ['local health', status.localHealth === 0 ? '0 (healthy)' : `${status.localHealth} (slow: probing ${status.localHealth + 1}× less often)`],
       ['keys held', String(status.keys)],
       ['pending hints', `${status.pendingHints}${status.lastHandoff == null ? '' : ` (last handoff ${status.lastHandoff})`}`],
+      ['anti-entropy', status.lastAntiEntropy == null
+        ? 'no round yet'
+        : `last round ${status.lastAntiEntropy.at} with …${status.lastAntiEntropy.peer.slice(-6)}: ${status.lastAntiEntropy.keys} keys compared, ${status.lastAntiEntropy.differing} leaves differed, ${status.lastAntiEntropy.pushed} sent, ${status.lastAntiEntropy.pulled} fetched in ${status.lastAntiEntropy.ms} ms`],
       ...status.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'addresses' : '', ma]),
       ...(status.dataDir == null ? [] : [['data dir', status.dataDir] as [string, string]])
     ])

@@ -56,6 +56,9 @@ export class Channel {
     options.signal?.throwIfAborted()
     const id = this.nextId++
     const { promise, resolve, reject } = Promise.withResolvers<KvResponse>()
+    // the channel may fail while the write below is still pending: the rejection must not count as
+    // unhandled in that window (it would crash the process); it is still awaited below
+    promise.catch(() => {})
     this.pending.set(id, { resolve, reject })
     const onAbort = (): void => {
       this.pending.delete(id)

@@ -88,3 +88,31 @@ describe('replication rpc: /p2pstore/kv/1.0.0 against malformed input', function
     expect((await target.get('after')).siblings.map(s => new TextDecoder().decode(s.value))).to.deep.equal(['still works'])
   })
 })
+
+describe('replication rpc: a channel failing under load', function () {
+  this.timeout(60_000)
+  const cleanup = useCleanup()
+
+  it('fails the requests in flight cleanly, with no unhandled rejection, when the remote goes away mid-write', async () => {
+    const rejections: unknown[] = []
+    const onRejection = (reason: unknown): void => { rejections.push(reason) }
+    process.on('unhandledRejection', onRejection)
+    cleanup.add(() => process.off('unhandledRejection', onRejection))
+
+    const net = await createTestnet(3, { onTeardown: fn => { cleanup.add(fn) }, peer: { gossip: { probeInterval: 3_600_000, pushPullInterval: 300 } } })
+    const [writer, a, b] = net.peers
+    if (writer == null || a == null || b == null) throw new Error('no peers')
+    const value = new Uint8Array(256 * 1024).fill(7)
+    // many large writes in flight over the shared streams, then both replicas vanish
+    const writes = Array.from({ length: 40 }, async (_, i) => writer.put(`big-${i}`, value, { w: 3, strict: true }).then(() => 'ok', (err: Error) => err.name))
+    await new Promise(resolve => setTimeout(resolve, 30))
+    await Promise.all([a.stop({ leave: false }), b.stop({ leave: false })])
+    const outcomes = await Promise.all(writes)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(rejections, 'unhandled rejections').to.deep.equal([])
+    expect(outcomes.some(o => o !== 'ok'), 'some writes failed').to.equal(true)
+    expect(outcomes.every(o => o === 'ok' || o === 'QuorumNotReachedError')).to.equal(true)
+    // the writer still serves
+    expect(writer.isStarted).to.equal(true)
+  })
+})
