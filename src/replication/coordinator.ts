@@ -259,8 +259,8 @@ export class Coordinator {
    * replicas, answer after W acknowledgements (the local copy is one when this peer is a home
    * replica). Stores still running after the quorum keep going, to reach N copies.
    *
-   * Sloppy quorum (Dynamo section 4.6): a home replica that is suspect, or that fails to take the
-   * write, is replaced by the next peer of the preference list, which stores the write as a hinted
+   * Sloppy quorum (Dynamo section 4.6): a home replica that fails to take the write (suspect ones
+   * are tried too) is replaced by the next peer of the preference list, which stores the write as a hinted
    * copy naming it; hinted handoff delivers it later. A coordinator that is not a home replica
    * itself keeps its copy as such a hint too. With `strict`, only home replicas count.
    */
@@ -269,7 +269,9 @@ export class Coordinator {
     const replicas = preference.slice(0, put.n)
     const selfIsHome = replicas.some(r => r.peerId.equals(this.components.peerId))
     const others = replicas.filter(r => !r.peerId.equals(this.components.peerId))
-    const fallbacks = preference.slice(put.n).filter(r => !r.peerId.equals(this.components.peerId) && r.state !== 'suspect')
+    // alive fallbacks first; suspect ones only as a last resort (suspicion is a weak signal)
+    const rest = preference.slice(put.n).filter(r => !r.peerId.equals(this.components.peerId))
+    const fallbacks = [...rest.filter(r => r.state !== 'suspect'), ...rest.filter(r => r.state === 'suspect')]
     const current = await this.components.engine.get(key, options)
     if (!contextIncludes(current?.set.context ?? emptyContext(), put.context)) {
       // the client saw versions this replica has not received yet: fetch them first, so that the
@@ -289,14 +291,13 @@ export class Coordinator {
     const storeFor = async (home: PlacedPeer): Promise<void> => {
       const owner = home.peerId.toString()
       let cause: Error | undefined
-      if (home.state !== 'suspect' || put.strict) {
-        try {
-          await store(home)
-          return
-        } catch (err) {
-          cause = err as Error
-          if (put.strict || options.signal?.aborted === true) throw err
-        }
+      // a suspect home replica is still tried first: suspicion often comes from load, not death
+      try {
+        await store(home)
+        return
+      } catch (err) {
+        cause = err as Error
+        if (put.strict || isAborted(options)) throw err
       }
       if (selfMayStandIn) {
         selfMayStandIn = false
@@ -308,11 +309,11 @@ export class Coordinator {
           this.log('stored %k on %p as a hint for %s', key, fallback.peerId, shortPeer(owner))
           return
         } catch (err) {
-          if (options.signal?.aborted === true) throw err
+          if (isAborted(options)) throw err
           cause = err as Error
         }
       }
-      throw cause ?? new Error(`${shortPeer(owner)} is suspect and no fallback peer is left`)
+      throw cause
     }
 
     const stores = others.map(replica => ({ peer: replica.peerId.toString(), promise: storeFor(replica) }))
@@ -432,6 +433,10 @@ export class Coordinator {
       throw new KeyTooLargeError(`key of ${key.byteLength} bytes is longer than the limit of ${this.maxKeyBytes} bytes`)
     }
   }
+}
+
+function isAborted (options: AbortOptions): boolean {
+  return options.signal?.aborted === true
 }
 
 /** The union of two hint-owner lists (undefined when both are empty). */
