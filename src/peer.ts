@@ -287,7 +287,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   }
 
   /** Runs a handoff pass now and resolves with what it did (tests, tools). */
-  async runHandoff (options: AbortOptions = {}): Promise<{ pendingHints: number, handedOff: number, collected: number }> {
+  async runHandoff (options: AbortOptions = {}): Promise<{ pendingHints: number, handedOff: number, collected: number, tombstones: number }> {
     return this.handoff.pass(options)
   }
 

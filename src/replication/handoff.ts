@@ -40,6 +40,8 @@ export interface HandoffStats {
   handedOff: number
   /** tombstones garbage-collected on every home replica by this peer as GC leader */
   collected: number
+  /** tombstones still held here (a later pass may collect them) */
+  tombstones: number
   /** when the pass ended (ms since the epoch) */
   at: number
 }
@@ -69,7 +71,10 @@ export class Handoff implements Startable {
   private shutdown = new AbortController()
   private loop?: Promise<void>
   private wake?: () => void
-  private last: HandoffStats = { pendingHints: 0, handedOff: 0, collected: 0, at: 0 }
+  /** membership changed since the last pass */
+  private dirty = true
+  private ticks = 0
+  private last: HandoffStats = { pendingHints: 0, handedOff: 0, collected: 0, tombstones: 0, at: 0 }
 
   constructor (components: HandoffComponents, init: HandoffInit = {}) {
     this.components = components
@@ -99,6 +104,7 @@ export class Handoff implements Startable {
 
   /** Runs the next pass now (membership changed). */
   trigger (): void {
+    this.dirty = true
     this.wake?.()
   }
 
@@ -115,6 +121,11 @@ export class Handoff implements Startable {
       })
       this.wake = undefined
       if (signal.aborted) return
+      // a pass walks the whole store: only when membership changed, hints wait, a tombstone may
+      // be due, or every tenth interval as a safety net — never as a steady background load
+      this.ticks++
+      if (!this.dirty && this.last.pendingHints === 0 && this.last.tombstones === 0 && this.ticks % 10 !== 0) continue
+      this.dirty = false
       this.last = await this.pass({ signal })
       if (this.last.handedOff > 0 || this.last.pendingHints > 0 || this.last.collected > 0) {
         this.log('handoff pass: %d copies handed off, %d hints pending, %d tombstones collected', this.last.handedOff, this.last.pendingHints, this.last.collected)
@@ -127,7 +138,11 @@ export class Handoff implements Startable {
     let pendingHints = 0
     let handedOff = 0
     let collected = 0
+    let tombstones = 0
+    let seen = 0
     for await (const { key, record } of this.components.engine.entries(options)) {
+      // yield now and then: a big store must not hold the event loop from foreground requests
+      if (++seen % 500 === 0) await new Promise(resolve => setImmediate(resolve))
       const placed = this.components.placement.fromView(key, this.n + this.margin)
       const home = placed.slice(0, this.n)
       const selfIsHome = home.some(p => p.peerId.equals(this.components.peerId))
@@ -136,7 +151,9 @@ export class Handoff implements Startable {
       if (keep) {
         // a hinted copy on a peer that became a home replica is simply a replica now
         if (hinted) await this.components.engine.update(key, cur => cur == null ? undefined : { set: cur.set, actor: cur.actor }, options)
-        if (home[0]?.peerId.equals(this.components.peerId) === true && await this.collect(key, record.set, options)) collected++
+        const isTombstone = record.set.siblings.length > 0 && record.set.siblings.every(s => s.deleted)
+        if (isTombstone && home[0]?.peerId.equals(this.components.peerId) === true && await this.collect(key, record.set, options)) collected++
+        else if (isTombstone) tombstones++
         continue
       }
       const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
@@ -148,7 +165,7 @@ export class Handoff implements Startable {
         pendingHints++
       }
     }
-    return { pendingHints, handedOff, collected, at: Date.now() }
+    return { pendingHints, handedOff, collected, tombstones, at: Date.now() }
   }
 
   /**
