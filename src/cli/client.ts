@@ -1,8 +1,8 @@
 import { API_REQUEST_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
 import { DaemonUnreachableError } from '../errors.ts'
+import type { ApiTarget } from './api-file.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
 import type { KnownPeer, PeerStatus } from '../peer.ts'
-import type { ApiTarget } from './api-file.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** Per-request replication settings; unset ones take the daemon's defaults. */

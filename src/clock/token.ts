@@ -15,8 +15,8 @@ import { MAX_ACTOR_BYTES } from '../constants.ts'
 import { InvalidContextTokenError } from '../errors.ts'
 import { DEFAULT_KV_LIMITS, decodeContext, encodeContext } from '../protocol/index.ts'
 import { normalizeContext } from './context.ts'
-import type { KvLimits } from '../protocol/index.ts'
 import type { CausalContext } from './types.ts'
+import type { KvLimits } from '../protocol/index.ts'
 
 const TOKEN_VERSION = 0x01
 const KEY_TAG_BYTES = 8

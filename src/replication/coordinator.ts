@@ -5,11 +5,11 @@ import { applyWrite, contextIncludes, emptyContext, emptySiblingSet, meetContext
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
 import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
 import { shortPeer, waitForQuorum } from './quorum.ts'
+import type { KvRpc } from './rpc/index.ts'
 import type { CausalContext, SiblingSet } from '../clock/index.ts'
 import type { ForwardedPut, KvRequest, KvResponse } from '../protocol/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
 import type { Engine } from '../storage/index.ts'
-import type { KvRpc } from './rpc/index.ts'
 import type { AbortOptions, ComponentLogger, Logger, PeerId } from '@libp2p/interface'
 
 /** What the coordinator uses. */

@@ -3,10 +3,10 @@ import { setMaxListeners } from 'main-event'
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
 import { keyId, preferenceList } from '../routing/index.ts'
+import type { KvRpc } from './rpc/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
 import type { Engine } from '../storage/index.ts'
-import type { KvRpc } from './rpc/index.ts'
 import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 
 /** What the handoff pass uses. */

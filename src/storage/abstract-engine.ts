@@ -15,8 +15,8 @@ import { DEFAULT_KV_LIMITS } from '../protocol/index.ts'
 import { KeyLock, throwIfAborted } from './key-lock.ts'
 import { describeKey } from './layout.ts'
 import { decodeRecord, encodeRecord } from './record-codec.ts'
-import type { KvLimits } from '../protocol/index.ts'
 import type { Engine, EngineOptions, StoredRecord } from './engine.ts'
+import type { KvLimits } from '../protocol/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** Largest incarnation number: it is a big-endian uint32 inside actor ids (clock/types.ts). */

@@ -11,8 +11,8 @@ import { fromString as uint8ArrayFromString, toString as uint8ArrayToString } fr
 import { MAX_ACTOR_BYTES } from '../constants.ts'
 import { decodeSiblingSet, encodeSiblingSet } from '../protocol/index.ts'
 import * as pb from './record.ts'
-import type { KvLimits } from '../protocol/index.ts'
 import type { StoredRecord } from './engine.ts'
+import type { KvLimits } from '../protocol/index.ts'
 
 const HEX_ACTOR = /^(?:[0-9a-f]{2})+$/
 
