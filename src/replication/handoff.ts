@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { setMaxListeners } from 'main-event'
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
 import { keyId, preferenceList } from '../routing/index.ts'
+import { RepeatingTask } from './repeating-task.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
@@ -65,12 +64,9 @@ export class Handoff implements Startable {
   private readonly components: HandoffComponents
   private readonly log: Logger
   private readonly n: number
-  private readonly interval: number
   private readonly margin: number
   private readonly grace: number
-  private shutdown = new AbortController()
-  private loop?: Promise<void>
-  private wake?: () => void
+  private readonly task: RepeatingTask
   /** membership changed since the last pass */
   private dirty = true
   private ticks = 0
@@ -80,32 +76,23 @@ export class Handoff implements Startable {
     this.components = components
     this.log = components.logger.forComponent('p2pstore:replication:handoff')
     this.n = init.n ?? DEFAULT_N
-    this.interval = init.interval ?? HANDOFF_INTERVAL
     this.margin = init.margin ?? HANDOFF_MARGIN
     this.grace = init.tombstoneGrace ?? TOMBSTONE_GRACE
+    this.task = new RepeatingTask(async signal => { await this.tick(signal) }, init.interval ?? HANDOFF_INTERVAL, this.log)
   }
 
   start (): void {
-    if (this.loop != null) return
-    this.shutdown = new AbortController()
-    setMaxListeners(Infinity, this.shutdown.signal)
-    const signal = this.shutdown.signal
-    this.loop = this.run(signal).catch(err => {
-      if (!signal.aborted) this.log.error('handoff loop failed - %e', err)
-    })
+    this.task.start()
   }
 
   async stop (): Promise<void> {
-    this.shutdown.abort()
-    this.wake?.()
-    await this.loop
-    this.loop = undefined
+    await this.task.stop()
   }
 
   /** Runs the next pass now (membership changed). */
   trigger (): void {
     this.dirty = true
-    this.wake?.()
+    this.task.wake()
   }
 
   /** What the last pass found. */
@@ -113,23 +100,15 @@ export class Handoff implements Startable {
     return this.last
   }
 
-  private async run (signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await new Promise<void>(resolve => {
-        this.wake = resolve
-        void sleep(this.interval, undefined, { signal }).then(resolve, resolve)
-      })
-      this.wake = undefined
-      if (signal.aborted) return
-      // a pass walks the whole store: only when membership changed, hints wait, a tombstone may
-      // be due, or every tenth interval as a safety net — never as a steady background load
-      this.ticks++
-      if (!this.dirty && this.last.pendingHints === 0 && this.last.tombstones === 0 && this.ticks % 10 !== 0) continue
-      this.dirty = false
-      this.last = await this.pass({ signal })
-      if (this.last.handedOff > 0 || this.last.pendingHints > 0 || this.last.collected > 0) {
-        this.log('handoff pass: %d copies handed off, %d hints pending, %d tombstones collected', this.last.handedOff, this.last.pendingHints, this.last.collected)
-      }
+  private async tick (signal: AbortSignal): Promise<void> {
+    // a pass walks the whole store: only when membership changed, hints wait, a tombstone may be
+    // due, or every tenth interval as a safety net — never as a steady background load
+    this.ticks++
+    if (!this.dirty && this.last.pendingHints === 0 && this.last.tombstones === 0 && this.ticks % 10 !== 0) return
+    this.dirty = false
+    this.last = await this.pass({ signal })
+    if (this.last.handedOff > 0 || this.last.pendingHints > 0 || this.last.collected > 0) {
+      this.log('handoff pass: %d copies handed off, %d hints pending, %d tombstones collected', this.last.handedOff, this.last.pendingHints, this.last.collected)
     }
   }
 

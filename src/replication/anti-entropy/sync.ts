@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { setMaxListeners } from 'main-event'
 import { emptySiblingSet, mergeSiblingSets, siblingSetsEqual } from '../../clock/index.ts'
 import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, DEFAULT_N } from '../../constants.ts'
+import { RepeatingTask } from '../repeating-task.ts'
 import { Summary, differingBuckets } from './merkle.ts'
 import type { SiblingSet } from '../../clock/index.ts'
 import type { KeyDigest, KvRequest, KvResponse } from '../../protocol/index.ts'
@@ -61,12 +60,9 @@ export class AntiEntropy implements Startable {
   private readonly components: AntiEntropyComponents
   private readonly log: Logger
   private readonly n: number
-  private readonly interval: number
   private readonly concurrency: number
   private readonly cache = new Map<string, { at: number, summary: Summary }>()
-  private shutdown = new AbortController()
-  private loop?: Promise<void>
-  private wake?: () => void
+  private readonly task: RepeatingTask
   private sweepRequested = false
   private cursor = 0
   private lastRound?: AntiEntropyRound
@@ -76,31 +72,22 @@ export class AntiEntropy implements Startable {
     this.components = components
     this.log = components.logger.forComponent('p2pstore:replication:anti-entropy')
     this.n = init.n ?? DEFAULT_N
-    this.interval = init.interval ?? ANTI_ENTROPY_INTERVAL
     this.concurrency = init.concurrency ?? ANTI_ENTROPY_CONCURRENCY
+    this.task = new RepeatingTask(async signal => { await this.tick(signal) }, init.interval ?? ANTI_ENTROPY_INTERVAL, this.log)
   }
 
   start (): void {
-    if (this.loop != null) return
-    this.shutdown = new AbortController()
-    setMaxListeners(Infinity, this.shutdown.signal)
-    const signal = this.shutdown.signal
-    this.loop = this.run(signal).catch(err => {
-      if (!signal.aborted) this.log.error('anti-entropy loop failed - %e', err)
-    })
+    this.task.start()
   }
 
   async stop (): Promise<void> {
-    this.shutdown.abort()
-    this.wake?.()
-    await this.loop
-    this.loop = undefined
+    await this.task.stop()
   }
 
   /** Compares with every member soon (membership changed). */
   sweep (): void {
     this.sweepRequested = true
-    this.wake?.()
+    this.task.wake()
   }
 
   /** The last round, and how many ran. */
@@ -144,24 +131,17 @@ export class AntiEntropy implements Startable {
     return round
   }
 
-  private async run (signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await new Promise<void>(resolve => {
-        this.wake = resolve
-        void sleep(this.interval, undefined, { signal }).then(resolve, resolve)
-      })
-      this.wake = undefined
+  /** One round with the next member, or a sweep over all of them after a membership change. */
+  private async tick (signal: AbortSignal): Promise<void> {
+    const others = this.components.members.list().filter(m => !m.peerId.equals(this.components.peerId))
+    if (others.length === 0) return
+    const targets = this.sweepRequested ? others : [others[this.cursor++ % others.length] as { peerId: PeerId }]
+    this.sweepRequested = false
+    for (const target of targets) {
       if (signal.aborted) return
-      const others = this.components.members.list().filter(m => !m.peerId.equals(this.components.peerId))
-      if (others.length === 0) continue
-      const targets = this.sweepRequested ? others : [others[this.cursor++ % others.length] as { peerId: PeerId }]
-      this.sweepRequested = false
-      for (const target of targets) {
-        if (signal.aborted) return
-        await this.round(target.peerId, { signal }).catch(err => {
-          if (!signal.aborted) this.log('round with %p failed - %e', target.peerId, err)
-        })
-      }
+      await this.round(target.peerId, { signal }).catch(err => {
+        if (!signal.aborted) this.log('round with %p failed - %e', target.peerId, err)
+      })
     }
   }
 
