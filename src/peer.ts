@@ -324,15 +324,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
 
   /** A snapshot of the peer's state for `/v1/status`. */
   async status (options: AbortOptions = {}): Promise<PeerStatus> {
-    const peers = await this.peers(options)
-    const count = (state: MemberState): number => peers.filter(p => p.state === state).length
+    // counts come straight from the member table: no peer-store reads for a status line
+    const members = this.membership.members()
+    const count = (state: MemberState): number => members.filter(m => m.state === state).length
     return {
       peerId: this.peerId.toString(),
       version: VERSION,
       multiaddrs: this.getMultiaddrs().map(ma => ma.toString()),
       uptimeSeconds: this.running ? Math.round((Date.now() - this.startedAt) / 1000) : 0,
       connections: this.libp2p.getConnections().length,
-      peers: { known: peers.length, connected: peers.filter(p => p.connected).length, alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
+      peers: { known: members.length, connected: members.filter(m => this.libp2p.getConnections(m.peerId).length > 0).length, alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
       incarnation: this.membership.incarnation,
       localHealth: this.membership.localHealth,
       keys: this.running ? await this.engine.count(options) : 0,

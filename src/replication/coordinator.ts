@@ -4,6 +4,7 @@ import { setMaxListeners } from 'main-event'
 import { applyWrite, contextIncludes, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot, siblingSetsEqual } from '../clock/index.ts'
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
 import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
+import { deleteIfUnchanged, mergeHints, mergeIntoLocal } from './local-store.ts'
 import { shortPeer, waitForQuorum } from './quorum.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { CausalContext, SiblingSet } from '../clock/index.ts'
@@ -169,12 +170,7 @@ export class Coordinator {
       }
       case 'purge': {
         // conditional: only the exact tombstone state the GC leader confirmed goes
-        let purged = false
-        await this.components.engine.update(request.key, current => {
-          if (current == null || !siblingSetsEqual(current.set, request.state)) return undefined
-          purged = true
-          return null
-        }, options)
+        const purged = await deleteIfUnchanged(this.components.engine, request.key, request.state, options)
         return purged ? { status: 'ok' } : { status: 'not-found' }
       }
       default:
@@ -366,13 +362,7 @@ export class Coordinator {
   }
 
   private async mergeLocal (key: Uint8Array, state: SiblingSet, options: AbortOptions, hintFor?: string[]): Promise<void> {
-    await this.components.engine.update(key, current => {
-      const merged = mergeSiblingSets(current?.set ?? emptySiblingSet(), state)
-      const hints = current == null ? hintFor : current.hintFor == null ? undefined : mergeHints(current.hintFor, hintFor)
-      // nothing new: skip the write (and never store an empty record for a key we do not hold)
-      if (current == null ? siblingSetsEqual(merged, emptySiblingSet()) : siblingSetsEqual(merged, current.set) && sameHints(hints, current.hintFor)) return undefined
-      return { set: merged, actor: current?.actor, hintFor: hints }
-    }, options)
+    await mergeIntoLocal(this.components.engine, key, state, options, hintFor)
   }
 
   private async readReplica (replica: PlacedPeer, key: Uint8Array, options: AbortOptions): Promise<SiblingSet | undefined> {
@@ -437,16 +427,6 @@ export class Coordinator {
 
 function isAborted (options: AbortOptions): boolean {
   return options.signal?.aborted === true
-}
-
-/** The union of two hint-owner lists (undefined when both are empty). */
-function mergeHints (a: string[] | undefined, b: string[] | undefined): string[] | undefined {
-  const all = [...new Set([...(a ?? []), ...(b ?? [])])].sort()
-  return all.length === 0 ? undefined : all
-}
-
-function sameHints (a: string[] | undefined, b: string[] | undefined): boolean {
-  return (a ?? []).join(',') === (b ?? []).join(',')
 }
 
 function checkQuorum (n: number, q: number, name: 'r' | 'w'): void {

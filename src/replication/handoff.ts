@@ -1,6 +1,7 @@
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
 import { keyId, preferenceList } from '../routing/index.ts'
+import { deleteIfUnchanged } from './local-store.ts'
 import { RepeatingTask } from './repeating-task.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
@@ -137,7 +138,7 @@ export class Handoff implements Startable {
       }
       const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
       if (owners.length > 0 && await this.deliver(key, record.set, owners, options)) {
-        const deleted = await this.deleteIfUnchanged(key, record.set, options)
+        const deleted = await deleteIfUnchanged(this.components.engine, key, record.set, options)
         if (deleted) handedOff++
         else if (hinted) pendingHints++
       } else if (hinted) {
@@ -167,7 +168,7 @@ export class Handoff implements Startable {
     if (!confirmed) return false
     const purges = await Promise.allSettled(others.map(async m => this.components.rpc.request(m.peerId, { type: 'purge', key, state }, options)))
     if (purges.some(p => p.status === 'rejected')) return false
-    const purged = await this.deleteIfUnchanged(key, state, options)
+    const purged = await deleteIfUnchanged(this.components.engine, key, state, options)
     if (purged) this.log('tombstone of %k collected on %d replicas', key, confirmers.length)
     return purged
   }
@@ -179,15 +180,5 @@ export class Handoff implements Startable {
       if (response.status !== 'ok') throw new Error(response.status === 'error' ? response.errorMessage : response.status)
     }))
     return results.every(r => r.status === 'fulfilled')
-  }
-
-  private async deleteIfUnchanged (key: Uint8Array, delivered: SiblingSet, options: AbortOptions): Promise<boolean> {
-    let deleted = false
-    await this.components.engine.update(key, current => {
-      if (current == null || !siblingSetsEqual(current.set, delivered)) return undefined
-      deleted = true
-      return null
-    }, options)
-    return deleted
   }
 }

@@ -66,6 +66,12 @@ export interface Testnet {
   dir: string
   /** data dir of peer `i` */
   dataDir(i: number): string
+  /**
+   * Starts one more peer with the test net's settings, joined through a peer that is running:
+   * with `index` it restarts peer `index` on its data dir (same identity and data), without one
+   * it adds a new peer. It is stopped by `teardown()`; `peers` is left as it is.
+   */
+  startPeer(index?: number, init?: PeerInit): Promise<Peer>
   /** stops every peer and removes the directory if the test net created it; idempotent */
   teardown(): Promise<void>
 }
@@ -86,10 +92,11 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
   const ownsDir = init.dir == null
   const dir = init.dir ?? await fs.mkdtemp(path.join(os.tmpdir(), 'p2pstore-testnet-'))
   const peers: Peer[] = []
+  const started: Peer[] = []
   let tornDown: Promise<void> | undefined
   const teardown = async (): Promise<void> => {
     tornDown ??= (async () => {
-      await Promise.allSettled(peers.map(async p => { await p.stop() }))
+      await Promise.allSettled([...peers, ...started].map(async p => { await p.stop() }))
       if (ownsDir) await fs.rm(dir, { recursive: true, force: true })
     })()
     return tornDown
@@ -133,7 +140,17 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
     throw err
   }
 
-  return { peers, dir, dataDir, teardown }
+  let added = n
+  const startPeer = async (index?: number, extra: PeerInit = {}): Promise<Peer> => {
+    if (tornDown != null) throw new TestnetError('the test net was torn down')
+    const through = [...started, ...peers].find(p => p.isStarted)
+    if (through == null) throw new TestnetError('no running peer to join through')
+    const peer = await createPeer({ ...peerInit(index ?? added++, through.getMultiaddrs().map(ma => ma.toString())), ...extra })
+    started.push(peer)
+    return peer
+  }
+
+  return { peers, dir, dataDir, startPeer, teardown }
 }
 
 /**

@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { GOSSIP_TESTNET } from '../../src/constants.ts'
-import { createPeer } from '../../src/peer.ts'
-import { LOOPBACK_ALLOW, createTestnet } from '../../src/testnet/index.ts'
+import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
 import type { Peer } from '../../src/peer.ts'
@@ -41,14 +39,7 @@ describe('membership: SWIM gossip on a real loopback network', function () {
     // placement no longer counts it
     for (const o of others) expect(o.membership.list().map(m => m.peerId.toString())).to.not.include(victim.peerId.toString())
 
-    const restarted = await createPeer({
-      dataDir: net.dataDir(5),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      allow: [LOOPBACK_ALLOW],
-      gossip: GOSSIP_TESTNET,
-      bootstrap: net.peers[0]?.getMultiaddrs().map(String)
-    })
-    cleanup.add(async () => restarted.stop())
+    const restarted = await net.startPeer(5)
     await seenAs(others, restarted, 'alive', 30_000)
     for (const o of others) {
       expect((await stateOf(o, restarted))?.incarnation, `incarnation seen by ${o.peerId}`).to.be.greaterThan(before?.incarnation ?? Infinity)
@@ -66,13 +57,7 @@ describe('membership: SWIM gossip on a real loopback network', function () {
 
   it('a new peer joining through one bootstrap peer becomes an alive member everywhere, and everyone in its view', async () => {
     const net = await testnet(4)
-    const late = await createPeer({
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      allow: [LOOPBACK_ALLOW],
-      gossip: GOSSIP_TESTNET,
-      bootstrap: net.peers[3]?.getMultiaddrs().map(String)
-    })
-    cleanup.add(async () => late.stop())
+    const late = await net.startPeer()
     await seenAs(net.peers, late, 'alive', 15_000)
     for (const p of net.peers) expect((await stateOf(late, p))?.state).to.equal('alive')
   })

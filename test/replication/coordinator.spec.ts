@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeContextToken, encodeContextToken } from '../../src/clock/index.ts'
-import { createPeer } from '../../src/peer.ts'
-import { LOOPBACK_ALLOW, createTestnet } from '../../src/testnet/index.ts'
+import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
+import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
 import type { Peer } from '../../src/peer.ts'
 import type { Testnet } from '../../src/testnet/index.ts'
@@ -19,13 +19,6 @@ async function copies (net: Testnet, key: string): Promise<number> {
 }
 
 /** waits until `fn` is true, polling; fails with `what` after `ms` */
-async function eventually (fn: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
 
 function homeOf (net: Testnet, key: string): { home: Peer[], others: Peer[] } {
   const ids = (net.peers[0]?.placement.fromView(enc.encode(key), 3) ?? []).map(p => p.peerId.toString())
@@ -142,11 +135,7 @@ describe('replication over a real loopback network', function () {
     expect(hinted.every(owner => [down1.peerId.toString(), down2.peerId.toString()].includes(owner))).to.equal(true)
 
     // the owners come back on their data dirs; a handoff pass delivers the hints and deletes them
-    const back = await Promise.all(downIndexes.map(async i => {
-      const p = await createPeer({ dataDir: net.dataDir(i), listen: ['/ip4/127.0.0.1/tcp/0'], allow: [LOOPBACK_ALLOW], bootstrap: client.getMultiaddrs().map(String), gossip: { probeInterval: 3_600_000, pushPullInterval: 300 }, handoffInterval: 3_600_000 })
-      cleanup.add(async () => p.stop())
-      return p
-    }))
+    const back = await Promise.all(downIndexes.map(async i => net.startPeer(i)))
     await eventually(async () => {
       for (const peer of net.peers.filter(p => p.isStarted)) await peer.runHandoff()
       const held = await Promise.all(back.map(async p => (await p.localState(key))?.siblings.map(s => text(s.value))))
@@ -170,8 +159,7 @@ describe('replication over a real loopback network', function () {
     const index = net.peers.indexOf(victim)
     await victim.stop()
 
-    const restarted = await createPeer({ dataDir: net.dataDir(index), listen: ['/ip4/127.0.0.1/tcp/0'], allow: [LOOPBACK_ALLOW], bootstrap: net.peers[index === 0 ? 1 : 0]?.getMultiaddrs().map(String) })
-    cleanup.add(async () => restarted.stop())
+    const restarted = await net.startPeer(index)
     expect(restarted.peerId.equals(victim.peerId)).to.equal(true)
     const local = await restarted.localState(key)
     expect(local?.siblings.map(s => text(s.value))).to.deep.equal(['kept'])

@@ -1,23 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { applyWrite, emptySiblingSet, mergeSiblingSets, nextDot, siblingSetsEqual } from '../../src/clock/index.ts'
-import { GOSSIP_TESTNET } from '../../src/constants.ts'
-import { createPeer } from '../../src/peer.ts'
-import { LOOPBACK_ALLOW, createTestnet } from '../../src/testnet/index.ts'
+import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
+import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
 import type { Peer } from '../../src/peer.ts'
 import type { Testnet } from '../../src/testnet/index.ts'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-
-async function eventually (fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 /** peers among `peers` (started) whose own store holds `key` with a live value */
 async function holders (peers: Peer[], key: string): Promise<Peer[]> {
@@ -38,6 +29,8 @@ async function deadEverywhere (observers: Peer[], subject: Peer): Promise<boolea
   return true
 }
 
+const eventuallyHere = async (fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> => { await eventually(fn, what, ms, 100) }
+
 describe('a store that heals itself (real peers on loopback)', function () {
   this.timeout(180_000)
   const cleanup = useCleanup()
@@ -51,7 +44,7 @@ describe('a store that heals itself (real peers on loopback)', function () {
     const home = net.peers[0]?.placement.fromView(enc.encode(key), 3).map(p => net.peers.find(q => q.peerId.equals(p.peerId))) ?? []
     const [a, b] = home
     if (a == null || b == null) throw new Error('no replicas')
-    await eventually(async () => (await b.localState(key)) != null, 'b holds the key')
+    await eventuallyHere(async () => (await b.localState(key)) != null, 'b holds the key')
 
     // write a concurrent version straight into a's store, as if a store to b had been lost
     await a.engine.update(enc.encode(key), current => {
@@ -82,9 +75,9 @@ describe('a store that heals itself (real peers on loopback)', function () {
     const second = net.peers[5]
     if (first == null || second == null) throw new Error('testnet too small')
     await first.stop({ leave: false })
-    await eventually(async () => deadEverywhere(net.peers.filter(p => p.isStarted), first), 'first victim dead everywhere')
+    await eventuallyHere(async () => deadEverywhere(net.peers.filter(p => p.isStarted), first), 'first victim dead everywhere')
     const live = (): Peer[] => net.peers.filter(p => p.isStarted)
-    await eventually(async () => {
+    await eventuallyHere(async () => {
       for (const key of keys) if ((await holders(live(), key)).length < 3) return false
       return true
     }, 'every key back to 3 copies', 60_000)
@@ -101,22 +94,14 @@ describe('a store that heals itself (real peers on loopback)', function () {
     const keys = Array.from({ length: 120 }, (_, i) => `j-${i}`)
     for (const key of keys) await net.peers[1]?.put(key, enc.encode(key))
 
-    const late = await createPeer({
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      allow: [LOOPBACK_ALLOW],
-      gossip: GOSSIP_TESTNET,
-      handoffInterval: 1000,
-      antiEntropyInterval: 2000,
-      bootstrap: net.peers[0]?.getMultiaddrs().map(String)
-    })
-    cleanup.add(async () => late.stop())
+    const late = await net.startPeer()
     const all = [...net.peers, late]
     const owned = (peer: Peer, key: string): boolean => peer.placement.fromView(enc.encode(key), 3).some(p => p.peerId.equals(late.peerId))
-    await eventually(async () => net.peers.every(p => p.membership.size === 5), 'everyone sees the newcomer')
+    await eventuallyHere(async () => net.peers.every(p => p.membership.size === 5), 'everyone sees the newcomer')
     const mine = keys.filter(k => owned(late, k))
     expect(mine.length).to.be.greaterThan(0)
 
-    await eventually(async () => {
+    await eventuallyHere(async () => {
       for (const key of keys) {
         const has = (await late.localState(key)) != null
         if (has !== mine.includes(key)) return false
@@ -124,7 +109,7 @@ describe('a store that heals itself (real peers on loopback)', function () {
       return true
     }, 'the newcomer holds exactly the keys it owns', 60_000)
     // every key is on all 3 home replicas, and nowhere beyond N + 1 (HANDOFF_MARGIN) places
-    await eventually(async () => {
+    await eventuallyHere(async () => {
       for (const key of keys) {
         const ranked = late.placement.fromView(enc.encode(key), 5).map(p => p.peerId.toString())
         const held = (await holders(all, key)).map(p => ranked.indexOf(p.peerId.toString()))
@@ -148,7 +133,7 @@ describe('a store that heals itself (real peers on loopback)', function () {
     const homeIds = net.peers[0]?.placement.fromView(enc.encode(key), 3).map(p => p.peerId.toString()) ?? []
     const victim = net.peers.find(p => p.peerId.toString() === homeIds[0])
     if (victim == null) throw new Error('no home replica')
-    await eventually(async () => (await victim.localState(key)) != null, 'the victim holds the value')
+    await eventuallyHere(async () => (await victim.localState(key)) != null, 'the victim holds the value')
     const index = net.peers.indexOf(victim)
     await victim.stop({ leave: false })
 
@@ -162,10 +147,9 @@ describe('a store that heals itself (real peers on loopback)', function () {
     const tombstones = await Promise.all(net.peers.filter(p => p.isStarted).map(async p => p.localState(key)))
     expect(tombstones.filter(t => t != null).length, 'tombstones kept while a home replica is dead').to.be.at.least(2)
 
-    const back = await createPeer({ dataDir: net.dataDir(index), listen: ['/ip4/127.0.0.1/tcp/0'], allow: [LOOPBACK_ALLOW], gossip: GOSSIP_TESTNET, handoffInterval: 1000, antiEntropyInterval: 2000, tombstoneGrace: 3000, bootstrap: client.getMultiaddrs().map(String) })
-    cleanup.add(async () => back.stop())
+    const back = await net.startPeer(index)
     // it has the old value on its disk until anti-entropy brings the tombstone (or GC, once it confirmed)
-    await eventually(async () => {
+    await eventuallyHere(async () => {
       const state = await back.localState(key)
       return state == null || state.siblings.every(s => s.deleted)
     }, 'the returning replica learns the delete', 60_000)
@@ -176,7 +160,7 @@ describe('a store that heals itself (real peers on loopback)', function () {
     expect(merged.siblings.every(s => s.deleted)).to.equal(true)
 
     // now that every home replica holds it, the tombstone is collected everywhere, and nothing comes back
-    await eventually(async () => {
+    await eventuallyHere(async () => {
       for (const peer of [...net.peers.filter(p => p.isStarted), back]) if ((await peer.localState(key)) != null) return false
       return true
     }, 'tombstone collected on every replica', 60_000)

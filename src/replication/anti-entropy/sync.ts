@@ -1,8 +1,7 @@
-import { emptySiblingSet, mergeSiblingSets, siblingSetsEqual } from '../../clock/index.ts'
 import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, DEFAULT_N } from '../../constants.ts'
+import { mergeIntoLocal } from '../local-store.ts'
 import { RepeatingTask } from '../repeating-task.ts'
 import { Summary, differingBuckets } from './merkle.ts'
-import type { SiblingSet } from '../../clock/index.ts'
 import type { KeyDigest, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { Placement } from '../../routing/index.ts'
 import type { Engine } from '../../storage/index.ts'
@@ -171,12 +170,7 @@ export class AntiEntropy implements Startable {
   private async pull (peer: PeerId, key: Uint8Array, options: AbortOptions): Promise<boolean> {
     const response = await this.components.rpc.request(peer, { type: 'read', key }, options)
     if (response.status !== 'ok' || response.state == null) return false
-    const state: SiblingSet = response.state
-    await this.components.engine.update(key, current => {
-      const merged = mergeSiblingSets(current?.set ?? emptySiblingSet(), state)
-      if (current != null && siblingSetsEqual(merged, current.set)) return undefined
-      return { set: merged, actor: current?.actor, hintFor: current?.hintFor }
-    }, options)
+    await mergeIntoLocal(this.components.engine, key, response.state, options)
     return true
   }
 
