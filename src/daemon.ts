@@ -27,6 +27,13 @@ export interface DaemonInit {
   dataDir: string
   /** settings given on the command line; they win over `config.json` */
   flags?: Partial<DaemonConfig>
+  /**
+   * Serve the fault-injection routes (`/v1/faults`: partitions) on the API. Only test nets and the
+   * consistency checker turn this on; it is not a `config.json` setting.
+   *
+   * @default false
+   */
+  faultInjection?: boolean
   /** @default defaultLogger() */
   logger?: ComponentLogger
 }
@@ -93,7 +100,7 @@ export class Daemon {
       })
 
       const token = isLoopbackHost(config.apiHost) ? undefined : await this.apiToken()
-      this.api = createApiServer({ peer: this.peer, token })
+      this.api = createApiServer({ peer: this.peer, token, faults: this.init.faultInjection === true ? this.peer : undefined })
       let url: string
       try {
         url = await this.api.listen({ host: config.apiHost, port: config.apiPort })

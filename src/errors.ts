@@ -52,6 +52,12 @@ export class TestnetError extends Error {
   override readonly name = 'TestnetError'
 }
 
+/** `p2pstore check` found acknowledged writes lost, values never written, or siblings that are not concurrent. */
+export class ConsistencyViolationError extends Error {
+  static override readonly name = 'ConsistencyViolationError'
+  override readonly name = 'ConsistencyViolationError'
+}
+
 /** A key is empty or longer than the limit. */
 export class KeyTooLargeError extends Error {
   static override readonly name = 'KeyTooLargeError'
@@ -115,7 +121,8 @@ export const EXIT = {
   unreachable: 6,
   dataDir: 7,
   addressInUse: 8,
-  timeout: 9
+  timeout: 9,
+  consistency: 10
 } as const
 
 /**
@@ -142,7 +149,8 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   TimeoutError: { httpStatus: 504, exitCode: EXIT.timeout, hint: 'the network or a peer is slow or down; retry, or check `p2pstore peers`' },
   AbortError: { httpStatus: 499, exitCode: EXIT.timeout, hint: 'the operation was cancelled' },
   NotStartedError: { httpStatus: 503, exitCode: EXIT.unreachable, hint: 'the peer is not running; start it first' },
-  TestnetError: { httpStatus: 500, exitCode: EXIT.internal, hint: 'see the peer logs in the test net directory' }
+  TestnetError: { httpStatus: 500, exitCode: EXIT.internal, hint: 'see the peer logs in the test net directory' },
+  ConsistencyViolationError: { httpStatus: 500, exitCode: EXIT.consistency, hint: 'the store broke its contract: keep the history file and the seed, and report them' }
 }
 
 const INTERNAL: ErrorDescription = { httpStatus: 500, exitCode: EXIT.internal, hint: 'this is a bug; please report it with the log (DEBUG=p2pstore:*)' }

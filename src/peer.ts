@@ -24,6 +24,7 @@ import { resolvePeerConfig } from './config.ts'
 import { JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
+import { PartitionGate } from './faults/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc } from './replication/index.ts'
@@ -31,6 +32,7 @@ import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
 import type { PeerConfig, PeerInit } from './config.ts'
+import type { BlockDirection, BlockedPeer } from './faults/index.ts'
 import type { JoinEvents } from './join/index.ts'
 import type { MemberState, MembershipEvents } from './membership/index.ts'
 import type { ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
@@ -134,16 +136,21 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly coordinator: Coordinator
   private readonly handoff: Handoff
   private readonly antiEntropy: AntiEntropy
+  private readonly gate: PartitionGate
   private readonly log: Logger
   private startedAt = 0
   private starting?: Promise<void>
   private stopping?: Promise<void>
   private running = false
 
-  /** Use `createPeer()`; the constructor only wires already built parts. */
-  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig) {
+  /**
+   * Use `createPeer()`; the constructor only wires already built parts. `gate` must be the one whose
+   * gater `libp2p` was created with.
+   */
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate) {
     super()
     this.libp2p = libp2p
+    this.gate = gate
     this.peerId = libp2p.peerId
     this.config = config
     const logger = config.logger ?? defaultLogger()
@@ -296,6 +303,27 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     return (await this.engine.get(toKey(key), options))?.set
   }
 
+  /**
+   * Fault injection (test nets, the consistency checker): refuses connections with `peers` below
+   * every p2pstore protocol and closes the open ones, so they really cannot reach each other until
+   * `heal()`. `direction: 'inbound'` refuses only connections they open, `'outbound'` only those
+   * this peer would open (a one-way partition as a stateful firewall makes one).
+   */
+  async partition (peers: PeerId[], options: { direction?: BlockDirection } = {}): Promise<void> {
+    this.gate.block(peers, options.direction ?? 'both')
+    await Promise.all(peers.map(async peer => { await this.libp2p.hangUp(peer).catch(() => {}) }))
+  }
+
+  /** Lifts the partition from `peers`, or every partition; returns how many blocks were lifted. */
+  heal (peers?: PeerId[]): number {
+    return this.gate.unblock(peers)
+  }
+
+  /** The peers this peer currently refuses connections with (see `partition()`). */
+  partitions (): BlockedPeer[] {
+    return this.gate.list()
+  }
+
   /** Addresses others can dial this peer on, each ending in `/p2p/<peer id>`. */
   getMultiaddrs (): Multiaddr[] {
     return this.libp2p.getMultiaddrs()
@@ -368,8 +396,10 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
   const privateKey = config.privateKey ??
     (config.dataDir != null ? (await new DataDir(config.dataDir).open()).privateKey : await generateKeyPair('Ed25519'))
 
+  const gate = new PartitionGate()
   const libp2p = await createLibp2p<PeerServices>({
     start: false,
+    connectionGater: gate.gater(),
     privateKey,
     logger: config.logger,
     addresses: { listen: config.listen, announce: config.announce },
@@ -398,7 +428,7 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     }
   })
 
-  const peer = new Peer(libp2p, config)
+  const peer = new Peer(libp2p, config, gate)
   if (config.start) await peer.start()
   return peer
 }

@@ -10,9 +10,11 @@ import Fastify from 'fastify'
 import { MAX_VALUE_BYTES } from '../constants.ts'
 import { describeError, ValueTooLargeError } from '../errors.ts'
 import { requireBearerToken } from './auth.ts'
+import { faultRoutes } from './routes/faults.ts'
 import { kvRoutes } from './routes/kv.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
+import type { FaultTarget } from './routes/faults.ts'
 import type { GetResult, KnownPeer, PeerStatus } from '../peer.ts'
 import type { ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -20,6 +22,7 @@ import type { FastifyInstance } from 'fastify'
 
 export { isLoopbackHost } from './auth.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
+export type { FaultTarget, PartitionJson } from './routes/faults.ts'
 
 /** What the API serves: the subset of `Peer` it calls. */
 export interface ApiPeer {
@@ -43,6 +46,8 @@ export interface ApiServerInit {
   token?: string
   /** largest value a PUT may carry. @default MAX_VALUE_BYTES */
   maxValueBytes?: number
+  /** serve the fault-injection routes (`/v1/faults`) for test nets. @default undefined (not served) */
+  faults?: FaultTarget
 }
 
 /** Builds the API server without listening, so tests can `inject()` requests. */
@@ -74,5 +79,6 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   statusRoutes(app, ctx)
   peersRoutes(app, ctx)
   kvRoutes(app, ctx)
+  if (init.faults != null) faultRoutes(app, init.faults)
   return app
 }

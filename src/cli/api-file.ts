@@ -2,12 +2,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { DATADIR_FILES } from '../constants.ts'
 import { DaemonUnreachableError } from '../errors.ts'
-
-/** Where the CLI's client should connect, and with which token. */
-export interface ApiTarget {
-  url: string
-  token?: string
-}
+import type { ApiTarget } from '../client/index.ts'
 
 /**
  * Finds the daemon's API: `--api` / `P2PSTORE_API` first, else the `<datadir>/api` file a running

@@ -1,5 +1,5 @@
-import type { Client } from './client.ts'
 import type { Output } from './output.ts'
+import type { Client } from '../client/index.ts'
 
 /** What every command handler gets: output, the resolved data dir, and a lazily built API client. */
 export interface CommandContext {

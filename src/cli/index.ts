@@ -10,12 +10,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { InvalidParametersError } from '@libp2p/interface'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { HttpClient } from '../client/index.ts'
 import { DEFAULT_DATADIR_NAME, MAX_N, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
 import { EXIT } from '../errors.ts'
 import { resolveApiTarget } from './api-file.ts'
-import { HttpClient } from './client.ts'
 import { Output } from './output.ts'
-import type { Client } from './client.ts'
+import type { CheckOptions } from './commands/check.ts'
 import type { DaemonOptions } from './commands/daemon.ts'
 import type { GetCommandOptions } from './commands/get.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
@@ -23,6 +23,7 @@ import type { WriteCommandOptions } from './commands/put.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
 import type { CommandContext } from './context.ts'
 import type { OutputStreams } from './output.ts'
+import type { Client } from '../client/index.ts'
 
 /** What `main()` runs against; the real process by default, fakes in tests. */
 export interface CliEnvironment {
@@ -115,6 +116,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
     .option('--dht-refresh-interval <ms>', 'Kademlia self-lookup interval in ms (default 300000)', positiveIntArg)
     .addOption(new Option('--gossip <profile>', 'SWIM timing: default (1 s probes) or testnet (200 ms probes, for one machine)').choices(['default', 'testnet']))
+    .option('--fault-injection', 'serve /v1/faults on the API (partitions; for test nets and `p2pstore check` only)')
     .addOption(json())
     .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, opts))))
 
@@ -184,6 +186,25 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
       }
     })))
 
+  usageHint(program.command('check')
+    .description('run a fault scenario on a fresh local test net and check that no acknowledged write was lost')
+    .addOption(new Option('--scenario <name>', 'kill, partition, concurrent, pause, wipe or flap').choices(['kill', 'partition', 'concurrent', 'pause', 'wipe', 'flap']).makeOptionMandatory())
+    .option('--peers <n>', 'test-net size (default: the scenario\'s, 10 for most)', peersArg)
+    .option('--duration <s>', 'seconds of writes while faults happen (default: the scenario\'s)', positiveIntArg)
+    .option('--seed <k>', 'seed of every random choice; a run replays from it (default: random, printed)', seedArg)
+    .option('--clients <n>', 'concurrent clients (default: the scenario\'s)', positiveIntArg)
+    .option('--history <file>', 'write the operation history (JSON lines) here (default: a file in the temp dir)')
+    .addOption(json())
+    .action(run(async (ctx, opts: CheckOptions) => {
+      const { checkCommand } = await import('./commands/check.ts')
+      const stop = stopSignal(environment.signal)
+      try {
+        return await checkCommand({ ...ctx, signal: stop.signal }, opts)
+      } finally {
+        stop.dispose()
+      }
+    })))
+
   try {
     await program.parseAsync(argv)
   } catch (err) {
@@ -225,6 +246,12 @@ function portArg (value: string): number {
 function positiveIntArg (value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a positive whole number')
+  return n
+}
+
+function seedArg (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 2 ** 31) throw new InvalidArgumentError('expected a whole number from 0 to 2147483648')
   return n
 }
 

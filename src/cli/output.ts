@@ -49,6 +49,11 @@ export class Output {
     if (!this.json) this.streams.stderr.write(`${text}\n`)
   }
 
+  /** Progress of long work on stderr, also with `--json` (stdout stays the JSON result). */
+  progress (text: string): void {
+    this.streams.stderr.write(`${text}\n`)
+  }
+
   /** Aligned `key  value` rows. */
   table (rows: Array<[string, string]>): void {
     const width = Math.max(...rows.map(([k]) => k.length))

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import type { DaemonInfo } from '../daemon.ts'
+import type { BlockDirection } from '../faults/index.ts'
 import type { ChildProcess } from 'node:child_process'
 
 /** One daemon of a process test net, as written to `testnet.json`. */
@@ -46,6 +47,8 @@ export interface ProcessTestnetInit {
   joinTimeout?: number
   /** Kademlia refresh of the daemons, short so simultaneous joins settle fast. @default 5_000 */
   dhtRefreshInterval?: number
+  /** run the daemons with `--fault-injection` so `partition()` and `heal()` work. @default true */
+  faultInjection?: boolean
 }
 
 interface Child {
@@ -57,10 +60,23 @@ interface Child {
 /** How long a daemon gets to exit after SIGTERM before it is killed. */
 const STOP_GRACE = 10 * second
 
+/** What `ProcessTestnet.state()` reports of one daemon. */
+export type ProcessState = 'running' | 'paused' | 'stopped'
+
+/**
+ * A group of peers in a partition, by index. `partition([[0, 1], [2, 3, 4]])` cuts every peer of
+ * each group off from every peer of every other group; peers in no group keep all their links.
+ */
+export type PeerGroup = number[]
+
 /**
  * N `p2pstore daemon` processes on 127.0.0.1, the first the bootstrap peer of the others. Children
  * are spawned with an IPC channel: they report their addresses over it, and exit by themselves if
  * this process dies without stopping them.
+ *
+ * The same object injects faults (`kill`, `pause`, `restart`, `wipe`, `partition`, `heal`), either
+ * on the net it started or, through `ProcessTestnet.attach(dir)`, on one another process started.
+ * Partitions go through each daemon's `/v1/faults` routes (daemons run with `--fault-injection`).
  */
 export class ProcessTestnet {
   readonly dir: string
@@ -68,6 +84,9 @@ export class ProcessTestnet {
   private readonly ownsDir: boolean
   private readonly children: Child[] = []
   private info: ProcessTestnetPeer[] = []
+  private readonly paused = new Set<number>()
+  /** made by `attach()`: another process owns the daemons */
+  private attached = false
   private stopping?: Promise<void>
 
   constructor (init: ProcessTestnetInit) {
@@ -77,6 +96,25 @@ export class ProcessTestnet {
     this.init = init
     this.ownsDir = init.dir == null
     this.dir = path.resolve(init.dir ?? path.join(os.tmpdir(), `p2pstore-testnet-${process.pid}-${Date.now()}`))
+  }
+
+  /**
+   * A handle on a test net another process runs (`p2pstore testnet --dir DIR`), read from its
+   * `testnet.json`: faults work on it, and `restart()` starts daemons detached from this process.
+   * `stop()` on it stops nothing; the launcher owns the net.
+   */
+  static async attach (dir: string): Promise<ProcessTestnet> {
+    const file = path.join(path.resolve(dir), 'testnet.json')
+    let peers: ProcessTestnetPeer[]
+    try {
+      peers = (JSON.parse(await fs.readFile(file, 'utf8')) as { peers: ProcessTestnetPeer[] }).peers
+    } catch (err) {
+      throw new TestnetError(`no running test net in ${dir} (cannot read ${file}: ${(err as Error).message}); start one with \`p2pstore testnet --dir ${dir}\``)
+    }
+    const net = new ProcessTestnet({ peers: peers.length, dir })
+    net.info = peers
+    net.attached = true
+    return net
   }
 
   /** The running daemons (after `start()`). */
@@ -110,7 +148,7 @@ export class ProcessTestnet {
       }))
       this.info = [first, ...rest]
       await this.waitForMesh()
-      await fs.writeFile(this.file, `${JSON.stringify({ peers: this.info }, null, 2)}\n`)
+      await this.writeFile()
       this.init.onProgress?.({ phase: 'ready', elapsedMs: Date.now() - begin })
       return this.info
     } catch (err) {
@@ -119,35 +157,198 @@ export class ProcessTestnet {
     }
   }
 
-  /** SIGTERM to every daemon, SIGKILL to those still there after a grace period; removes a temp dir. Idempotent. */
+  /**
+   * SIGTERM to every daemon (SIGCONT first to paused ones), SIGKILL to those still there after a
+   * grace period; removes a temp dir. Daemons restarted by another process (see `attach()`) are
+   * stopped through the pids in `testnet.json`. Idempotent.
+   */
   async stop (): Promise<void> {
+    if (this.attached) return
     this.stopping ??= (async () => {
+      const ours = new Set<number>()
       await Promise.all(this.children.map(async child => {
         if (child.process.exitCode != null || child.process.signalCode != null) return
+        ours.add(child.process.pid ?? -1)
+        child.process.kill('SIGCONT')
         child.process.kill('SIGTERM')
         const timer = setTimeout(() => { child.process.kill('SIGKILL') }, STOP_GRACE)
         await child.exited
         clearTimeout(timer)
       }))
+      const listed = await readPeers(this.file)
+      await Promise.all(listed.filter(p => !ours.has(p.pid)).map(async p => { await stopPid(p.pid) }))
       await fs.rm(this.file, { force: true })
       if (this.ownsDir) await fs.rm(this.dir, { recursive: true, force: true })
     })()
     return this.stopping
   }
 
-  private async spawnPeer (index: number, bootstrap: string[]): Promise<ProcessTestnetPeer> {
+  /** Whether daemon `index` runs, is paused (SIGSTOP) or is not running. */
+  state (index: number): ProcessState {
+    const peer = this.peer(index)
+    if (!isDaemon(peer.pid)) return 'stopped'
+    return this.paused.has(index) || isStoppedProcess(peer.pid) ? 'paused' : 'running'
+  }
+
+  /** SIGKILL to daemon `index` (a crash: no leave, no flush beyond what was synced); waits until it is gone. */
+  async kill (index: number): Promise<void> {
+    const peer = this.peer(index)
+    this.paused.delete(index)
+    if (!isDaemon(peer.pid)) return
+    process.kill(peer.pid, 'SIGKILL')
+    await waitUntil(() => !isDaemon(peer.pid), STOP_GRACE, `peer-${index} (pid ${peer.pid}) did not exit after SIGKILL`)
+  }
+
+  /** SIGSTOP to daemon `index`: it stays connected but answers nothing, as a long GC pause or a stalled VM. */
+  pause (index: number): void {
+    const peer = this.peer(index)
+    if (!isDaemon(peer.pid)) throw new TestnetError(`peer-${index} is not running; restart it first`)
+    process.kill(peer.pid, 'SIGSTOP')
+    this.paused.add(index)
+  }
+
+  /** SIGCONT to a paused daemon. */
+  resume (index: number): void {
+    const peer = this.peer(index)
+    if (!isDaemon(peer.pid)) throw new TestnetError(`peer-${index} is not running; restart it first`)
+    process.kill(peer.pid, 'SIGCONT')
+    this.paused.delete(index)
+  }
+
+  /**
+   * Starts daemon `index` again on its data dir, on the same libp2p and API ports, with every other
+   * peer as a bootstrap peer; waits until its API answers. A daemon still running is killed first.
+   */
+  async restart (index: number): Promise<ProcessTestnetPeer> {
+    const old = this.peer(index)
+    await this.kill(index)
+    const bootstrap = this.info.filter(p => p.index !== index)
+      .flatMap(p => p.multiaddrs.filter(ma => ma.includes('/ip4/127.0.0.1/')).slice(0, 1))
+    const fresh = await this.spawnPeer(index, bootstrap, { listenPort: tcpPort(old.multiaddrs), apiPort: Number(new URL(old.api).port) })
+    this.info = this.info.map(p => p.index === index ? fresh : p)
+    await this.writeFile()
+    return fresh
+  }
+
+  /**
+   * Kills daemon `index`, deletes its stored data but keeps its identity key (Riak's KV679 case: the
+   * same peer id comes back with no memory of the versions it wrote), and restarts it.
+   */
+  async wipe (index: number): Promise<ProcessTestnetPeer> {
+    const peer = this.peer(index)
+    await this.kill(index)
+    await fs.rm(path.join(peer.dataDir, 'storage'), { recursive: true, force: true })
+    return this.restart(index)
+  }
+
+  /**
+   * Partitions the net: each peer of a group refuses connections with every peer of the other
+   * groups, below every p2pstore protocol (libp2p connection gater), and drops its open ones.
+   * `oneWay`: only the first group cannot reach the others — it may not open connections to them,
+   * they refuse its connections, but they may still open connections to it. Paused or stopped
+   * peers are skipped (a restarted peer starts healed).
+   */
+  async partition (groups: PeerGroup[], options: { oneWay?: boolean } = {}): Promise<void> {
+    const seen = new Set<number>()
+    for (const group of groups) {
+      for (const index of group) {
+        this.peer(index)
+        if (seen.has(index)) throw new TestnetError(`peer-${index} is in two groups of the partition`)
+        seen.add(index)
+      }
+    }
+    if (options.oneWay === true && groups.length !== 2) throw new TestnetError('a one-way partition needs exactly two groups: from and to')
+    const blocks: Array<{ index: number, peers: string[], direction: BlockDirection }> = []
+    groups.forEach((group, g) => {
+      const others = groups.filter((_, o) => o !== g).flat().map(i => this.peer(i).peerId)
+      for (const index of group) {
+        const direction: BlockDirection = options.oneWay !== true ? 'both' : g === 0 ? 'outbound' : 'inbound'
+        blocks.push({ index, peers: direction === 'inbound' ? (groups[0] ?? []).map(i => this.peer(i).peerId) : others, direction })
+      }
+    })
+    await Promise.all(blocks.map(async b => {
+      if (this.state(b.index) !== 'running') return
+      await this.faultRequest(b.index, 'PUT', { peers: b.peers, direction: b.direction })
+    }))
+  }
+
+  /** Lifts every partition on every running daemon. */
+  async heal (): Promise<void> {
+    await Promise.all(this.info.map(async p => {
+      if (this.state(p.index) !== 'running') return
+      await this.faultRequest(p.index, 'DELETE')
+    }))
+  }
+
+  /** Waits until every running daemon sees every running daemon as alive (after faults end). */
+  async waitForMesh (options: { timeout?: number } = {}): Promise<void> {
+    const running = this.info.filter(p => this.state(p.index) === 'running')
+    const total = running.length
+    const timeout = options.timeout ?? this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT
+    const deadline = Date.now() + timeout
+    const ids = running.map(p => p.peerId)
+    let lastSettled = -1
+    for (;;) {
+      const settled = (await Promise.all(running.map(async p => {
+        const known = await fetchPeerIds(p.api)
+        return ids.every(id => id === p.peerId || known.has(id))
+      }))).filter(Boolean).length
+      if (settled !== lastSettled) {
+        lastSettled = settled
+        this.init.onProgress?.({ phase: 'joining', settled, total })
+      }
+      if (settled === total) return
+      if (Date.now() > deadline) {
+        throw new TestnetError(`only ${settled} of ${total} peers know every other peer as alive after ${timeout / 1000} s; see the daemon.log files in ${this.dir}`)
+      }
+      await sleep(200)
+    }
+  }
+
+  private peer (index: number): ProcessTestnetPeer {
+    const peer = this.info.find(p => p.index === index)
+    if (peer == null) throw new TestnetError(`no peer-${index} in this test net (peers 0–${this.info.length - 1})`)
+    return peer
+  }
+
+  private async faultRequest (index: number, method: 'PUT' | 'DELETE', body?: unknown): Promise<void> {
+    const peer = this.peer(index)
+    const res = await fetch(new URL('/v1/faults/partition', peer.api), {
+      method,
+      headers: body == null ? {} : { 'content-type': 'application/json' },
+      body: body == null ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5 * second)
+    }).catch((err: Error) => {
+      throw new TestnetError(`peer-${index} did not take the fault (${err.message}); is it running? see ${path.join(peer.dataDir, 'daemon.log')}`)
+    })
+    if (!res.ok) {
+      const text = await res.text()
+      throw new TestnetError(res.status === 404
+        ? `peer-${index} does not serve /v1/faults: it was not started with --fault-injection`
+        : `peer-${index} refused the fault: HTTP ${res.status} ${text}`)
+    }
+  }
+
+  private async writeFile (): Promise<void> {
+    const tmp = `${this.file}.${process.pid}.tmp`
+    await fs.writeFile(tmp, `${JSON.stringify({ peers: this.info }, null, 2)}\n`)
+    await fs.rename(tmp, this.file)
+  }
+
+  private async spawnPeer (index: number, bootstrap: string[], ports: { listenPort?: number, apiPort?: number } = {}): Promise<ProcessTestnetPeer> {
     const dataDir = path.join(this.dir, `peer-${index}`)
     await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
     const logFile = path.join(dataDir, 'daemon.log')
     const args = [
       cliPath(), 'daemon',
       '--data', dataDir,
-      '--listen', '/ip4/127.0.0.1/tcp/0',
+      '--listen', `/ip4/127.0.0.1/tcp/${ports.listenPort ?? 0}`,
       '--api-host', '127.0.0.1',
-      '--api-port', '0',
+      '--api-port', String(ports.apiPort ?? 0),
       '--allow', '/ip4/127.0.0.0/ipcidr/8',
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
       '--gossip', 'testnet',
+      ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
       ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile])
     ]
@@ -155,18 +356,27 @@ export class ProcessTestnet {
     let child: ChildProcess
     try {
       // own process group: a terminal's Ctrl-C reaches only the launcher, which then stops every
-      // daemon once, in order; the IPC channel still ends a daemon whose launcher died
-      child = spawn(process.execPath, args, { stdio: ['ignore', log, log, 'ipc'], detached: true })
+      // daemon once, in order; the IPC channel still ends a daemon whose launcher died. An attached
+      // controller is short-lived: its daemons get no channel and outlive it.
+      child = spawn(process.execPath, args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true })
     } finally {
       closeSync(log)
     }
     const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
+    const timeout = this.init.startTimeout ?? TESTNET_PEER_START_TIMEOUT
+    if (this.attached) {
+      child.unref()
+      const api = `http://127.0.0.1:${ports.apiPort ?? 0}`
+      const old = this.peer(index)
+      await waitUntilAsync(async () => (await fetchStatus(api)) === old.peerId, timeout, `peer-${index} did not start within ${timeout / 1000} s; see ${logFile}`)
+      return { ...old, pid: child.pid ?? -1 }
+    }
     this.children.push({ index, process: child, exited })
 
     const info = await new Promise<DaemonInfo>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new TestnetError(`peer-${index} did not start within ${(this.init.startTimeout ?? TESTNET_PEER_START_TIMEOUT) / 1000} s; see ${logFile}`))
-      }, this.init.startTimeout ?? TESTNET_PEER_START_TIMEOUT)
+        reject(new TestnetError(`peer-${index} did not start within ${timeout / 1000} s; see ${logFile}`))
+      }, timeout)
       child.on('message', (message: { type?: string, info?: DaemonInfo }) => {
         if (message.type === 'ready' && message.info != null) {
           clearTimeout(timer)
@@ -181,27 +391,78 @@ export class ProcessTestnet {
     // the channel served its purpose; keep it open so the child notices if we die
     return { index, peerId: info.peerId, pid: child.pid ?? -1, api: info.api, multiaddrs: info.multiaddrs, dataDir }
   }
+}
 
-  private async waitForMesh (): Promise<void> {
-    const total = this.info.length
-    const deadline = Date.now() + (this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT)
-    const ids = this.info.map(p => p.peerId)
-    let lastSettled = -1
-    for (;;) {
-      const settled = (await Promise.all(this.info.map(async p => {
-        const known = await fetchPeerIds(p.api)
-        return ids.every(id => id === p.peerId || known.has(id))
-      }))).filter(Boolean).length
-      if (settled !== lastSettled) {
-        lastSettled = settled
-        this.init.onProgress?.({ phase: 'joining', settled, total })
-      }
-      if (settled === total) return
-      if (Date.now() > deadline) {
-        throw new TestnetError(`only ${settled} of ${total} peers know every other peer after ${(this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT) / 1000} s; see the daemon.log files in ${this.dir}`)
-      }
-      await sleep(200)
-    }
+async function readPeers (file: string): Promise<ProcessTestnetPeer[]> {
+  try {
+    return (JSON.parse(await fs.readFile(file, 'utf8')) as { peers: ProcessTestnetPeer[] }).peers
+  } catch {
+    return []
+  }
+}
+
+/** Whether `pid` is a live p2pstore daemon (guards against a pid reused by another program). */
+function isDaemon (pid: number): boolean {
+  if (pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // a zombie has exited; only its parent has not collected it yet
+    if (/\) Z /.test(stat)) return false
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('p2pstore')
+  } catch {
+    // no /proc (not Linux): trust kill(0)
+    return true
+  }
+}
+
+/** Whether `pid` is stopped by a signal (state T in /proc). */
+function isStoppedProcess (pid: number): boolean {
+  try {
+    return /\) T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+async function stopPid (pid: number): Promise<void> {
+  if (!isDaemon(pid)) return
+  process.kill(pid, 'SIGCONT')
+  process.kill(pid, 'SIGTERM')
+  try {
+    await waitUntil(() => !isDaemon(pid), STOP_GRACE, '')
+  } catch {
+    if (isDaemon(pid)) process.kill(pid, 'SIGKILL')
+  }
+}
+
+async function waitUntil (done: () => boolean, timeout: number, message: string): Promise<void> {
+  return waitUntilAsync(async () => done(), timeout, message)
+}
+
+async function waitUntilAsync (done: () => Promise<boolean>, timeout: number, message: string): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!await done()) {
+    if (Date.now() > deadline) throw new TestnetError(message)
+    await sleep(50)
+  }
+}
+
+function tcpPort (multiaddrs: string[]): number | undefined {
+  const match = multiaddrs.map(ma => /\/ip4\/127\.0\.0\.1\/tcp\/(\d+)/.exec(ma)).find(m => m != null)
+  return match == null ? undefined : Number(match[1])
+}
+
+async function fetchStatus (api: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(new URL('/v1/status', api), { signal: AbortSignal.timeout(2 * second) })
+    return res.ok ? (await res.json() as { peerId: string }).peerId : undefined
+  } catch {
+    return undefined
   }
 }
 

@@ -5,7 +5,7 @@ import { EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
 import { stubWith } from '../utils/stubs.ts'
-import type { Client } from '../../src/cli/client.ts'
+import type { Client } from '../../src/client/index.ts'
 import type { KnownPeer, PeerStatus } from '../../src/peer.ts'
 
 const STATUS: PeerStatus = {

@@ -4,7 +4,7 @@ import { DaemonUnreachableError, EXIT, InvalidContextTokenError, QuorumNotReache
 import { expect } from '../utils/expect.ts'
 import { stubWith } from '../utils/stubs.ts'
 import type { GetJson, WriteJson } from '../../src/api/index.ts'
-import type { Client, ClientReadOptions, ClientWriteOptions } from '../../src/cli/client.ts'
+import type { Client, ClientReadOptions, ClientWriteOptions } from '../../src/client/index.ts'
 import type { StubbedInstance } from 'sinon-ts'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)

@@ -14,6 +14,7 @@ export interface DaemonOptions {
   allow?: string[]
   dhtRefreshInterval?: number
   gossip?: 'default' | 'testnet'
+  faultInjection?: boolean
 }
 
 /**
@@ -33,7 +34,7 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     dhtRefreshInterval: opts.dhtRefreshInterval,
     gossip: opts.gossip
   }
-  const daemon = new Daemon({ dataDir: ctx.dataDir, flags })
+  const daemon = new Daemon({ dataDir: ctx.dataDir, flags, faultInjection: opts.faultInjection })
   const done = new Promise<number>(resolve => {
     stopOnSignals(daemon, resolve, message => { ctx.out.info(message) })
   })

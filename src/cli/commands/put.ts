@@ -1,4 +1,4 @@
-import type { ClientWriteOptions } from '../client.ts'
+import type { ClientWriteOptions } from '../../client/index.ts'
 import type { CommandContext } from '../context.ts'
 
 /** Options of `p2pstore put` and `p2pstore delete`. */

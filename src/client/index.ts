@@ -1,9 +1,21 @@
+/**
+ * The HTTP client of a daemon's API, used by the CLI and by the consistency checker: every request
+ * has a deadline, and errors come back with the daemon's error name so exit codes map as there.
+ *
+ * @packageDocumentation
+ */
+
 import { API_REQUEST_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
 import { DaemonUnreachableError } from '../errors.ts'
-import type { ApiTarget } from './api-file.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
 import type { KnownPeer, PeerStatus } from '../peer.ts'
 import type { AbortOptions } from '@libp2p/interface'
+
+/** Where a client should connect, and with which token. */
+export interface ApiTarget {
+  url: string
+  token?: string
+}
 
 /** Per-request replication settings; unset ones take the daemon's defaults. */
 export interface QuorumOptions extends AbortOptions {
