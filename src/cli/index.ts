@@ -17,6 +17,7 @@ import { resolveApiTarget } from './api-file.ts'
 import { Output } from './output.ts'
 import type { CheckOptions } from './commands/check.ts'
 import type { DaemonOptions } from './commands/daemon.ts'
+import type { FaultOptions } from './commands/fault.ts'
 import type { GetCommandOptions } from './commands/get.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
 import type { WriteCommandOptions } from './commands/put.ts'
@@ -185,6 +186,15 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
         stop.dispose()
       }
     })))
+
+  usageHint(program.command('fault')
+    .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, heal, status')
+    .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, heal or status')
+    .argument('[args...]', 'peer indexes; groups are comma-separated (0,1,2)')
+    .requiredOption('--dir <dir>', 'the test net directory (`p2pstore testnet --dir DIR`, or the one it printed)')
+    .option('--one-way', 'partition: the first group cannot reach the second, the second can still reach the first')
+    .addOption(json())
+    .action(run(async (ctx, fault: string, args: string[], opts: FaultOptions) => (await import('./commands/fault.ts')).faultCommand(ctx, fault, args, opts))))
 
   usageHint(program.command('check')
     .description('run a fault scenario on a fresh local test net and check that no acknowledged write was lost')
