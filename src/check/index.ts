@@ -45,6 +45,11 @@ export interface CheckInit {
   clients?: number
   /** operations per second per client, at most. @default 20 */
   rate?: number
+  /**
+   * Clients resolve siblings by last-write-wins (`resolve=lww`) instead of merging them: the
+   * checker then shows the writes LWW loses. @default false
+   */
+  lww?: boolean
   /** JSON-lines history file. @default a file in the OS temp dir, named in the report */
   history?: string
   /** how long the healed net may take to converge before the final reads count. @default 120 s */
@@ -61,6 +66,8 @@ export interface CheckReport extends CheckCounts {
   peers: number
   durationS: number
   clients: number
+  /** clients resolved siblings by last-write-wins */
+  lww: boolean
   /** true when nothing was lost or unexpected, every sibling was concurrent and every key readable */
   passed: boolean
   /** the faults injected, with their time in ms since the workload began */
@@ -115,7 +122,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
   const onAbort = (): void => { abort.abort(init.signal?.reason) }
   init.signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    progress(`check ${scenario.name} (seed ${seed}): ${scenario.summary}`)
+    progress(`check ${scenario.name} (seed ${seed}): ${scenario.summary}${init.lww === true ? '; clients resolve siblings by last-write-wins' : ''}`)
     progress(`starting ${peers} daemons…`)
     await net.start()
     const all = net.peers.map(p => p.index)
@@ -136,6 +143,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
       rmwShare: scenario.defaults.rmwShare,
       rate: init.rate ?? 20,
       requestTimeout: 5 * second,
+      lww: init.lww,
       random: random.fork(0),
       history
     })
@@ -233,6 +241,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
       peers,
       durationS,
       clients,
+      lww: init.lww === true,
       ...counts,
       passed: passed(counts),
       faults,

@@ -27,6 +27,14 @@ export interface WorkloadInit {
   rate: number
   /** deadline of one request, after which its outcome is unknown */
   requestTimeout: number
+  /**
+   * Read-modify-writes read with `resolve=lww`: keep only the sibling with the latest timestamp and
+   * drop the others, as a last-write-wins store does. Loses concurrent writes by design; it shows
+   * what the checker catches.
+   *
+   * @default false
+   */
+  lww?: boolean
   /** the generator every client forks its own from */
   random: Random
   history: History
@@ -93,7 +101,7 @@ export class Workload {
       let context: string | undefined
       let siblings: number | undefined
       if (f === 'rmw') {
-        const read = await readOrEmpty(client, key)
+        const read = await readOrEmpty(client, key, this.init.lww === true)
         const merged = new Set<string>()
         for (const sibling of read?.siblings ?? []) {
           const text = sibling.encoding === 'utf8' ? sibling.value : Buffer.from(sibling.value, 'base64').toString('utf8')
@@ -115,9 +123,9 @@ export class Workload {
   }
 }
 
-async function readOrEmpty (client: HttpClient, key: string): Promise<GetJson | undefined> {
+async function readOrEmpty (client: HttpClient, key: string, lww: boolean): Promise<GetJson | undefined> {
   try {
-    return await client.get(key)
+    return await client.get(key, { resolve: lww ? 'lww' : undefined })
   } catch (err) {
     if ((err as Error).name === 'NotFoundError') return undefined
     throw err

@@ -204,6 +204,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--seed <k>', 'seed of every random choice; a run replays from it (default: random, printed)', seedArg)
     .option('--clients <n>', 'concurrent clients (default: the scenario\'s)', positiveIntArg)
     .option('--history <file>', 'write the operation history (JSON lines) here (default: a file in the temp dir)')
+    .option('--lww', 'clients resolve siblings by last-write-wins instead of merging them (shows the writes LWW loses)')
     .addOption(json())
     .action(run(async (ctx, opts: CheckOptions) => {
       const { checkCommand } = await import('./commands/check.ts')

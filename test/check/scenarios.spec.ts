@@ -55,4 +55,12 @@ describe('check: short scenarios on a process test net', function () {
     const lines = (await fs.readFile(report.history, 'utf8')).trim().split('\n').map(l => JSON.parse(l) as HistoryEntry)
     expect(lines.filter(l => l.type === 'ok' && l.f === 'rmw' && (l.siblings ?? 0) > 1)).to.not.have.length(0)
   })
+
+  it('catches the writes last-write-wins loses: clients that resolve siblings by LWW lose acknowledged writes', async () => {
+    const dir = await cleanup.tempDir()
+    const report = await runCheck({ scenario: 'concurrent', peers: 4, duration: 10, seed: 4, lww: true, history: `${dir}/history.jsonl` })
+    expect(report.lost).to.be.greaterThan(0)
+    expect(report.unexpected).to.equal(0)
+    expect(report.passed).to.equal(false)
+  })
 })

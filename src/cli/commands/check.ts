@@ -10,6 +10,7 @@ export interface CheckOptions {
   seed?: number
   clients?: number
   history?: string
+  lww?: boolean
 }
 
 /**
@@ -25,12 +26,13 @@ export async function checkCommand (ctx: CommandContext, opts: CheckOptions): Pr
     seed: opts.seed,
     clients: opts.clients,
     history: opts.history,
+    lww: opts.lww,
     signal: ctx.signal,
     onProgress: line => { ctx.out.progress(line) }
   })
   ctx.out.result(report, () => { printReport(ctx, report) })
   if (!report.passed) {
-    throw new ConsistencyViolationError(`check ${report.scenario} failed: ${report.lost} lost, ${report.unexpected} unexpected, ${report.dominatedSiblings} dominated siblings, ${report.corruptValues} corrupt values, ${report.unreadableKeys} unreadable keys (seed ${report.seed}, history ${report.history})`)
+    throw new ConsistencyViolationError(`check ${report.scenario} failed: ${report.lost} lost, ${report.unexpected} unexpected, ${report.dominatedSiblings} dominated siblings, ${report.corruptValues} corrupt values, ${report.unreadableKeys} unreadable keys (seed ${report.seed}, history ${report.history})${report.lww ? ' — expected with --lww: last-write-wins drops concurrent writes' : ''}`)
   }
   return 0
 }
@@ -39,7 +41,7 @@ function printReport (ctx: CommandContext, r: CheckReport): void {
   ctx.out.line()
   ctx.out.table([
     ['scenario', `${r.scenario} (seed ${r.seed}; replay with --seed ${r.seed})`],
-    ['test net', `${r.peers} peers, ${r.clients} clients, ${r.durationS} s`],
+    ['test net', `${r.peers} peers, ${r.clients} clients, ${r.durationS} s${r.lww ? ', clients resolve siblings by last-write-wins' : ''}`],
     ['faults', r.faults.length === 0 ? 'none' : r.faults.map(f => `${(f.atMs / 1000).toFixed(1)} s ${f.fault}`).join('; ')],
     ['writes', `${r.attempted} attempted, ${r.acked} acknowledged (${r.ackedPerSec}/s, p50 ${r.writeLatency.p50Ms} ms, p99 ${r.writeLatency.p99Ms} ms), ${r.unknown} unknown, ${r.failed} failed`],
     ['lost', `${r.lost}${r.lostSample.length === 0 ? '' : `  e.g. ${r.lostSample.slice(0, 5).map(e => `${e.key}:${e.element}`).join(', ')}`}`],

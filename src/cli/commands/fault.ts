@@ -39,6 +39,10 @@ export async function faultCommand (ctx: CommandContext, fault: string, args: st
     case 'partition': {
       if (args.length < 2) throw new InvalidParametersError('partition takes two or more groups, e.g. `p2pstore fault partition 0,1,2 3,4`')
       const groups = args.map(g => group(g, all))
+      const flat = groups.flat()
+      const twice = flat.find((i, n) => flat.indexOf(i) !== n)
+      if (twice != null) throw new InvalidParametersError(`peer-${twice} is in two groups; each peer may be in one group at most`)
+      if (opts.oneWay === true && groups.length !== 2) throw new InvalidParametersError('--one-way takes exactly two groups: the one cut off, then the one it cannot reach')
       await net.partition(groups, { oneWay: opts.oneWay })
       done = `partitioned ${groups.map(g => g.join(',')).join(opts.oneWay === true ? ' -/-> ' : ' | ')}`
       break
