@@ -5,8 +5,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
-import { TestnetError } from '../errors.ts'
+import { DATADIR_FILES, TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
+import { DaemonUnreachableError, TestnetError } from '../errors.ts'
+import { NetnsLab } from '../faults/index.ts'
 import type { DaemonInfo } from '../daemon.ts'
 import type { BlockDirection } from '../faults/index.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -49,6 +50,29 @@ export interface ProcessTestnetInit {
   dhtRefreshInterval?: number
   /** run the daemons with `--fault-injection` so `partition()` and `heal()` work. @default true */
   faultInjection?: boolean
+  /**
+   * Run each daemon in a network namespace of its own (a `NetnsLab` with one host per peer)
+   * instead of on 127.0.0.1, so that `partition()` and `loss()` drop packets in the kernel
+   * (iptables) rather than refuse connections in libp2p's gater. Needs root, iproute2 and
+   * iptables; `start()` says what is missing. Daemons then listen and serve their API on their
+   * host's address, so the API demands the bearer token in `<datadir>/api-token`, which this
+   * object reads and sends (see `apiToken()`).
+   *
+   * @default false
+   */
+  netns?: boolean
+}
+
+/** What `testnet.json` says of a net run in network namespaces, so `attach()` can drive its faults. */
+export interface ProcessTestnetNetns {
+  prefix: string
+  subnet: string
+}
+
+/** The contents of `testnet.json`. */
+interface TestnetFile {
+  peers: ProcessTestnetPeer[]
+  netns?: ProcessTestnetNetns
 }
 
 interface Child {
@@ -77,6 +101,11 @@ export type PeerGroup = number[]
  * The same object injects faults (`kill`, `pause`, `restart`, `wipe`, `partition`, `heal`), either
  * on the net it started or, through `ProcessTestnet.attach(dir)`, on one another process started.
  * Partitions go through each daemon's `/v1/faults` routes (daemons run with `--fault-injection`).
+ *
+ * With `netns: true`, daemon `i` runs in host `i` of a `NetnsLab` (`ip netns exec` execs the
+ * daemon, so pids, signals and the IPC channel are the daemon's own), and this process reaches the
+ * APIs over the lab's controller link. Partitions and `loss()` are then iptables rules: they hold
+ * whatever state the daemons are in, also across restarts, until `heal()`.
  */
 export class ProcessTestnet {
   readonly dir: string
@@ -88,6 +117,10 @@ export class ProcessTestnet {
   /** made by `attach()`: another process owns the daemons */
   private attached = false
   private stopping?: Promise<void>
+  /** with `netns`: the lab (ours after `start()`, adopted by `attach()`) */
+  private lab?: NetnsLab
+  /** API tokens read from the data dirs, by peer index */
+  private readonly tokens = new Map<number, string | undefined>()
 
   constructor (init: ProcessTestnetInit) {
     if (!Number.isInteger(init.peers) || init.peers < 1 || init.peers > TESTNET_MAX_PEERS) {
@@ -105,15 +138,20 @@ export class ProcessTestnet {
    */
   static async attach (dir: string): Promise<ProcessTestnet> {
     const file = path.join(path.resolve(dir), 'testnet.json')
-    let peers: ProcessTestnetPeer[]
+    let contents: TestnetFile
     try {
-      peers = (JSON.parse(await fs.readFile(file, 'utf8')) as { peers: ProcessTestnetPeer[] }).peers
+      contents = JSON.parse(await fs.readFile(file, 'utf8')) as TestnetFile
     } catch (err) {
-      throw new TestnetError(`no running test net in ${dir} (cannot read ${file}: ${(err as Error).message}); start one with \`p2pstore testnet --dir ${dir}\``)
+      throw new DaemonUnreachableError(`no running test net in ${dir} (cannot read ${file}: ${(err as Error).message}); start one with \`p2pstore testnet --dir ${dir}\``)
     }
-    const net = new ProcessTestnet({ peers: peers.length, dir })
+    const { peers, netns } = contents
+    const net = new ProcessTestnet({ peers: peers.length, dir, netns: netns != null })
     net.info = peers
     net.attached = true
+    if (netns != null) {
+      // the launcher owns the lab; this handle only drives its faults
+      net.lab = await NetnsLab.existing({ hosts: peers.length, prefix: netns.prefix, subnet: netns.subnet })
+    }
     return net
   }
 
@@ -136,11 +174,19 @@ export class ProcessTestnet {
     const total = this.init.peers
     await fs.mkdir(this.dir, { recursive: true })
     try {
+      if (this.init.netns === true) {
+        const available = await NetnsLab.available()
+        if (!available.ok) {
+          throw new TestnetError(`cannot run the test net in network namespaces: ${available.reason}`)
+        }
+        this.lab = new NetnsLab({ hosts: total })
+        await this.lab.setup()
+      }
       this.init.onProgress?.({ phase: 'starting', started: 0, total })
       const first = await this.spawnPeer(0, [])
       let started = 1
       this.init.onProgress?.({ phase: 'starting', started, total })
-      const bootstrap = first.multiaddrs.filter(ma => ma.includes('/ip4/127.0.0.1/'))
+      const bootstrap = this.ownAddresses(first)
       const rest = await Promise.all(Array.from({ length: total - 1 }, async (_, i) => {
         const peer = await this.spawnPeer(i + 1, bootstrap)
         this.init.onProgress?.({ phase: 'starting', started: ++started, total })
@@ -159,8 +205,9 @@ export class ProcessTestnet {
 
   /**
    * SIGTERM to every daemon (SIGCONT first to paused ones), SIGKILL to those still there after a
-   * grace period; removes a temp dir. Daemons restarted by another process (see `attach()`) are
-   * stopped through the pids in `testnet.json`. Idempotent.
+   * grace period; then deletes the network namespaces (with `netns`) and removes a temp dir.
+   * Daemons restarted by another process (see `attach()`) are stopped through the pids in
+   * `testnet.json`. Idempotent.
    */
   async stop (): Promise<void> {
     if (this.attached) return
@@ -177,8 +224,14 @@ export class ProcessTestnet {
       }))
       const listed = await readPeers(this.file)
       await Promise.all(listed.filter(p => !ours.has(p.pid)).map(async p => { await stopPid(p.pid) }))
+      // only now: a namespace outlives its deletion while a process still runs in it
+      let labFailure: unknown
+      await this.lab?.cleanup().catch((err: unknown) => { labFailure = err })
       await fs.rm(this.file, { force: true })
       if (this.ownsDir) await fs.rm(this.dir, { recursive: true, force: true })
+      if (labFailure != null) {
+        throw new TestnetError(`the daemons stopped, but the network namespaces of lab ${this.lab?.prefix ?? ''} were not all deleted: ${(labFailure as Error).message}`, { cause: labFailure })
+      }
     })()
     return this.stopping
   }
@@ -223,8 +276,8 @@ export class ProcessTestnet {
     const old = this.peer(index)
     await this.kill(index)
     const bootstrap = this.info.filter(p => p.index !== index)
-      .flatMap(p => p.multiaddrs.filter(ma => ma.includes('/ip4/127.0.0.1/')).slice(0, 1))
-    const fresh = await this.spawnPeer(index, bootstrap, { listenPort: tcpPort(old.multiaddrs), apiPort: Number(new URL(old.api).port) })
+      .flatMap(p => this.ownAddresses(p).slice(0, 1))
+    const fresh = await this.spawnPeer(index, bootstrap, { listenPort: tcpPort(old.multiaddrs, this.host(index)), apiPort: Number(new URL(old.api).port) })
     this.info = this.info.map(p => p.index === index ? fresh : p)
     await this.writeFile()
     return fresh
@@ -247,6 +300,11 @@ export class ProcessTestnet {
    * `oneWay`: only the first group cannot reach the others — it may not open connections to them,
    * they refuse its connections, but they may still open connections to it. Paused or stopped
    * peers are skipped (a restarted peer starts healed).
+   *
+   * With `netns`, the kernel drops every packet between the groups instead (`NetnsLab.cut`), open
+   * connections included, whatever state the peers are in, until `heal()`; `oneWay` drops only the
+   * packets from the first group to the others, which breaks TCP both ways but lets datagrams
+   * and half-open traffic from the others through.
    */
   async partition (groups: PeerGroup[], options: { oneWay?: boolean } = {}): Promise<void> {
     const seen = new Set<number>()
@@ -258,6 +316,17 @@ export class ProcessTestnet {
       }
     }
     if (options.oneWay === true && groups.length !== 2) throw new TestnetError('a one-way partition needs exactly two groups: from and to')
+    if (this.lab != null) {
+      const lab = this.lab
+      if (options.oneWay === true) {
+        await lab.cut(groups[0] ?? [], groups[1] ?? [], { oneWay: true })
+        return
+      }
+      for (let g = 0; g < groups.length; g++) {
+        await lab.cut(groups[g] ?? [], groups.slice(g + 1).flat())
+      }
+      return
+    }
     const blocks: Array<{ index: number, peers: string[], direction: BlockDirection }> = []
     groups.forEach((group, g) => {
       const others = groups.filter((_, o) => o !== g).flat().map(i => this.peer(i).peerId)
@@ -272,12 +341,44 @@ export class ProcessTestnet {
     }))
   }
 
-  /** Lifts every partition on every running daemon. */
+  /** Lifts every partition on every running daemon (with `netns`: every cut and every `loss()`). */
   async heal (): Promise<void> {
+    if (this.lab != null) {
+      await this.lab.heal()
+      return
+    }
     await Promise.all(this.info.map(async p => {
       if (this.state(p.index) !== 'running') return
       await this.faultRequest(p.index, 'DELETE')
     }))
+  }
+
+  /**
+   * Drops each packet arriving at peer `index` from the other peers with `probability` (from 0 to
+   * 1), replacing its previous setting; 0 removes it, and so does `heal()`. Only with `netns`: the
+   * kernel drops them (`NetnsLab.loss`), so retransmits, timeouts and suspicion run for real.
+   */
+  async loss (index: number, probability: number): Promise<void> {
+    if (this.lab == null) {
+      throw new TestnetError('packet loss needs a test net in network namespaces: start it with `netns: true`')
+    }
+    this.peer(index)
+    await this.lab.loss(index, probability)
+  }
+
+  /**
+   * The bearer token daemon `index`'s API demands, read from `<datadir>/api-token`; undefined when
+   * there is none (an API on loopback demands nothing). With `netns` every API has one.
+   */
+  async apiToken (index: number): Promise<string | undefined> {
+    const peer = this.peer(index)
+    if (!this.tokens.has(index)) {
+      // the daemon writes it before its API listens, and keeps it across restarts and wipes
+      const text = await fs.readFile(path.join(peer.dataDir, DATADIR_FILES.apiToken), 'utf8').catch(() => undefined)
+      const token = text?.trim()
+      this.tokens.set(index, token === '' ? undefined : token)
+    }
+    return this.tokens.get(index)
   }
 
   /** Waits until every running daemon sees every running daemon as alive (after faults end). */
@@ -290,7 +391,7 @@ export class ProcessTestnet {
     let lastSettled = -1
     for (;;) {
       const settled = (await Promise.all(running.map(async p => {
-        const known = await fetchPeerIds(p.api)
+        const known = await fetchPeerIds(p.api, await this.apiHeaders(p.index))
         return ids.every(id => id === p.peerId || known.has(id))
       }))).filter(Boolean).length
       if (settled !== lastSettled) {
@@ -311,11 +412,27 @@ export class ProcessTestnet {
     return peer
   }
 
+  /** This host's address: 127.0.0.1, or with `netns` host `index`'s address in the lab. */
+  private host (index: number): string {
+    return this.lab?.ip(index) ?? '127.0.0.1'
+  }
+
+  /** The multiaddrs of `peer` on its own host's address (not its other interfaces'). */
+  private ownAddresses (peer: ProcessTestnetPeer): string[] {
+    const host = `/ip4/${this.host(peer.index)}/`
+    return peer.multiaddrs.filter(ma => ma.includes(host))
+  }
+
+  private async apiHeaders (index: number): Promise<Record<string, string>> {
+    const token = await this.apiToken(index)
+    return token == null ? {} : { authorization: `Bearer ${token}` }
+  }
+
   private async faultRequest (index: number, method: 'PUT' | 'DELETE', body?: unknown): Promise<void> {
     const peer = this.peer(index)
     const res = await fetch(new URL('/v1/faults/partition', peer.api), {
       method,
-      headers: body == null ? {} : { 'content-type': 'application/json' },
+      headers: { ...await this.apiHeaders(index), ...(body == null ? {} : { 'content-type': 'application/json' }) },
       body: body == null ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(5 * second)
     }).catch((err: Error) => {
@@ -331,7 +448,11 @@ export class ProcessTestnet {
 
   private async writeFile (): Promise<void> {
     const tmp = `${this.file}.${process.pid}.tmp`
-    await fs.writeFile(tmp, `${JSON.stringify({ peers: this.info }, null, 2)}\n`)
+    const contents: TestnetFile = {
+      peers: this.info,
+      ...(this.lab == null ? {} : { netns: { prefix: this.lab.prefix, subnet: this.lab.subnet } })
+    }
+    await fs.writeFile(tmp, `${JSON.stringify(contents, null, 2)}\n`)
     await fs.rename(tmp, this.file)
   }
 
@@ -339,13 +460,15 @@ export class ProcessTestnet {
     const dataDir = path.join(this.dir, `peer-${index}`)
     await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
     const logFile = path.join(dataDir, 'daemon.log')
+    const host = this.host(index)
     const args = [
       cliPath(), 'daemon',
       '--data', dataDir,
-      '--listen', `/ip4/127.0.0.1/tcp/${ports.listenPort ?? 0}`,
-      '--api-host', '127.0.0.1',
+      '--listen', `/ip4/${host}/tcp/${ports.listenPort ?? 0}`,
+      '--api-host', host,
       '--api-port', String(ports.apiPort ?? 0),
-      '--allow', '/ip4/127.0.0.0/ipcidr/8',
+      // every peer of a test net is one host to the inbound rate limit: loopback, or the lab
+      '--allow', this.lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(this.lab.subnet),
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
       '--gossip', 'testnet',
       ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
@@ -358,7 +481,10 @@ export class ProcessTestnet {
       // own process group: a terminal's Ctrl-C reaches only the launcher, which then stops every
       // daemon once, in order; the IPC channel still ends a daemon whose launcher died. An attached
       // controller is short-lived: its daemons get no channel and outlive it.
-      child = spawn(process.execPath, args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true })
+      // `ip netns exec` execs the daemon after entering the namespace: the child's pid is the
+      // daemon's, and the IPC channel's descriptor is inherited through the exec
+      const command = this.lab?.wrap(index, process.execPath, args) ?? { command: process.execPath, args }
+      child = spawn(command.command, command.args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true })
     } finally {
       closeSync(log)
     }
@@ -366,9 +492,10 @@ export class ProcessTestnet {
     const timeout = this.init.startTimeout ?? TESTNET_PEER_START_TIMEOUT
     if (this.attached) {
       child.unref()
-      const api = `http://127.0.0.1:${ports.apiPort ?? 0}`
+      const api = `http://${host}:${ports.apiPort ?? 0}`
       const old = this.peer(index)
-      await waitUntilAsync(async () => (await fetchStatus(api)) === old.peerId, timeout, `peer-${index} did not start within ${timeout / 1000} s; see ${logFile}`)
+      const headers = await this.apiHeaders(index)
+      await waitUntilAsync(async () => (await fetchStatus(api, headers)) === old.peerId, timeout, `peer-${index} did not start within ${timeout / 1000} s; see ${logFile}`)
       return { ...old, pid: child.pid ?? -1 }
     }
     this.children.push({ index, process: child, exited })
@@ -389,13 +516,14 @@ export class ProcessTestnet {
       })
     })
     // the channel served its purpose; keep it open so the child notices if we die
+    this.tokens.delete(index)
     return { index, peerId: info.peerId, pid: child.pid ?? -1, api: info.api, multiaddrs: info.multiaddrs, dataDir }
   }
 }
 
 async function readPeers (file: string): Promise<ProcessTestnetPeer[]> {
   try {
-    return (JSON.parse(await fs.readFile(file, 'utf8')) as { peers: ProcessTestnetPeer[] }).peers
+    return (JSON.parse(await fs.readFile(file, 'utf8')) as TestnetFile).peers
   } catch {
     return []
   }
@@ -452,23 +580,31 @@ async function waitUntilAsync (done: () => Promise<boolean>, timeout: number, me
   }
 }
 
-function tcpPort (multiaddrs: string[]): number | undefined {
-  const match = multiaddrs.map(ma => /\/ip4\/127\.0\.0\.1\/tcp\/(\d+)/.exec(ma)).find(m => m != null)
-  return match == null ? undefined : Number(match[1])
+/** `a.b.c.d/n` as the multiaddr `/ip4/a.b.c.d/ipcidr/n`. */
+function cidrMultiaddr (cidr: string): string {
+  const [address, bits] = cidr.split('/')
+  return `/ip4/${address}/ipcidr/${bits}`
 }
 
-async function fetchStatus (api: string): Promise<string | undefined> {
+/** The TCP port of the first of `multiaddrs` on `host`. */
+function tcpPort (multiaddrs: string[], host: string): number | undefined {
+  const prefix = `/ip4/${host}/tcp/`
+  const match = multiaddrs.map(ma => ma.startsWith(prefix) ? /^\d+/.exec(ma.slice(prefix.length)) : null).find(m => m != null)
+  return match == null ? undefined : Number(match[0])
+}
+
+async function fetchStatus (api: string, headers: Record<string, string>): Promise<string | undefined> {
   try {
-    const res = await fetch(new URL('/v1/status', api), { signal: AbortSignal.timeout(2 * second) })
+    const res = await fetch(new URL('/v1/status', api), { headers, signal: AbortSignal.timeout(2 * second) })
     return res.ok ? (await res.json() as { peerId: string }).peerId : undefined
   } catch {
     return undefined
   }
 }
 
-async function fetchPeerIds (api: string): Promise<Set<string>> {
+async function fetchPeerIds (api: string, headers: Record<string, string>): Promise<Set<string>> {
   try {
-    const res = await fetch(new URL('/v1/peers', api), { signal: AbortSignal.timeout(5 * second) })
+    const res = await fetch(new URL('/v1/peers', api), { headers, signal: AbortSignal.timeout(5 * second) })
     if (!res.ok) return new Set()
     const peers = await res.json() as Array<{ peerId: string, state: string }>
     // a peer counts once it is an alive member: then every member view is complete
