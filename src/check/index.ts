@@ -23,6 +23,7 @@ import { Workload } from './workload.ts'
 import type { CheckCounts, FinalRead } from './checker.ts'
 import type { ScenarioName, NemesisContext } from './scenarios.ts'
 import type { WorkloadPeer } from './workload.ts'
+import type { ApiTarget } from '../client/index.ts'
 
 export { checkHistory, decodeValue, encodeValue, passed } from './checker.ts'
 export { History } from './history.ts'
@@ -50,6 +51,11 @@ export interface CheckInit {
    * checker then shows the writes LWW loses. @default false
    */
   lww?: boolean
+  /**
+   * Run the test net in network namespaces (root only): partitions become iptables DROP rules in
+   * the kernel instead of libp2p connection-gater refusals. @default false
+   */
+  netns?: boolean
   /** JSON-lines history file. @default a file in the OS temp dir, named in the report */
   history?: string
   /** how long the healed net may take to converge before the final reads count. @default 120 s */
@@ -68,6 +74,8 @@ export interface CheckReport extends CheckCounts {
   clients: number
   /** clients resolved siblings by last-write-wins */
   lww: boolean
+  /** the test net ran in network namespaces (kernel-level partitions) */
+  netns: boolean
   /** true when nothing was lost or unexpected, every sibling was concurrent and every key readable */
   passed: boolean
   /** the faults injected, with their time in ms since the workload began */
@@ -114,6 +122,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
   const random = new Random(seed)
   const net = new ProcessTestnet({
     peers,
+    netns: init.netns,
     onProgress: p => {
       if (p.phase === 'ready') progress(`test net of ${peers} peers ready in ${(p.elapsedMs / 1000).toFixed(1)} s`)
     }
@@ -126,12 +135,13 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
     progress(`starting ${peers} daemons…`)
     await net.start()
     const all = net.peers.map(p => p.index)
+    const tokens = new Map(await Promise.all(all.map(async i => [i, await net.apiToken(i)] as const)))
 
     // routing: every client request goes to a random peer, or to a preferred one (wipe)
     let preferred: { peer: number, share: number } | undefined
     const routing = random.fork(999)
     const workloadPeers = (): WorkloadPeer[] => {
-      const list = net.peers.map(p => ({ index: p.index, api: p.api }))
+      const list = net.peers.map(p => ({ index: p.index, api: p.api, token: tokens.get(p.index) }))
       if (preferred != null && routing.next() < preferred.share) return list.filter(p => p.index === preferred?.peer)
       return list
     }
@@ -216,7 +226,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
     let passes = 0
     for (;;) {
       abort.signal.throwIfAborted()
-      reads = await readAll(net.peers.map(p => p.api), keys, random.fork(2000 + passes), abort.signal)
+      reads = await readAll(net.peers.map(p => ({ url: p.api, token: tokens.get(p.index) })), keys, random.fork(2000 + passes), abort.signal)
       passes++
       const signature = signatureOf(reads)
       const counts = checkHistory(history.entries, reads, hot)
@@ -242,6 +252,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
       durationS,
       clients,
       lww: init.lww === true,
+      netns: init.netns === true,
       ...counts,
       passed: passed(counts),
       faults,
@@ -269,13 +280,13 @@ function blindKeys (base: number, durationS: number, rmwShare: number): number {
 }
 
 /** Reads every key with R = N through random peers; a key whose read fails is marked unreadable. */
-async function readAll (apis: string[], keys: string[], random: Random, signal: AbortSignal): Promise<Map<string, FinalRead>> {
+async function readAll (apis: ApiTarget[], keys: string[], random: Random, signal: AbortSignal): Promise<Map<string, FinalRead>> {
   const out = new Map<string, FinalRead>()
   const queue = [...keys]
   await Promise.all(Array.from({ length: READ_CONCURRENCY }, async () => {
     for (let key = queue.shift(); key != null; key = queue.shift()) {
       signal.throwIfAborted()
-      const client = new HttpClient({ url: random.pick(apis) }, 10 * second)
+      const client = new HttpClient(random.pick(apis), 10 * second)
       const began = performance.now()
       try {
         const result = await client.get(key, { r: DEFAULT_N })

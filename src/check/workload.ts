@@ -9,6 +9,8 @@ import type { GetJson } from '../api/index.ts'
 export interface WorkloadPeer {
   index: number
   api: string
+  /** bearer token of an API bound beyond loopback (network-namespace test nets) */
+  token?: string
 }
 
 /** Options of `Workload`. */
@@ -92,7 +94,7 @@ export class Workload {
 
   private async operation (c: number, peer: WorkloadPeer, f: 'write' | 'rmw', key: string, element: string): Promise<void> {
     const { history } = this.init
-    const client = new HttpClient({ url: peer.api }, this.init.requestTimeout)
+    const client = new HttpClient({ url: peer.api, token: peer.token }, this.init.requestTimeout)
     history.add({ type: 'invoke', client: c, f, key, element, peer: peer.index })
     const began = performance.now()
     let phase: 'read' | 'write' = f === 'rmw' ? 'read' : 'write'

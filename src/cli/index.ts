@@ -176,6 +176,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .requiredOption('--peers <n>', `how many peers (1–${TESTNET_MAX_PEERS})`, peersArg)
     .option('--dir <dir>', 'keep the peers here and reuse them next time (default: a temp dir removed on exit)')
     .option('--swarm-key <file>', 'run the test net as a private network with this swarm key')
+    .option('--netns', 'one network namespace per daemon (root; needs iproute2 and iptables): faults then act in the kernel')
     .addOption(json())
     .action(run(async (ctx, opts: TestnetOptions) => {
       const { testnetCommand } = await import('./commands/testnet.ts')
@@ -188,8 +189,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     })))
 
   usageHint(program.command('fault')
-    .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, heal, status')
-    .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, heal or status')
+    .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status')
+    .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, loss, heal or status')
     .argument('[args...]', 'peer indexes; groups are comma-separated (0,1,2)')
     .requiredOption('--dir <dir>', 'the test net directory (`p2pstore testnet --dir DIR`, or the one it printed)')
     .option('--one-way', 'partition: the first group cannot reach the second, the second can still reach the first')
@@ -205,6 +206,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--clients <n>', 'concurrent clients (default: the scenario\'s)', positiveIntArg)
     .option('--history <file>', 'write the operation history (JSON lines) here (default: a file in the temp dir)')
     .option('--lww', 'clients resolve siblings by last-write-wins instead of merging them (shows the writes LWW loses)')
+    .option('--netns', 'run the test net in network namespaces (root): partitions are iptables DROP rules in the kernel')
     .addOption(json())
     .action(run(async (ctx, opts: CheckOptions) => {
       const { checkCommand } = await import('./commands/check.ts')

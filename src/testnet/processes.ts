@@ -360,7 +360,7 @@ export class ProcessTestnet {
    */
   async loss (index: number, probability: number): Promise<void> {
     if (this.lab == null) {
-      throw new TestnetError('packet loss needs a test net in network namespaces: start it with `netns: true`')
+      throw new TestnetError('packet loss needs a test net in network namespaces: start it with `p2pstore testnet --netns` (`netns: true` from code)')
     }
     this.peer(index)
     await this.lab.loss(index, probability)

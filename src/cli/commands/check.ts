@@ -11,6 +11,7 @@ export interface CheckOptions {
   clients?: number
   history?: string
   lww?: boolean
+  netns?: boolean
 }
 
 /**
@@ -27,6 +28,7 @@ export async function checkCommand (ctx: CommandContext, opts: CheckOptions): Pr
     clients: opts.clients,
     history: opts.history,
     lww: opts.lww,
+    netns: opts.netns,
     signal: ctx.signal,
     onProgress: line => { ctx.out.progress(line) }
   })
@@ -41,7 +43,7 @@ function printReport (ctx: CommandContext, r: CheckReport): void {
   ctx.out.line()
   ctx.out.table([
     ['scenario', `${r.scenario} (seed ${r.seed}; replay with --seed ${r.seed})`],
-    ['test net', `${r.peers} peers, ${r.clients} clients, ${r.durationS} s${r.lww ? ', clients resolve siblings by last-write-wins' : ''}`],
+    ['test net', `${r.peers} peers, ${r.clients} clients, ${r.durationS} s${r.lww ? ', clients resolve siblings by last-write-wins' : ''}${r.netns ? ', network namespaces (iptables partitions)' : ''}`],
     ['faults', r.faults.length === 0 ? 'none' : r.faults.map(f => `${(f.atMs / 1000).toFixed(1)} s ${f.fault}`).join('; ')],
     ['writes', `${r.attempted} attempted, ${r.acked} acknowledged (${r.ackedPerSec}/s, p50 ${r.writeLatency.p50Ms} ms, p99 ${r.writeLatency.p99Ms} ms), ${r.unknown} unknown, ${r.failed} failed`],
     ['lost', `${r.lost}${r.lostSample.length === 0 ? '' : `  e.g. ${r.lostSample.slice(0, 5).map(e => `${e.key}:${e.element}`).join(', ')}`}`],

@@ -9,7 +9,7 @@ export interface FaultOptions {
 }
 
 /** The faults `p2pstore fault` injects, and how many arguments each takes. */
-export const FAULTS = ['kill', 'restart', 'pause', 'resume', 'wipe', 'partition', 'isolate', 'bridge', 'heal', 'status'] as const
+export const FAULTS = ['kill', 'restart', 'pause', 'resume', 'wipe', 'partition', 'isolate', 'bridge', 'loss', 'heal', 'status'] as const
 
 /**
  * `p2pstore fault --dir DIR <fault> [args…]`: injects a fault into the running test net whose
@@ -19,7 +19,8 @@ export const FAULTS = ['kill', 'restart', 'pause', 'resume', 'wipe', 'partition'
  *   partition 0,1,2 3,4 [--one-way]   groups cut off from each other (one-way: the first cannot reach the second)
  *   isolate I                         I alone against the rest
  *   bridge 0,1 2 3,4                  two sides that only the middle peer(s) reach
- *   heal                              lift every partition
+ *   loss I P                          drop P (0–1) of the packets arriving at I (`--netns` test nets only)
+ *   heal                              lift every partition and loss
  *   status                            every peer's process state
  */
 export async function faultCommand (ctx: CommandContext, fault: string, args: string[], opts: FaultOptions): Promise<number> {
@@ -60,6 +61,15 @@ export async function faultCommand (ctx: CommandContext, fault: string, args: st
       if (overlap != null) throw new InvalidParametersError(`peer-${overlap} cannot be both a bridge and on a side`)
       await net.partition([left, right])
       done = `partitioned ${left.join(',')} | ${right.join(',')}, bridged by ${middle.join(',')}`
+      break
+    }
+    case 'loss': {
+      if (args.length !== 2) throw new InvalidParametersError('loss takes a peer index and a probability, e.g. `p2pstore fault loss 3 0.2`')
+      const i = index(args[0] ?? '', all)
+      const p = Number(args[1])
+      if (!(p >= 0 && p <= 1)) throw new InvalidParametersError(`the loss probability must be from 0 to 1, got "${args[1]}"`)
+      await net.loss(i, p)
+      done = `dropping ${Math.round(p * 100)} % of the packets arriving at peer-${i}`
       break
     }
     case 'heal': { await net.heal(); done = 'healed every partition'; break }

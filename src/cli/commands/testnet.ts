@@ -6,6 +6,7 @@ export interface TestnetOptions {
   peers: number
   dir?: string
   swarmKey?: string
+  netns?: boolean
 }
 
 /**
@@ -22,6 +23,7 @@ export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions)
     peers: opts.peers,
     dir: opts.dir,
     swarmKeyFile: opts.swarmKey,
+    netns: opts.netns,
     onProgress: p => {
       if (p.phase === 'starting') progress(`starting peers: ${p.started}/${p.total}`)
       else if (p.phase === 'joining') progress(`joining: ${p.settled}/${p.total} peers know every other peer`)
