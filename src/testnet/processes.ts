@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { DATADIR_FILES, TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
 import { DaemonUnreachableError, TestnetError } from '../errors.ts'
-import { NetnsLab } from '../faults/index.ts'
+import { cleanupStaleLabs, NetnsLab } from '../faults/index.ts'
 import type { DaemonInfo } from '../daemon.ts'
 import type { BlockDirection } from '../faults/index.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -179,6 +179,9 @@ export class ProcessTestnet {
         if (!available.ok) {
           throw new TestnetError(`cannot run the test net in network namespaces: ${available.reason}`)
         }
+        // namespaces of an earlier launcher that was killed before it could delete them (their
+        // owner pid is gone; live labs of other processes are left alone)
+        await cleanupStaleLabs().catch(() => 0)
         this.lab = new NetnsLab({ hosts: total })
         await this.lab.setup()
       }
