@@ -1,7 +1,7 @@
 import { AbortError, InvalidParametersError } from '@libp2p/interface'
 import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
-import { applyWrite, contextIncludes, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot, siblingSetsEqual } from '../clock/index.ts'
+import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot, siblingSetsEqual } from '../clock/index.ts'
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
 import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
 import { deleteIfUnchanged, mergeHints, mergeIntoLocal } from './local-store.ts'
@@ -268,11 +268,14 @@ export class Coordinator {
     // alive fallbacks first; suspect ones only as a last resort (suspicion is a weak signal)
     const rest = preference.slice(put.n).filter(r => !r.peerId.equals(this.components.peerId))
     const fallbacks = [...rest.filter(r => r.state !== 'suspect'), ...rest.filter(r => r.state === 'suspect')]
-    const current = await this.components.engine.get(key, options)
-    if (!contextIncludes(current?.set.context ?? emptyContext(), put.context)) {
-      // the client saw versions this replica has not received yet: fetch them first, so that the
-      // write supersedes what the client really saw (writeLocal drops any claim still unknown)
-      await this.catchUp(key, others, options)
+    // a blind write (empty context) claims nothing: no read is needed to check its claim
+    if (contextSize(put.context) > 0) {
+      const current = await this.components.engine.get(key, options)
+      if (!contextIncludes(current?.set.context ?? emptyContext(), put.context)) {
+        // the client saw versions this replica has not received yet: fetch them first, so that the
+        // write supersedes what the client really saw (writeLocal drops any claim still unknown)
+        await this.catchUp(key, others, options)
+      }
     }
     const local = await this.writeLocal(key, put, selfIsHome ? undefined : replicas.map(r => r.peerId.toString()), options)
     const localAck = selfIsHome ? 1 : 0

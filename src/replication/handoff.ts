@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
 import { keyId, preferenceList } from '../routing/index.ts'
@@ -6,7 +7,7 @@ import { RepeatingTask } from './repeating-task.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
-import type { Engine } from '../storage/index.ts'
+import type { Engine, StoredRecord } from '../storage/index.ts'
 import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 
 /** What the handoff pass uses. */
@@ -60,6 +61,13 @@ export interface HandoffStats {
  *
  * Deleting is conditional: the record goes only if it is still exactly what was delivered, so a
  * write that arrived meanwhile is never lost. Unreachable owners keep the copy for the next pass.
+ *
+ * Only a membership change that changes placement's view (a member joined, died or left — not a
+ * suspicion), and the first pass after start, walks the whole store, since only then can
+ * ownership move for keys nobody wrote. Other passes take their work from the engine's
+ * change listener: the keys written or deleted since the last pass (checked by ranking alone,
+ * without a read, unless this peer is no longer among their places), the hinted copies and the
+ * tombstones due. Every pass yields to the event loop after each ~2 ms of work.
  */
 export class Handoff implements Startable {
   private readonly components: HandoffComponents
@@ -68,9 +76,17 @@ export class Handoff implements Startable {
   private readonly margin: number
   private readonly grace: number
   private readonly task: RepeatingTask
-  /** membership changed since the last pass */
+  /** membership changed (or the peer started) since the last full pass */
   private dirty = true
-  private ticks = 0
+  /** keys written or deleted since the last pass: their ownership is checked by the next one */
+  private changed = new Map<string, Uint8Array>()
+  /** keys whose record is a hinted copy */
+  private readonly hinted = new Map<string, Uint8Array>()
+  /** keys whose record is a tombstone, with when it may first be collected */
+  private readonly tombstones = new Map<string, { key: Uint8Array, due: number }>()
+  private unsubscribe?: () => void
+  /** the live members (placement's view) at the last full pass */
+  private fullPassView?: string
   private last: HandoffStats = { pendingHints: 0, handedOff: 0, collected: 0, tombstones: 0, at: 0 }
 
   constructor (components: HandoffComponents, init: HandoffInit = {}) {
@@ -82,15 +98,21 @@ export class Handoff implements Startable {
     this.task = new RepeatingTask(async signal => { await this.tick(signal) }, init.interval ?? HANDOFF_INTERVAL, this.log)
   }
 
+  /** Follows the store's changes and starts the passes (the first one is full). */
   start (): void {
+    if (this.unsubscribe != null) return
+    this.unsubscribe = this.components.engine.onChange((key, record) => { this.noteChange(key, record) })
+    this.dirty = true
     this.task.start()
   }
 
   async stop (): Promise<void> {
     await this.task.stop()
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
   }
 
-  /** Runs the next pass now (membership changed). */
+  /** Runs the next pass now, over the whole store if placement's view changed (membership changed). */
   trigger (): void {
     this.dirty = true
     this.task.wake()
@@ -102,50 +124,108 @@ export class Handoff implements Startable {
   }
 
   private async tick (signal: AbortSignal): Promise<void> {
-    // a pass walks the whole store: only when membership changed, hints wait, a tombstone may be
-    // due, or every tenth interval as a safety net — never as a steady background load
-    this.ticks++
-    if (!this.dirty && this.last.pendingHints === 0 && this.last.tombstones === 0 && this.ticks % 10 !== 0) return
+    // the whole store only when membership changed (or at start, for hints and tombstones kept
+    // across a restart); otherwise just what changed since, the hints, and the tombstones due
+    // placement ranks alive and suspect members alike: a suspicion or a refutation moves nothing
+    const view = this.components.members.notLeft().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.peerId.toString()).sort().join(',')
+    const full = this.dirty && view !== this.fullPassView
     this.dirty = false
-    this.last = await this.pass({ signal })
+    if (full) this.fullPassView = view
+    this.last = full ? await this.pass({ signal }) : await this.incrementalPass({ signal })
     if (this.last.handedOff > 0 || this.last.pendingHints > 0 || this.last.collected > 0) {
-      this.log('handoff pass: %d copies handed off, %d hints pending, %d tombstones collected', this.last.handedOff, this.last.pendingHints, this.last.collected)
+      this.log('%s handoff pass: %d copies handed off, %d hints pending, %d tombstones collected', full ? 'full' : 'incremental', this.last.handedOff, this.last.pendingHints, this.last.collected)
     }
   }
 
-  /** One pass over the store; exported for tests through `Peer`. */
+  /** One pass over the whole store; exported for tests through `Peer`. */
   async pass (options: AbortOptions = {}): Promise<HandoffStats> {
-    let pendingHints = 0
-    let handedOff = 0
-    let collected = 0
-    let tombstones = 0
-    let seen = 0
+    const outcome = { handedOff: 0, collected: 0 }
+    // keys changed from here on are checked again by the next pass
+    this.changed = new Map()
+    const slice = new TimeSlice()
     for await (const { key, record } of this.components.engine.entries(options)) {
-      // yield now and then: a big store must not hold the event loop from foreground requests
-      if (++seen % 500 === 0) await new Promise(resolve => setImmediate(resolve))
-      const placed = this.components.placement.fromView(key, this.n + this.margin)
-      const home = placed.slice(0, this.n)
-      const selfIsHome = home.some(p => p.peerId.equals(this.components.peerId))
-      const hinted = record.hintFor != null && record.hintFor.length > 0
-      const keep = hinted ? selfIsHome : placed.some(p => p.peerId.equals(this.components.peerId))
-      if (keep) {
-        // a hinted copy on a peer that became a home replica is simply a replica now
-        if (hinted) await this.components.engine.update(key, cur => cur == null ? undefined : { set: cur.set, actor: cur.actor }, options)
-        const isTombstone = record.set.siblings.length > 0 && record.set.siblings.every(s => s.deleted)
-        if (isTombstone && home[0]?.peerId.equals(this.components.peerId) === true && await this.collect(key, record.set, options)) collected++
-        else if (isTombstone) tombstones++
-        continue
-      }
-      const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
-      if (owners.length > 0 && await this.deliver(key, record.set, owners, options)) {
-        const deleted = await deleteIfUnchanged(this.components.engine, key, record.set, options)
-        if (deleted) handedOff++
-        else if (hinted) pendingHints++
-      } else if (hinted) {
-        pendingHints++
-      }
+      await slice.yieldIfDue()
+      // hints and tombstones kept from before a restart join the work lists here
+      this.track(hexOf(key), key.slice(), record)
+      await this.visit(key, record, outcome, options)
     }
-    return { pendingHints, handedOff, collected, tombstones, at: Date.now() }
+    return this.summary(outcome)
+  }
+
+  /** One pass over the keys changed since the last one, the hinted copies and the tombstones due. */
+  async incrementalPass (options: AbortOptions = {}): Promise<HandoffStats> {
+    const outcome = { handedOff: 0, collected: 0 }
+    const now = Date.now()
+    const work = this.changed
+    this.changed = new Map()
+    for (const [id, key] of this.hinted) work.set(id, key)
+    for (const [id, t] of this.tombstones) if (t.due <= now) work.set(id, t.key)
+    const slice = new TimeSlice()
+    for (const [id, key] of work) {
+      await slice.yieldIfDue()
+      options.signal?.throwIfAborted()
+      // a changed copy that is neither hinted nor a tombstone needs a record read only when this
+      // peer is no longer among its places: ranking alone settles the usual case
+      if (!this.hinted.has(id) && !this.tombstones.has(id) && this.keeps(key, false)) continue
+      const record = await this.components.engine.get(key, options)
+      // the record as it is now: a hint or tombstone a full pass listed may be gone meanwhile
+      this.track(id, key, record)
+      if (record != null) await this.visit(key, record, outcome, options)
+    }
+    return this.summary(outcome)
+  }
+
+  private summary (outcome: { handedOff: number, collected: number }): HandoffStats {
+    return { pendingHints: this.hinted.size, handedOff: outcome.handedOff, collected: outcome.collected, tombstones: this.tombstones.size, at: Date.now() }
+  }
+
+  /** Keeps the work lists in step with the store (the engine's change listener). */
+  private noteChange (key: Uint8Array, record: StoredRecord | undefined): void {
+    const id = hexOf(key)
+    const copy = key.slice()
+    this.changed.set(id, copy)
+    this.track(id, copy, record)
+  }
+
+  /** Lists or unlists `key` as a hinted copy and as a tombstone, as `record` says. */
+  private track (id: string, key: Uint8Array, record: StoredRecord | undefined): void {
+    if (record?.hintFor != null && record.hintFor.length > 0) this.hinted.set(id, key)
+    else this.hinted.delete(id)
+    if (record != null && isTombstone(record.set)) {
+      const newest = Math.max(...record.set.siblings.map(s => s.timestamp))
+      this.tombstones.set(id, { key, due: newest + this.grace })
+    } else {
+      this.tombstones.delete(id)
+    }
+  }
+
+  /** Whether this peer keeps a copy of `key`: a home replica, or (not hinted) within the margin. */
+  private keeps (key: Uint8Array, hinted: boolean): boolean {
+    const placed = this.components.placement.fromView(key, hinted ? this.n : this.n + this.margin)
+    return placed.some(p => p.peerId.equals(this.components.peerId))
+  }
+
+  /** What a pass does with one record: hand it off, drop its hint, or collect its tombstone. */
+  private async visit (key: Uint8Array, record: StoredRecord, outcome: { handedOff: number, collected: number }, options: AbortOptions): Promise<void> {
+    const placed = this.components.placement.fromView(key, this.n + this.margin)
+    const home = placed.slice(0, this.n)
+    const selfIsHome = home.some(p => p.peerId.equals(this.components.peerId))
+    const hinted = record.hintFor != null && record.hintFor.length > 0
+    const keep = hinted ? selfIsHome : placed.some(p => p.peerId.equals(this.components.peerId))
+    if (keep) {
+      // a hinted copy on a peer that became a home replica is simply a replica now
+      if (hinted) await this.components.engine.update(key, cur => cur == null ? undefined : { set: cur.set, actor: cur.actor }, options)
+      if (isTombstone(record.set) && home[0]?.peerId.equals(this.components.peerId) === true && await this.collect(key, record.set, options)) outcome.collected++
+      return
+    }
+    const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
+    if (owners.length > 0 && await this.deliver(key, record.set, owners, options)) {
+      // a record changed meanwhile is listed again by the change listener
+      if (await deleteIfUnchanged(this.components.engine, key, record.set, options)) outcome.handedOff++
+    } else {
+      // an owner could not take it: the next pass tries again
+      this.changed.set(hexOf(key), key.slice())
+    }
   }
 
   /**
@@ -157,7 +237,7 @@ export class Handoff implements Startable {
    * bring the old value back.
    */
   private async collect (key: Uint8Array, state: SiblingSet, options: AbortOptions): Promise<boolean> {
-    if (state.siblings.length === 0 || state.siblings.some(s => !s.deleted)) return false
+    if (!isTombstone(state)) return false
     if (state.siblings.some(s => Date.now() - s.timestamp < this.grace)) return false
     // everyone who may hold a copy: the N home replicas and the margin beyond them
     const confirmers = preferenceList(keyId(key), this.components.members.notLeft()).slice(0, this.n + this.margin)
@@ -180,5 +260,28 @@ export class Handoff implements Startable {
       if (response.status !== 'ok') throw new Error(response.status === 'error' ? response.errorMessage : response.status)
     }))
     return results.every(r => r.status === 'fulfilled')
+  }
+}
+
+function hexOf (key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+}
+
+/** Every version is a delete. */
+function isTombstone (state: SiblingSet): boolean {
+  return state.siblings.length > 0 && state.siblings.every(s => s.deleted)
+}
+
+/** Most a pass runs before it lets the event loop serve foreground requests. */
+const SLICE_MS = 2
+
+/** Yields to the event loop once `SLICE_MS` of synchronous work has gone by. */
+class TimeSlice {
+  private since = performance.now()
+
+  async yieldIfDue (): Promise<void> {
+    if (performance.now() - this.since < SLICE_MS) return
+    await new Promise(resolve => setImmediate(resolve))
+    this.since = performance.now()
   }
 }

@@ -6,12 +6,13 @@
  * Pure functions: no I/O, so they can be tested exhaustively.
  */
 
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 
 /** `sha256(key)`: where a key lives in the 256-bit key space (kad-dht hashes the same way). */
 export function keyId (key: Uint8Array): Uint8Array {
-  return createHash('sha256').update(key).digest()
+  // the one-shot hash is ~4× cheaper than createHash() for short inputs: every request ranks keys
+  return hash('sha256', key, 'buffer')
 }
 
 /** A peer's position in the key space, exactly as kad-dht computes it. */

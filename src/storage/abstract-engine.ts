@@ -15,12 +15,22 @@ import { DEFAULT_KV_LIMITS } from '../protocol/index.ts'
 import { KeyLock, throwIfAborted } from './key-lock.ts'
 import { describeKey } from './layout.ts'
 import { decodeRecord, encodeRecord } from './record-codec.ts'
-import type { Engine, EngineOptions, StoredRecord } from './engine.ts'
+import type { ChangeListener, Engine, EngineOptions, StoredRecord } from './engine.ts'
 import type { KvLimits } from '../protocol/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** Largest incarnation number: it is a big-endian uint32 inside actor ids (clock/types.ts). */
 export const MAX_INCARNATION = 0xffff_ffff
+
+/**
+ * Incarnation numbers reserved per durable write of the counter. Every key a peer starts to
+ * coordinate takes a number; persisting each one cost a synced write (an fsync) on the path of
+ * every put of a new key. The counter on disk is instead the highest number reserved, written
+ * before any number of the block is handed out: after a restart numbering resumes above it, so a
+ * number is still never handed out twice, at the price of skipping the rest of a block (2^32
+ * numbers last 4 million restarts).
+ */
+export const INCARNATION_BLOCK = 1024
 
 /** Lock name of the incarnation counter; user keys lock under their hex, which has no colon. */
 const INCARNATION_LOCK = 'meta:incarnation'
@@ -29,7 +39,7 @@ const INCARNATION_LOCK = 'meta:incarnation'
 export interface OpenedStore {
   /** the storage epoch, 16 lowercase hex chars */
   epoch: string
-  /** the last incarnation number handed out, 0 when none */
+  /** the highest incarnation number reserved (every number up to it may have been handed out), 0 when none */
   incarnation: number
 }
 
@@ -42,6 +52,7 @@ export abstract class AbstractEngine implements Engine {
   /** limits every stored record satisfies */
   protected readonly limits: KvLimits
   private readonly locks = new KeyLock()
+  private readonly listeners = new Set<ChangeListener>()
   /** operations running or queued, which close() waits for */
   private readonly pending = new Set<Promise<unknown>>()
   private opening?: Promise<void>
@@ -49,6 +60,8 @@ export abstract class AbstractEngine implements Engine {
   private isOpen = false
   private currentEpoch?: string
   private incarnation = 0
+  /** the highest incarnation number durably reserved */
+  private reserved = 0
 
   constructor (options: EngineOptions = {}) {
     this.limits = {
@@ -74,7 +87,7 @@ export abstract class AbstractEngine implements Engine {
   protected abstract scanRecords (): AsyncIterable<[Uint8Array, Uint8Array]>
   /** How many records there are. */
   protected abstract countRecords (options: AbortOptions): Promise<number>
-  /** Persists the incarnation counter, always synchronously to disk. */
+  /** Persists the highest reserved incarnation number, always synchronously to disk. */
   protected abstract storeIncarnation (incarnation: number): Promise<void>
 
   open (): Promise<void> {
@@ -92,7 +105,9 @@ export abstract class AbstractEngine implements Engine {
   private async openOnce (): Promise<void> {
     const { epoch, incarnation } = await this.openStore()
     this.currentEpoch = epoch
+    // numbers up to the reservation on disk may have been handed out before: resume above it
     this.incarnation = incarnation
+    this.reserved = incarnation
     // close() may have been called while we opened: it waits for us, then closes the store
     if (this.closing == null) this.isOpen = true
   }
@@ -139,7 +154,10 @@ export abstract class AbstractEngine implements Engine {
       if (next === undefined) return bytes == null ? undefined : this.decode(key, bytes)
       if (next === null) {
         // an atomic conditional delete: fn saw the record under the key's lock
-        if (bytes != null) await this.deleteRecord(key)
+        if (bytes != null) {
+          await this.deleteRecord(key)
+          this.changed(key, undefined)
+        }
         return undefined
       }
 
@@ -153,6 +171,7 @@ export abstract class AbstractEngine implements Engine {
         throw new InvalidParametersError(`refusing to store an invalid record for key ${describeKey(key)}: ${messageOf(err)}`)
       }
       await this.writeRecord(key, encoded)
+      this.changed(key, stored)
       return stored
     }, options))
   }
@@ -161,7 +180,18 @@ export abstract class AbstractEngine implements Engine {
     this.checkKey(key)
     await this.track(options, async () => this.locks.run(this.lockName(key), async () => {
       await this.deleteRecord(key)
+      this.changed(key, undefined)
     }, options))
+  }
+
+  onChange (listener: ChangeListener): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** Tells the listeners, still under the key's lock, so they see one key's changes in order. */
+  private changed (key: Uint8Array, record: StoredRecord | undefined): void {
+    for (const listener of this.listeners) listener(key, record)
   }
 
   async * entries (options: AbortOptions = {}): AsyncGenerator<{ key: Uint8Array, record: StoredRecord }> {
@@ -185,7 +215,11 @@ export abstract class AbstractEngine implements Engine {
       if (next > MAX_INCARNATION) {
         throw new DataDirError(`the storage database at ${this.location} has used up its ${MAX_INCARNATION} incarnation numbers; move the data dir aside so a new storage epoch starts`)
       }
-      await this.storeIncarnation(next)
+      if (next > this.reserved) {
+        const reserve = Math.min(MAX_INCARNATION, next + INCARNATION_BLOCK - 1)
+        await this.storeIncarnation(reserve)
+        this.reserved = reserve
+      }
       this.incarnation = next
       return next
     }, options))

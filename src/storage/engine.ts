@@ -25,6 +25,15 @@ export interface StoredRecord {
   hintFor?: string[]
 }
 
+/**
+ * Told of every change to a key's record, synchronously, once the change is durable: `record` is
+ * the record as stored, or undefined when it was deleted. Changes of one key arrive in the order
+ * they were made (the engine calls listeners under the key's lock), so an index kept from them
+ * matches the store. `delete()` of an absent key may be reported too. A listener must be quick and must not throw;
+ * it must not call the engine.
+ */
+export type ChangeListener = (key: Uint8Array, record: StoredRecord | undefined) => void
+
 /** Options every engine takes. */
 export interface EngineOptions {
   /**
@@ -95,8 +104,17 @@ export interface Engine {
   count(options?: AbortOptions): Promise<number>
 
   /**
-   * The next per-peer incarnation number: durable before it is returned, strictly increasing
-   * across restarts, starting at 1. Concurrent calls get distinct numbers.
+   * Calls `listener` after every durable write or delete of a record, from now on (see
+   * `ChangeListener`). Lets in-memory indexes (anti-entropy's Merkle leaves, handoff's work list)
+   * follow the store without scanning it. Resolves nothing; returns a function that unsubscribes.
+   */
+  onChange(listener: ChangeListener): () => void
+
+  /**
+   * The next per-peer incarnation number: durable before it is returned (reserved on disk in
+   * blocks, see `INCARNATION_BLOCK`), strictly increasing across restarts, starting at 1 (after a
+   * restart it resumes above the last reserved block, not right after the last number handed
+   * out). Concurrent calls get distinct numbers.
    */
   nextIncarnation(options?: AbortOptions): Promise<number>
 }

@@ -42,7 +42,11 @@ export const META_KEYS = {
   version: metaKey('version'),
   /** the storage epoch: 8 random bytes, written once when the database is created */
   epoch: metaKey('epoch'),
-  /** the last incarnation number handed out, a big-endian uint32 (0 when none yet) */
+  /**
+   * the highest incarnation number reserved, a big-endian uint32 (0 when none yet): every number
+   * handed out is at most this (older versions stored the last number handed out, which reads
+   * the same way)
+   */
   incarnation: metaKey('incarnation')
 } as const
 

@@ -2,6 +2,7 @@
  * The Engine compliance suite: every storage engine must pass it unchanged, so that unit tests on
  * `MemoryEngine` say something true about `LevelEngine`.
  */
+import { INCARNATION_BLOCK } from '../../src/storage/abstract-engine.ts'
 import { expect } from '../utils/expect.ts'
 import type { CausalContext, Sibling, SiblingSet } from '../../src/clock/types.ts'
 import type { Engine, StoredRecord } from '../../src/storage/index.ts'
@@ -274,6 +275,25 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
       expect(await engine.get(bytes('k'))).to.equal(undefined)
     })
 
+    it('tells change listeners of every durable write and delete, in order, and nothing after unsubscribing', async () => {
+      const seen: Array<[string, string | undefined]> = []
+      const unsubscribe = engine.onChange((key, record) => { seen.push([decoder.decode(key), textOf(record)]) })
+      await Promise.all([
+        engine.update(bytes('k'), () => recordOf('v1')),
+        engine.update(bytes('k'), () => recordOf('v2', 2)),
+        engine.update(bytes('k'), () => undefined),
+        engine.update(bytes('j'), () => { throw new Error('no') }).catch(() => {}),
+        engine.update(bytes('k'), () => null),
+        engine.update(bytes('k'), () => null)
+      ])
+      await engine.update(bytes('j'), () => recordOf('w1'))
+      await engine.delete(bytes('j'))
+      unsubscribe()
+      await engine.update(bytes('k'), () => recordOf('v3', 3))
+      // no call for "unchanged", for a throwing fn, or for a conditional delete of nothing
+      expect(seen).to.deep.equal([['k', 'v1'], ['k', 'v2'], ['k', undefined], ['j', 'w1'], ['j', undefined]])
+    })
+
     it('lists entries in bytewise key order and counts them', async () => {
       const keys = [[0xff], [0x01, 0x00], [0x00], [0x01], [0x00, 0xff], [0x80], [0x02], [0x00, 0x00]].map(k => Uint8Array.from(k))
       for (const [i, key] of keys.entries()) await engine.update(key, () => recordOf(`v${i}`))
@@ -462,7 +482,9 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
         expect(textOf(await again.get(Uint8Array.of(0)))).to.equal('zero')
         expect(await again.get(bytes('gone'))).to.equal(undefined)
         expect(await again.count()).to.equal(2)
-        expect(await again.nextIncarnation()).to.equal(3)
+        // numbering resumes above the block reserved before the restart: never a number twice
+        expect(await again.nextIncarnation()).to.equal(INCARNATION_BLOCK + 1)
+        expect(await again.nextIncarnation()).to.equal(INCARNATION_BLOCK + 2)
       })
     }
   })

@@ -1,63 +1,330 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import { emptySiblingSet, mergeSiblingSets } from '../../clock/index.ts'
 import { encodeSiblingSet } from '../../protocol/index.ts'
 import { keyId } from '../../routing/index.ts'
 import type { SiblingSet } from '../../clock/index.ts'
+import type { StoredRecord } from '../../storage/index.ts'
 
 /** Number of leaves of the summary tree: keys are bucketed by the first byte of their key id. */
 export const BUCKETS = 256
 
+/** Bytes of a key digest and of a leaf hash. */
+const HASH_BYTES = 16
+
+/** 32-bit words of a hash (leaves are folded word by word). */
+const HASH_WORDS = HASH_BYTES / 4
+
+/** Entries whose home replicas are ranked between two yields to the event loop. */
+const RANK_BATCH = 500
+
 /** One key's entry in a summary. */
 export interface KeyDigest {
   key: Uint8Array
-  /** a hash of the key's whole sibling set (its canonical encoding) */
+  /** sha256 of the key and its whole sibling set (canonical encoding), truncated to 16 bytes */
   hash: Uint8Array
 }
 
 /**
- * A two-level Merkle tree over a set of keys: 256 leaves (one per first byte of the key id), each
- * the hash of its keys' (key id, state hash) pairs in key-id order, and a root over the leaves.
- * Two replicas compare roots, then leaves, then only the keys of differing leaves — the
- * exchange Dynamo (section 4.7) and Riak's active anti-entropy use, flattened to two levels.
+ * The digest of one key's state: sha256 over the key's length, the key and the canonical
+ * encoding of its sibling set (merges sort siblings and normalize contexts), truncated to 16
+ * bytes. It identifies (key, state), so it serves both as the key's entry in DIGESTS and as its
+ * contribution to its leaf.
  */
-export class Summary {
-  /** digests per bucket, in key-id order */
-  readonly buckets: KeyDigest[][] = Array.from({ length: BUCKETS }, () => [])
-  private readonly ids = new Map<KeyDigest, Uint8Array>()
-  private leafHashes?: Uint8Array[]
+export function keyDigest (key: Uint8Array, state: SiblingSet): Uint8Array {
+  // merging with nothing yields the canonical form (sorted siblings, normalized context)
+  const encoded = encodeSiblingSet(mergeSiblingSets(state, emptySiblingSet()))
+  const input = Buffer.allocUnsafe(4 + key.byteLength + encoded.byteLength)
+  input.writeUInt32BE(key.byteLength, 0)
+  input.set(key, 4)
+  input.set(encoded, 4 + key.byteLength)
+  // one-shot: several times cheaper than createHash() for inputs this small, and it runs per write
+  return hash('sha256', input, 'buffer').subarray(0, HASH_BYTES)
+}
 
-  /** Adds a key with its current state. */
-  add (key: Uint8Array, state: SiblingSet): void {
-    const id = keyId(key)
-    const digest = { key, hash: stateHash(state) }
-    this.ids.set(digest, id)
-    this.buckets[id[0] ?? 0]?.push(digest)
-    this.leafHashes = undefined
+/** The 32-bit words of a 16-byte digest, for XOR folding (byte order is irrelevant to XOR). */
+function words (digest: Uint8Array): Uint32Array {
+  const copy = new Uint8Array(HASH_BYTES)
+  copy.set(digest.subarray(0, HASH_BYTES))
+  return new Uint32Array(copy.buffer)
+}
+
+/**
+ * Leaf hashes of one key set: leaf i is the XOR of the digests of its keys (an empty leaf is an
+ * empty array). XOR makes a leaf independent of insertion order and lets one key's change be
+ * applied in O(1): out with its old digest, in with its new one. With 128-bit digests from sha256,
+ * two different key sets give the same leaf with probability 2^-128 — replicas trust each other,
+ * so nobody crafts collisions.
+ */
+class Leaves {
+  private readonly acc = new Uint32Array(BUCKETS * HASH_WORDS)
+  private readonly counts = new Uint32Array(BUCKETS)
+  size = 0
+
+  /** Adds (`sign` 1) or removes (`sign` -1) a digest in `bucket`. */
+  toggle (bucket: number, digest: Uint32Array, sign: 1 | -1): void {
+    const at = bucket * HASH_WORDS
+    for (let i = 0; i < HASH_WORDS; i++) {
+      // eslint-disable-next-line no-bitwise
+      this.acc[at + i] = (this.acc[at + i] ?? 0) ^ (digest[i] ?? 0)
+    }
+    this.counts[bucket] = (this.counts[bucket] ?? 0) + sign
+    this.size += sign
   }
 
-  /** The 256 leaf hashes (an empty leaf hashes to an empty array). */
   leaves (): Uint8Array[] {
-    this.leafHashes ??= this.buckets.map(bucket => {
-      if (bucket.length === 0) return new Uint8Array(0)
-      const sorted = [...bucket].sort((a, b) => Buffer.compare(this.ids.get(a) ?? a.key, this.ids.get(b) ?? b.key))
-      const h = createHash('sha256')
-      for (const d of sorted) h.update(this.ids.get(d) ?? d.key).update(d.hash)
-      return h.digest().subarray(0, 16)
-    })
-    return this.leafHashes
+    return Array.from({ length: BUCKETS }, (_, b) => (this.counts[b] ?? 0) === 0
+      ? new Uint8Array(0)
+      : new Uint8Array(this.acc.buffer.slice(b * HASH_BYTES, (b + 1) * HASH_BYTES)))
+  }
+}
+
+/** The root hash over a leaf list. */
+export function rootOf (leaves: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256')
+  for (const leaf of leaves) h.update(Uint8Array.of(leaf.length)).update(leaf)
+  return h.digest().subarray(0, HASH_BYTES)
+}
+
+/**
+ * A two-level Merkle tree over a set of keys built from scratch: 256 leaves (one per first byte of
+ * the key id), each the XOR of its keys' digests, and a root over the leaves. The reference for
+ * `MerkleIndex`, which keeps the same leaves up to date incrementally.
+ */
+export class Summary {
+  /** digests per bucket */
+  readonly buckets: KeyDigest[][] = Array.from({ length: BUCKETS }, () => [])
+  private readonly acc = new Leaves()
+
+  /** Adds a key with its current state (each key at most once). */
+  add (key: Uint8Array, state: SiblingSet): void {
+    const bucket = keyId(key)[0] ?? 0
+    const digest = { key, hash: keyDigest(key, state) }
+    this.buckets[bucket]?.push(digest)
+    this.acc.toggle(bucket, words(digest.hash), 1)
+  }
+
+  /** The 256 leaf hashes (an empty leaf is an empty array). */
+  leaves (): Uint8Array[] {
+    return this.acc.leaves()
   }
 
   /** The root hash over all leaves. */
   root (): Uint8Array {
-    const h = createHash('sha256')
-    for (const leaf of this.leaves()) h.update(Uint8Array.of(leaf.length)).update(leaf)
-    return h.digest().subarray(0, 16)
+    return rootOf(this.leaves())
   }
 
   /** how many keys */
   get size (): number {
-    return this.ids.size
+    return this.acc.size
   }
+}
+
+/** One key held here, as the index knows it. */
+interface Entry {
+  key: Uint8Array
+  bucket: number
+  hash: Uint8Array
+  words: Uint32Array
+  /** the key's home replicas (peer ids) as ranked for view `version` */
+  homes: string[]
+  version: number
+}
+
+/** What a `MerkleIndex` needs. */
+export interface MerkleIndexInit {
+  /** this peer's id: no leaves are kept for it */
+  self: string
+  /** the key's home replicas in the current view, as peer id strings */
+  homesOf(key: Uint8Array): string[]
+}
+
+/**
+ * Anti-entropy's summaries kept up to date instead of rebuilt: for every other member, the Merkle
+ * leaves of the keys held here for which that member is a home replica (see `Summary`), plus a
+ * per-bucket index of the keys, all in memory.
+ *
+ * - Every durable change of a record reaches `apply()` (the engine's change listener), which
+ *   moves the key's digest out of and into the leaves of its home replicas: O(N) per write.
+ * - `load()` fills the index once at start from one scan of the store; changes made during the
+ *   scan win over what the scan read.
+ * - Placement depends on the member view: `refresh()` re-ranks every key when the view's
+ *   fingerprint changed (in batches that yield to the event loop), then refolds the leaves in
+ *   one synchronous pass, so leaves always match one view.
+ *
+ * A round then reads no records and ranks no keys, and DIGESTS reads only the asked buckets' keys.
+ * The per-bucket index lives in memory rather than in a LevelDB key order by key id: that would
+ * change the storage layout (a schema version and a migration) to serve a background task, and
+ * the index costs about 200 bytes per key.
+ */
+export class MerkleIndex {
+  private readonly init: MerkleIndexInit
+  private readonly entries = new Map<string, Entry>()
+  private readonly buckets: Array<Set<Entry>> = Array.from({ length: BUCKETS }, () => new Set())
+  private peers = new Map<string, Leaves>()
+  /** view version of `peers`; a new refresh takes the next one */
+  private version = 0
+  private fingerprint?: string
+  private refreshing?: Promise<void>
+  /** keys changed while `load()` scans: the scan's older copy must not overwrite them */
+  private touched?: Set<string>
+  /** changes noted by `apply()` and not folded in yet (the latest per key) */
+  private pending = new Map<string, { key: Uint8Array, state: SiblingSet | undefined }>()
+  private flushScheduled = false
+
+  constructor (init: MerkleIndexInit) {
+    this.init = init
+  }
+
+  /** how many keys the index holds */
+  get size (): number {
+    this.flush()
+    return this.entries.size
+  }
+
+  /**
+   * The engine's change listener: notes one key's new state (undefined: deleted). The hashing and
+   * folding wait for `setImmediate` (or the next read of the index), so that they run after the
+   * write's acknowledgement went out rather than before it.
+   */
+  apply (key: Uint8Array, record: StoredRecord | undefined): void {
+    const id = hexOf(key)
+    this.touched?.add(id)
+    this.pending.set(id, { key: key.slice(), state: record?.set })
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(() => { this.flush() })
+    }
+  }
+
+  /** Applies the changes noted since the last flush. */
+  private flush (): void {
+    this.flushScheduled = false
+    if (this.pending.size === 0) return
+    const pending = this.pending
+    this.pending = new Map()
+    for (const [id, change] of pending) this.set(id, change.key, change.state)
+  }
+
+  /** Fills the index from a scan of the store (once, at start). */
+  async load (scan: AsyncIterable<{ key: Uint8Array, record: StoredRecord }>): Promise<void> {
+    this.touched = new Set()
+    try {
+      let seen = 0
+      for await (const { key, record } of scan) {
+        const id = hexOf(key)
+        if (!this.touched.has(id)) this.set(id, key, record.set)
+        // yield now and then: a big store must not block the event loop for foreground requests
+        if (++seen % RANK_BATCH === 0) await yieldToEventLoop()
+      }
+    } finally {
+      this.flush()
+      this.touched = undefined
+    }
+  }
+
+  /**
+   * Brings the leaves to the view whose fingerprint is `fingerprint` (any string that changes
+   * whenever the members placement ranks change). Cheap when it did not change.
+   */
+  async refresh (fingerprint: string): Promise<void> {
+    while (this.fingerprint !== fingerprint) {
+      this.refreshing ??= this.rebuild(fingerprint).finally(() => { this.refreshing = undefined })
+      await this.refreshing
+    }
+  }
+
+  /** The leaves of the keys held here for which `peer` is a home replica. */
+  leavesFor (peer: string): Uint8Array[] {
+    this.flush()
+    return (this.peers.get(peer) ?? new Leaves()).leaves()
+  }
+
+  /** How many keys held here have `peer` as a home replica. */
+  sizeFor (peer: string): number {
+    this.flush()
+    return this.peers.get(peer)?.size ?? 0
+  }
+
+  /** The digests of the keys in `buckets` for which `peer` is a home replica. */
+  digestsFor (peer: string, buckets: Iterable<number>): KeyDigest[] {
+    this.flush()
+    const out: KeyDigest[] = []
+    for (const b of new Set(buckets)) {
+      for (const entry of this.buckets[b] ?? []) {
+        if (entry.homes.includes(peer)) out.push({ key: entry.key, hash: entry.hash })
+      }
+    }
+    return out
+  }
+
+  private set (id: string, key: Uint8Array, state: SiblingSet | undefined): void {
+    const entry = this.entries.get(id)
+    if (entry != null) this.fold(entry, -1)
+    if (state == null) {
+      if (entry == null) return
+      this.buckets[entry.bucket]?.delete(entry)
+      this.entries.delete(id)
+      return
+    }
+    const hash = keyDigest(key, state)
+    if (entry != null) {
+      // changed in place: the entry keeps its ranking (and its place in a running rebuild)
+      entry.hash = hash
+      entry.words = words(hash)
+      this.fold(entry, 1)
+      return
+    }
+    const added: Entry = { key: key.slice(), bucket: keyId(key)[0] ?? 0, hash, words: words(hash), homes: this.init.homesOf(key), version: this.version }
+    this.entries.set(id, added)
+    this.buckets[added.bucket]?.add(added)
+    this.fold(added, 1)
+  }
+
+  /** Adds or removes an entry's digest in the leaves of its home replicas. */
+  private fold (entry: Entry, sign: 1 | -1): void {
+    for (const home of entry.homes) {
+      if (home === this.init.self) continue
+      let leaves = this.peers.get(home)
+      if (leaves == null) {
+        leaves = new Leaves()
+        this.peers.set(home, leaves)
+      }
+      leaves.toggle(entry.bucket, entry.words, sign)
+    }
+  }
+
+  private async rebuild (fingerprint: string): Promise<void> {
+    const version = this.version + 1
+    // rank in batches: entries changed meanwhile keep their ranking, entries added meanwhile are
+    // ranked in the synchronous pass below
+    let ranked = 0
+    for (const entry of this.entries.values()) {
+      if (entry.version === version) continue
+      entry.homes = this.init.homesOf(entry.key)
+      entry.version = version
+      if (++ranked % RANK_BATCH === 0) await yieldToEventLoop()
+    }
+    this.flush()
+    const peers = new Map<string, Leaves>()
+    this.peers = peers
+    this.version = version
+    for (const entry of this.entries.values()) {
+      if (entry.version !== version) {
+        entry.homes = this.init.homesOf(entry.key)
+        entry.version = version
+      }
+      this.fold(entry, 1)
+    }
+    this.fingerprint = fingerprint
+  }
+}
+
+function hexOf (key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+}
+
+async function yieldToEventLoop (): Promise<void> {
+  await new Promise(resolve => setImmediate(resolve))
 }
 
 /** Indexes of the leaves that differ between two leaf lists. */
@@ -67,10 +334,4 @@ export function differingBuckets (a: Uint8Array[], b: Uint8Array[]): number[] {
     if (Buffer.compare(a[i] ?? new Uint8Array(0), b[i] ?? new Uint8Array(0)) !== 0) out.push(i)
   }
   return out
-}
-
-/** The hash that identifies a sibling set's content (canonical: merges sort siblings, contexts are normalized). */
-export function stateHash (state: SiblingSet): Uint8Array {
-  // merging with nothing yields the canonical form (sorted siblings, normalized context)
-  return createHash('sha256').update(encodeSiblingSet(mergeSiblingSets(state, emptySiblingSet()))).digest().subarray(0, 16)
 }

@@ -1,7 +1,7 @@
 import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, DEFAULT_N } from '../../constants.ts'
 import { mergeIntoLocal } from '../local-store.ts'
 import { RepeatingTask } from '../repeating-task.ts'
-import { Summary, differingBuckets } from './merkle.ts'
+import { MerkleIndex, differingBuckets } from './merkle.ts'
 import type { KeyDigest, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { Placement } from '../../routing/index.ts'
 import type { Engine } from '../../storage/index.ts'
@@ -44,8 +44,6 @@ export interface AntiEntropyRound {
   ms: number
 }
 
-const SUMMARY_CACHE_MS = 5_000
-
 /**
  * Active anti-entropy between replicas (Dynamo section 4.7): two members compare two-level Merkle
  * summaries of the keys they should share (see merkle.ts), then the key digests of the leaves that
@@ -53,15 +51,20 @@ const SUMMARY_CACHE_MS = 5_000
  * READ requests. Replicas converge even for keys nobody reads, a newcomer receives what it now
  * owns, and after a death the survivors restore N copies on the next-closest peers.
  *
- * Transfers run at most `concurrency` at a time, so foreground requests keep the network first.
+ * The summaries are kept up to date by the engine's change listener (`MerkleIndex`, filled by one
+ * scan at start): a round reads no records and ranks no keys, so its cost no longer grows with
+ * the store. Transfers run at most `concurrency` at a time, so foreground requests keep the
+ * network first.
  */
 export class AntiEntropy implements Startable {
   private readonly components: AntiEntropyComponents
   private readonly log: Logger
   private readonly n: number
   private readonly concurrency: number
-  private readonly cache = new Map<string, { at: number, summary: Summary }>()
+  private readonly index: MerkleIndex
   private readonly task: RepeatingTask
+  private loading?: Promise<void>
+  private unsubscribe?: () => void
   private sweepRequested = false
   private cursor = 0
   private lastRound?: AntiEntropyRound
@@ -73,14 +76,27 @@ export class AntiEntropy implements Startable {
     this.n = init.n ?? DEFAULT_N
     this.concurrency = init.concurrency ?? ANTI_ENTROPY_CONCURRENCY
     this.task = new RepeatingTask(async signal => { await this.tick(signal) }, init.interval ?? ANTI_ENTROPY_INTERVAL, this.log)
+    const self = components.peerId.toString()
+    this.index = new MerkleIndex({ self, homesOf: key => this.components.placement.fromView(key, this.n).map(p => p.peerId.toString()) })
   }
 
+  /** Follows the store's changes, fills the summaries with one scan, and starts the rounds. */
   start (): void {
+    if (this.unsubscribe != null) return
+    // subscribe before the scan starts: whatever changes during the scan wins over the scan
+    this.unsubscribe = this.components.engine.onChange((key, record) => { this.index.apply(key, record) })
+    const begin = Date.now()
+    this.loading = this.index.load(this.components.engine.entries())
+      .then(() => { this.log('indexed %d keys in %d ms', this.index.size, Date.now() - begin) })
+    this.loading.catch(err => { this.log.error('indexing the store failed - %e', err) })
     this.task.start()
   }
 
   async stop (): Promise<void> {
     await this.task.stop()
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
+    await this.loading?.catch(() => {})
   }
 
   /** Compares with every member soon (membership changed). */
@@ -96,34 +112,37 @@ export class AntiEntropy implements Startable {
 
   /** Answers SUMMARY and DIGESTS requests from `from`. */
   async handle (request: Extract<KvRequest, { type: 'summary' | 'digests' }>, from: PeerId, options: AbortOptions): Promise<KvResponse> {
-    // a SUMMARY is always fresh; the DIGESTS that follow it in the same round reuse it
-    const summary = await this.summaryFor(from, options, request.type === 'digests')
-    if (request.type === 'summary') return { status: 'ok', leaves: summary.leaves() }
-    const digests: KeyDigest[] = []
-    for (const b of new Set(request.buckets)) digests.push(...(summary.buckets[b] ?? []))
+    await this.ready(options)
+    const peer = from.toString()
+    if (request.type === 'summary') return { status: 'ok', leaves: this.index.leavesFor(peer) }
+    const digests: KeyDigest[] = this.index.digestsFor(peer, request.buckets)
     return { status: 'ok', digests }
   }
 
   /** One round with `peer`; resolves with what it exchanged. */
   async round (peer: PeerId, options: AbortOptions = {}): Promise<AntiEntropyRound> {
     const begin = Date.now()
-    const mine = await this.summaryFor(peer, options, false)
+    await this.ready(options)
+    const id = peer.toString()
+    const keys = this.index.sizeFor(id)
+    const mine = this.index.leavesFor(id)
     const summary = await this.components.rpc.request(peer, { type: 'summary' }, options)
     if (summary.status !== 'ok') throw new Error(`summary refused by ${peer}`)
-    const differing = differingBuckets(mine.leaves(), summary.leaves ?? [])
+    const differing = differingBuckets(mine, summary.leaves ?? [])
     let pushed = 0
     let pulled = 0
     if (differing.length > 0) {
       const answer = await this.components.rpc.request(peer, { type: 'digests', buckets: differing }, options)
       if (answer.status !== 'ok') throw new Error(`digests refused by ${peer}`)
+      // our digests as of now: a write since the summary only makes a key look different
       const theirs = new Map((answer.digests ?? []).map(d => [hex(d.key), d]))
-      const ours = new Map(differing.flatMap(b => mine.buckets[b] ?? []).map(d => [hex(d.key), d]))
+      const ours = new Map(this.index.digestsFor(id, differing).map(d => [hex(d.key), d]))
       const toPush = [...ours.values()].filter(d => !sameHash(theirs.get(hex(d.key))?.hash, d.hash))
       const toPull = [...theirs.values()].filter(d => !sameHash(ours.get(hex(d.key))?.hash, d.hash))
       pushed = await this.each(toPush, async d => this.push(peer, d.key, options))
       pulled = await this.each(toPull, async d => this.pull(peer, d.key, options))
     }
-    const round = { peer: peer.toString(), keys: mine.size, differing: differing.length, pushed, pulled, at: Date.now(), ms: Date.now() - begin }
+    const round = { peer: id, keys, differing: differing.length, pushed, pulled, at: Date.now(), ms: Date.now() - begin }
     this.lastRound = round
     this.rounds++
     if (pushed + pulled > 0) this.log('round with %p: %d leaves differed, %d keys sent, %d fetched in %d ms', peer, differing.length, pushed, pulled, round.ms)
@@ -144,20 +163,15 @@ export class AntiEntropy implements Startable {
     }
   }
 
-  /** Keys held here for which `peer` is a home replica. Responders cache it briefly (SUMMARY then DIGESTS). */
-  private async summaryFor (peer: PeerId, options: AbortOptions, cached: boolean): Promise<Summary> {
-    const id = peer.toString()
-    const hit = this.cache.get(id)
-    if (cached && hit != null && Date.now() - hit.at < SUMMARY_CACHE_MS) return hit.summary
-    const summary = new Summary()
-    let seen = 0
-    for await (const { key, record } of this.components.engine.entries(options)) {
-      if (this.components.placement.fromView(key, this.n).some(p => p.peerId.equals(peer))) summary.add(key, record.set)
-      // yield now and then: a big store must not block the event loop for foreground requests
-      if (++seen % 1000 === 0) await new Promise(resolve => setImmediate(resolve))
-    }
-    this.cache.set(id, { at: Date.now(), summary })
-    return summary
+  /**
+   * Waits until the index holds the store and its leaves match the current member view (placement
+   * ranks `members.list()`, so its ids are the view's fingerprint).
+   */
+  private async ready (options: AbortOptions): Promise<void> {
+    options.signal?.throwIfAborted()
+    await this.loading
+    const fingerprint = this.components.members.list().map(m => m.peerId.toString()).sort().join(',')
+    await this.index.refresh(fingerprint)
   }
 
   private async push (peer: PeerId, key: Uint8Array, options: AbortOptions): Promise<boolean> {

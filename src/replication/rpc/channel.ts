@@ -1,4 +1,4 @@
-import { InvalidMessageError } from '@libp2p/interface'
+import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { decodeResponse, encodeRequest } from '../../protocol/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
@@ -48,12 +48,13 @@ export class Channel {
   }
 
   /**
-   * Sends one request and resolves with its response. The signal aborts only this request: its
-   * late response, if any, is dropped by id.
+   * Sends one request and resolves with its response within `timeout` ms (TimeoutError after). The
+   * signal aborts only this request: its late response, if any, is dropped by id.
    */
-  async request (request: KvRequest, options: AbortOptions = {}): Promise<KvResponse> {
+  async request (request: KvRequest, options: AbortOptions & { timeout?: number } = {}): Promise<KvResponse> {
     if (this.failure != null) throw this.failure
-    options.signal?.throwIfAborted()
+    const signal = options.signal
+    signal?.throwIfAborted()
     const id = this.nextId++
     const { promise, resolve, reject } = Promise.withResolvers<KvResponse>()
     // the channel may fail while the write below is still pending: the rejection must not count as
@@ -62,17 +63,27 @@ export class Channel {
     this.pending.set(id, { resolve, reject })
     const onAbort = (): void => {
       this.pending.delete(id)
-      reject(options.signal?.reason as Error)
+      reject(signal?.reason as Error)
     }
-    options.signal?.addEventListener('abort', onAbort, { once: true })
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const timer = options.timeout == null
+      ? undefined
+      : setTimeout(() => {
+        this.pending.delete(id)
+        reject(new TimeoutError(`no answer to a ${request.type} request from ${this.peer} within ${options.timeout} ms`))
+      }, options.timeout)
     try {
-      await this.lp.write(encodeRequest(id, request), options)
+      const written = this.lp.write(encodeRequest(id, request), signal == null ? undefined : { signal })
+      written.catch(() => {})
+      // the deadline covers a write held up by backpressure too
+      await Promise.race([written, promise])
       return await promise
     } catch (err) {
       this.pending.delete(id)
       throw err
     } finally {
-      options.signal?.removeEventListener('abort', onAbort)
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto'
+import fc from 'fast-check'
+import { applyWrite, emptySiblingSet, nextDot } from '../../../src/clock/index.ts'
+import { MerkleIndex, Summary, differingBuckets } from '../../../src/replication/anti-entropy/merkle.ts'
+import { MemoryEngine } from '../../../src/storage/index.ts'
+import { expect } from '../../utils/expect.ts'
+import type { Engine } from '../../../src/storage/index.ts'
+
+const PEERS = ['a', 'b', 'c', 'd', 'e']
+const SELF = 'a'
+
+/** A stand-in for placement: three of the five peers, chosen by the key's hash and the view. */
+function homesIn (view: string[]): (key: Uint8Array) => string[] {
+  return key => {
+    const h = createHash('sha256').update(key).digest()
+    return [...view].sort((x, y) => ((h[x.charCodeAt(0) % 32] ?? 0) ^ x.charCodeAt(0)) - ((h[y.charCodeAt(0) % 32] ?? 0) ^ y.charCodeAt(0))).slice(0, 3)
+  }
+}
+
+/** The leaves built from scratch: one scan of the store, every key ranked anew. */
+async function fromScratch (engine: Engine, peer: string, homesOf: (key: Uint8Array) => string[]): Promise<Summary> {
+  const summary = new Summary()
+  for await (const { key, record } of engine.entries()) {
+    if (homesOf(key).includes(peer)) summary.add(key, record.set)
+  }
+  return summary
+}
+
+async function write (engine: Engine, key: Uint8Array, value: number): Promise<void> {
+  await engine.update(key, current => {
+    const set = current?.set ?? emptySiblingSet()
+    const actor = 'aabbccddeeff001100000001'
+    const { state } = applyWrite(set, { dot: nextDot(set, actor), value: Uint8Array.of(value), timestamp: 1, deleted: false, context: set.context })
+    return { set: state, actor }
+  })
+}
+
+type Op = { kind: 'write', key: number, value: number } | { kind: 'delete', key: number }
+
+const ops = fc.array(fc.oneof(
+  fc.record({ kind: fc.constant('write' as const), key: fc.integer({ min: 0, max: 40 }), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 40 }) })
+), { maxLength: 80 })
+
+async function run (engine: Engine, list: Op[]): Promise<void> {
+  // concurrently, as a busy peer would: changes of one key still apply in order
+  await Promise.all(list.map(async op => {
+    const key = new TextEncoder().encode(`key-${op.key}`)
+    if (op.kind === 'write') await write(engine, key, op.value)
+    else await engine.delete(key)
+  }))
+}
+
+async function expectSameAsScratch (engine: Engine, index: MerkleIndex, homesOf: (key: Uint8Array) => string[]): Promise<void> {
+  for (const peer of PEERS.filter(p => p !== SELF)) {
+    const scratch = await fromScratch(engine, peer, homesOf)
+    expect(differingBuckets(index.leavesFor(peer), scratch.leaves()), `leaves for ${peer}`).to.deep.equal([])
+    expect(index.sizeFor(peer)).to.equal(scratch.size)
+    const digests = index.digestsFor(peer, Array.from({ length: 256 }, (_, i) => i))
+    expect(digests.map(d => Buffer.from(d.hash).toString('hex')).sort())
+      .to.deep.equal(scratch.buckets.flat().map(d => Buffer.from(d.hash).toString('hex')).sort())
+  }
+}
+
+describe('anti-entropy Merkle index', () => {
+  it('kept up to date by every write and delete, equals a summary built from scratch', async () => {
+    await fc.assert(fc.asyncProperty(ops, ops, async (before, after) => {
+      const engine = new MemoryEngine()
+      await engine.open()
+      const homesOf = homesIn(PEERS)
+      const index = new MerkleIndex({ self: SELF, homesOf })
+      await run(engine, before)
+      // subscribe, then load while more changes run: the changes win over the scan
+      engine.onChange((key, record) => { index.apply(key, record) })
+      await Promise.all([index.load(engine.entries()), run(engine, after)])
+      await index.refresh(PEERS.join(','))
+      await expectSameAsScratch(engine, index, homesOf)
+      await engine.close()
+    }), { numRuns: 60 })
+  })
+
+  it('re-ranks every key when the view changes, and stays exact under writes during the rebuild', async () => {
+    const engine = new MemoryEngine()
+    await engine.open()
+    let view = PEERS.slice(0, 4)
+    const index = new MerkleIndex({ self: SELF, homesOf: key => homesIn(view)(key) })
+    engine.onChange((key, record) => { index.apply(key, record) })
+    await index.load(engine.entries())
+    for (let i = 0; i < 1200; i++) await write(engine, new TextEncoder().encode(`k${i}`), i % 256)
+    await index.refresh(view.join(','))
+    await expectSameAsScratch(engine, index, homesIn(view))
+
+    view = PEERS
+    const writes = (async () => {
+      for (let i = 0; i < 300; i++) {
+        if (i % 3 === 0) await engine.delete(new TextEncoder().encode(`k${i}`))
+        else await write(engine, new TextEncoder().encode(`k${i * 7}`), 7)
+      }
+    })()
+    await Promise.all([index.refresh(view.join(',')), writes])
+    await expectSameAsScratch(engine, index, homesIn(view))
+    await engine.close()
+  })
+
+  it('an empty leaf is empty, and a key read back unchanged leaves the leaves unchanged', async () => {
+    const engine = new MemoryEngine()
+    await engine.open()
+    const index = new MerkleIndex({ self: SELF, homesOf: () => ['a', 'b', 'c'] })
+    engine.onChange((key, record) => { index.apply(key, record) })
+    expect(index.leavesFor('b').every(l => l.length === 0)).to.equal(true)
+    const key = new TextEncoder().encode('x')
+    await write(engine, key, 1)
+    const once = index.leavesFor('b')
+    await engine.update(key, current => current == null ? undefined : { ...current })
+    expect(differingBuckets(once, index.leavesFor('b'))).to.deep.equal([])
+    await engine.delete(key)
+    expect(index.leavesFor('b').every(l => l.length === 0)).to.equal(true)
+    await engine.close()
+  })
+})
