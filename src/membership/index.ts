@@ -7,6 +7,6 @@
  */
 
 export { Membership } from './swim.ts'
-export type { LiveMember, MembershipComponents, MembershipEvents, MembershipInit } from './swim.ts'
+export type { LiveMember, MembershipComponents, MembershipEvents, MembershipInit, MembershipTraffic } from './swim.ts'
 export type { MemberRecord } from './members.ts'
 export type { MemberState } from '../protocol/membership/codec.ts'

@@ -52,6 +52,14 @@ export interface MembershipEvents {
   'member:update': CustomEvent<{ record: MemberRecord, previous?: MemberRecord['state'] }>
 }
 
+/** Membership traffic counters; see `Membership.traffic()`. */
+export interface MembershipTraffic {
+  messagesSent: number
+  messagesReceived: number
+  bytesSent: number
+  bytesReceived: number
+}
+
 /** A member placed in the key space, for placement. */
 export interface LiveMember {
   peerId: PeerId
@@ -88,6 +96,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private loops: Array<Promise<void>> = []
   private running = false
   private syncRounds = 0
+  private readonly counters: MembershipTraffic = { messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     // a closed connection is a strong hint (a crashed peer resets its sockets): probe it now
     const record = this.table.get(evt.detail)
@@ -162,6 +171,25 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   /** how many members are alive or suspect, this peer included */
   get size (): number {
     return this.table.live().length + 1
+  }
+
+  /**
+   * Membership messages (probes, acks, indirect probes, push-pull, leave) this peer sent and
+   * received since it was created, and their payload bytes (protobuf, without the length prefix,
+   * Noise and Yamux framing). For the benchmark's traffic per peer per second.
+   */
+  traffic (): MembershipTraffic {
+    return { ...this.counters }
+  }
+
+  private count (direction: 'sent' | 'received', bytes: number): void {
+    if (direction === 'sent') {
+      this.counters.messagesSent++
+      this.counters.bytesSent += bytes
+    } else {
+      this.counters.messagesReceived++
+      this.counters.bytesReceived += bytes
+    }
   }
 
   /** Every other member this peer knows of, in any state. */
@@ -294,8 +322,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const stream = await this.components.network.dialProtocol(peer, PROTOCOL_MEMBERSHIP, { signal: deadline })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-      await lp.write(encodeMembershipMessage(message), { signal: deadline })
-      const reply = decodeMembershipMessage(await lp.read({ signal: deadline }))
+      const out = encodeMembershipMessage(message)
+      this.count('sent', out.byteLength)
+      await lp.write(out, { signal: deadline })
+      const frame = await lp.read({ signal: deadline })
+      this.count('received', frame.byteLength)
+      const reply = decodeMembershipMessage(frame)
       this.table.heard(peer, Date.now())
       this.applyUpdates(reply.updates, peer.toString())
       await stream.close({ signal: deadline }).catch(() => {})
@@ -312,7 +344,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     setMaxListeners(Infinity, deadline)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-      const message = decodeMembershipMessage(await lp.read({ signal: deadline }))
+      const frame = await lp.read({ signal: deadline })
+      this.count('received', frame.byteLength)
+      const message = decodeMembershipMessage(frame)
       this.table.heard(from, Date.now())
       this.applyUpdates(message.updates, from.toString())
       let reply: MembershipMessage
@@ -334,7 +368,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         default:
           throw new InvalidMessageError(`unexpected ${message.type} as a request`)
       }
-      await lp.write(encodeMembershipMessage(reply), { signal: deadline })
+      const out = encodeMembershipMessage(reply)
+      this.count('sent', out.byteLength)
+      await lp.write(out, { signal: deadline })
       await stream.close({ signal: deadline }).catch(() => {})
     } catch (err) {
       const e = err as Error

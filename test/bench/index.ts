@@ -8,12 +8,14 @@
  * 2. Scale: p2pstore get/put, the time a new peer takes to be known by all, and RSS per peer at 10,
  *    50 and 100 peers; kad-dht at 10 and 50.
  * 3. Resources: RSS per peer idle and under load, disk bytes per stored KiB.
+ * 4. Membership: SWIM traffic per peer per second and false deaths/suspicions while the load runs
+ *    (in-process nets), and failure detection between 10 daemon processes (failure-detection.ts):
+ *    SIGKILL → dead at every peer, SIGSTOP → suspect.
  *
- * Failure detection and membership traffic are placeholders until gossip membership (#4) lands.
  * Progress goes to stderr, the table to stdout, the figures to `--json FILE`.
  *
  *   npm run bench [-- --quick] [--json FILE] [--peers 10,50,100] [--kad-peers 10,50]
- *     [--rounds N] [--join-trials N] [--timings production|testnet]
+ *     [--rounds N] [--join-trials N] [--timings production|testnet] [--no-detection] [--no-sync]
  */
 // must stay the first import: libp2p needs Promise.withResolvers on Node.js 20
 import '../../src/polyfill.ts'
@@ -22,8 +24,10 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { DEFAULT_N, QUERY_SELF_INTERVAL } from '../../src/constants.ts'
+import { detectFailures } from './failure-detection.ts'
 import { FloorProcess, floorRun } from './floor.ts'
 import { kadScenarios, pkScenarios, probeNamespaces, startKadNet } from './kad.ts'
+import { MembershipWatch } from './membership.ts'
 import { createFloorNode } from './nodes.ts'
 import { joinTrial, startStoreNet, storageBytes, storeScenarios, VALUE_SIZES, VARIANTS } from './p2pstore.ts'
 import { byFlight, headline, machine, ratios, renderTable } from './report.ts'
@@ -32,7 +36,7 @@ import { interleave } from './scenario.ts'
 import { medianMax, round } from './stats.ts'
 import type { KadNet } from './kad.ts'
 import type { SizeLabel, StoreScenarios, Timings } from './p2pstore.ts'
-import type { BenchReport, ScaleEntry, Resources } from './report.ts'
+import type { BenchReport, MembershipUnderLoad, ScaleEntry, Resources } from './report.ts'
 import type { Planned, Results, Scenario } from './scenario.ts'
 import type { LoadInit } from './stats.ts'
 import type { Testnet } from '../../src/testnet/index.ts'
@@ -47,6 +51,8 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds N            interleaved rounds of the main comparison (default 4; quick: 2)
   --join-trials N       new-peer join trials per scale point (default 3; quick: 1)
   --timings T           background timings of the peers: production (default) or testnet
+  --no-detection        skip the failure-detection trials (10 daemon processes)
+  --no-sync             p2pstore peers acknowledge writes without fsync (default: fsync, as a daemon)
   -h, --help            this text
 `
 
@@ -68,6 +74,9 @@ const JOIN_TIMEOUT = 60_000
 /** Deadline of a teardown step at the end. */
 const TEARDOWN_TIMEOUT = 30_000
 
+/** ms between two polls of one daemon's member view in the detection trials. */
+const DETECTION_POLL = 25
+
 /** Deadline of the floor client's dial. */
 const DIAL_TIMEOUT = 10_000
 
@@ -83,6 +92,9 @@ interface Options {
   rounds: number
   joinTrials: number
   timings: Timings
+  detection: boolean
+  /** peers fsync every write before acknowledging it (the daemon's default) */
+  sync: boolean
 }
 
 /** How much of everything a mode runs. */
@@ -95,6 +107,8 @@ interface Budget {
   /** keys preloaded per get variant */
   getKeys: number
   scaleRounds: number
+  /** failure-detection trials; without fresh nets the kill trials follow the stop trials on their net */
+  detection: { killTrials: number, stopTrials: number, freshNetPerKill: boolean, settleMs: number }
 }
 
 const QUICK: Budget = {
@@ -102,7 +116,8 @@ const QUICK: Budget = {
   warmup: { fast: 30, kad: 2 },
   timeLimitMs: 5_000,
   getKeys: 40,
-  scaleRounds: 1
+  scaleRounds: 1,
+  detection: { killTrials: 1, stopTrials: 1, freshNetPerKill: false, settleMs: 1_500 }
 }
 
 const FULL: Budget = {
@@ -110,7 +125,8 @@ const FULL: Budget = {
   warmup: { fast: 100, kad: 5 },
   timeLimitMs: 20_000,
   getKeys: 200,
-  scaleRounds: 2
+  scaleRounds: 2,
+  detection: { killTrials: 5, stopTrials: 3, freshNetPerKill: true, settleMs: 3_000 }
 }
 
 /** What every phase uses. */
@@ -166,6 +182,8 @@ function parseOptions (argv: string[]): Options | undefined {
       rounds: { type: 'string' },
       'join-trials': { type: 'string' },
       timings: { type: 'string', default: 'production' },
+      'no-detection': { type: 'boolean', default: false },
+      'no-sync': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
@@ -182,7 +200,9 @@ function parseOptions (argv: string[]): Options | undefined {
     kadPeers: parseList(values['kad-peers'] ?? (quick ? '10' : '10,50'), '--kad-peers'),
     rounds: parsePositive(values.rounds, '--rounds', quick ? 2 : 4),
     joinTrials: parsePositive(values['join-trials'], '--join-trials', quick ? 1 : 3),
-    timings: values.timings
+    timings: values.timings,
+    detection: !values['no-detection'],
+    sync: !values['no-sync']
   }
 }
 
@@ -230,6 +250,7 @@ interface MainPhase {
   storeSettleMs: number
   join: Awaited<ReturnType<typeof joins>>
   resources: Resources
+  membership: ReturnType<MembershipWatch['stop']>
 }
 
 /** The floor processes, and this process's own connection to the server. */
@@ -298,7 +319,7 @@ async function mainPhase (ctx: Context, teardowns: Teardowns): Promise<MainPhase
 
   progress(`starting ${MAIN_PEERS} p2pstore peers in this process (${options.timings} timings)`)
   const began = performance.now()
-  const net = await startStoreNet(MAIN_PEERS, { timings: options.timings, settleTimeoutMs: settleTimeout(MAIN_PEERS), onTeardown: fn => { teardowns.add(fn) } })
+  const net = await startStoreNet(MAIN_PEERS, { timings: options.timings, sync: options.sync, settleTimeoutMs: settleTimeout(MAIN_PEERS), onTeardown: fn => { teardowns.add(fn) } })
   const storeSettleMs = Math.round(performance.now() - began)
   progress(`p2pstore net settled in ${storeSettleMs} ms`)
   await sleep(IDLE_PAUSE)
@@ -335,7 +356,10 @@ async function mainPhase (ctx: Context, teardowns: Teardowns): Promise<MainPhase
     ...[...store.get.values(), ...store.put.values()].map(s => ({ scenario: around(s, async fn => storePeak.during(fn)), perRound: perRound(budget.counts.store), warmup: budget.warmup.fast })),
     ...[...kad.get.values(), ...kad.put.values(), pk.get, pk.put].map(s => ({ scenario: s, perRound: perRound(budget.counts.kad), warmup: budget.warmup.kad }))
   ]
+  const watch = new MembershipWatch(net.peers)
   const results = await interleave(plan, options.rounds, progress)
+  const membership = watch.stop('the main comparison\'s load phase: floors, p2pstore and kad-dht interleaved')
+  progress(`membership during the load: ${membership.underLoad.falseDeaths} false deaths, ${membership.underLoad.suspicions} suspicions; ${'skipped' in membership.traffic ? '?' : membership.traffic.messagesPerPeerPerSec} messages per peer per second`)
   const join = await joins(net, ctx)
 
   // free the machine for the scale points
@@ -347,6 +371,7 @@ async function mainPhase (ctx: Context, teardowns: Teardowns): Promise<MainPhase
     kadNet: { ...kadNet.settle, peers: MAIN_PEERS },
     storeSettleMs,
     join,
+    membership,
     resources: {
       baselineRssMb: mib(baselineRss),
       p2pstore: {
@@ -365,13 +390,13 @@ async function mainPhase (ctx: Context, teardowns: Teardowns): Promise<MainPhase
 }
 
 /** One p2pstore scale point on a fresh net: headline get/put, join time, RSS per peer. */
-async function storeScalePoint (n: number, ctx: Context): Promise<NonNullable<ScaleEntry['p2pstore']>> {
+async function storeScalePoint (n: number, ctx: Context, entry: ScaleEntry): Promise<NonNullable<ScaleEntry['p2pstore']>> {
   const { budget, options, progress } = ctx
   const teardowns = new Teardowns()
   try {
     progress(`scale: starting ${n} p2pstore peers`)
     const began = performance.now()
-    const net = await startStoreNet(n, { timings: options.timings, settleTimeoutMs: settleTimeout(n), onTeardown: fn => { teardowns.add(fn) } })
+    const net = await startStoreNet(n, { timings: options.timings, sync: options.sync, settleTimeoutMs: settleTimeout(n), onTeardown: fn => { teardowns.add(fn) } })
     const settleMs = Math.round(performance.now() - began)
     progress(`scale: ${n} p2pstore peers settled in ${settleMs} ms`)
     await sleep(IDLE_PAUSE)
@@ -385,7 +410,11 @@ async function storeScalePoint (n: number, ctx: Context): Promise<NonNullable<Sc
       const scenario = m.get('nonReplica100B')
       return scenario == null ? [] : [{ scenario, perRound: perRound(budget.counts.store), warmup: budget.warmup.fast }]
     })
+    const watch = new MembershipWatch(net.peers)
     const results = await peak.during(async () => interleave(plan, budget.scaleRounds, progress))
+    const membership = watch.stop(`this scale point's load phase (p2pstore get/put, ${n} peers in this process)`)
+    entry.membershipTraffic = membership.traffic
+    if (membership.underLoad.falseDeaths > 0) progress(`scale: ${n} peers: ${membership.underLoad.falseDeaths} false deaths during the load`)
     const newPeerKnownByAll = await joins(net, ctx)
     return {
       settleMs,
@@ -433,7 +462,7 @@ async function scalePhase (ctx: Context, main: MainPhase): Promise<ScaleEntry[]>
   const entries: ScaleEntry[] = []
   let storeFailedAt: number | undefined
   for (const n of sizes) {
-    const entry: ScaleEntry = { peers: n, membershipTraffic: { skipped: 'needs gossip membership (#4)' } }
+    const entry: ScaleEntry = { peers: n, membershipTraffic: { skipped: 'no p2pstore net measured at this point' } }
     if (options.peers.includes(n)) {
       if (n === MAIN_PEERS) {
         const p = main.resources.p2pstore
@@ -445,10 +474,11 @@ async function scalePhase (ctx: Context, main: MainPhase): Promise<ScaleEntry[]>
           newPeerKnownByAll: main.join,
           rssPerPeerMb: p == null ? undefined : { idle: p.idleRssPerPeerMb, underLoad: p.underLoadRssPerPeerMb }
         }
+        entry.membershipTraffic = main.membership.traffic
       } else if (storeFailedAt != null) {
         entry.p2pstore = { skipped: `not attempted: the ${storeFailedAt}-peer net failed` }
       } else {
-        entry.p2pstore = await storeScalePoint(n, ctx)
+        entry.p2pstore = await storeScalePoint(n, ctx, entry)
         if (entry.p2pstore.error != null) storeFailedAt = n
       }
     }
@@ -467,8 +497,20 @@ async function scalePhase (ctx: Context, main: MainPhase): Promise<ScaleEntry[]>
   return entries
 }
 
+/** Failure detection between daemon processes, alone on the machine (every net of this process is down). */
+async function detectionPhase (ctx: Context): Promise<BenchReport['detection']> {
+  if (!ctx.options.detection) return { skipped: '--no-detection' }
+  const { killTrials, stopTrials, freshNetPerKill, settleMs } = ctx.budget.detection
+  try {
+    return await detectFailures({ peers: MAIN_PEERS, killTrials, stopTrials, freshNetPerKill, pollMs: DETECTION_POLL, settleMs, progress: line => { ctx.progress(`detection: ${line.trim()}`) } })
+  } catch (err) {
+    ctx.progress(`detection FAILED: ${(err as Error).message}`)
+    return { error: (err as Error).message }
+  }
+}
+
 /** Builds the report of a finished run. */
-function buildReport (ctx: Context, main: MainPhase, scale: ScaleEntry[], m: BenchReport['machine']): BenchReport {
+function buildReport (ctx: Context, main: MainPhase, scale: ScaleEntry[], detection: BenchReport['detection'], m: BenchReport['machine']): BenchReport {
   const kadDht = {
     get: headline(main.results, 'kadDht.get', '100B'),
     put: headline(main.results, 'kadDht.put', '100B'),
@@ -485,7 +527,8 @@ function buildReport (ctx: Context, main: MainPhase, scale: ScaleEntry[], m: Ben
   return {
     ...partial,
     ratios: ratios(partial),
-    detection: { skipped: 'needs gossip membership (#4)' },
+    detection,
+    membershipUnderLoad: main.membership.underLoad satisfies MembershipUnderLoad,
     scale,
     resources: main.resources,
     machine: m,
@@ -510,6 +553,9 @@ async function main (argv: string[]): Promise<number> {
     progress: line => { process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`) },
     notes: [
       'p2pstore nets run all their peers in this one process (one event loop for every coordinator and replica); the floor headline runs client and server in two processes of their own',
+      options.sync
+        ? 'p2pstore peers fsync every write before acknowledging it (LevelDB sync writes, the daemon\'s default): a put waits for two fsyncs in a row (coordinator, then replica); --no-sync measures without'
+        : 'p2pstore peers run with sync: false (--no-sync): writes are acknowledged once in the OS cache, not fsynced (a daemon\'s default is to fsync)',
       'the *ClientInBenchProcess floor variants run the same loads from this process, whose event loop the idle in-process nets (p2pstore and kad-dht) share during the main comparison: the difference to the headline floor is what that sharing costs; scale points run alone'
     ]
   }
@@ -525,9 +571,10 @@ async function main (argv: string[]): Promise<number> {
     const mainResults = await mainPhase(ctx, teardowns)
     await teardowns.run()
     const scale = await scalePhase(ctx, mainResults)
+    const detection = await detectionPhase(ctx)
     m.wallSeconds = Math.round((performance.now() - started) / 1000)
     if (rejections.length > 0) ctx.notes.push(`${rejections.length} unhandled promise rejection(s) during the run, first: ${rejections[0]}`)
-    report = buildReport(ctx, mainResults, scale, m)
+    report = buildReport(ctx, mainResults, scale, detection, m)
   } catch (err) {
     ctx.progress(`bench failed: ${(err as Error).stack ?? String(err)}`)
     return 1

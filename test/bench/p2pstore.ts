@@ -78,6 +78,8 @@ export interface StoreNetInit {
   settleTimeoutMs: number
   /** receives the net's teardown before anything starts */
   onTeardown(teardown: () => Promise<void>): void
+  /** fsync every write (the daemon's default). @default true */
+  sync?: boolean
 }
 
 /**
@@ -87,7 +89,7 @@ export interface StoreNetInit {
  * which at 50 peers is itself a large part of the event loop's load.
  */
 export async function startStoreNet (n: number, init: StoreNetInit): Promise<Testnet> {
-  const net = await createTestnet(n, { waitForMesh: false, peer: timingsInit(init.timings), onTeardown: init.onTeardown })
+  const net = await createTestnet(n, { waitForMesh: false, peer: { ...timingsInit(init.timings), sync: init.sync ?? true }, onTeardown: init.onTeardown })
   const deadline = performance.now() + init.settleTimeoutMs
   for (;;) {
     const alive = net.peers.map(peer => peer.membership.members().filter(m => m.state === 'alive').length)

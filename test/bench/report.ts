@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { round } from './stats.ts'
+import type { DetectionReport } from './failure-detection.ts'
 import type { NamespaceProbe } from './kad.ts'
 import type { Results } from './scenario.ts'
 import type { LatencyBlock, MeasuredBlock } from './stats.ts'
@@ -48,8 +49,24 @@ export interface ScaleEntry {
     error?: string
     skipped?: string
   }
-  membershipTraffic: { skipped: string }
+  membershipTraffic: MembershipTrafficBlock
   ratios?: { kadGetP50VsGetP50?: number, kadPutP50VsPutP50?: number }
+}
+
+/** Membership (SWIM) messages and payload bytes per peer per second over a measured window. */
+export type MembershipTrafficBlock =
+  | { peers: number, seconds: number, messagesPerPeerPerSec: number, bytesPerPeerPerSec: number, during: string }
+  | { skipped: string }
+
+/** What the members of a net saw of each other while the load ran, when nobody failed. */
+export interface MembershipUnderLoad {
+  peers: number
+  seconds: number
+  /** transitions to `dead` seen by any peer: false deaths (nobody died) */
+  falseDeaths: number
+  /** transitions to `suspect` seen by any peer (refuted later, or they would be deaths) */
+  suspicions: number
+  during: string
 }
 
 /** `resources` of the report. */
@@ -122,7 +139,9 @@ export interface BenchReport {
     net?: { peers: number, settleMs: number, meshDialFailures: number }
   }
   ratios: Ratios
-  detection: { skipped: string }
+  detection: DetectionReport | { skipped: string } | { error: string }
+  /** false deaths and suspicions on the main net during its load phase (the issue's target: 0 deaths) */
+  membershipUnderLoad?: MembershipUnderLoad
   scale: ScaleEntry[]
   resources: Resources
   machine: Machine
@@ -248,21 +267,46 @@ export function renderTable (report: BenchReport): string {
     }),
     '',
     'scale (×1 = 1 in flight, ×32 = 32 in flight; p2pstore: non-replica client, 100 B):',
-    row(['peers', 'settle s', 'get p50/p99 ×1', 'put p50/p99 ×1', 'get ops/s ×32', 'put ops/s ×32', 'kad get p50', 'kad put p50', 'new peer known', 'RSS/peer MiB'], 16, 6),
+    row(['peers', 'settle s', 'get p50/p99 ×1', 'put p50/p99 ×1', 'get ops/s ×32', 'put ops/s ×32', 'kad get p50', 'kad put p50', 'new peer known', 'RSS/peer MiB', 'gossip/peer/s'], 16, 6),
     ...report.scale.map(scaleRow),
     ...report.scale.flatMap(e => [
       ...(e.p2pstore?.error == null ? [] : [`  ${e.peers} peers, p2pstore: ${e.p2pstore.error}`]),
       ...(e.p2pstore?.skipped == null ? [] : [`  ${e.peers} peers, p2pstore: ${e.p2pstore.skipped}`]),
-      ...(e.kadDht?.error == null ? [] : [`  ${e.peers} peers, kad-dht: ${e.kadDht.error}`])
+      ...(e.kadDht?.error == null ? [] : [`  ${e.peers} peers, kad-dht: ${e.kadDht.error}`]),
+      `  ${e.peers} peers, membership traffic: ${'skipped' in e.membershipTraffic ? `skipped (${e.membershipTraffic.skipped})` : `${fmt(e.membershipTraffic.messagesPerPeerPerSec)} messages and ${fmt(e.membershipTraffic.bytesPerPeerPerSec)} payload bytes per peer per second over ${e.membershipTraffic.seconds} s (${e.membershipTraffic.during})`}`
     ]),
     '',
     `resources: ${resourcesLine(report.resources)}`,
-    `detection: skipped (${report.detection.skipped})`,
+    ...detectionLines(report),
     `kad-dht: ${report.kadDht.how}`,
     `kad-dht namespaces on a p2pstore peer's own DHT: ${report.kadDht.namespaceProbe.map(p => `/${p.namespace}/ ${p.readBack ? 'stored and read back' : 'refused'} (${p.remoteCopies} remote copies, ${p.queryErrors} query errors${p.firstError == null ? '' : `: ${p.firstError}`})`).join('; ')}`,
     ...report.notes.map(note => `note: ${note}`)
   ]
   return lines.join('\n') + '\n'
+}
+
+function detectionLines (report: BenchReport): string[] {
+  const lines: string[] = []
+  const u = report.membershipUnderLoad
+  if (u != null) lines.push(`membership under load: ${u.falseDeaths} false deaths, ${u.suspicions} suspicions among ${u.peers} peers over ${u.seconds} s (${u.during}; target 0 deaths: ${u.falseDeaths === 0 ? 'met' : 'MISSED'})`)
+  const d = report.detection
+  if ('skipped' in d) return [...lines, `detection: skipped (${d.skipped})`]
+  if ('error' in d) return [...lines, `detection: failed (${d.error})`]
+  const cell = (x: number): string => Number.isNaN(x) ? '–' : `${Math.round(x)} ms`
+  const stat = (name: string, st: DetectionReport['kill']['deadAtAllMs']): string =>
+    `${name.padEnd(42)}${String(st.samples.length + st.missed).padStart(7)}${cell(st.median).padStart(10)}${cell(st.max).padStart(10)}${String(st.missed).padStart(8)}`
+  const killMet = d.kill.deadAtAllMs.missed === 0 && d.kill.deadAtAllMs.median <= 3000
+  return [
+    ...lines,
+    `failure detection (${d.how}; suspicion ${d.suspicionMs.min}–${d.suspicionMs.max} ms at ${d.peers} members):`,
+    `${'  measure'.padEnd(42)}${'trials'.padStart(7)}${'median'.padStart(10)}${'max'.padStart(10)}${'missed'.padStart(8)}`,
+    stat('  SIGKILL → dead at the first peer', d.kill.deadAtFirstMs),
+    stat('  SIGKILL → dead at every peer', d.kill.deadAtAllMs),
+    stat('  SIGSTOP → suspect at the first peer', d.stop.suspectAtFirstMs),
+    stat('  SIGSTOP → dead at every peer', d.stop.deadAtAllMs),
+    stat('  SIGCONT → alive again at every peer', d.stop.aliveAgainAtAllMs),
+    `  killed peer dead at every peer ≤ 3 s median at n = ${d.peers}: ${killMet ? 'met' : 'MISSED'}`
+  ]
 }
 
 function latencyRows (name: string, block: Headline): string[] {
@@ -287,7 +331,8 @@ function scaleRow (e: ScaleEntry): string {
     k?.error != null ? 'failed' : fmt(k?.get?.inFlight1?.p50Ms ?? Number.NaN),
     fmt(k?.put?.inFlight1?.p50Ms ?? Number.NaN),
     join == null ? '–' : `${fmt(join.medianMs)} / ${fmt(join.maxMs)} ms${join.missed > 0 ? ` (${join.missed} missed)` : ''}`,
-    s?.rssPerPeerMb == null ? '–' : `${s.rssPerPeerMb.idle} / ${s.rssPerPeerMb.underLoad}`
+    s?.rssPerPeerMb == null ? '–' : `${s.rssPerPeerMb.idle} / ${s.rssPerPeerMb.underLoad}`,
+    'skipped' in e.membershipTraffic ? '–' : `${fmt(e.membershipTraffic.messagesPerPeerPerSec)} msg`
   ]
   return row(cells, 16, 6)
 }

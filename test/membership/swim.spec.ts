@@ -60,5 +60,13 @@ describe('membership: SWIM gossip on a real loopback network', function () {
     const late = await net.startPeer()
     await seenAs(net.peers, late, 'alive', 15_000)
     for (const p of net.peers) expect((await stateOf(late, p))?.state).to.equal('alive')
+
+    // every exchange is counted on both sides: what all sent, all received (give or take the
+    // exchanges still in flight, hence the margin)
+    const traffic = [...net.peers, late].map(p => p.membership.traffic())
+    const sum = (k: keyof typeof traffic[number]): number => traffic.reduce((a, t) => a + t[k], 0)
+    expect(sum('messagesSent')).to.be.greaterThan(0)
+    expect(sum('bytesSent')).to.be.greaterThan(sum('messagesSent'))
+    expect(Math.abs(sum('messagesSent') - sum('messagesReceived'))).to.be.at.most(3 * traffic.length)
   })
 })
