@@ -37,6 +37,13 @@ export interface Scenario {
 /** Suspicion floor of a 10-peer test net: a pause shorter than this must never make a peer dead. */
 const SUSPICION_FLOOR = GOSSIP_TESTNET.suspicionMult * GOSSIP_TESTNET.probeInterval
 
+/** The peers split into two random halves, each sorted by index. */
+function randomHalves (ctx: NemesisContext): number[][] {
+  const shuffled = ctx.random.shuffle(ctx.peers)
+  const half = Math.floor(shuffled.length / 2)
+  return [shuffled.slice(0, half).sort((a, b) => a - b), shuffled.slice(half).sort((a, b) => a - b)]
+}
+
 /** Every scenario by name. */
 export const SCENARIO_TABLE: Record<ScenarioName, Scenario> = {
   kill: {
@@ -61,9 +68,7 @@ export const SCENARIO_TABLE: Record<ScenarioName, Scenario> = {
     summary: 'the peers split in two halves for 30 s (or 60 % of a shorter run) with writers on both sides, then healed',
     defaults: { peers: 10, duration: 60, clients: 8, keys: 100, hotKeys: 4, rmwShare: 0.3 },
     async nemesis (ctx) {
-      const shuffled = ctx.random.shuffle(ctx.peers)
-      const half = Math.floor(shuffled.length / 2)
-      const groups = [shuffled.slice(0, half).sort((a, b) => a - b), shuffled.slice(half).sort((a, b) => a - b)]
+      const groups = randomHalves(ctx)
       await ctx.at(0.15)
       await ctx.fault(`partition ${groups.map(g => g.join(',')).join(' | ')}`, async () => { await ctx.net.partition(groups) })
       await sleep(Math.min(30_000, ctx.duration * 0.6), undefined, { signal: ctx.signal }).catch(() => {})
@@ -120,9 +125,7 @@ export const SCENARIO_TABLE: Record<ScenarioName, Scenario> = {
       await ctx.at(0.05)
       const end = performance.now() + ctx.duration * 0.8
       while (!ctx.signal.aborted && performance.now() + 2 * period < end) {
-        const shuffled = ctx.random.shuffle(ctx.peers)
-        const half = Math.floor(shuffled.length / 2)
-        const groups = [shuffled.slice(0, half).sort((a, b) => a - b), shuffled.slice(half).sort((a, b) => a - b)]
+        const groups = randomHalves(ctx)
         await ctx.fault(`partition ${groups.map(g => g.join(',')).join(' | ')}`, async () => { await ctx.net.partition(groups) })
         await sleep(period, undefined, { signal: ctx.signal }).catch(() => {})
         await ctx.fault('heal', async () => { await ctx.net.heal() })
