@@ -96,6 +96,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private loops: Array<Promise<void>> = []
   private running = false
   private syncRounds = 0
+  /** the peers `join()` was given: the push-pull falls back to them while no member is known */
+  private seeds: PeerId[] = []
   private readonly counters: MembershipTraffic = { messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 }
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     // a closed connection is a strong hint (a crashed peer resets its sockets): probe it now
@@ -149,9 +151,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     await this.components.network.unhandle(PROTOCOL_MEMBERSHIP)
   }
 
-  /** Joins by full-state sync with each of `peers` (bootstrap peers); resolves with how many answered. */
+  /**
+   * Joins by full-state sync with each of `peers` (bootstrap peers); resolves with how many
+   * answered. The peers are remembered: while this peer knows no live member (every join sync
+   * failed, or every member it knew died) each push-pull round syncs with one of them instead, so
+   * a failed join is retried rather than leaving the peer outside the group for good.
+   */
   async join (peers: PeerId[], options: AbortOptions = {}): Promise<number> {
-    const results = await Promise.allSettled(peers.filter(p => !p.equals(this.components.peerId)).map(async p => { await this.sync(p, options) }))
+    const seeds = peers.filter(p => !p.equals(this.components.peerId))
+    for (const p of seeds) if (!this.seeds.some(s => s.equals(p))) this.seeds.push(p)
+    const results = await Promise.allSettled(seeds.map(async p => { await this.sync(p, options) }))
     return results.filter(r => r.status === 'fulfilled').length
   }
 
@@ -295,10 +304,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (signal.aborted) return
       this.syncRounds++
       // every third round, try a dead member: after a partition heals, both sides find each other
-      const dead = this.table.all().filter(r => r.state === 'dead')
-      const pool = this.syncRounds % 3 === 0 && dead.length > 0 ? dead : this.table.live()
+      const dead = this.table.all().filter(r => r.state === 'dead').map(r => r.peerId)
+      const live = this.table.live().map(r => r.peerId)
+      // SWIM joins a new member through a known one (the paper leaves it to a well-known server);
+      // a peer whose join sync failed holds no member and no member holds it, so no probe or
+      // piggyback can ever reach either side. Until it knows a live member, it keeps joining
+      // through the join peers, as memberlist's users do with retry-join.
+      const pool = this.syncRounds % 3 === 0 && dead.length > 0 ? dead : live.length > 0 ? live : this.seeds
       const peer = pool[Math.floor(Math.random() * pool.length)]
-      if (peer != null) await this.sync(peer.peerId, { signal }).catch(err => { this.log.trace('push-pull with %p failed - %e', peer.peerId, err) })
+      if (peer != null) await this.sync(peer, { signal }).catch(err => { this.log.trace('push-pull with %p failed - %e', peer, err) })
     }
   }
 
