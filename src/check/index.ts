@@ -221,6 +221,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
     const hot = new Set(workload.hotKeyNames())
     const settleDeadline = healedAt + (init.settleTimeout ?? 120 * second)
     let reads = new Map<string, FinalRead>()
+    let counts: CheckCounts | undefined
     let previous: string | undefined
     let stableSince = 0
     let passes = 0
@@ -229,7 +230,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
       reads = await readAll(net.peers.map(p => ({ url: p.api, token: tokens.get(p.index) })), keys, random.fork(2000 + passes), abort.signal)
       passes++
       const signature = signatureOf(reads)
-      const counts = checkHistory(history.entries, reads, hot)
+      counts = checkHistory(history.entries, reads, hot)
       const stable = signature === previous
       if (!stable) stableSince = performance.now() - healedAt
       progress(`  read pass ${passes}: ${keys.length} keys, ${[...reads.values()].filter(r => !r.ok).length} unreadable, ${counts.lost} lost so far${stable ? ' — stable' : ''}`)
@@ -242,7 +243,8 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
       await sleep(READ_PASS_GAP, undefined, { signal: abort.signal })
     }
 
-    const counts = checkHistory(history.entries, reads, hot)
+    // the last pass's verdict is the run's: the history no longer grows once the workload ended
+    counts ??= checkHistory(history.entries, reads, hot)
     const okLatencies = history.entries.flatMap(e => e.type === 'ok' ? [e.latencyMs] : [])
     const readLatencies = [...reads.values()].map(r => r.latencyMs)
     return {

@@ -97,6 +97,17 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
       }
     }
 
+  // long-running commands: ctx.signal fires on SIGINT/SIGTERM (or the environment's signal)
+  const runUntilStopped = <A extends unknown[]>(handler: (ctx: CommandContext, ...args: A) => Promise<number>): ((...args: unknown[]) => Promise<void>) =>
+    run(async (ctx, ...args: A) => {
+      const stop = stopSignal(environment.signal)
+      try {
+        return await handler({ ...ctx, signal: stop.signal }, ...args)
+      } finally {
+        stop.dispose()
+      }
+    })
+
   const json = (): Option => new Option('--json', 'print JSON for scripts')
   const usageHint = (cmd: Command): Command => cmd.showHelpAfterError(`usage: p2pstore ${cmd.name()} ${cmd.usage()}\n(run \`p2pstore ${cmd.name()} --help\` for details)`)
 
@@ -178,15 +189,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--swarm-key <file>', 'run the test net as a private network with this swarm key')
     .option('--netns', 'one network namespace per daemon (root; needs iproute2 and iptables): faults then act in the kernel')
     .addOption(json())
-    .action(run(async (ctx, opts: TestnetOptions) => {
-      const { testnetCommand } = await import('./commands/testnet.ts')
-      const stop = stopSignal(environment.signal)
-      try {
-        return await testnetCommand({ ...ctx, signal: stop.signal }, opts)
-      } finally {
-        stop.dispose()
-      }
-    })))
+    .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 
   usageHint(program.command('fault')
     .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status')
@@ -208,15 +211,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--lww', 'clients resolve siblings by last-write-wins instead of merging them (shows the writes LWW loses)')
     .option('--netns', 'run the test net in network namespaces (root): partitions are iptables DROP rules in the kernel')
     .addOption(json())
-    .action(run(async (ctx, opts: CheckOptions) => {
-      const { checkCommand } = await import('./commands/check.ts')
-      const stop = stopSignal(environment.signal)
-      try {
-        return await checkCommand({ ...ctx, signal: stop.signal }, opts)
-      } finally {
-        stop.dispose()
-      }
-    })))
+    .action(runUntilStopped(async (ctx, opts: CheckOptions) => (await import('./commands/check.ts')).checkCommand(ctx, opts))))
 
   try {
     await program.parseAsync(argv)
