@@ -136,6 +136,8 @@ export interface MerkleIndexInit {
   self: string
   /** the key's home replicas in the current view, as peer id strings */
   homesOf(key: Uint8Array): string[]
+  /** a string that changes whenever the current view's placement ranks change */
+  viewFingerprint(): string
 }
 
 /**
@@ -223,12 +225,17 @@ export class MerkleIndex {
   }
 
   /**
-   * Brings the leaves to the view whose fingerprint is `fingerprint` (any string that changes
-   * whenever the members placement ranks change). Cheap when it did not change.
+   * Brings the leaves to the current view. Cheap when it did not change since the last refresh.
+   *
+   * The view is read here, never passed in: a caller holding the fingerprint of an earlier moment
+   * made the index rebuild for the current view under the old label, and the next caller rebuild
+   * again. Rebuilds repeat only while the view really changes.
    */
-  async refresh (fingerprint: string): Promise<void> {
-    while (this.fingerprint !== fingerprint) {
-      this.refreshing ??= this.rebuild(fingerprint).finally(() => { this.refreshing = undefined })
+  async refresh (): Promise<void> {
+    for (;;) {
+      const wanted = this.init.viewFingerprint()
+      if (this.fingerprint === wanted) return
+      this.refreshing ??= this.rebuild(wanted).finally(() => { this.refreshing = undefined })
       await this.refreshing
     }
   }

@@ -77,7 +77,12 @@ export class AntiEntropy implements Startable {
     this.concurrency = init.concurrency ?? ANTI_ENTROPY_CONCURRENCY
     this.task = new RepeatingTask(async signal => { await this.tick(signal) }, init.interval ?? ANTI_ENTROPY_INTERVAL, this.log)
     const self = components.peerId.toString()
-    this.index = new MerkleIndex({ self, homesOf: key => this.components.placement.fromView(key, this.n).map(p => p.peerId.toString()) })
+    this.index = new MerkleIndex({
+      self,
+      homesOf: key => this.components.placement.fromView(key, this.n).map(p => p.peerId.toString()),
+      // placement ranks `members.list()`: its ids are the view's fingerprint
+      viewFingerprint: () => this.components.members.list().map(m => m.peerId.toString()).sort().join(',')
+    })
   }
 
   /** Follows the store's changes, fills the summaries with one scan, and starts the rounds. */
@@ -163,15 +168,11 @@ export class AntiEntropy implements Startable {
     }
   }
 
-  /**
-   * Waits until the index holds the store and its leaves match the current member view (placement
-   * ranks `members.list()`, so its ids are the view's fingerprint).
-   */
+  /** Waits until the index holds the store and its leaves match the current member view. */
   private async ready (options: AbortOptions): Promise<void> {
     options.signal?.throwIfAborted()
     await this.loading
-    const fingerprint = this.components.members.list().map(m => m.peerId.toString()).sort().join(',')
-    await this.index.refresh(fingerprint)
+    await this.index.refresh()
   }
 
   private async push (peer: PeerId, key: Uint8Array, options: AbortOptions): Promise<boolean> {

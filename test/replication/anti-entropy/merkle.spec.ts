@@ -68,12 +68,12 @@ describe('anti-entropy Merkle index', () => {
       const engine = new MemoryEngine()
       await engine.open()
       const homesOf = homesIn(PEERS)
-      const index = new MerkleIndex({ self: SELF, homesOf })
+      const index = new MerkleIndex({ self: SELF, homesOf, viewFingerprint: () => PEERS.join(',') })
       await run(engine, before)
       // subscribe, then load while more changes run: the changes win over the scan
       engine.onChange((key, record) => { index.apply(key, record) })
       await Promise.all([index.load(engine.entries()), run(engine, after)])
-      await index.refresh(PEERS.join(','))
+      await index.refresh()
       await expectSameAsScratch(engine, index, homesOf)
       await engine.close()
     }), { numRuns: 60 })
@@ -83,11 +83,11 @@ describe('anti-entropy Merkle index', () => {
     const engine = new MemoryEngine()
     await engine.open()
     let view = PEERS.slice(0, 4)
-    const index = new MerkleIndex({ self: SELF, homesOf: key => homesIn(view)(key) })
+    const index = new MerkleIndex({ self: SELF, homesOf: key => homesIn(view)(key), viewFingerprint: () => view.join(',') })
     engine.onChange((key, record) => { index.apply(key, record) })
     await index.load(engine.entries())
     for (let i = 0; i < 1200; i++) await write(engine, new TextEncoder().encode(`k${i}`), i % 256)
-    await index.refresh(view.join(','))
+    await index.refresh()
     await expectSameAsScratch(engine, index, homesIn(view))
 
     view = PEERS
@@ -97,7 +97,33 @@ describe('anti-entropy Merkle index', () => {
         else await write(engine, new TextEncoder().encode(`k${i * 7}`), 7)
       }
     })()
-    await Promise.all([index.refresh(view.join(',')), writes])
+    await Promise.all([index.refresh(), writes])
+    await expectSameAsScratch(engine, index, homesIn(view))
+    await engine.close()
+  })
+
+  it('refreshes started around view changes end on the newest view, one rebuild per view', async () => {
+    const engine = new MemoryEngine()
+    await engine.open()
+    let view = PEERS.slice(0, 4)
+    let rankings = 0
+    const homesOf = (key: Uint8Array): string[] => {
+      // endless re-ranking must fail the test, not hang it
+      if (++rankings > 10_000) throw new Error('the index keeps re-ranking keys')
+      return homesIn(view)(key)
+    }
+    const index = new MerkleIndex({ self: SELF, homesOf, viewFingerprint: () => view.join(',') })
+    engine.onChange((key, record) => { index.apply(key, record) })
+    await index.load(engine.entries())
+    for (let i = 0; i < 20; i++) await write(engine, new TextEncoder().encode(`k${i}`), i)
+    rankings = 0
+    const first = index.refresh()
+    view = PEERS
+    const second = index.refresh()
+    view = PEERS.slice(1)
+    await Promise.all([first, second, index.refresh()])
+    // 20 keys ranked for each of the three views, no more
+    expect(rankings).to.equal(60)
     await expectSameAsScratch(engine, index, homesIn(view))
     await engine.close()
   })
@@ -105,7 +131,7 @@ describe('anti-entropy Merkle index', () => {
   it('an empty leaf is empty, and a key read back unchanged leaves the leaves unchanged', async () => {
     const engine = new MemoryEngine()
     await engine.open()
-    const index = new MerkleIndex({ self: SELF, homesOf: () => ['a', 'b', 'c'] })
+    const index = new MerkleIndex({ self: SELF, homesOf: () => ['a', 'b', 'c'], viewFingerprint: () => 'abc' })
     engine.onChange((key, record) => { index.apply(key, record) })
     expect(index.leavesFor('b').every(l => l.length === 0)).to.equal(true)
     const key = new TextEncoder().encode('x')
