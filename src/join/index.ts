@@ -1,9 +1,10 @@
 /**
  * Joining the network: dial the bootstrap peers, then look up our own id in Kademlia so that the
  * peers nearest to us learn about us and we about them (the join procedure of the Kademlia paper,
- * section 2.3). While no bootstrap peer answers it retries with exponential backoff, forever, and
- * says so through `join:retry` events; once joined it watches the connection count and joins again
- * when the peer has become isolated (every neighbour restarted, a network outage).
+ * section 2.3). Membership joins as soon as a bootstrap peer answered (`join:connected`), without
+ * waiting for the lookup. While no bootstrap peer answers it retries with exponential backoff,
+ * forever, and says so through `join:retry` events; once joined it watches the connection count
+ * and joins again when the peer has become isolated (every neighbour restarted, a network outage).
  *
  * @packageDocumentation
  */
@@ -19,6 +20,11 @@ import type { TypedEventTarget } from 'main-event'
 export interface JoinEvents {
   /** no bootstrap peer answered; the next attempt is in `delayMs` */
   'join:retry': CustomEvent<{ attempt: number, delayMs: number, errors: string[] }>
+  /**
+   * at least one bootstrap peer answered (`via`); the self-lookup starts now. Membership joins
+   * here: SWIM needs only a live member, and a lookup can take seconds on a busy network.
+   */
+  'join:connected': CustomEvent<{ attempt: number, via: string[] }>
   /** at least one bootstrap peer answered and the self-lookup ran */
   'join:joined': CustomEvent<{ attempt: number, via: string[], discovered: number }>
   /** the peer lost every connection; it will join again */
@@ -117,6 +123,7 @@ export class Joiner implements Startable {
       if (signal.aborted) return
 
       if (via.length > 0) {
+        this.components.events.dispatchEvent(new CustomEvent('join:connected', { detail: { attempt, via } }))
         const discovered = await this.selfLookup(signal)
         this.joinedOnce = true
         wasConnected = true
