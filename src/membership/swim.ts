@@ -367,13 +367,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       switch (message.type) {
         case 'ping':
         case 'leave':
-          reply = { type: 'ack', updates: this.piggyback() }
+          reply = { type: 'ack', updates: this.piggyback(from) }
           break
         case 'ping-req': {
           const target = message.target
           if (target == null) throw new InvalidMessageError('ping-req without a target')
           const acked = await this.ping(target, this.init.probeTimeout * (this.health + 1), deadline)
-          reply = { type: acked ? 'ack' : 'nack', updates: this.piggyback() }
+          reply = { type: acked ? 'ack' : 'nack', updates: this.piggyback(from) }
           break
         }
         case 'sync':
@@ -477,15 +477,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   /**
-   * Updates to piggyback on a message to `to`. A member we hold as suspect is always told so
-   * directly: its suspicion may have used up its retransmissions on probes it never received (it
-   * was paused or slow), and it can only refute what reaches it.
+   * Updates to piggyback on a message to `to`. A member we hold as suspect or dead is always told
+   * so directly: the news may have used up its retransmissions on messages it never received (it
+   * was paused, slow or cut off), and it can only refute what reaches it. A peer declared dead
+   * that still probes us thus refutes within one exchange instead of waiting for a push-pull.
    */
   private piggyback (to?: PeerId): MemberUpdate[] {
     const updates = this.gossip.take(MAX_PIGGYBACK, this.size)
     const record = to == null ? undefined : this.table.get(to)
-    if (record?.state === 'suspect' && !updates.some(u => u.peerId.equals(record.peerId))) {
-      updates.push({ peerId: record.peerId, state: 'suspect', incarnation: record.incarnation, addrs: [] })
+    if ((record?.state === 'suspect' || record?.state === 'dead') && !updates.some(u => u.peerId.equals(record.peerId))) {
+      updates.push({ peerId: record.peerId, state: record.state, incarnation: record.incarnation, addrs: [] })
     }
     return updates
   }
