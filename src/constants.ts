@@ -58,6 +58,14 @@ export const REJOIN_CHECK_INTERVAL = 30 * second
 /** How long the Kademlia self-lookup at join may take. */
 export const JOIN_LOOKUP_TIMEOUT = 30 * second
 
+/**
+ * How often libp2p's connection monitor pings every open connection (its default is 10 s). SWIM
+ * already probes one member a second and detects failures; the monitor is kept to measure RTTs and
+ * reap dead connections, but at its default it sent about five times SWIM's messages in a 50-peer
+ * mesh (each ping a new stream on every connection, both ways).
+ */
+export const CONNECTION_PING_INTERVAL = 1 * minute
+
 /** kad-dht self-query interval in production (refreshes the view of the key space near us). */
 export const QUERY_SELF_INTERVAL = 5 * minute
 
