@@ -61,12 +61,15 @@ describe('membership: SWIM gossip on a real loopback network', function () {
     await seenAs(net.peers, late, 'alive', 15_000)
     for (const p of net.peers) expect((await stateOf(late, p))?.state).to.equal('alive')
 
-    // every exchange is counted on both sides: what all sent, all received (give or take the
-    // exchanges still in flight, hence the margin)
+    // every exchange is counted on both sides: nothing is received that was not sent, and what
+    // was sent arrived, give or take the exchanges in flight or timed out (on a loaded machine a
+    // starved peer gives up on some: hence a margin that grows with the traffic)
     const traffic = [...net.peers, late].map(p => p.membership.traffic())
     const sum = (k: keyof typeof traffic[number]): number => traffic.reduce((a, t) => a + t[k], 0)
-    expect(sum('messagesSent')).to.be.greaterThan(0)
-    expect(sum('bytesSent')).to.be.greaterThan(sum('messagesSent'))
-    expect(Math.abs(sum('messagesSent') - sum('messagesReceived'))).to.be.at.most(3 * traffic.length)
+    const sent = sum('messagesSent')
+    expect(sent).to.be.greaterThan(0)
+    expect(sum('bytesSent')).to.be.greaterThan(sent)
+    expect(sum('messagesReceived')).to.be.at.most(sent)
+    expect(sent - sum('messagesReceived')).to.be.at.most(Math.max(3 * traffic.length, sent / 10))
   })
 })
