@@ -48,20 +48,6 @@ export interface ProcessTestnetInit {
   joinTimeout?: number
   /** Kademlia refresh of the daemons, short so simultaneous joins settle fast. @default 5_000 */
   dhtRefreshInterval?: number
-  /**
-   * SWIM timings of the daemons: `testnet` probes 5× faster so that failures show in about a
-   * second; `default` is a production daemon's (the benchmark's scale points).
-   *
-   * @default 'testnet'
-   */
-  gossip?: 'default' | 'testnet'
-  /**
-   * Most daemons this net accepts. The CLI keeps to TESTNET_MAX_PEERS; the benchmark's scale
-   * points go beyond it on a machine with the memory for it (about 80 MiB per daemon).
-   *
-   * @default TESTNET_MAX_PEERS
-   */
-  maxPeers?: number
   /** run the daemons with `--fault-injection` so `partition()` and `heal()` work. @default true */
   faultInjection?: boolean
   /**
@@ -137,9 +123,8 @@ export class ProcessTestnet {
   private readonly tokens = new Map<number, string | undefined>()
 
   constructor (init: ProcessTestnetInit) {
-    const max = init.maxPeers ?? TESTNET_MAX_PEERS
-    if (!Number.isInteger(init.peers) || init.peers < 1 || init.peers > max) {
-      throw new TestnetError(`--peers must be a whole number from 1 to ${max}, got ${init.peers}`)
+    if (!Number.isInteger(init.peers) || init.peers < 1 || init.peers > TESTNET_MAX_PEERS) {
+      throw new TestnetError(`--peers must be a whole number from 1 to ${TESTNET_MAX_PEERS}, got ${init.peers}`)
     }
     this.init = init
     this.ownsDir = init.dir == null
@@ -490,7 +475,7 @@ export class ProcessTestnet {
       // every peer of a test net is one host to the inbound rate limit: loopback, or the lab
       '--allow', this.lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(this.lab.subnet),
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
-      '--gossip', this.init.gossip ?? 'testnet',
+      '--gossip', 'testnet',
       ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
       ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile])
