@@ -418,6 +418,7 @@ async function storeScalePoint (n: number, ctx: Context, entry: ScaleEntry): Pro
     const results = await peak.during(async () => interleave(plan, budget.scaleRounds, progress))
     const membership = watch.stop(`this scale point's load phase (p2pstore get/put, ${n} peers in this process)`)
     entry.membershipTraffic = membership.traffic
+    entry.membershipUnderLoad = membership.underLoad
     if (membership.underLoad.falseDeaths > 0) progress(`scale: ${n} peers: ${membership.underLoad.falseDeaths} false deaths during the load`)
     const newPeerKnownByAll = await joins(net, ctx)
     return {

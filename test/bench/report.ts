@@ -50,7 +50,14 @@ export interface ScaleEntry {
     skipped?: string
   }
   membershipTraffic: MembershipTrafficBlock
+  /** false deaths and suspicions while this point's load ran (unset for the main table's point) */
+  membershipUnderLoad?: MembershipUnderLoad
   ratios?: { kadGetP50VsGetP50?: number, kadPutP50VsPutP50?: number }
+}
+
+/** The issue's kad-dht/p2pstore p50 target at `peers` peers: ≥ 20× at 10, ≥ 100× from 50 on. */
+export function kadRatioTarget (peers: number): number {
+  return peers >= 50 ? 100 : 20
 }
 
 /** Membership (SWIM) messages and payload bytes per peer per second over a measured window. */
@@ -273,6 +280,8 @@ export function renderTable (report: BenchReport): string {
       ...(e.p2pstore?.error == null ? [] : [`  ${e.peers} peers, p2pstore: ${e.p2pstore.error}`]),
       ...(e.p2pstore?.skipped == null ? [] : [`  ${e.peers} peers, p2pstore: ${e.p2pstore.skipped}`]),
       ...(e.kadDht?.error == null ? [] : [`  ${e.peers} peers, kad-dht: ${e.kadDht.error}`]),
+      ...scaleRatioLines(e),
+      ...(e.membershipUnderLoad == null ? [] : [`  ${e.peers} peers, membership under load: ${e.membershipUnderLoad.falseDeaths} false deaths, ${e.membershipUnderLoad.suspicions} suspicions over ${e.membershipUnderLoad.seconds} s`]),
       `  ${e.peers} peers, membership traffic: ${'skipped' in e.membershipTraffic ? `skipped (${e.membershipTraffic.skipped})` : `${fmt(e.membershipTraffic.messagesPerPeerPerSec)} messages and ${fmt(e.membershipTraffic.bytesPerPeerPerSec)} payload bytes per peer per second over ${e.membershipTraffic.seconds} s (${e.membershipTraffic.during})`}`
     ]),
     '',
@@ -314,6 +323,14 @@ function latencyRows (name: string, block: Headline): string[] {
     `${name}.${variant}`, String(b.inFlight), fmt(b.p50Ms), fmt(b.p99Ms), fmt(b.opsPerSec), String(b.samples),
     b.errors === 0 ? '0' : `${b.errors} ${Object.entries(b.errorNames ?? {}).map(([n, c]) => `${n}:${c}`).join(',')}`
   ])))
+}
+
+function scaleRatioLines (e: ScaleEntry): string[] {
+  const { kadGetP50VsGetP50: get, kadPutP50VsPutP50: put } = e.ratios ?? {}
+  if (get == null && put == null) return []
+  const target = kadRatioTarget(e.peers)
+  const cell = (x?: number): string => x == null ? '–' : `${fmt(x)}× (${x >= target ? 'met' : 'MISSED'})`
+  return [`  ${e.peers} peers, kad-dht p50 / p2pstore p50 (target ≥ ${target}×): get ${cell(get)}, put ${cell(put)}`]
 }
 
 function scaleRow (e: ScaleEntry): string {
