@@ -91,10 +91,15 @@ describe('peer (real libp2p on loopback)', function () {
     expect(retries.map(r => r.attempt)).to.deep.equal(retries.map((_, i) => i + 1))
     expect((await joiner.status()).joined).to.equal(false)
 
+    // membership joins on join:connected, before the Kademlia self-lookup ends (join:joined)
+    const order: string[] = []
+    joiner.addEventListener('join:connected', ({ detail }) => { order.push(`connected via ${detail.via.length}`) })
+    joiner.addEventListener('join:joined', () => { order.push('joined') })
     const joined = new Promise(resolve => { joiner.addEventListener('join:joined', resolve, { once: true }) })
     const bootstrap = await createPeer({ listen: [`/ip4/127.0.0.1/tcp/${port}`], allow: [LOOPBACK_ALLOW] })
     cleanup.add(async () => bootstrap.stop())
     await joined
+    expect(order).to.deep.equal(['connected via 1', 'joined'])
     expect((await joiner.status()).joined).to.equal(true)
     // the joiner's membership sync with its bootstrap peer makes each a member of the other's view
     for (let i = 0; !(await bootstrap.peers()).some(p => p.peerId === joiner.peerId.toString()); i++) {
