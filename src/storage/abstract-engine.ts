@@ -15,7 +15,7 @@ import { DEFAULT_KV_LIMITS } from '../protocol/index.ts'
 import { KeyLock, throwIfAborted } from './key-lock.ts'
 import { describeKey } from './layout.ts'
 import { decodeRecord, encodeRecord } from './record-codec.ts'
-import type { ChangeListener, Engine, EngineOptions, StoredRecord } from './engine.ts'
+import type { ChangeListener, Engine, EngineOptions, StoredRecord, UpdateOptions } from './engine.ts'
 import type { KvLimits } from '../protocol/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -41,6 +41,11 @@ export interface OpenedStore {
   epoch: string
   /** the highest incarnation number reserved (every number up to it may have been handed out), 0 when none */
   incarnation: number
+  /**
+   * incarnation numbers up to this one are retired (`Engine.retiredUpTo`): the store decides it
+   * when it opens — after an unclean close every number reserved so far is — and persists it
+   */
+  retiredUpTo: number
 }
 
 function messageOf (err: unknown): string {
@@ -62,6 +67,9 @@ export abstract class AbstractEngine implements Engine {
   private incarnation = 0
   /** the highest incarnation number durably reserved */
   private reserved = 0
+  private retired = 0
+  /** a prepared write failed: the store must not be marked as closed cleanly */
+  private unclean = false
 
   constructor (options: EngineOptions = {}) {
     this.limits = {
@@ -89,6 +97,14 @@ export abstract class AbstractEngine implements Engine {
   protected abstract countRecords (options: AbortOptions): Promise<number>
   /** Persists the highest reserved incarnation number, always synchronously to disk. */
   protected abstract storeIncarnation (incarnation: number): Promise<void>
+  /** Persists `retiredUpTo`, synchronously to disk. */
+  protected abstract storeRetired (upTo: number): Promise<void>
+  /**
+   * Records, synchronously to disk, that the store is being closed cleanly; called by `close()`
+   * once nothing is pending, unless a prepared write failed. The next open that finds no such
+   * record retires every incarnation reserved before it.
+   */
+  protected abstract markClosedCleanly (): Promise<void>
 
   open (): Promise<void> {
     if (this.closing != null) {
@@ -103,8 +119,9 @@ export abstract class AbstractEngine implements Engine {
   }
 
   private async openOnce (): Promise<void> {
-    const { epoch, incarnation } = await this.openStore()
+    const { epoch, incarnation, retiredUpTo } = await this.openStore()
     this.currentEpoch = epoch
+    this.retired = retiredUpTo
     // numbers up to the reservation on disk may have been handed out before: resume above it
     this.incarnation = incarnation
     this.reserved = incarnation
@@ -128,7 +145,16 @@ export abstract class AbstractEngine implements Engine {
       return
     }
     await Promise.allSettled([...this.pending])
-    await this.closeStore()
+    try {
+      if (!this.unclean) await this.markClosedCleanly()
+    } finally {
+      await this.closeStore()
+    }
+  }
+
+  get retiredUpTo (): number {
+    if (this.currentEpoch == null) throw new NotStartedError('the storage engine is not open: call open() first')
+    return this.retired
   }
 
   get epoch (): string {
@@ -144,7 +170,7 @@ export abstract class AbstractEngine implements Engine {
     })
   }
 
-  async update (key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | null | undefined | Promise<StoredRecord | null | undefined>, options: AbortOptions = {}): Promise<StoredRecord | undefined> {
+  async update (key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | null | undefined | Promise<StoredRecord | null | undefined>, options: UpdateOptions = {}): Promise<StoredRecord | undefined> {
     this.checkKey(key)
     return this.track(options, async () => this.locks.run(this.lockName(key), async () => {
       const bytes = await this.readRecord(key)
@@ -170,7 +196,18 @@ export abstract class AbstractEngine implements Engine {
       } catch (err) {
         throw new InvalidParametersError(`refusing to store an invalid record for key ${describeKey(key)}: ${messageOf(err)}`)
       }
-      await this.writeRecord(key, encoded)
+      if (options.onPrepared == null) {
+        await this.writeRecord(key, encoded)
+      } else {
+        try {
+          options.onPrepared(stored)
+          await this.writeRecord(key, encoded)
+        } catch (err) {
+          // what onPrepared handed out may be on its way without being stored here
+          await this.retireAll()
+          throw err
+        }
+      }
       this.changed(key, stored)
       return stored
     }, options))
@@ -223,6 +260,17 @@ export abstract class AbstractEngine implements Engine {
       this.incarnation = next
       return next
     }, options))
+  }
+
+  /**
+   * Retires every incarnation handed out so far, here and (best effort, and through the missing
+   * clean-close record in any case) after a restart.
+   */
+  private async retireAll (): Promise<void> {
+    this.unclean = true
+    this.retired = Math.max(this.retired, this.incarnation)
+    // if this fails too, the next open retires them anyway: close() no longer records a clean close
+    await this.storeRetired(this.retired).catch(() => {})
   }
 
   /** Runs an operation on the open engine and lets close() wait for it. */

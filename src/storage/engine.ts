@@ -34,6 +34,19 @@ export interface StoredRecord {
  */
 export type ChangeListener = (key: Uint8Array, record: StoredRecord | undefined) => void
 
+/** Options of `Engine.update()`. */
+export interface UpdateOptions extends AbortOptions {
+  /**
+   * Called once, synchronously, with the new record after it was validated and before it is
+   * written: what it derives from the record (a coordinator's delta) may leave the process before
+   * the record is durable. The engine then answers for the gap: if the write fails, or the
+   * process dies before the write is durable, every incarnation handed out so far is retired (see
+   * `retiredUpTo`), so no actor can issue a dot that already left. Not called when fn returns
+   * undefined or null. It must not throw.
+   */
+  onPrepared?(record: StoredRecord): void
+}
+
 /** Options every engine takes. */
 export interface EngineOptions {
   /**
@@ -89,7 +102,7 @@ export interface Engine {
    * outside the context) raises `InvalidParametersError` and is not written.
    * `fn` must not update or delete the same key itself: that call would wait for `fn` forever.
    */
-  update(key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | null | undefined | Promise<StoredRecord | null | undefined>, options?: AbortOptions): Promise<StoredRecord | undefined>
+  update(key: Uint8Array, fn: (current: StoredRecord | undefined) => StoredRecord | null | undefined | Promise<StoredRecord | null | undefined>, options?: UpdateOptions): Promise<StoredRecord | undefined>
 
   /** Removes the record (serialized with updates of that key); absent is fine. */
   delete(key: Uint8Array, options?: AbortOptions): Promise<void>
@@ -117,4 +130,13 @@ export interface Engine {
    * out). Concurrent calls get distinct numbers.
    */
   nextIncarnation(options?: AbortOptions): Promise<number>
+
+  /**
+   * Incarnation numbers up to this one are retired: an actor built on one must not issue another
+   * dot (its coordinator takes a fresh actor instead). Retired are the numbers handed out before
+   * the store was last left without `close()` (a crash, SIGKILL, power loss; also a database from
+   * a version that did not record clean closes), and those handed out before an update whose
+   * `onPrepared` ran failed to write. 0 when none. Throws `NotStartedError` before `open()`.
+   */
+  readonly retiredUpTo: number
 }

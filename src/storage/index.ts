@@ -17,4 +17,4 @@
 export { LevelEngine } from './level-engine.ts'
 export type { LevelEngineInit } from './level-engine.ts'
 export { MemoryEngine } from './memory-engine.ts'
-export type { ChangeListener, Engine, EngineOptions, StoredRecord } from './engine.ts'
+export type { ChangeListener, Engine, EngineOptions, StoredRecord, UpdateOptions } from './engine.ts'

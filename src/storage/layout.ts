@@ -47,7 +47,17 @@ export const META_KEYS = {
    * handed out is at most this (older versions stored the last number handed out, which reads
    * the same way)
    */
-  incarnation: metaKey('incarnation')
+  incarnation: metaKey('incarnation'),
+  /**
+   * incarnation numbers up to this one are retired (`Engine.retiredUpTo`), a big-endian uint32;
+   * absent in data dirs from before it existed, which reads as 0
+   */
+  retired: metaKey('retired'),
+  /**
+   * present (one byte, 1) only while the database is closed cleanly: written by `close()`, deleted
+   * by the next open; an open that does not find it retires every incarnation reserved so far
+   */
+  closedCleanly: metaKey('closed-cleanly')
 } as const
 
 /** Bounds of the objects namespace, for range scans: `gte <= k < lt`. */

@@ -82,6 +82,11 @@ function encodeIncarnation (incarnation: number): Uint8Array {
   return bytes
 }
 
+/** A big-endian uint32 of 4 bytes (checked by the caller); absent reads as 0. */
+function decodeUint32 (bytes: Uint8Array | undefined): number {
+  return bytes == null ? 0 : new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0)
+}
+
 /**
  * The LevelDB storage engine. Construct it, `open()` it (which takes LevelDB's lock on the
  * directory: a second engine on the same path, in this or another process, fails with
@@ -131,11 +136,12 @@ export class LevelEngine extends AbstractEngine {
       await db.batch([
         { type: 'put', key: META_KEYS.version, value: encodeSchemaVersion(SCHEMA_VERSION) },
         { type: 'put', key: META_KEYS.epoch, value: epoch },
-        { type: 'put', key: META_KEYS.incarnation, value: encodeIncarnation(0) }
+        { type: 'put', key: META_KEYS.incarnation, value: encodeIncarnation(0) },
+        { type: 'put', key: META_KEYS.retired, value: encodeIncarnation(0) }
       ], { sync: true })
       const hex = uint8ArrayToString(epoch, 'base16')
       this.log('created the storage database at %s with epoch %s', this.location, hex)
-      return { epoch: hex, incarnation: 0 }
+      return { epoch: hex, incarnation: 0, retiredUpTo: 0 }
     }
 
     const epoch = await db.get(META_KEYS.epoch)
@@ -147,10 +153,21 @@ export class LevelEngine extends AbstractEngine {
       // never guess: restarting the counter would reuse actor ids (Riak KV679)
       throw new DataDirError(`the storage database at ${this.location} has no valid incarnation counter (${incarnation == null ? 'missing' : `${incarnation.byteLength} bytes`}); it is damaged: restore the data dir from a backup`)
     }
-    return {
-      epoch: uint8ArrayToString(epoch, 'base16'),
-      incarnation: new DataView(incarnation.buffer, incarnation.byteOffset, 4).getUint32(0)
+    const reserved = decodeUint32(incarnation)
+    const retired = await db.get(META_KEYS.retired)
+    if (retired != null && retired.byteLength !== 4) {
+      throw new DataDirError(`the storage database at ${this.location} has an invalid retired-incarnations mark (${retired.byteLength} bytes); it is damaged: restore the data dir from a backup`)
     }
+    const closedCleanly = await db.get(META_KEYS.closedCleanly) != null
+    // after a crash, writes prepared before it may have sent dots this store never got to keep
+    const retiredUpTo = closedCleanly ? decodeUint32(retired) : Math.max(decodeUint32(retired), reserved)
+    if (!closedCleanly) this.log('%s was not closed cleanly: incarnations up to %d are retired', this.location, retiredUpTo)
+    // one synced batch: from here until close() the store counts as open, so a crash is noticed
+    await db.batch([
+      { type: 'put', key: META_KEYS.retired, value: encodeIncarnation(retiredUpTo) },
+      { type: 'del', key: META_KEYS.closedCleanly }
+    ], { sync: true })
+    return { epoch: uint8ArrayToString(epoch, 'base16'), incarnation: reserved, retiredUpTo }
   }
 
   protected async closeStore (): Promise<void> {
@@ -205,6 +222,14 @@ export class LevelEngine extends AbstractEngine {
     } finally {
       await iterator.close()
     }
+  }
+
+  protected async storeRetired (upTo: number): Promise<void> {
+    await this.store().put(META_KEYS.retired, encodeIncarnation(upTo), { sync: true })
+  }
+
+  protected async markClosedCleanly (): Promise<void> {
+    await this.store().put(META_KEYS.closedCleanly, Uint8Array.of(1), { sync: true })
   }
 
   protected async storeIncarnation (incarnation: number): Promise<void> {

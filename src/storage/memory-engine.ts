@@ -30,7 +30,7 @@ export class MemoryEngine extends AbstractEngine {
   }
 
   protected async openStore (): Promise<OpenedStore> {
-    return { epoch: uint8ArrayToString(randomBytes(8), 'base16'), incarnation: 0 }
+    return { epoch: uint8ArrayToString(randomBytes(8), 'base16'), incarnation: 0, retiredUpTo: 0 }
   }
 
   protected async closeStore (): Promise<void> {}
@@ -61,4 +61,8 @@ export class MemoryEngine extends AbstractEngine {
   }
 
   protected async storeIncarnation (): Promise<void> {}
+
+  protected async storeRetired (): Promise<void> {}
+
+  protected async markClosedCleanly (): Promise<void> {}
 }

@@ -381,6 +381,28 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
       expect(await engine.nextIncarnation()).to.equal(23)
     })
 
+    it('calls onPrepared once with the record as it will be stored, before the update resolves and before listeners hear of it', async () => {
+      const events: string[] = []
+      const unsubscribe = engine.onChange(() => { events.push('changed') })
+      let prepared: StoredRecord | undefined
+      const updating = engine.update(bytes('k'), () => ({ ...recordOf('v1'), actor: 'ab01' }), {
+        onPrepared: record => { events.push('prepared'); prepared = record }
+      }).then(stored => { events.push('resolved'); return stored })
+      const stored = await updating
+      unsubscribe()
+      expect(events).to.deep.equal(['prepared', 'changed', 'resolved'])
+      expectSameRecord(prepared, stored)
+      expectSameRecord(prepared, await engine.get(bytes('k')))
+
+      let calls = 0
+      await engine.update(bytes('k'), () => undefined, { onPrepared: () => { calls++ } })
+      await engine.update(bytes('k'), () => null, { onPrepared: () => { calls++ } })
+      await expect(engine.update(bytes('k'), () => { throw new Error('no') }, { onPrepared: () => { calls++ } })).to.eventually.be.rejected
+      expect(calls, 'not called when nothing is written').to.equal(0)
+      // none of that failed a prepared write: nothing is retired
+      expect(engine.retiredUpTo).to.equal(0)
+    })
+
     it('rejects with AbortError when the signal has aborted, before fn runs', async () => {
       await engine.update(bytes('k'), () => recordOf('v1'))
       const signal = aborted()
@@ -425,11 +447,13 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
       expect(seen).to.deep.equal([1, 2, 3])
     })
 
-    it('has a 16-hex-char epoch, which throws NotStartedError before open', async () => {
+    it('has a 16-hex-char epoch and no retired incarnations when new; both throw NotStartedError before open', async () => {
       expect(engine.epoch).to.match(/^[0-9a-f]{16}$/)
+      expect(engine.retiredUpTo).to.equal(0)
       const unopened = (await setup())
       try {
         expect(() => unopened.engine.epoch).to.throw().with.property('name', 'NotStartedError')
+        expect(() => unopened.engine.retiredUpTo).to.throw().with.property('name', 'NotStartedError')
         await expect(unopened.engine.get(bytes('k'))).to.eventually.be.rejected.with.property('name', 'NotStartedError')
       } finally {
         await unopened.engine.close()
@@ -485,6 +509,8 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
         // numbering resumes above the block reserved before the restart: never a number twice
         expect(await again.nextIncarnation()).to.equal(INCARNATION_BLOCK + 1)
         expect(await again.nextIncarnation()).to.equal(INCARNATION_BLOCK + 2)
+        // a clean close retires nothing: actors of the numbers handed out before may go on
+        expect(again.retiredUpTo).to.equal(0)
       })
     }
   })

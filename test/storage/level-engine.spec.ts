@@ -5,6 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defaultLogger } from '@libp2p/logger'
 import { ClassicLevel } from 'classic-level'
+import { INCARNATION_BLOCK } from '../../src/storage/abstract-engine.ts'
 import { LevelEngine } from '../../src/storage/index.ts'
 import { META_KEYS, objectKey } from '../../src/storage/layout.ts'
 import { encodeSchemaVersion } from '../../src/storage/schema-version.ts'
@@ -161,6 +162,7 @@ describe('LevelEngine', () => {
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
     let lastAcked = -1
+    let incarnation = 0
     let buffered = ''
     let lockChecked = false
     let lockCheck: PromiseLike<unknown> = Promise.resolve()
@@ -170,6 +172,8 @@ describe('LevelEngine', () => {
         const lines = buffered.split('\n')
         buffered = lines.pop() ?? ''
         for (const line of lines) {
+          const taken = /^incarnation (\d+)$/.exec(line)
+          if (taken?.[1] != null) incarnation = Number(taken[1])
           const match = /^acked (\d+)$/.exec(line)
           if (match?.[1] == null) continue
           const acked = Number(match[1])
@@ -199,5 +203,33 @@ describe('LevelEngine', () => {
     }
     // at most the write in flight at the kill may have landed besides the acknowledged ones
     expect(await engine.count()).to.be.within(lastAcked + 1, lastAcked + 2)
+
+    // the process died without close(): the number it took may have issued dots it never stored
+    expect(incarnation).to.equal(1)
+    expect(engine.retiredUpTo).to.be.at.least(incarnation)
+    const retired = engine.retiredUpTo
+    const after = await engine.nextIncarnation()
+    expect(after).to.be.above(retired)
+    await engine.close()
+    // a clean close retires nothing more
+    const again = await openEngine(dbPath)
+    expect(again.retiredUpTo).to.equal(retired)
+    expect(await again.nextIncarnation()).to.be.above(after)
+  })
+
+  it('retires every reserved incarnation when it opens a database without a clean-close record (older versions wrote none)', async () => {
+    const dbPath = path.join(await cleanup.tempDir(), 'storage')
+    const engine = await openEngine(dbPath)
+    expect(await engine.nextIncarnation()).to.equal(1)
+    await engine.close()
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dbPath, { keyEncoding: 'view', valueEncoding: 'view' })
+    await db.open()
+    expect(await db.get(META_KEYS.closedCleanly), 'close() records a clean close').to.not.equal(undefined)
+    await db.batch([{ type: 'del', key: META_KEYS.closedCleanly }, { type: 'del', key: META_KEYS.retired }], { sync: true })
+    await db.close()
+
+    const again = await openEngine(dbPath)
+    expect(again.retiredUpTo).to.equal(INCARNATION_BLOCK)
+    expect(await again.nextIncarnation()).to.equal(INCARNATION_BLOCK + 1)
   })
 })
