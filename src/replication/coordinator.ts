@@ -79,12 +79,27 @@ export interface ReadResult {
   replies: number
 }
 
+/** Hex lengths of an actor id: the 8-byte storage epoch, then a big-endian uint32 incarnation. */
+const EPOCH_HEX_LENGTH = 16
+const INCARNATION_HEX_LENGTH = 8
+const ACTOR_HEX_LENGTH = EPOCH_HEX_LENGTH + INCARNATION_HEX_LENGTH
+
+/** A coordinated write whose new record is made: its delta may go out before `durable` settles. */
+interface PreparedWrite {
+  delta: SiblingSet
+  clientContext: CausalContext
+  /** resolves once the local copy is durable, rejects if it could not be stored */
+  durable: Promise<void>
+}
+
 /**
  * Dynamo-style request coordination (DeCandia et al., "Dynamo", SOSP 2007, section 4.5).
  *
  * - **put/delete**: a home replica coordinates (others forward to the nearest home replica that
- *   answers). It makes the new dot, merges the write into its own copy durably, sends the write to
- *   the other home replicas in parallel and answers after W durable copies, never before.
+ *   answers). It makes the new dot and sends the write to the other home replicas in parallel
+ *   with merging it into its own copy (so its fsync overlaps theirs), and answers after W durable
+ *   copies, never before. A delta may thus leave before the coordinator's copy is durable; the
+ *   engine retires the actor when that copy then fails or the process dies first (`mayIssue`).
  * - **get**: asks the N home replicas in parallel, answers with the merge of the first R replies,
  *   then waits for the rest (within the replica deadline) and **read-repairs** every replica that
  *   lacked part of the final merge.
@@ -277,8 +292,9 @@ export class Coordinator {
         await this.catchUp(key, others, options)
       }
     }
+    // the delta goes out as soon as it is made; the local copy becomes durable meanwhile and counts
+    // as one ack once it is (the engine retires the actor if that write fails or the process dies)
     const local = await this.writeLocal(key, put, selfIsHome ? undefined : replicas.map(r => r.peerId.toString()), options)
-    const localAck = selfIsHome ? 1 : 0
     // a coordinator outside the home replicas holds a hinted copy: it may stand in for one of them
     let selfMayStandIn = !selfIsHome && !put.strict
 
@@ -300,7 +316,12 @@ export class Coordinator {
       }
       if (selfMayStandIn) {
         selfMayStandIn = false
-        return
+        try {
+          await local.durable
+          return
+        } catch {
+          // our hinted copy failed too: a fallback peer may still take one
+        }
       }
       for (let fallback = fallbacks.shift(); fallback != null; fallback = fallbacks.shift()) {
         try {
@@ -316,27 +337,31 @@ export class Coordinator {
     }
 
     const stores = others.map(replica => ({ peer: replica.peerId.toString(), promise: storeFor(replica) }))
-    for (const s of stores) s.promise.catch(err => { this.log('store of %k for %s failed - %e', key, s.peer, err) })
+    if (selfIsHome) stores.unshift({ peer: this.self, promise: local.durable })
+    let copies = 0
+    for (const s of stores) s.promise.then(() => { copies++ }, err => { this.log('store of %k for %s failed - %e', key, s.peer, err) })
 
-    const needed = put.w - localAck
-    const acked = await waitForQuorum(stores, needed, { op: 'put', unit: 'acks' }).catch((err: Error) => {
-      // say how many durable copies exist, counting ours
-      if (err.name === 'QuorumNotReachedError') {
-        throw new QuorumNotReachedError((err as QuorumNotReachedError).errors,
-          err.message.replace(/^quorum not reached: (\d+) of \d+/, (_m, got: string) => `quorum not reached: ${Number(got) + localAck} of ${put.w}`))
-      }
-      throw err
+    const acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks' }).catch(async (err: Error) => {
+      if (err.name !== 'QuorumNotReachedError') throw err
+      // our own copy may still be on its way to disk: say how many durable copies exist once it is
+      await local.durable.catch(() => {})
+      throw new QuorumNotReachedError((err as QuorumNotReachedError).errors, err.message.replace(/^quorum not reached: \d+ of/, `quorum not reached: ${copies} of`))
     })
-    return { context: local.clientContext, acks: acked.length + localAck, coordinator: this.self }
+    return { context: local.clientContext, acks: acked.length, coordinator: this.self }
   }
 
-  /** The local half of a coordinated write: one atomic, durable read-modify-write of the key. */
-  private async writeLocal (key: Uint8Array, put: ForwardedPut, hintFor: string[] | undefined, options: AbortOptions): Promise<{ delta: SiblingSet, clientContext: CausalContext }> {
+  /**
+   * The local half of a coordinated write: one atomic read-modify-write of the key. Resolves as
+   * soon as the new record is made (with the delta to send); `durable` settles when it is stored.
+   */
+  private async writeLocal (key: Uint8Array, put: ForwardedPut, hintFor: string[] | undefined, options: AbortOptions): Promise<PreparedWrite> {
     let out: { delta: SiblingSet, clientContext: CausalContext } | undefined
-    await this.components.engine.update(key, async current => {
+    const prepared = Promise.withResolvers<{ delta: SiblingSet, clientContext: CausalContext }>()
+    const durable = this.components.engine.update(key, async current => {
       // the actor is ours for this key only while we keep its record: a key held anew gets a
-      // fresh actor, so no dot is ever issued twice (Riak KV679)
-      const actor = current?.actor ?? await this.newActor(options)
+      // fresh actor, and so does one whose actor the engine retired (a write of it may have left
+      // without being stored here), so no dot is ever issued twice (Riak KV679)
+      const actor = current?.actor != null && this.mayIssue(current.actor) ? current.actor : await this.newActor(options)
       const set = current?.set ?? emptySiblingSet()
       // honour only the part of the client's context this replica can vouch for: a forged or
       // corrupt token then cannot make replicas drop writes nobody saw (the worst case is a sibling)
@@ -344,9 +369,26 @@ export class Coordinator {
       const result = applyWrite(set, { dot: nextDot(set, actor), value: put.value, timestamp: Date.now(), deleted: put.deleted, context })
       out = { delta: result.delta, clientContext: result.clientContext }
       return { set: result.state, actor, hintFor: mergeHints(current?.hintFor, hintFor) }
-    }, options)
-    if (out == null) throw new Error('local write produced no result')
-    return out
+    }, {
+      signal: options.signal,
+      onPrepared: () => {
+        if (out == null) prepared.reject(new Error('local write produced no result'))
+        else prepared.resolve(out)
+      }
+    })
+    // a failure before the record was made fails the write; one after it fails only the local copy
+    durable.catch((err: unknown) => { prepared.reject(err) })
+    const stored = durable.then(() => {})
+    // observed where it counts (an ack, or a hinted copy standing in); never an unhandled rejection
+    stored.catch(() => {})
+    return { ...await prepared.promise, durable: stored }
+  }
+
+  /** Whether `actor`, this peer's actor of some key, may issue the key's next dot. */
+  private mayIssue (actor: string): boolean {
+    const { engine } = this.components
+    if (actor.length !== ACTOR_HEX_LENGTH || !actor.startsWith(engine.epoch)) return false
+    return Number.parseInt(actor.slice(EPOCH_HEX_LENGTH), 16) > engine.retiredUpTo
   }
 
   /** Merges the states of `replicas` into the local copy (each within the replica deadline). */
@@ -361,7 +403,7 @@ export class Coordinator {
 
   private async newActor (options: AbortOptions): Promise<string> {
     const incarnation = await this.components.engine.nextIncarnation(options)
-    return `${this.components.engine.epoch}${incarnation.toString(16).padStart(8, '0')}`
+    return `${this.components.engine.epoch}${incarnation.toString(16).padStart(INCARNATION_HEX_LENGTH, '0')}`
   }
 
   private async mergeLocal (key: Uint8Array, state: SiblingSet, options: AbortOptions, hintFor?: string[]): Promise<void> {

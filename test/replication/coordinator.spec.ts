@@ -4,6 +4,7 @@ import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
+import { GatedEngine } from '../utils/gated-engine.ts'
 import type { Peer } from '../../src/peer.ts'
 import type { Testnet } from '../../src/testnet/index.ts'
 
@@ -164,6 +165,60 @@ describe('replication over a real loopback network', function () {
     const local = await restarted.localState(key)
     expect(local?.siblings.map(s => text(s.value))).to.deep.equal(['kept'])
     expect((await restarted.get(key, { r: 1 })).siblings.map(s => text(s.value))).to.deep.equal(['kept'])
+  })
+
+  /** 3 peers, so every peer is one of every key's N=3 home replicas; the last one's writes can be held */
+  async function netWithGatedPeer (): Promise<{ net: Testnet, gated: Peer, engine: GatedEngine, others: Peer[] }> {
+    const net = await testnet(2)
+    const engine = new GatedEngine()
+    const gated = await net.startPeer(undefined, { engine })
+    const all = [...net.peers, gated]
+    await eventually(async () => all.every(p => p.membership.members().filter(m => m.state === 'alive').length === 2), 'a settled 3-peer net')
+    return { net, gated, engine, others: net.peers }
+  }
+
+  it('a coordinator sends its write to the other replicas while its own copy is still being stored, and answers once W copies are durable', async () => {
+    const { gated, engine, others } = await netWithGatedPeer()
+    // W=2: the two other replicas' copies suffice, while the coordinator's own write is held
+    const held = engine.holdNextWrite()
+    // (a coordinator that waited for its own copy first would never answer: the deadline says so)
+    const result = await gated.put('overlap', enc.encode('v1'), { signal: AbortSignal.timeout(10_000) })
+    await held.arrived
+    expect(result.acks).to.equal(2)
+    for (const peer of others) expect((await peer.localState('overlap'))?.siblings.map(s => text(s.value))).to.deep.equal(['v1'])
+    expect(await gated.localState('overlap'), 'our own copy is still held').to.equal(undefined)
+    held.release()
+    await eventually(async () => (await gated.localState('overlap')) != null, "the coordinator's own copy")
+
+    // W=3 needs the coordinator's own copy too: no answer before it is durable
+    const held3 = engine.holdNextWrite()
+    let answered = false
+    const putting = gated.put('overlap3', enc.encode('v3'), { w: 3 }).finally(() => { answered = true })
+    await held3.arrived
+    await eventually(async () => (await Promise.all(others.map(async p => p.localState('overlap3')))).every(state => state != null), 'the other copies')
+    await sleep(200)
+    expect(answered, 'answered before the third copy was durable').to.equal(false)
+    held3.release()
+    expect((await putting).acks).to.equal(3)
+  })
+
+  it('a coordinator whose own copy failed after its write went out never issues that dot again', async () => {
+    const { gated, engine, others } = await netWithGatedPeer()
+    // the key is ours with an actor of ours before the failure
+    await gated.put('reuse', enc.encode('v0'), { w: 3 })
+    const held = engine.holdNextWrite()
+    const failed = gated.put('reuse', enc.encode('v1'))
+    await held.arrived
+    held.fail(new Error('injected disk failure'))
+    // the two other replicas took v1: the put succeeds
+    expect((await failed).acks).to.equal(2)
+    // the next blind write through the same peer must not reuse v1's dot, or replicas that hold v1
+    // would take v2 for a write they already have and drop it
+    await gated.put('reuse', enc.encode('v2'), { w: 3 })
+    for (const peer of others) {
+      expect((await peer.localState('reuse'))?.siblings.map(s => text(s.value)).sort(), 'siblings on the other replicas').to.deep.equal(['v0', 'v1', 'v2'])
+    }
+    expect((await gated.get('reuse', { r: 3 })).siblings.map(s => text(s.value)).sort()).to.deep.equal(['v0', 'v1', 'v2'])
   })
 
   it('a forged context claiming writes nobody made cannot make replicas drop later writes', async () => {
