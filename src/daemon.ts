@@ -92,6 +92,7 @@ export class Daemon {
         r: config.r,
         w: config.w,
         sync: config.sync,
+        syncReads: config.syncReads,
         gossip: config.gossip === 'testnet' ? GOSSIP_TESTNET : GOSSIP_DEFAULT,
         handoffInterval: config.gossip === 'testnet' ? HANDOFF_INTERVAL_TESTNET : HANDOFF_INTERVAL,
         antiEntropyInterval: config.gossip === 'testnet' ? ANTI_ENTROPY_INTERVAL_TESTNET : ANTI_ENTROPY_INTERVAL,

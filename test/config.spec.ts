@@ -13,6 +13,13 @@ describe('config', () => {
       expect(config.listen).to.deep.equal(['/ip4/0.0.0.0/tcp/4700'])
       expect(config.apiHost).to.equal('127.0.0.1')
       expect(config.apiPort).to.equal(4701)
+      expect(config.sync).to.equal(true)
+      expect(config.syncReads).to.equal(true)
+    })
+
+    it('turns synchronous reads off from config.json, and refuses a value that is not a boolean', () => {
+      expect(resolveDaemonConfig({}, { syncReads: false }).syncReads).to.equal(false)
+      expect(() => resolveDaemonConfig({}, { syncReads: 'no' })).to.throw(/syncReads/).with.property('name', 'InvalidConfigurationError')
     })
 
     it('takes the file over the defaults and the flags over the file', () => {

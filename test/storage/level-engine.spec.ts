@@ -57,6 +57,17 @@ engineCompliance('LevelEngine', async () => {
   }
 }, { persistent: true })
 
+engineCompliance('LevelEngine with asynchronous reads', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'p2pstore-storage-'))
+  const dbPath = path.join(dir, 'storage')
+  const at = (): LevelEngine => new LevelEngine({ logger: defaultLogger() }, { path: dbPath, syncReads: false })
+  return {
+    engine: at(),
+    reopen: async () => at(),
+    teardown: async () => { await fs.rm(dir, { recursive: true, force: true }) }
+  }
+}, { persistent: true })
+
 describe('LevelEngine', () => {
   const cleanup = useCleanup()
 
