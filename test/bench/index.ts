@@ -559,7 +559,7 @@ async function main (argv: string[]): Promise<number> {
     notes: [
       'p2pstore nets run all their peers in this one process (one event loop for every coordinator and replica); the floor headline runs client and server in two processes of their own',
       options.sync
-        ? 'p2pstore peers fsync every write before acknowledging it (LevelDB sync writes, the daemon\'s default): a put waits for two fsyncs in a row (coordinator, then replica); --no-sync measures without'
+        ? 'p2pstore peers fsync every write before acknowledging it (LevelDB sync writes, the daemon\'s default): the coordinator\'s fsync overlaps the replicas\' (a put waits for one fsync on its critical path, but all three land on this one disk at once); --no-sync measures without'
         : 'p2pstore peers run with sync: false (--no-sync): writes are acknowledged once in the OS cache, not fsynced (a daemon\'s default is to fsync)',
       'the *ClientInBenchProcess floor variants run the same loads from this process, whose event loop the idle in-process nets (p2pstore and kad-dht) share during the main comparison: the difference to the headline floor is what that sharing costs; scale points run alone'
     ]
