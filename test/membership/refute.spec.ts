@@ -4,14 +4,11 @@
  * cut off) that keeps probing must learn it, or it cannot refute and stays dead until a push-pull.
  * Checked on the wire: a plain libp2p node speaks the membership protocol to a real peer.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
-import { createLibp2p } from 'libp2p'
 import { GOSSIP_TESTNET, PROTOCOL_MEMBERSHIP } from '../../src/constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../../src/protocol/membership/codec.ts'
-import { createTestnet, LOOPBACK_ALLOW } from '../../src/testnet/index.ts'
+import { createTestnet } from '../../src/testnet/index.ts'
+import { createFloorNode } from '../bench/nodes.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
 import type { MemberState, MembershipMessage } from '../../src/protocol/membership/codec.ts'
@@ -37,13 +34,7 @@ describe('membership: a member held suspect or dead is told so', function () {
     const net = await createTestnet(1, { onTeardown: fn => { cleanup.add(fn) }, peer: { gossip: GOSSIP_TESTNET } })
     const peer = net.peers[0]
     if (peer == null) throw new Error('no peer')
-    const node = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionManager: { allow: [LOOPBACK_ALLOW] }
-    })
+    const node = await createFloorNode()
     cleanup.add(async () => { await node.stop() })
     // answer the peer's own probes, so that it never suspects our node by itself
     await node.handle(PROTOCOL_MEMBERSHIP, async stream => {
