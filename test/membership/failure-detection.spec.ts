@@ -107,9 +107,12 @@ describe('membership: failure detection between daemon processes', function () {
     expect(res.code, res.stderr).to.equal(0)
     const listed = JSON.parse(res.stdout) as MemberView[]
     expect(listed.find(m => m.peerId === victim.peerId)?.state).to.equal('dead')
-    // nobody else was taken down with it
+    // nobody else was taken down with it: on a loaded machine a slow peer may be suspect for a
+    // moment (that is what suspicion is for), but never dead
     const rest = others.filter(p => p !== survivor).map(p => p.peerId)
-    expect(listed.filter(m => rest.includes(m.peerId)).map(m => m.state)).to.deep.equal(rest.map(() => 'alive'))
+    const restStates = listed.filter(m => rest.includes(m.peerId)).map(m => m.state)
+    expect(restStates, 'the other daemons as `peers` lists them').to.have.length(rest.length)
+    expect(restStates.filter(s => s !== 'alive' && s !== 'suspect'), 'the other daemons as `peers` lists them').to.deep.equal([])
   })
 
   it('6 daemons: a daemon paused (SIGSTOP) well under the suspicion floor is never declared dead', async () => {
@@ -118,6 +121,8 @@ describe('membership: failure detection between daemon processes', function () {
     const others = peers.filter(p => p !== victim)
     await untilEvery(others, victim, 'alive', v => v.state === 'alive')
     const pause = Math.round(0.4 * suspicion(peers.length).min)
+    // the claim is about pauses well under the suspicion floor
+    const maxPause = Math.round(0.6 * suspicion(peers.length).min)
 
     // every view any daemon reports (the victim's own included once it answers again) until told to stop
     const seen = new Map<string, Set<string>>()
@@ -135,18 +140,30 @@ describe('membership: failure detection between daemon processes', function () {
     })
     cleanup.add(async () => { polling.abort(); await Promise.all(pollers) })
 
-    // three pauses in a row: each is short, and the probes of at least one of them are likely to catch it
-    for (let i = 0; i < 3; i++) {
+    // three pauses in a row: each is short, and the probes of at least one of them are likely to
+    // catch it. On a loaded machine this process may oversleep, which would make a pause longer
+    // than the claim is about: such a pause is measured, not counted, and tried again (at most 10)
+    const pauses: number[] = []
+    for (let tries = 0; pauses.length < 3 && tries < 10; tries++) {
+      const frozenAt = performance.now()
       freeze(cleanup, victim.pid)
       await sleep(pause)
       signal(victim.pid, 'SIGCONT')
+      const paused = performance.now() - frozenAt
+      if (paused <= maxPause) pauses.push(Math.round(paused))
+      else {
+        // too long to make the claim: let the net settle again before the next try
+        await untilEvery(others, victim, 'alive', v => v.state === 'alive')
+        deadReports.length = 0
+      }
       await sleep(1 * second)
     }
+    expect(pauses, `pauses of at most ${maxPause} ms this machine managed`).to.have.length(3)
     await sleep(3 * second)
     polling.abort()
     await Promise.all(pollers)
 
-    expect(deadReports, `paused ${pause} ms three times`).to.deep.equal([])
+    expect(deadReports, `paused ${pauses.join(', ')} ms`).to.deep.equal([])
     // every other daemon answered throughout and saw it only alive or suspect
     for (const o of others) {
       expect([...seen.get(o.peerId) ?? []].every(s => s === 'alive' || s === 'suspect'), `peer-${o.index} saw ${[...seen.get(o.peerId) ?? []].join(', ')}`).to.equal(true)
