@@ -15,28 +15,13 @@ import { kvRoutes } from './routes/kv.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
 import type { FaultTarget } from './routes/faults.ts'
-import type { GetResult, KnownPeer, PeerStatus } from '../peer.ts'
-import type { ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
-import type { AbortOptions } from '@libp2p/interface'
+import type { ApiContext, ApiPeer } from './types.ts'
 import type { FastifyInstance } from 'fastify'
 
 export { isLoopbackHost } from './auth.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
 export type { FaultTarget, PartitionJson } from './routes/faults.ts'
-
-/** What the API serves: the subset of `Peer` it calls. */
-export interface ApiPeer {
-  status(options?: AbortOptions): Promise<PeerStatus>
-  peers(options?: AbortOptions): Promise<KnownPeer[]>
-  get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
-  put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
-  delete(key: Uint8Array, options?: WriteOptions): Promise<WriteResult>
-}
-
-/** Passed to every route plugin. */
-export interface ApiContext {
-  peer: ApiPeer
-}
+export type { ApiContext, ApiPeer } from './types.ts'
 
 /** Options of `createApiServer()`. */
 export interface ApiServerInit {

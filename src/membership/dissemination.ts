@@ -1,4 +1,4 @@
-import type { MemberUpdate } from '../protocol/membership/codec.ts'
+import type { MemberUpdate } from '../protocol/index.ts'
 
 interface Queued {
   update: MemberUpdate

@@ -8,5 +8,4 @@
 
 export { Membership } from './swim.ts'
 export type { LiveMember, MembershipComponents, MembershipEvents, MembershipInit, MembershipTraffic } from './swim.ts'
-export type { MemberRecord } from './members.ts'
-export type { MemberState } from '../protocol/membership/codec.ts'
+export type { MemberRecord, MemberState } from './members.ts'

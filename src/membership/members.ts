@@ -1,7 +1,14 @@
 import { peerKadId } from '../routing/index.ts'
-import type { MemberState, MemberUpdate } from '../protocol/membership/codec.ts'
+import type { MemberUpdate, WireMemberState } from '../protocol/index.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A member's state as SWIM and Lifeguard define it, plus `left` for a graceful leave. */
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+
+/** The wire carries exactly these states: a compile error here means the two drifted apart. */
+const sameStates: [MemberState, WireMemberState] extends [WireMemberState, MemberState] ? true : never = true
+void sameStates
 
 /** What this peer believes about one member. */
 export interface MemberRecord {

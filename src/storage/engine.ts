@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import type { Actor, SiblingSet } from '../clock/types.ts'
+import type { Actor, SiblingSet } from '../clock/index.ts'
 import type { KvLimits } from '../protocol/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 

@@ -11,7 +11,8 @@ import { createTestnet } from '../../src/testnet/index.ts'
 import { createFloorNode } from '../bench/nodes.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
-import type { MemberState, MembershipMessage } from '../../src/protocol/membership/codec.ts'
+import type { MemberState } from '../../src/membership/index.ts'
+import type { MembershipMessage } from '../../src/protocol/membership/codec.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 
 /** One request/response exchange of the membership protocol, as a member would make it. */

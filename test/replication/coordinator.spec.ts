@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { decodeContextToken, encodeContextToken } from '../../src/clock/index.ts'
+import { decodeContextToken, encodeContextToken } from '../../src/protocol/index.ts'
 import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { eventually } from '../utils/eventually.ts'

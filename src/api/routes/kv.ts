@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { InvalidParametersError, NotFoundError } from '@libp2p/interface'
-import { decodeContextToken, emptyContext, encodeContextToken, resolveLww } from '../../clock/index.ts'
+import { emptyContext, resolveLww } from '../../clock/index.ts'
 import { CONTEXT_HEADER, MAX_N } from '../../constants.ts'
+import { decodeContextToken, encodeContextToken } from '../../protocol/index.ts'
 import { requestSignal } from '../request-signal.ts'
 import type { Sibling } from '../../clock/index.ts'
-import type { ApiContext } from '../index.ts'
+import type { ApiContext } from '../types.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** One sibling in the JSON form of a read. */

@@ -1,5 +1,5 @@
 import { requestSignal } from '../request-signal.ts'
-import type { ApiContext } from '../index.ts'
+import type { ApiContext } from '../types.ts'
 import type { FastifyInstance } from 'fastify'
 
 /** `GET /v1/peers`: the peers this peer knows, `[{ peerId, multiaddrs, connected, protocols }]`. */

@@ -1,5 +1,5 @@
 import { requestSignal } from '../request-signal.ts'
-import type { ApiContext } from '../index.ts'
+import type { ApiContext } from '../types.ts'
 import type { FastifyInstance } from 'fastify'
 
 /** `GET /v1/status`: peer id, addresses, version, uptime, connections. */

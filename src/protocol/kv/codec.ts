@@ -5,11 +5,11 @@
  */
 
 import { InvalidMessageError } from '@libp2p/interface'
-import { MaxLengthError } from 'protons-runtime'
 import { toString as uint8ArrayToString, fromString as uint8ArrayFromString } from 'uint8arrays'
 import { MAX_ACTOR_BYTES, MAX_CONTEXT_ENTRIES, MAX_SIBLINGS, MAX_VALUE_BYTES } from '../../constants.ts'
+import { decodeOrThrow } from '../decode.ts'
 import * as pb from './kv.ts'
-import type { CausalContext, Dot, Sibling, SiblingSet } from '../../clock/types.ts'
+import type { CausalContext, Dot, Sibling, SiblingSet } from '../../clock/index.ts'
 
 /** Limits applied when decoding; defaults are the constants of the same names. */
 export interface KvLimits {
@@ -149,15 +149,4 @@ export function decodeContext (bytes: Uint8Array, limits: KvLimits = DEFAULT_KV_
   return contextFromWire(decodeOrThrow(() => pb.Context.decode(bytes, {
     limits: { vv: limits.maxContextEntries, cloud: limits.maxContextEntries }
   }), 'context'), limits)
-}
-
-/** Runs a protons decode, turning any failure (truncation, bad wire type, limits) into `InvalidMessageError`. */
-export function decodeOrThrow<T> (decode: () => T, what: string): T {
-  try {
-    return decode()
-  } catch (err) {
-    if (err instanceof InvalidMessageError) throw err
-    const reason = err instanceof MaxLengthError ? 'a repeated field is over its limit' : (err as Error).message
-    throw new InvalidMessageError(`malformed ${what}: ${reason}`)
-  }
 }

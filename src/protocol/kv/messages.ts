@@ -1,9 +1,10 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { MAX_KEY_BYTES, MAX_N } from '../../constants.ts'
-import { contextFromWire, contextToWire, decodeOrThrow, DEFAULT_KV_LIMITS, siblingSetFromWire, siblingSetToWire } from './codec.ts'
+import { decodeOrThrow } from '../decode.ts'
+import { contextFromWire, contextToWire, DEFAULT_KV_LIMITS, siblingSetFromWire, siblingSetToWire } from './codec.ts'
 import * as pb from './kv.ts'
 import type { KvLimits } from './codec.ts'
-import type { CausalContext, SiblingSet } from '../../clock/types.ts'
+import type { CausalContext, SiblingSet } from '../../clock/index.ts'
 
 /** A client write forwarded to a home replica to coordinate. */
 export interface ForwardedPut {

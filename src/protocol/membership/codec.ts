@@ -1,18 +1,21 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { decodeOrThrow } from '../kv/codec.ts'
+import { decodeOrThrow } from '../decode.ts'
 import * as pb from './membership.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** A member's state as SWIM and Lifeguard define it, plus `left` for a graceful leave. */
-export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+/**
+ * A member's state as the wire carries it (membership's `WireMemberState` is the same four values;
+ * `src/membership/members.ts` checks that they stay the same at compile time).
+ */
+export type WireMemberState = 'alive' | 'suspect' | 'dead' | 'left'
 
 /** One piece of membership news, validated. */
 export interface MemberUpdate {
   peerId: PeerId
-  state: MemberState
+  state: WireMemberState
   incarnation: number
   addrs: Multiaddr[]
   /** suspect: who raised the suspicion (kept when relayed) */
@@ -37,13 +40,13 @@ export interface MembershipLimits {
 
 export const DEFAULT_MEMBERSHIP_LIMITS: MembershipLimits = { maxUpdates: 10_000, maxAddrs: 16 }
 
-const STATES: Record<pb.MemberUpdate.State, MemberState> = {
+const STATES: Record<pb.MemberUpdate.State, WireMemberState> = {
   [pb.MemberUpdate.State.ALIVE]: 'alive',
   [pb.MemberUpdate.State.SUSPECT]: 'suspect',
   [pb.MemberUpdate.State.DEAD]: 'dead',
   [pb.MemberUpdate.State.LEFT]: 'left'
 }
-const STATE_CODES: Record<MemberState, pb.MemberUpdate.State> = {
+const STATE_CODES: Record<WireMemberState, pb.MemberUpdate.State> = {
   alive: pb.MemberUpdate.State.ALIVE,
   suspect: pb.MemberUpdate.State.SUSPECT,
   dead: pb.MemberUpdate.State.DEAD,

@@ -11,12 +11,12 @@
 
 import { createHash } from 'node:crypto'
 import { concat, equals, fromString as uint8ArrayFromString, toString as uint8ArrayToString } from 'uint8arrays'
+import { normalizeContext } from '../clock/index.ts'
 import { MAX_ACTOR_BYTES } from '../constants.ts'
 import { InvalidContextTokenError } from '../errors.ts'
-import { DEFAULT_KV_LIMITS, decodeContext, encodeContext } from '../protocol/index.ts'
-import { normalizeContext } from './context.ts'
-import type { CausalContext } from './types.ts'
-import type { KvLimits } from '../protocol/index.ts'
+import { DEFAULT_KV_LIMITS, decodeContext, encodeContext } from './kv/codec.ts'
+import type { KvLimits } from './kv/codec.ts'
+import type { CausalContext } from '../clock/index.ts'
 
 const TOKEN_VERSION = 0x01
 const KEY_TAG_BYTES = 8

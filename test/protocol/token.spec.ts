@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { fromString as uint8ArrayFromString, toString as uint8ArrayToString } from 'uint8arrays'
 import { contextsEqual } from '../../src/clock/context.ts'
-import { decodeContextToken, emptyContext, encodeContextToken, normalizeContext } from '../../src/clock/index.ts'
+import { emptyContext, normalizeContext } from '../../src/clock/index.ts'
+import { decodeContextToken, encodeContextToken } from '../../src/protocol/index.ts'
 import { expect } from '../utils/expect.ts'
 import type { CausalContext } from '../../src/clock/index.ts'
 

@@ -1,0 +1,22 @@
+/**
+ * The types the API server and its route plugins share (in a file of their own, so that routes
+ * never import the server module that imports them).
+ */
+
+import type { GetResult, KnownPeer, PeerStatus } from '../peer.ts'
+import type { ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
+import type { AbortOptions } from '@libp2p/interface'
+
+/** What the API serves: the subset of `Peer` it calls. */
+export interface ApiPeer {
+  status(options?: AbortOptions): Promise<PeerStatus>
+  peers(options?: AbortOptions): Promise<KnownPeer[]>
+  get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
+  put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
+  delete(key: Uint8Array, options?: WriteOptions): Promise<WriteResult>
+}
+
+/** Passed to every route plugin. */
+export interface ApiContext {
+  peer: ApiPeer
+}
