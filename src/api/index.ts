@@ -16,7 +16,7 @@ import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
 import type { FaultTarget } from './routes/faults.ts'
 import type { GetResult, KnownPeer, PeerStatus } from '../peer.ts'
-import type { ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
+import type { DeleteOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
 
@@ -30,7 +30,7 @@ export interface ApiPeer {
   peers(options?: AbortOptions): Promise<KnownPeer[]>
   get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
-  delete(key: Uint8Array, options?: WriteOptions): Promise<WriteResult>
+  delete(key: Uint8Array, options?: DeleteOptions): Promise<WriteResult>
 }
 
 /** Passed to every route plugin. */
