@@ -1,4 +1,8 @@
+import { createServer } from 'node:net'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { resolveLww } from '../../src/clock/index.ts'
+import { createPeer } from '../../src/peer.ts'
 import { shortPeer, waitForQuorum } from '../../src/replication/quorum.ts'
 import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
@@ -6,6 +10,7 @@ import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
 import type { Peer } from '../../src/peer.ts'
 import type { Testnet, TestnetInit } from '../../src/testnet/index.ts'
+import type { AddressInfo } from 'node:net'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -77,6 +82,18 @@ describe('quorums when N exceeds the live peers (real loopback network)', functi
       expect(n1).to.include({ replies: 1, replicas: 1, n: 1 })
       // a missing key reads as not found, as fast
       expect((await peer.get('missing', { n: 1, signal: LONG() })).siblings).to.deep.equal([])
+    })
+
+    it('a peer whose bootstrap peers never answered (an empty routing table) decides from its view too', async () => {
+      const server = createServer()
+      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+      const { port } = server.address() as AddressInfo
+      await new Promise(resolve => server.close(resolve))
+      const nobody = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      const peer = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${nobody.toString()}`], bootstrapRetryMin: 200, bootstrapRetryMax: 1000 })
+      cleanup.add(async () => { await peer.stop() })
+      expect(await peer.put('x', enc.encode('y'), { w: 1, signal: LONG() })).to.include({ acks: 1, replicas: 1, n: 3 })
+      expect(values(await peer.get('x', { r: 1, signal: LONG() }))).to.deep.equal(['y'])
     })
   })
 
@@ -182,5 +199,17 @@ describe('delete (real loopback network)', function () {
     await peer.put('x', enc.encode('y'), { n: 1 })
     expect(await peer.delete('x', { n: 1, signal: LONG() })).to.include({ acks: 1, replicas: 1, n: 1 })
     expect((await peer.get('x', { n: 1 })).siblings).to.deep.equal([])
+  })
+
+  it('aborts a delete (its read, then its write) when the caller aborts', async () => {
+    const net = await createTestnet(3, { onTeardown: fn => { cleanup.add(fn) } })
+    const [a] = net.peers
+    if (a == null) throw new Error('no peer')
+    await a.put('abort-me', enc.encode('v'))
+    await expect(a.delete('abort-me', { signal: AbortSignal.abort() })).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+    const controller = new AbortController()
+    const deleting = a.delete('abort-me', { signal: controller.signal })
+    controller.abort()
+    await expect(deleting).to.be.rejected.and.eventually.have.property('name', 'AbortError')
   })
 })
