@@ -19,7 +19,7 @@ export interface CoordinatorComponents {
   peerId: PeerId
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
-  placement: Pick<Placement, 'homeReplicas' | 'preferenceList'>
+  placement: Pick<Placement, 'homeReplicas' | 'preferenceList'> & Partial<Pick<Placement, 'viewMayBePartial'>>
 }
 
 /** Defaults and limits of client requests. */
@@ -208,7 +208,7 @@ export class Coordinator {
       const reads = replicas.map(replica => ({ replica, peer: replica.peerId.toString(), promise: this.readReplica(replica, key, { signal }) }))
       // R is never capped: with fewer replicas than R the read fails with the quorum error as soon
       // as those that exist have answered
-      const results = await waitForQuorum(reads, r, { op: 'get', unit: 'replies', n, alone: replicas.length < n && this.alone(replicas) })
+      const results = await waitForQuorum(reads, r, { op: 'get', unit: 'replies', n, alone: replicas.length < n && this.alone(replicas), partial: this.viewPartial() })
       const state = results.reduce<SiblingSet>((acc, res) => mergeSiblingSets(acc, res.value ?? emptySiblingSet()), emptySiblingSet())
       if (state.siblings.length > WARN_SIBLINGS) this.log('key %k has %d siblings (warning past %d)', key, state.siblings.length, WARN_SIBLINGS)
       this.track(this.readRepair(key, reads))
@@ -394,7 +394,7 @@ export class Coordinator {
 
     // W is never capped: with fewer replicas than W the write still goes to every one that exists,
     // then fails with the count of durable copies (settle), without waiting for the deadline
-    const acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks', n: put.n, alone: put.n > 1 && preference.length === 1, settle: true })
+    const acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks', n: put.n, alone: put.n > 1 && preference.length === 1, partial: this.viewPartial(), settle: true })
     return { context: local.clientContext, acks: acked.length, replicas: replicas.length, n: put.n, coordinator: this.self }
   }
 
@@ -497,6 +497,11 @@ export class Coordinator {
         this.log('read repair of %k on %s failed - %e', key, shortPeer(reply.peer), err)
       }
     }))
+  }
+
+  /** whether this peer's member view may be partial (it has not joined its bootstrap peers yet) */
+  private viewPartial (): boolean {
+    return this.components.placement.viewMayBePartial?.() === true
   }
 
   /** whether `replicas` is this peer alone (it knows no other live peer) */

@@ -17,6 +17,8 @@ export interface QuorumInit {
   n: number
   /** this peer is the only one in its view: the message says so instead of counting replicas */
   alone?: boolean
+  /** the peer's member view may be partial (not joined yet): a lone peer says it knows no other yet */
+  partial?: boolean
   /**
    * When failures make the quorum unreachable, wait for the tasks still running before rejecting
    * (writes: they reach every replica they can, and the error counts the durable copies); without,
@@ -88,9 +90,11 @@ export function quorumMessage (answered: number, needed: number, replicas: numbe
   const flag = what.unit === 'acks' ? 'w' : 'r'
   const failures = `failed: ${failed.length === 0 ? 'none' : failed.map(shortPeer).join(', ')}`
   const tooFew = replicas < needed
-  const hint = tooFew ? `start more peers, or lower --${flag}/--n` : `retry, or lower --${flag}`
+  const hint = !tooFew
+    ? `retry, or lower --${flag}`
+    : what.alone === true && what.partial === true ? `check the bootstrap peers and \`p2pstore status\`, or lower --${flag}/--n` : `start more peers, or lower --${flag}/--n`
   const where = what.alone === true
-    ? 'only 1 peer in this network'
+    ? (what.partial === true ? 'this peer knows no other peer yet: it has not joined its bootstrap peers' : 'only 1 peer in this network')
     : replicas < what.n ? `${replicas} live replica${replicas === 1 ? '' : 's'} of ${what.n} for this key` : what.op
   const detail = what.alone === true && failed.length === 0 ? [where, hint] : [where, failures, hint]
   return `quorum not reached: ${answered} of ${needed} ${what.unit} (${detail.join('; ')})`

@@ -71,10 +71,15 @@ export class Placement {
     return preferenceList(keyId(key), await this.viewAndLookup(key, options))
   }
 
+  /** Whether the member view may be partial (bootstrap peers configured, membership not synced yet). */
+  viewMayBePartial (): boolean {
+    return this.components.viewPartial?.() === true
+  }
+
   /** Whether the view cannot decide alone: it may be partial, it is too small, and Kademlia knows peers. */
   private needsLookup (n: number): boolean {
-    const { members, dht, viewPartial } = this.components
-    if (members.size >= n || viewPartial?.() !== true) return false
+    const { members, dht } = this.components
+    if (members.size >= n || !this.viewMayBePartial()) return false
     // an empty routing table would make the lookup wait for a first peer: the view is all there is
     return dht.routingTable == null || dht.routingTable.size > 0
   }

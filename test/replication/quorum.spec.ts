@@ -94,6 +94,10 @@ describe('quorums when N exceeds the live peers (real loopback network)', functi
       cleanup.add(async () => { await peer.stop() })
       expect(await peer.put('x', enc.encode('y'), { w: 1, signal: LONG() })).to.include({ acks: 1, replicas: 1, n: 3 })
       expect(values(await peer.get('x', { r: 1, signal: LONG() }))).to.deep.equal(['y'])
+      // not "alone in the network": it has not joined yet, and says so
+      const err = await rejection(peer.put('x', enc.encode('z'), { signal: LONG() }))
+      expect(err).to.have.property('name', 'QuorumNotReachedError')
+      expect(err.message).to.equal('quorum not reached: 1 of 2 acks (this peer knows no other peer yet: it has not joined its bootstrap peers; check the bootstrap peers and `p2pstore status`, or lower --w/--n)')
     })
   })
 
