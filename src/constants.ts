@@ -130,6 +130,13 @@ export const MAX_KV_MESSAGE_BYTES = 4 * MAX_OBJECT_BYTES + 256 * 1024
 /** Deadline of one replica request (read, store or forwarded put). */
 export const REPLICA_REQUEST_TIMEOUT = 5 * second
 
+/**
+ * Longest a placement may wait on a Kademlia lookup while its member view may be partial (bootstrap
+ * peers configured, membership not synced yet); after it, the view decides. Never waited on when
+ * the routing table is empty: kad-dht would wait for a first peer until the request's deadline.
+ */
+export const PLACEMENT_LOOKUP_TIMEOUT = 2 * second
+
 /** Deadline of a whole client request (a quorum put or get). */
 export const CLIENT_REQUEST_TIMEOUT = 10 * second
 

@@ -35,7 +35,7 @@ import type { PeerConfig, PeerInit } from './config.ts'
 import type { BlockDirection, BlockedPeer } from './faults/index.ts'
 import type { JoinEvents } from './join/index.ts'
 import type { MemberState, MembershipEvents } from './membership/index.ts'
-import type { ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
+import type { DeleteOptions, ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
 import type { Engine } from './storage/index.ts'
 import type { Identify } from '@libp2p/identify'
 import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
@@ -104,7 +104,13 @@ export interface KnownPeer {
 
 /** What `peer.get()` answers. */
 export interface GetResult {
-  /** the live values: none (not found or deleted), one, or several concurrent siblings */
+  /**
+   * The values: none (not found or deleted), one, or several concurrent siblings. A delete that is
+   * concurrent with live values (a blind tombstone) is among them as a sibling marked `deleted`,
+   * as Riak reports it: the read shows the conflict between the value and the delete rather than
+   * hiding the delete (which `resolve lww` would then honour), so that every read policy agrees on
+   * whether the key was deleted. Resolve it with a put or delete carrying `context`.
+   */
   siblings: Sibling[]
   /** every concurrent version, tombstones included (for read-time policies such as LWW) */
   versions: Sibling[]
@@ -112,6 +118,10 @@ export interface GetResult {
   context: CausalContext
   /** how many replicas answered */
   replies: number
+  /** the replicas asked: N, or fewer when the network has fewer live peers (a degraded read) */
+  replicas: number
+  /** the replicas the key should have (the request's N) */
+  n: number
 }
 
 /** A key as bytes or as a string (UTF-8). */
@@ -139,6 +149,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly gate: PartitionGate
   private readonly log: Logger
   private startedAt = 0
+  /** a membership sync with a bootstrap peer succeeded: the member view is no longer partial */
+  private membershipSynced = false
   private starting?: Promise<void>
   private stopping?: Promise<void>
   private running = false
@@ -159,12 +171,25 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       ? new MemoryEngine()
       : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads }))
     this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p }, config.gossip)
-    this.placement = new Placement({ peerId: libp2p.peerId, members: this.membership, dht: libp2p.services.dht })
+    // the view is complete unless bootstrap peers are configured and membership has not synced
+    // with one yet: the first peer of a network (no bootstrap) decides from its view at once
+    this.placement = new Placement({
+      peerId: libp2p.peerId,
+      members: this.membership,
+      dht: libp2p.services.dht,
+      viewPartial: () => config.bootstrap.length > 0 && !this.membershipSynced
+    })
     // SWIM join: a full-state exchange with the bootstrap peers that answered, without waiting for
     // the Kademlia self-lookup (at 50 peers starting at once it took 10–40 s on this machine)
     this.addEventListener('join:connected', ({ detail }) => {
-      void this.membership.join(detail.via.map(id => peerIdFromString(id)))
-        .then(n => { this.log('membership synced with %d of %d bootstrap peers', n, detail.via.length) })
+      const via = detail.via.map(id => peerIdFromString(id))
+      // a bootstrap list naming only this peer itself has nobody to sync with: the view is complete
+      if (via.every(id => id.equals(libp2p.peerId))) this.membershipSynced = true
+      void this.membership.join(via)
+        .then(n => {
+          if (n > 0) this.membershipSynced = true
+          this.log('membership synced with %d of %d bootstrap peers', n, detail.via.length)
+        })
     })
     this.membership.addEventListener('member:update', evt => { this.safeDispatchEvent('member:update', { detail: evt.detail }) })
     this.rpc = new KvRpc({ logger, network: libp2p }, {
@@ -278,15 +303,22 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     return this.coordinator.put(toKey(key), value, options)
   }
 
-  /** Deletes `key` (a tombstone, ordered like a write by `options.context`). */
-  async delete (key: Key, options: WriteOptions = {}): Promise<WriteResult> {
+  /**
+   * Deletes `key`: a tombstone, ordered like a write by `options.context`. Without a context it
+   * reads the key first (with `options.r`) and deletes what that read saw; `blind: true` skips the
+   * read and writes a tombstone that supersedes nothing (see `DeleteOptions.blind`).
+   */
+  async delete (key: Key, options: DeleteOptions = {}): Promise<WriteResult> {
     return this.coordinator.delete(toKey(key), options)
   }
 
   /** Reads `key` from R of its N home replicas; read-repairs the others in the background. */
   async get (key: Key, options: ReadOptions = {}): Promise<GetResult> {
-    const { state, replies } = await this.coordinator.get(toKey(key), options)
-    return { siblings: liveSiblings(state), versions: state.siblings, context: state.context, replies }
+    const { state, replies, replicas, n } = await this.coordinator.get(toKey(key), options)
+    const live = liveSiblings(state)
+    // every sibling is concurrent with every other: tombstones beside live values are conflicts
+    const siblings = live.length === 0 ? live : state.siblings
+    return { siblings, versions: state.siblings, context: state.context, replies, replicas, n }
   }
 
   /** Runs one anti-entropy round with `peer` now (tests, tools). */

@@ -4,7 +4,7 @@
  */
 
 import type { GetResult, KnownPeer, PeerStatus } from '../peer.ts'
-import type { ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
+import type { DeleteOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** What the API serves: the subset of `Peer` it calls. */
@@ -13,7 +13,7 @@ export interface ApiPeer {
   peers(options?: AbortOptions): Promise<KnownPeer[]>
   get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
-  delete(key: Uint8Array, options?: WriteOptions): Promise<WriteResult>
+  delete(key: Uint8Array, options?: DeleteOptions): Promise<WriteResult>
 }
 
 /** Passed to every route plugin. */

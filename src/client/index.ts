@@ -30,6 +30,10 @@ export interface ClientWriteOptions extends QuorumOptions {
   context?: string
   /** refuse sloppy quorum */
   strict?: boolean
+  /** delete only: without a context, the read quorum of the read that comes first */
+  r?: number
+  /** delete only: write a tombstone without reading first (it supersedes nothing) */
+  blind?: boolean
 }
 
 /** Options of a read through the API. */
@@ -50,9 +54,13 @@ export interface Client {
 
 /** An error answered by the API, rebuilt with the same `name` so that exit codes map as on the daemon. */
 export class RemoteError extends Error {
-  constructor (name: string, message: string) {
+  /** the context token the answer carried (a 404 of a deleted key still has one) */
+  readonly context?: string
+
+  constructor (name: string, message: string, context?: string) {
     super(message)
     this.name = name
+    this.context = context
   }
 }
 
@@ -83,7 +91,8 @@ export class HttpClient implements Client {
   }
 
   async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    return this.request<WriteJson>('DELETE', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined }), options, contextHeader(options.context))
+    const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined }
+    return this.request<WriteJson>('DELETE', kvRoute(key, query), options, contextHeader(options.context))
   }
 
   private async request<T> (method: string, route: string, options: AbortOptions, headers: Record<string, string> = {}, body?: Uint8Array): Promise<T> {
@@ -121,7 +130,7 @@ export class HttpClient implements Client {
     // 300 Multiple Choices is a successful read with siblings
     if (!res.ok && res.status !== 300) {
       const { error, message } = (parsed ?? {}) as { error?: string, message?: string }
-      throw new RemoteError(error ?? 'Error', message ?? `HTTP ${res.status}`)
+      throw new RemoteError(error ?? 'Error', message ?? `HTTP ${res.status}`, res.headers.get(CONTEXT_HEADER) ?? undefined)
     }
     return parsed as T
   }

@@ -19,7 +19,7 @@ export interface CoordinatorComponents {
   peerId: PeerId
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
-  placement: Pick<Placement, 'homeReplicas' | 'preferenceList'>
+  placement: Pick<Placement, 'homeReplicas' | 'preferenceList'> & Partial<Pick<Placement, 'viewMayBePartial'>>
 }
 
 /** Defaults and limits of client requests. */
@@ -55,6 +55,26 @@ export interface WriteOptions extends AbortOptions {
   strict?: boolean
 }
 
+/** Options of a delete. */
+export interface DeleteOptions extends WriteOptions {
+  /**
+   * Without a `context`, a delete first reads the key with this quorum and writes its tombstone
+   * with the read's context, so that it supersedes every value the read saw.
+   *
+   * @default the coordinator's R, at most n
+   */
+  r?: number
+  /**
+   * Write the tombstone without reading first and without a context: it supersedes nothing and
+   * becomes a sibling (marked deleted) of every value there, for readers to resolve. For recording
+   * a delete where no read quorum can be had (a partition with W reachable), or on purpose as a
+   * conflict marker. Excludes `context`.
+   *
+   * @default false
+   */
+  blind?: boolean
+}
+
 /** Options of a read. */
 export interface ReadOptions extends AbortOptions {
   n?: number
@@ -68,6 +88,13 @@ export interface WriteResult {
   context: CausalContext
   /** durable copies acknowledged before the answer (≥ w) */
   acks: number
+  /**
+   * the copies the write went to: the key's N replicas, or fewer when the network has fewer live
+   * peers (then the write is degraded: `acks` of `n` copies, at most `replicas` of them)
+   */
+  replicas: number
+  /** the replicas the key should have (the request's N) */
+  n: number
   /** the peer that coordinated the write */
   coordinator: string
 }
@@ -77,6 +104,10 @@ export interface ReadResult {
   state: SiblingSet
   /** how many replicas answered before the result was returned (≥ r) */
   replies: number
+  /** the replicas asked: N, or fewer when the network has fewer live peers */
+  replicas: number
+  /** the replicas the key should have (the request's N) */
+  n: number
 }
 
 /** Hex lengths of an actor id: the 8-byte storage epoch, then a big-endian uint32 incarnation. */
@@ -138,9 +169,27 @@ export class Coordinator {
     return this.write(key, value, false, options)
   }
 
-  /** Writes a tombstone: the key reads as not found, and the delete orders like any write. */
-  async delete (key: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.write(key, new Uint8Array(0), true, options)
+  /**
+   * Writes a tombstone: the key reads as not found, and the delete orders like any write. With a
+   * `context` it supersedes exactly what that read saw; without one it reads the key first (with R)
+   * and deletes with the read's context, so it deletes what is there, as Riak's clients do. A
+   * missing key deletes fine (idempotent). `blind` writes the tombstone without reading.
+   */
+  async delete (key: Uint8Array, options: DeleteOptions = {}): Promise<WriteResult> {
+    if (options.blind === true && options.context != null) {
+      throw new InvalidParametersError('a blind delete has no context: pass either blind or a context, not both')
+    }
+    if (options.context != null || options.blind === true) return this.write(key, new Uint8Array(0), true, options)
+    return this.abortable(options, async () => {
+      // one deadline for the read and the write
+      const signal = this.requestSignal(options)
+      try {
+        const { state } = await this.read(key, { n: options.n, r: options.r, signal })
+        return await this.coordinatedWrite(key, new Uint8Array(0), true, { ...options, context: state.context, signal })
+      } finally {
+        signal.clear()
+      }
+    })
   }
 
   /** Reads with quorum R; see the class description. */
@@ -157,11 +206,13 @@ export class Coordinator {
     try {
       const replicas = await this.components.placement.homeReplicas(key, n, { signal })
       const reads = replicas.map(replica => ({ replica, peer: replica.peerId.toString(), promise: this.readReplica(replica, key, { signal }) }))
-      const results = await waitForQuorum(reads, Math.min(r, reads.length === 0 ? r : reads.length), { op: 'get', unit: 'replies' })
+      // R is never capped: with fewer replicas than R the read fails with the quorum error as soon
+      // as those that exist have answered
+      const results = await waitForQuorum(reads, r, { op: 'get', unit: 'replies', n, alone: replicas.length < n && this.alone(replicas), partial: this.viewPartial() })
       const state = results.reduce<SiblingSet>((acc, res) => mergeSiblingSets(acc, res.value ?? emptySiblingSet()), emptySiblingSet())
       if (state.siblings.length > WARN_SIBLINGS) this.log('key %k has %d siblings (warning past %d)', key, state.siblings.length, WARN_SIBLINGS)
       this.track(this.readRepair(key, reads))
-      return { state, replies: results.length }
+      return { state, replies: results.length, replicas: replicas.length, n }
     } finally {
       signal.clear()
     }
@@ -253,7 +304,8 @@ export class Coordinator {
         continue
       }
       if (response.status === 'ok' && response.context != null) {
-        return { context: response.context, acks: response.acks ?? 0, coordinator: replica.peerId.toString() }
+        // the replicas as this peer's view counts them (the coordinator answers only its acks)
+        return { context: response.context, acks: response.acks ?? 0, replicas: replicas.length, n: put.n, coordinator: replica.peerId.toString() }
       }
       throw remoteError(response, replica.peerId)
     }
@@ -338,16 +390,12 @@ export class Coordinator {
 
     const stores = others.map(replica => ({ peer: replica.peerId.toString(), promise: storeFor(replica) }))
     if (selfIsHome) stores.unshift({ peer: this.self, promise: local.durable })
-    let copies = 0
-    for (const s of stores) s.promise.then(() => { copies++ }, err => { this.log('store of %k for %s failed - %e', key, s.peer, err) })
+    for (const s of stores) s.promise.catch(err => { this.log('store of %k for %s failed - %e', key, s.peer, err) })
 
-    const acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks' }).catch(async (err: Error) => {
-      if (err.name !== 'QuorumNotReachedError') throw err
-      // our own copy may still be on its way to disk: say how many durable copies exist once it is
-      await local.durable.catch(() => {})
-      throw new QuorumNotReachedError((err as QuorumNotReachedError).errors, err.message.replace(/^quorum not reached: \d+ of/, `quorum not reached: ${copies} of`))
-    })
-    return { context: local.clientContext, acks: acked.length, coordinator: this.self }
+    // W is never capped: with fewer replicas than W the write still goes to every one that exists,
+    // then fails with the count of durable copies (settle), without waiting for the deadline
+    const acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks', n: put.n, alone: put.n > 1 && preference.length === 1, partial: this.viewPartial(), settle: true })
+    return { context: local.clientContext, acks: acked.length, replicas: replicas.length, n: put.n, coordinator: this.self }
   }
 
   /**
@@ -449,6 +497,16 @@ export class Coordinator {
         this.log('read repair of %k on %s failed - %e', key, shortPeer(reply.peer), err)
       }
     }))
+  }
+
+  /** whether this peer's member view may be partial (it has not joined its bootstrap peers yet) */
+  private viewPartial (): boolean {
+    return this.components.placement.viewMayBePartial?.() === true
+  }
+
+  /** whether `replicas` is this peer alone (it knows no other live peer) */
+  private alone (replicas: PlacedPeer[]): boolean {
+    return replicas.length === 1 && replicas[0]?.peerId.equals(this.components.peerId) === true
   }
 
   private track (task: Promise<void>): void {

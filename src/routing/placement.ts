@@ -1,3 +1,6 @@
+import { anySignal } from 'any-signal'
+import { setMaxListeners } from 'main-event'
+import { PLACEMENT_LOOKUP_TIMEOUT } from '../constants.ts'
 import { homeReplicas, keyId, peerKadId, preferenceList } from './xor.ts'
 import type { Placed } from './xor.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
@@ -15,15 +18,36 @@ export interface PlacementComponents {
   peerId: PeerId
   /** the members this peer knows, itself included */
   members: { list(): PlacedPeer[], readonly size: number }
-  /** kad-dht's lookup: FINAL_PEER events name the k closest peers to sha256(key) */
-  dht: Pick<KadDHT, 'getClosestPeers'>
+  /**
+   * kad-dht's lookup: FINAL_PEER events name the k closest peers to sha256(key). Its routing table,
+   * when readable, tells whether a lookup can find anything at all (an empty one waits for a first
+   * peer until the caller's deadline).
+   */
+  dht: Pick<KadDHT, 'getClosestPeers'> & { routingTable?: { readonly size: number } }
+  /**
+   * Whether the member view may be partial: bootstrap peers are configured but membership has not
+   * synced with the network yet. Only then is Kademlia asked.
+   *
+   * @default () => false (the view is complete: a lone peer, or one that synced)
+   */
+  viewPartial?(): boolean
+}
+
+/** Options of a placement lookup. */
+export interface PlacementOptions extends AbortOptions {
+  /** longest wait on a Kademlia lookup before the view decides. @default PLACEMENT_LOOKUP_TIMEOUT */
+  lookupTimeout?: number
 }
 
 /**
- * Finds a key's home replicas. With a view of at least N members it answers from the view in zero
- * hops; with fewer (just joined, a tiny view) it asks Kademlia (`getClosestPeers`, which hashes the
- * key with sha256 exactly as `keyId` does) and ranks the answer together with itself. On a settled
- * network both name the same N peers (tested).
+ * Finds a key's home replicas (DESIGN §2). A peer whose view is complete — it synced membership, or
+ * it has no bootstrap peers (the first peer of a network) — answers from the view in zero hops,
+ * also when it knows fewer than N members: a lone peer decides at once that it is the only replica.
+ * Only while the view may be partial (bootstrap peers configured, membership not synced yet) and
+ * holds fewer than N members does it ask Kademlia (`getClosestPeers`, which hashes the key with
+ * sha256 exactly as `keyId` does), and then never for long: not at all with an empty routing table,
+ * and at most `PLACEMENT_LOOKUP_TIMEOUT`, after which what the lookup found is ranked together with
+ * the view. On a settled network both paths name the same N peers (tested).
  */
 export class Placement {
   private readonly components: PlacementComponents
@@ -33,18 +57,49 @@ export class Placement {
   }
 
   /** The first `n` of the key's preference list. */
-  async homeReplicas (key: Uint8Array, n: number, options: AbortOptions = {}): Promise<PlacedPeer[]> {
-    if (this.components.members.size >= n) return this.fromView(key, n)
-    return this.fromDht(key, n, options)
+  async homeReplicas (key: Uint8Array, n: number, options: PlacementOptions = {}): Promise<PlacedPeer[]> {
+    if (!this.needsLookup(n)) return this.fromView(key, n)
+    return homeReplicas(keyId(key), await this.viewAndLookup(key, options), n)
   }
 
   /**
-   * The whole preference list: every member of the view by distance (or, with a view smaller than
-   * `n`, what a Kademlia lookup finds).
+   * The whole preference list: every member of the view by distance (or, while the view may be
+   * partial and is smaller than `n`, the view together with what a short Kademlia lookup finds).
    */
-  async preferenceList (key: Uint8Array, options: AbortOptions & { n?: number } = {}): Promise<PlacedPeer[]> {
-    if (this.components.members.size >= (options.n ?? 1)) return preferenceList(keyId(key), this.components.members.list())
-    return this.fromDht(key, Infinity, options)
+  async preferenceList (key: Uint8Array, options: PlacementOptions & { n?: number } = {}): Promise<PlacedPeer[]> {
+    if (!this.needsLookup(options.n ?? 1)) return preferenceList(keyId(key), this.components.members.list())
+    return preferenceList(keyId(key), await this.viewAndLookup(key, options))
+  }
+
+  /** Whether the member view may be partial (bootstrap peers configured, membership not synced yet). */
+  viewMayBePartial (): boolean {
+    return this.components.viewPartial?.() === true
+  }
+
+  /** Whether the view cannot decide alone: it may be partial, it is too small, and Kademlia knows peers. */
+  private needsLookup (n: number): boolean {
+    const { members, dht } = this.components
+    if (members.size >= n || !this.viewMayBePartial()) return false
+    // an empty routing table would make the lookup wait for a first peer: the view is all there is
+    return dht.routingTable == null || dht.routingTable.size > 0
+  }
+
+  /** The view's members plus those a Kademlia lookup bounded by `lookupTimeout` finds. */
+  private async viewAndLookup (key: Uint8Array, options: PlacementOptions): Promise<PlacedPeer[]> {
+    const found = new Map<string, PlacedPeer>()
+    for (const member of this.components.members.list()) found.set(member.peerId.toString(), member)
+    const signal = anySignal([options.signal, AbortSignal.timeout(options.lookupTimeout ?? PLACEMENT_LOOKUP_TIMEOUT)])
+    setMaxListeners(Infinity, signal)
+    try {
+      // what the lookup found before it ran out of time counts too
+      await this.lookup(key, found, { signal })
+    } catch (err) {
+      // the caller's own abort ends the request; a lookup that ran out of time leaves the view to decide
+      if (options.signal?.aborted === true) throw err
+    } finally {
+      signal.clear()
+    }
+    return [...found.values()]
   }
 
   /** Zero-hop: rank every member of the view. */
@@ -59,6 +114,12 @@ export class Placement {
    */
   async fromDht (key: Uint8Array, n: number, options: AbortOptions = {}): Promise<PlacedPeer[]> {
     const found = new Map<string, PlacedPeer>()
+    await this.lookup(key, found, options)
+    return homeReplicas(keyId(key), found.values(), n)
+  }
+
+  /** Adds to `found` every peer a Kademlia lookup of the key names, and this peer. */
+  private async lookup (key: Uint8Array, found: Map<string, PlacedPeer>, options: AbortOptions): Promise<void> {
     const add = (peerId: PeerId): void => {
       if (!found.has(peerId.toString())) found.set(peerId.toString(), { peerId, kadId: peerKadId(peerId) })
     }
@@ -70,6 +131,5 @@ export class Placement {
         for (const peer of event.closer) add(peer.id)
       }
     }
-    return homeReplicas(keyId(key), found.values(), n)
   }
 }

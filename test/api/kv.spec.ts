@@ -31,10 +31,10 @@ const CONTEXT_TWO: CausalContext = { vv: new Map([['aa01', 1], ['bb02', 1]]), cl
 const WRITTEN: CausalContext = { vv: new Map([['aa01', 2]]), cloud: [] }
 
 function getResult (siblings: Sibling[], context: CausalContext = CONTEXT, versions: Sibling[] = siblings): GetResult {
-  return { siblings, versions, context, replies: 2 }
+  return { siblings, versions, context, replies: 2, replicas: 3, n: 3 }
 }
 
-const WRITE_RESULT: WriteResult = { context: WRITTEN, acks: 2, coordinator: '12D3KooWCoord' }
+const WRITE_RESULT: WriteResult = { context: WRITTEN, acks: 2, replicas: 3, n: 3, coordinator: '12D3KooWCoord' }
 
 /** normalized contexts compare as plain data */
 function plain (context: CausalContext): { vv: Array<[string, number]>, cloud: Array<{ actor: string, counter: number }> } {
@@ -133,7 +133,10 @@ describe('api /v1/kv/:key', () => {
         siblings: [
           { value: 'héllo', encoding: 'utf8', timestamp: 1700000000000 },
           { value: '//4=', encoding: 'base64', timestamp: 1700000000001 }
-        ]
+        ],
+        replies: 2,
+        replicas: 3,
+        n: 3
       }
       expect(res.json()).to.deep.equal(expected)
       expect(plain(decodeContextToken(token, utf8('k')))).to.deep.equal(plain(CONTEXT_TWO))
@@ -143,7 +146,7 @@ describe('api /v1/kv/:key', () => {
       const peer = peerFor(s => s.get.resolves(getResult([sibling(utf8('v'))])))
       const res = await createApiServer({ peer }).inject({ method: 'GET', url: '/v1/kv/k', headers: { accept: 'application/json' } })
       expect(res.statusCode).to.equal(200)
-      expect(res.json()).to.deep.equal({ key: 'k', context: headerOf(res, CONTEXT_HEADER), siblings: [{ value: 'v', encoding: 'utf8', timestamp: 1700000000000 }] })
+      expect(res.json()).to.deep.equal({ key: 'k', context: headerOf(res, CONTEXT_HEADER), siblings: [{ value: 'v', encoding: 'utf8', timestamp: 1700000000000 }], replies: 2, replicas: 3, n: 3 })
     })
 
     it('answers 404 NotFoundError when no sibling is live, still with the context header', async () => {
@@ -170,18 +173,28 @@ describe('api /v1/kv/:key', () => {
       expect(again.rawPayload.toString('utf8')).to.equal('newer')
     })
 
-    it('?resolve=lww answers 404 when the latest version is a tombstone', async () => {
+    it('?resolve=lww answers 404 when the latest version is a tombstone; without it the delete is a sibling marked deleted', async () => {
       const value = sibling(utf8('old'), { timestamp: 1700000000000 })
       const tombstone = sibling(new Uint8Array(0), { actor: 'bb02', timestamp: 1700000000001, deleted: true })
-      const peer = peerFor(s => s.get.resolves(getResult([value], CONTEXT_TWO, [value, tombstone])))
+      // as peer.get reports a tombstone concurrent with a value: both are siblings
+      const peer = peerFor(s => s.get.resolves(getResult([value, tombstone], CONTEXT_TWO, [value, tombstone])))
       const app = createApiServer({ peer })
       const res = await app.inject({ method: 'GET', url: '/v1/kv/k?resolve=lww' })
       expect(res.statusCode).to.equal(404)
       expect(res.json()).to.include({ error: 'NotFoundError' })
-      // without the policy, the concurrent value is still there
-      const plainRead = await app.inject({ method: 'GET', url: '/v1/kv/k' })
-      expect(plainRead.statusCode).to.equal(200)
-      expect(plainRead.rawPayload.toString('utf8')).to.equal('old')
+      // without the policy the read does not claim the value is simply there: it shows the conflict
+      const json = await app.inject({ method: 'GET', url: '/v1/kv/k', headers: { accept: 'application/json' } })
+      expect(json.statusCode).to.equal(300)
+      expect((json.json() as GetJson).siblings).to.deep.equal([
+        { value: 'old', encoding: 'utf8', timestamp: 1700000000000 },
+        { value: '', encoding: 'utf8', timestamp: 1700000000001, deleted: true }
+      ])
+      const multi = await app.inject({ method: 'GET', url: '/v1/kv/k' })
+      expect(multi.statusCode).to.equal(300)
+      const parts = multipartBodies(multi.rawPayload, headerOf(multi, 'content-type'))
+      expect(parts.map(p => p.body.toString('utf8'))).to.deep.equal(['old', ''])
+      expect(parts[0]?.headers).to.not.include('X-P2PStore-Deleted')
+      expect(parts[1]?.headers).to.include('X-P2PStore-Deleted: true')
     })
 
     it('?resolve=bogus answers 400 and does not read', async () => {
@@ -297,7 +310,7 @@ describe('api /v1/kv/:key', () => {
       expect(options?.signal).to.be.instanceOf(AbortSignal)
 
       const token = headerOf(res, CONTEXT_HEADER)
-      const expected: WriteJson = { key: 'k', context: token, acks: 2, coordinator: '12D3KooWCoord' }
+      const expected: WriteJson = { key: 'k', context: token, acks: 2, replicas: 3, n: 3, coordinator: '12D3KooWCoord' }
       expect(res.json()).to.deep.equal(expected)
       expect(plain(decodeContextToken(token, utf8('k')))).to.deep.equal(plain(WRITTEN))
     })
@@ -441,6 +454,29 @@ describe('api /v1/kv/:key', () => {
       const expected: WriteJson = { key: 'a/b', context: token, acks: 3, coordinator: '12D3KooWCoord' }
       expect(res.json()).to.deep.equal(expected)
       expect(plain(decodeContextToken(token, utf8('a/b')))).to.deep.equal(plain(WRITTEN))
+    })
+  })
+
+  describe('DELETE without a context', () => {
+    it('leaves the context unset (the peer reads first), passes ?r, and answers replicas and n', async () => {
+      const peer = peerFor(s => s.delete.resolves({ context: WRITTEN, acks: 1, replicas: 1, n: 3, coordinator: '12D3KooWCoord' }))
+      const res = await createApiServer({ peer }).inject({ method: 'DELETE', url: '/v1/kv/k?r=1&w=1' })
+      expect(res.statusCode).to.equal(200)
+      const options = peer.delete.firstCall.args[1]
+      expect(options?.context).to.equal(undefined)
+      expect(options).to.include({ r: 1, w: 1, blind: undefined })
+      expect(res.json()).to.deep.equal({ key: 'k', context: headerOf(res, CONTEXT_HEADER), acks: 1, replicas: 1, n: 3, coordinator: '12D3KooWCoord' })
+    })
+
+    it('?blind=true asks for a blind tombstone; a blind value that is not a boolean answers 400', async () => {
+      const peer = peerFor(s => s.delete.resolves(WRITE_RESULT))
+      const app = createApiServer({ peer })
+      const res = await app.inject({ method: 'DELETE', url: '/v1/kv/k?blind=true' })
+      expect(res.statusCode).to.equal(200)
+      expect(peer.delete.firstCall.args[1]).to.include({ blind: true, context: undefined })
+      const bad = await app.inject({ method: 'DELETE', url: '/v1/kv/k?blind=maybe' })
+      expect(bad.statusCode).to.equal(400)
+      expect(peer.delete.callCount).to.equal(1)
     })
   })
 

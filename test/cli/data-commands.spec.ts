@@ -1,5 +1,6 @@
 import { InvalidParametersError, NotFoundError } from '@libp2p/interface'
 import { main } from '../../src/cli/index.ts'
+import { RemoteError } from '../../src/client/index.ts'
 import { DaemonUnreachableError, EXIT, InvalidContextTokenError, QuorumNotReachedError } from '../../src/errors.ts'
 import { expect } from '../utils/expect.ts'
 import { stubWith } from '../utils/stubs.ts'
@@ -93,7 +94,7 @@ describe('cli data commands (stub client, captured output)', () => {
       expect([...value]).to.deep.equal([...utf8('v')])
       expect(options).to.deep.equal({ context: undefined, n: undefined, w: undefined, strict: undefined, signal: options?.signal })
       expect(options?.signal).to.be.instanceOf(AbortSignal)
-      expect(res.stdout.toString('utf8')).to.equal(`stored k (1 bytes, 2 copies acknowledged)\ncontext: ${TOKEN}\n`)
+      expect(res.stdout.toString('utf8')).to.equal(`stored k (1 byte, 2 copies acknowledged)\ncontext: ${TOKEN}\n`)
       expect(res.stderr).to.equal('')
     })
 
@@ -144,6 +145,18 @@ describe('cli data commands (stub client, captured output)', () => {
       })
     }
 
+    it('says how many of n copies were acknowledged, and that a write to fewer peers than n is degraded', async () => {
+      const full = await run(['put', 'k', 'v'], stubWith<Client>(s => s.put.resolves({ ...WRITE, replicas: 3, n: 3 })), noStdin)
+      expect(full.stdout.toString('utf8').split('\n')[0]).to.equal('stored k (1 byte, 2 of 3 copies acknowledged)')
+
+      const lone = await run(['put', 'k', 'vv', '--w', '1'], stubWith<Client>(s => s.put.resolves({ ...WRITE, acks: 1, replicas: 1, n: 3 })), noStdin)
+      expect(lone.code).to.equal(EXIT.ok)
+      expect(lone.stdout.toString('utf8').split('\n')[0]).to.equal('stored k (2 bytes, 1 of 3 copies: degraded, only 1 peer in this network)')
+
+      const two = await run(['put', 'k', 'v'], stubWith<Client>(s => s.put.resolves({ ...WRITE, acks: 2, replicas: 2, n: 5 })), noStdin)
+      expect(two.stdout.toString('utf8').split('\n')[0]).to.equal('stored k (1 byte, 2 of 5 copies: degraded, only 2 peers in this network)')
+    })
+
     it('put --json prints the WriteJson as one line', async () => {
       const client = writeClient()
       const res = await run(['put', 'k', 'v', '--json'], client, noStdin)
@@ -193,6 +206,34 @@ describe('cli data commands (stub client, captured output)', () => {
       expect(text).to.match(/^\/\/4=$/m)
       expect(text).to.match(new RegExp(`^context: ${TOKEN}$`, 'm'))
       expect(res.stderr).to.include(`p2pstore put k --context ${TOKEN}`)
+    })
+
+    it('prints a delete concurrent with a value as a sibling marked deleted, and exits 4', async () => {
+      const withTombstone: GetJson = { ...TWO, siblings: [{ value: 'first value', encoding: 'utf8', timestamp: 1700000000000 }, { value: '', encoding: 'utf8', timestamp: 1700000001000, deleted: true }] }
+      const res = await run(['get', 'k'], stubWith<Client>(s => s.get.resolves(withTombstone)))
+      expect(res.code).to.equal(EXIT.siblings)
+      const text = res.stdout.toString('utf8')
+      expect(text).to.match(/^--- sibling 1 of 2, written 2023-11-14T22:13:20\.000Z$/m)
+      expect(text).to.match(/^--- sibling 2 of 2, deleted 2023-11-14T22:13:21\.000Z \(a delete concurrent with the other values\)$/m)
+      expect(text).to.match(/^first value$/m)
+    })
+
+    it('says on stderr when fewer replicas than n exist (a degraded read), stdout staying the value', async () => {
+      const res = await run(['get', 'k', '--r', '1'], stubWith<Client>(s => s.get.resolves({ ...ONE_UTF8, replies: 1, replicas: 1, n: 3 })))
+      expect(res.code).to.equal(EXIT.ok)
+      expect(res.stdout.toString('utf8')).to.equal('héllo wörld')
+      expect(res.stderr).to.equal('(1 of 3 replicas answered: degraded, only 1 peer in this network)\n')
+      const full = await run(['get', 'k'], stubWith<Client>(s => s.get.resolves({ ...ONE_UTF8, replies: 2, replicas: 3, n: 3 })))
+      expect(full.stderr).to.equal('')
+    })
+
+    it('get --json of a deleted key prints the context the API answered with the 404, and exits 3', async () => {
+      // as HttpClient rebuilds a 404 with its context header
+      const notFound = new RemoteError('NotFoundError', 'no value for key "k"', TOKEN)
+      const res = await run(['get', 'k', '--json'], stubWith<Client>(s => s.get.rejects(notFound)))
+      expect(res.code).to.equal(EXIT.notFound)
+      expect(JSON.parse(res.stdout.toString('utf8'))).to.deep.equal({ key: 'k', context: TOKEN, siblings: [] })
+      expect(JSON.parse(res.stderr)).to.include({ error: 'NotFoundError', exitCode: EXIT.notFound })
     })
 
     it('quotes a key with spaces in the hint so it can be pasted into a shell', async () => {
@@ -273,7 +314,7 @@ describe('cli data commands (stub client, captured output)', () => {
       expect(client.delete.calledOnce).to.equal(true)
       const [key, options] = client.delete.firstCall.args
       expect(key).to.equal('k')
-      expect(options).to.deep.equal({ context: TOKEN, n: undefined, w: undefined, strict: undefined, signal: options?.signal })
+      expect(options).to.deep.equal({ context: TOKEN, n: undefined, w: undefined, strict: undefined, r: undefined, blind: undefined, signal: options?.signal })
       expect(options?.signal).to.be.instanceOf(AbortSignal)
       expect(client.put.called).to.equal(false)
       expect(res.stdout.toString('utf8')).to.equal(`deleted k (2 copies acknowledged)\ncontext: ${TOKEN}\n`)
@@ -289,6 +330,21 @@ describe('cli data commands (stub client, captured output)', () => {
       const bad = await run(['delete', 'k', '--w', '0'], client)
       expectUsageError(bad, 'delete', /--w <w>' argument '0' is invalid/)
       expect(client.delete.callCount).to.equal(1)
+    })
+
+    it('delete k without --context leaves the context unset (the daemon reads first) and passes --r', async () => {
+      const client = writeClient()
+      const res = await run(['delete', 'k', '--r', '1', '--w', '1'], client)
+      expect(res.code).to.equal(EXIT.ok)
+      expect(client.delete.firstCall.args[1]).to.include({ context: undefined, r: 1, w: 1, blind: undefined })
+    })
+
+    it('delete --blind passes blind and says so', async () => {
+      const client = stubWith<Client>(s => s.delete.resolves({ ...WRITE, acks: 2, replicas: 3, n: 3 }))
+      const res = await run(['delete', 'k', '--blind'], client)
+      expect(res.code).to.equal(EXIT.ok)
+      expect(client.delete.firstCall.args[1]).to.include({ blind: true, context: undefined })
+      expect(res.stdout.toString('utf8').split('\n')[0]).to.equal('deleted k (blind tombstone, 2 of 3 copies acknowledged)')
     })
 
     it('a refused context token exits 2', async () => {

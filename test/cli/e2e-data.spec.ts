@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import { EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { runCli, runCliBytes, startCli } from '../utils/cli-process.ts'
@@ -24,7 +25,7 @@ describe('cli end to end: put, get, siblings, delete on a 3-daemon test net', fu
     const value = randomBytes(1024 * 1024)
     const put = await runCliBytes(cleanup, [...api(p0), 'put', 'blob'], value)
     expect(put.code, put.stderr).to.equal(0)
-    expect(put.stdout.toString()).to.match(/^stored blob \(1048576 bytes, \d copies acknowledged\)\ncontext: \S+\n$/)
+    expect(put.stdout.toString()).to.match(/^stored blob \(1048576 bytes, [23] of 3 copies acknowledged\)\ncontext: \S+\n$/)
     const got = await runCliBytes(cleanup, [...api(p2), 'get', 'blob'])
     expect(got.code, got.stderr).to.equal(0)
     expect(got.stdout.equals(value)).to.equal(true)
@@ -70,5 +71,42 @@ describe('cli end to end: put, get, siblings, delete on a 3-daemon test net', fu
 
     testnet.child.kill('SIGTERM')
     expect(await testnet.exited).to.equal(0)
+  })
+
+  it('one machine, one peer: init && daemon && put --w 1 && get --r 1 work; the defaults fail fast with the quorum error and a hint', async () => {
+    const data = ['--data', path.join(await cleanup.tempDir(), 'lone')]
+    expect((await runCli(cleanup, [...data, 'init'])).code).to.equal(0)
+    const daemon = startCli(cleanup, [...data, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--json'])
+    await daemon.waitForLine(/"event":"ready"/)
+
+    // W=2 of N=3 with one peer: the quorum error (exit 5), not the deadline (exit 9)
+    const refused = await runCli(cleanup, [...data, 'put', 'refused', 'y'])
+    expect(refused.code, refused.stderr).to.equal(EXIT.quorum)
+    expect(refused.stderr.split('\n')[0]).to.equal('p2pstore: quorum not reached: 1 of 2 acks (only 1 peer in this network; start more peers, or lower --w/--n)')
+
+    const put = await runCli(cleanup, [...data, 'put', 'x', 'y', '--w', '1'])
+    expect(put.code, put.stderr).to.equal(0)
+    expect(put.stdout.split('\n')[0]).to.equal('stored x (1 byte, 1 of 3 copies: degraded, only 1 peer in this network)')
+    const got = await runCli(cleanup, [...data, 'get', 'x', '--r', '1'])
+    expect(got.code, got.stderr).to.equal(0)
+    expect(got.stdout).to.equal('y')
+    expect(got.stderr).to.match(/degraded, only 1 peer in this network/)
+    expect((await runCli(cleanup, [...data, 'get', 'x'])).code).to.equal(EXIT.quorum)
+
+    // --n 1: every default quorum fits one peer
+    expect((await runCli(cleanup, [...data, 'put', 'k', 'v', '--n', '1'])).code).to.equal(0)
+    expect((await runCli(cleanup, [...data, 'get', 'k', '--n', '1'])).stdout).to.equal('v')
+    const deleted = await runCli(cleanup, [...data, 'delete', 'k', '--n', '1'])
+    expect(deleted.code, deleted.stderr).to.equal(0)
+    // a deleted key: not found, and --json still gives the context to write after the delete
+    const gone = await runCli(cleanup, [...data, 'get', 'k', '--n', '1', '--json'])
+    expect(gone.code).to.equal(EXIT.notFound)
+    const body = JSON.parse(gone.stdout) as { key: string, context: string, siblings: unknown[] }
+    expect(body).to.include({ key: 'k' })
+    expect(body.siblings).to.deep.equal([])
+    expect(body.context).to.match(/^\S+$/)
+
+    daemon.child.kill('SIGTERM')
+    expect(await daemon.exited).to.equal(0)
   })
 })

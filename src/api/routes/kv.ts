@@ -15,6 +15,8 @@ export interface SiblingJson {
   encoding: 'utf8' | 'base64'
   /** when the coordinator wrote it (ms since the epoch) */
   timestamp: number
+  /** a delete concurrent with the other siblings (its value is empty); absent on values */
+  deleted?: true
 }
 
 /** The JSON form of a read (`Accept: application/json`), also what `p2pstore get --json` prints. */
@@ -22,25 +24,38 @@ export interface GetJson {
   key: string
   context: string
   siblings: SiblingJson[]
+  /** replicas that answered (≥ r) */
+  replies?: number
+  /** replicas asked: n, or fewer when the network has fewer live peers (a degraded read) */
+  replicas?: number
+  /** the replicas the key should have */
+  n?: number
 }
 
 /** The answer to a put or delete. */
 export interface WriteJson {
   key: string
   context: string
+  /** durable copies acknowledged (≥ w) */
   acks: number
+  /** copies the write went to: n, or fewer when the network has fewer live peers (degraded) */
+  replicas?: number
+  /** the replicas the key should have */
+  n?: number
   coordinator: string
 }
 
 interface KvParams { key: string }
-interface KvQuery { n?: string, r?: string, w?: string, resolve?: string, strict?: string }
+interface KvQuery { n?: string, r?: string, w?: string, resolve?: string, strict?: string, blind?: string }
 
 /**
  * `/v1/kv/:key` — GET, PUT and DELETE of raw bytes. The key is the URL path segment (percent-encode
  * `/` and other reserved characters); its UTF-8 bytes are the stored key. The context travels in
  * the `X-P2PStore-Context` header both ways. Several siblings answer 300 Multiple Choices: a
  * `multipart/mixed` body with one part per sibling (as Riak does), or JSON with
- * `Accept: application/json`.
+ * `Accept: application/json`; a delete concurrent with values is one of them, marked deleted.
+ * DELETE without a context header reads first (`?r=`) and deletes what it read; `?blind=true`
+ * writes a tombstone that supersedes nothing.
  */
 export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => {
@@ -54,6 +69,7 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const context = encodeContextToken(result.context, key)
     reply.header(CONTEXT_HEADER, context)
     let siblings = result.siblings
+    const counts = { replies: result.replies, replicas: result.replicas, n: result.n }
     if (resolve === 'lww') {
       // the latest version wins, and a newer delete beats an older concurrent value
       const winner = resolveLww(result.versions)
@@ -63,7 +79,7 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
     const status = siblings.length > 1 ? 300 : 200
     if (wantsJson(request)) {
-      const body: GetJson = { key: request.params.key, context, siblings: siblings.map(siblingJson) }
+      const body: GetJson = { key: request.params.key, context, siblings: siblings.map(siblingJson), ...counts }
       return reply.status(status).send(body)
     }
     if (siblings.length === 1) {
@@ -77,14 +93,15 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const key = keyBytes(request.params.key)
     const token = request.headers[CONTEXT_HEADER]
     if (Array.isArray(token)) throw new InvalidParametersError(`send one ${CONTEXT_HEADER} header, not ${token.length}`)
-    const context = token == null || token === '' ? emptyContext() : decodeContextToken(token, key)
+    // no context: a blind put; a delete reads first (unless ?blind=true)
+    const context = token == null || token === '' ? undefined : decodeContextToken(token, key)
     const options = { context, n: intParam(request.query.n, 'n'), w: intParam(request.query.w, 'w'), strict: boolParam(request.query.strict, 'strict'), signal: requestSignal(reply) }
     const result = deleted
-      ? await ctx.peer.delete(key, options)
-      : await ctx.peer.put(key, bodyBytes(request.body), options)
+      ? await ctx.peer.delete(key, { ...options, r: intParam(request.query.r, 'r'), blind: boolParam(request.query.blind, 'blind') })
+      : await ctx.peer.put(key, bodyBytes(request.body), { ...options, context: context ?? emptyContext() })
     const newContext = encodeContextToken(result.context, key)
     reply.header(CONTEXT_HEADER, newContext)
-    return { key: request.params.key, context: newContext, acks: result.acks, coordinator: result.coordinator }
+    return { key: request.params.key, context: newContext, acks: result.acks, replicas: result.replicas, n: result.n, coordinator: result.coordinator }
   }
 
   app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => write(request, reply, false))
@@ -125,17 +142,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** A sibling as JSON: text when the bytes are valid UTF-8, base64 otherwise. */
 export function siblingJson (sibling: Sibling): SiblingJson {
+  const deleted = sibling.deleted ? { deleted: true as const } : {}
   try {
-    return { value: utf8.decode(sibling.value), encoding: 'utf8', timestamp: sibling.timestamp }
+    return { value: utf8.decode(sibling.value), encoding: 'utf8', timestamp: sibling.timestamp, ...deleted }
   } catch {
-    return { value: Buffer.from(sibling.value).toString('base64'), encoding: 'base64', timestamp: sibling.timestamp }
+    return { value: Buffer.from(sibling.value).toString('base64'), encoding: 'base64', timestamp: sibling.timestamp, ...deleted }
   }
 }
 
 function multipart (siblings: Sibling[], boundary: string): Buffer {
   const parts: Buffer[] = []
   for (const sibling of siblings) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/octet-stream\r\nX-P2PStore-Timestamp: ${sibling.timestamp}\r\n\r\n`))
+    const deleted = sibling.deleted ? 'X-P2PStore-Deleted: true\r\n' : ''
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/octet-stream\r\nX-P2PStore-Timestamp: ${sibling.timestamp}\r\n${deleted}\r\n`))
     parts.push(Buffer.from(sibling.value))
     parts.push(Buffer.from('\r\n'))
   }

@@ -1,3 +1,4 @@
+import type { WriteJson } from '../../api/index.ts'
 import type { ClientWriteOptions } from '../../client/index.ts'
 import type { CommandContext } from '../context.ts'
 
@@ -7,6 +8,10 @@ export interface WriteCommandOptions {
   n?: number
   w?: number
   strict?: boolean
+  /** delete only: read quorum of the read before a delete without --context */
+  r?: number
+  /** delete only: a tombstone without reading first */
+  blind?: boolean
 }
 
 /**
@@ -18,21 +23,34 @@ export async function putCommand (ctx: CommandContext, key: string, value: strin
   const client = await ctx.client()
   const result = await client.put(key, bytes, writeOptions(ctx, opts))
   ctx.out.result(result, () => {
-    ctx.out.line(`stored ${key} (${bytes.byteLength} bytes, ${result.acks} copies acknowledged)`)
+    ctx.out.line(`stored ${key} (${bytes.byteLength} byte${bytes.byteLength === 1 ? '' : 's'}, ${copies(result)})`)
     ctx.out.line(`context: ${result.context}`)
   })
   return 0
 }
 
-/** `p2pstore delete KEY`: writes a tombstone; with --context it supersedes exactly what was read. */
+/**
+ * `p2pstore delete KEY`: deletes what is there — it reads the key first (with --r) and writes a
+ * tombstone with that read's context; with --context it supersedes exactly what that earlier read
+ * saw; with --blind it writes a tombstone without reading, which supersedes nothing.
+ */
 export async function deleteCommand (ctx: CommandContext, key: string, opts: WriteCommandOptions): Promise<number> {
   const client = await ctx.client()
-  const result = await client.delete(key, writeOptions(ctx, opts))
+  const result = await client.delete(key, { ...writeOptions(ctx, opts), r: opts.r, blind: opts.blind })
   ctx.out.result(result, () => {
-    ctx.out.line(`deleted ${key} (${result.acks} copies acknowledged)`)
+    ctx.out.line(`deleted ${key} (${opts.blind === true ? 'blind tombstone, ' : ''}${copies(result)})`)
     ctx.out.line(`context: ${result.context}`)
   })
   return 0
+}
+
+/** `2 of 3 copies acknowledged`, or `1 of 3 copies: degraded, only 1 peer in this network` */
+function copies (result: WriteJson): string {
+  const n = result.n
+  if (n == null) return `${result.acks} copies acknowledged`
+  const replicas = result.replicas ?? n
+  if (replicas >= n) return `${result.acks} of ${n} copies acknowledged`
+  return `${result.acks} of ${n} copies: degraded, only ${replicas} peer${replicas === 1 ? '' : 's'} in this network`
 }
 
 function writeOptions (ctx: CommandContext, opts: WriteCommandOptions): ClientWriteOptions {
