@@ -131,7 +131,9 @@ export const EXIT = {
   dataDir: 7,
   addressInUse: 8,
   timeout: 9,
-  consistency: 10
+  consistency: 10,
+  /** stdout was closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports for coreutils */
+  brokenPipe: 141
 } as const
 
 /**

@@ -108,6 +108,51 @@ describe('cli commands (stub client, captured output)', () => {
     expect(await fs.readFile(file, 'utf8')).to.not.equal(key)
   })
 
+  it('a subcommand\'s --help shows the global options and marks required options', async () => {
+    const help = (await run(['status', '--help'])).stdout
+    expect(help).to.match(/Global Options:/)
+    for (const flag of ['--api <url>', '--data <dir>', '--token <token>', '--timeout <duration>']) expect(help).to.include(flag)
+    expect((await run(['testnet', '--help'])).stdout).to.match(/--peers <n>\s+how many peers \(1–\d+\) \(required\)/)
+    expect((await run(['fault', '--help'])).stdout).to.match(/--dir <dir>[\s\S]*?\(required\)\s+--one-way/)
+    expect((await run(['check', '--help'])).stdout).to.match(/--scenario <name>[\s\S]*?\(required\)\s+--peers/)
+    expect((await run(['status', '--help'])).stdout).to.not.include('(required)')
+  })
+
+  it('--timeout takes ms or a unit; a bad value (flag or P2PSTORE_TIMEOUT) exits 2', async () => {
+    const { durationArg } = await import('../../src/cli/index.ts')
+    expect([durationArg('500'), durationArg('500ms'), durationArg('2.5s'), durationArg('1m')]).to.deep.equal([500, 500, 2500, 60_000])
+    const bad = await run(['--timeout', 'soon', 'status'], stubWith<Client>(s => s.status.resolves(STATUS)))
+    expect(bad.code).to.equal(EXIT.badInput)
+    expect(bad.stderr).to.match(/option '--timeout <duration>' argument 'soon' is invalid/)
+    const dir = await cleanup.tempDir()
+    await fs.writeFile(path.join(dir, 'api'), 'http://127.0.0.1:1')
+    const badEnv = await run(['--data', dir, 'status'], undefined, { P2PSTORE_TIMEOUT: '0' })
+    expect(badEnv.code).to.equal(EXIT.badInput)
+    expect(badEnv.stderr).to.match(/^p2pstore: P2PSTORE_TIMEOUT=0: expected a duration/)
+  })
+
+  it('a stdout that fails with EPIPE ends the command quietly with exit 141', async () => {
+    const { EventEmitter } = await import('node:events')
+    let stderr = ''
+    let written = 0
+    const stdout = Object.assign(new EventEmitter(), {
+      write (chunk: string | Uint8Array, callback?: (err?: Error | null) => void): boolean {
+        written++
+        // the reader went away after the first line: every write fails, as on a closed pipe
+        const err = written > 1 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : null
+        if (err != null) process.nextTick(() => { stdout.emit('error', err) })
+        if (callback != null) process.nextTick(callback, err)
+        return true
+      }
+    })
+    const code = await main(['node', 'p2pstore', 'status'], {
+      client: stubWith<Client>(s => s.status.resolves(STATUS)),
+      streams: { stdout, stderr: { write: (s: string) => { stderr += s } } }
+    })
+    expect(code).to.equal(EXIT.brokenPipe)
+    expect(stderr).to.equal('')
+  })
+
   it('--help and --version exit 0; unknown commands exit 2', async () => {
     expect((await run(['--help'])).code).to.equal(0)
     expect((await run(['peers', '--help'])).stdout).to.match(/Usage: p2pstore peers/)
