@@ -63,10 +63,35 @@ describe('cli commands (stub client, captured output)', () => {
     const client = stubWith<Client>(s => s.peers.resolves(peers))
     const human = await run(['peers'], client)
     expect(human.stdout.split('\n')[0]).to.match(/^PEER ID\s+STATE\s+INCARNATION\s+LAST HEARD\s+SUSPECTED BY\s+CONNECTED\s+ADDRESS$/)
-    expect(human.stdout).to.match(/^12D3KooWA\s+alive\s+5\s+1\.\d s ago\s+-\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1$/m)
+    // the address is pasteable into --bootstrap: /p2p/<peer id> is appended
+    expect(human.stdout).to.match(/^12D3KooWA\s+alive\s+5\s+1\.\d s ago\s+-\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1\/p2p\/12D3KooWA$/m)
     expect(human.stdout).to.match(/^12D3KooWB\s+dead\s+3\s+never\s+…3KooWA\s+no\s+-$/m)
     expect(human.stderr).to.match(/2 members: 1 alive, 0 suspect, 1 dead, 0 left; 1 connected/)
     expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(peers)
+  })
+
+  it('peers on a test net shows each peer\'s index from DIR/testnet.json beside the daemon\'s data dir', async () => {
+    const dir = await cleanup.tempDir()
+    await fs.writeFile(path.join(dir, 'testnet.json'), JSON.stringify({ peers: [{ index: 0, peerId: '12D3KooWSelf' }, { index: 1, peerId: '12D3KooWB' }, { index: 2, peerId: '12D3KooWA' }] }))
+    const client = stubWith<Client>(s => {
+      s.peers.resolves(PEERS)
+      s.status.resolves({ ...STATUS, dataDir: path.join(dir, 'peer-0') })
+    })
+    const human = await run(['peers'], client)
+    expect(human.code).to.equal(0)
+    expect(human.stdout.split('\n')[0]).to.match(/^INDEX\s+PEER ID\s+STATE/)
+    expect(human.stdout).to.match(/^2\s+12D3KooWA\s+alive/m)
+    expect(human.stdout).to.match(/^1\s+12D3KooWB\s+dead/m)
+    expect(human.stderr).to.include(`test net ${dir}, this daemon is peer 0; its faults: npx p2pstore fault --dir ${dir} status`)
+    // JSON stays the API's answer
+    expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(PEERS)
+
+    // no testnet.json there: no INDEX column
+    const plain = await run(['peers'], stubWith<Client>(s => {
+      s.peers.resolves(PEERS)
+      s.status.resolves({ ...STATUS, dataDir: path.join(dir, 'elsewhere', 'peer-0') })
+    }))
+    expect(plain.stdout.split('\n')[0]).to.match(/^PEER ID/)
   })
 
   it('maps an error from the daemon to its exit code, with a hint', async () => {
