@@ -132,7 +132,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     })
 
   const json = (): Option => new Option('--json', 'print JSON for scripts')
-  const usageHint = (cmd: Command): Command => cmd.showHelpAfterError(`usage: p2pstore ${cmd.name()} ${cmd.usage()}\n(run \`p2pstore ${cmd.name()} --help\` for details)`)
+  const usageHint = (cmd: Command): Command => cmd.showHelpAfterError(`usage: p2pstore ${cmd.name()} ${cmd.usage()}\n(run \`npx p2pstore ${cmd.name()} --help\` for details)`)
 
   usageHint(program.command('init')
     .description('create the data dir, the peer identity and config.json')
@@ -145,7 +145,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--announce <multiaddr>', 'address to announce instead, repeatable', collect)
     .option('--bootstrap <multiaddr>', 'bootstrap peer, repeatable', collect)
     .option('--bootstrap-file <file>', 'file of bootstrap multiaddrs, one per line, repeatable', collect)
-    .option('--swarm-key <file>', 'join the private network of this swarm key (see `p2pstore keygen`)')
+    .option('--swarm-key <file>', 'join the private network of this swarm key (see `npx p2pstore keygen`)')
     .option('--api-host <host>', 'API host; beyond loopback a bearer token is required (default 127.0.0.1)')
     .option('--api-port <port>', 'API port, 0 = any free port (default 4701)', portArg)
     .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
@@ -218,7 +218,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status')
     .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, loss, heal or status')
     .argument('[args...]', 'peer indexes; groups are comma-separated (0,1,2)')
-    .requiredOption('--dir <dir>', 'the test net directory (`p2pstore testnet --dir DIR`, or the one it printed)')
+    .requiredOption('--dir <dir>', 'the test net directory (`npx p2pstore testnet --dir DIR`, or the one it printed)')
     .option('--one-way', 'partition: the first group cannot reach the second, the second can still reach the first')
     .addOption(json())
     .action(run(async (ctx, fault: string, args: string[], opts: FaultOptions) => (await import('./commands/fault.ts')).faultCommand(ctx, fault, args, opts))))
