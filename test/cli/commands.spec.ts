@@ -5,6 +5,7 @@ import { EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
 import { stubWith } from '../utils/stubs.ts'
+import type { ApiPeer } from '../../src/api/index.ts'
 import type { Client } from '../../src/client/index.ts'
 import type { KnownPeer, PeerStatus } from '../../src/peer.ts'
 
@@ -35,7 +36,7 @@ async function run (args: string[], client?: Client, env: NodeJS.ProcessEnv = {}
   const code = await main(['node', 'p2pstore', ...args], {
     client,
     env,
-    streams: { stdout: { write: (s: string) => { stdout += s } }, stderr: { write: (s: string) => { stderr += s } } }
+    streams: { stdout: { write: (s: string | Uint8Array) => { stdout += typeof s === 'string' ? s : Buffer.from(s).toString('utf8') } }, stderr: { write: (s: string | Uint8Array) => { stderr += String(s) } } }
   })
   return { code, stdout, stderr }
 }
@@ -176,6 +177,31 @@ describe('cli commands (stub client, captured output)', () => {
     })
     expect(code).to.equal(EXIT.brokenPipe)
     expect(stderr).to.equal('')
+  })
+
+  it('put and get of the keys "." and ".." reach the API (real HttpClient and Fastify router, stub peer)', async () => {
+    const { createApiServer } = await import('../../src/api/index.ts')
+    const stored = new Map<string, Uint8Array>()
+    const context = { vv: new Map([['aa01', 1]]), cloud: [] }
+    const peer = stubWith<ApiPeer>(s => {
+      s.put.callsFake(async (key: Uint8Array, value: Uint8Array) => { stored.set(new TextDecoder().decode(key), value); return { context, acks: 2, coordinator: '12D3KooWCoord' } })
+      s.get.callsFake(async (key: Uint8Array) => {
+        const value = stored.get(new TextDecoder().decode(key))
+        const siblings = value == null ? [] : [{ dot: { actor: 'aa01', counter: 1 }, value, timestamp: 1, deleted: false }]
+        return { siblings, versions: siblings, context, replies: 2 }
+      })
+    })
+    const app = createApiServer({ peer })
+    const api = await app.listen({ host: '127.0.0.1', port: 0 })
+    cleanup.add(async () => app.close())
+    for (const key of ['.', '..']) {
+      const put = await run(['--api', api, 'put', key, `value of ${key}`])
+      expect(put.code, put.stderr).to.equal(0)
+      const got = await run(['--api', api, 'get', key])
+      expect(got.code, got.stderr).to.equal(0)
+      expect(got.stdout).to.equal(`value of ${key}`)
+    }
+    expect([...stored.keys()]).to.deep.equal(['.', '..'])
   })
 
   it('--help and --version exit 0; unknown commands exit 2', async () => {
