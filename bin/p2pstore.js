@@ -3,7 +3,6 @@
 import '../dist/src/polyfill.js'
 import { main } from '../dist/src/cli/index.js'
 
+// main() has flushed stdout and stderr (and handled a closed stdout: exit 141, see README "Exit codes")
 process.exitCode = await main(process.argv)
-// stdout may be a pipe, where writes are asynchronous: let everything out before exiting
-await Promise.all([process.stdout, process.stderr].map(stream => new Promise(resolve => { stream.write('', resolve) })))
 process.exit()

@@ -69,8 +69,17 @@ export const CONNECTION_PING_INTERVAL = 1 * minute
 /** kad-dht self-query interval in production (refreshes the view of the key space near us). */
 export const QUERY_SELF_INTERVAL = 5 * minute
 
-/** Deadline of one HTTP request from the CLI to a daemon. */
-export const API_REQUEST_TIMEOUT = 30 * second
+/**
+ * Deadline of the CLI's `status` and `peers` requests (and other requests that do no network work
+ * on the daemon's side): a daemon answers them at once, so a paused or stuck one shows in seconds.
+ */
+export const API_STATUS_TIMEOUT = 5 * second
+
+/**
+ * Deadline of the CLI's `put`, `get` and `delete` requests: the daemon's own deadline of a whole
+ * quorum operation (CLIENT_REQUEST_TIMEOUT) plus a margin, so its answer (even a timeout) arrives.
+ */
+export const API_DATA_TIMEOUT = 15 * second
 
 /** How long the daemon waits for a clean stop on SIGINT/SIGTERM before it exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10 * second

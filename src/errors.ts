@@ -40,6 +40,15 @@ export class DaemonUnreachableError extends Error {
   override readonly name = 'DaemonUnreachableError'
 }
 
+/**
+ * The server at the API URL answered, but not as a p2pstore daemon does: an HTML page, JSON of
+ * another shape, or a route it does not know (`--api` points at some other HTTP server).
+ */
+export class NotADaemonError extends Error {
+  static override readonly name = 'NotADaemonError'
+  override readonly name = 'NotADaemonError'
+}
+
 /** The API refused the request because the bearer token is missing or wrong. */
 export class UnauthorizedError extends Error {
   static override readonly name = 'UnauthorizedError'
@@ -122,7 +131,9 @@ export const EXIT = {
   dataDir: 7,
   addressInUse: 8,
   timeout: 9,
-  consistency: 10
+  consistency: 10,
+  /** stdout was closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports for coreutils */
+  brokenPipe: 141
 } as const
 
 /**
@@ -148,6 +159,7 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   AddressInUseError: { httpStatus: 500, exitCode: EXIT.addressInUse, hint: 'choose a free port (0 picks any) with --listen / --api-port' },
   TimeoutError: { httpStatus: 504, exitCode: EXIT.timeout, hint: 'the network or a peer is slow or down; retry, or check `p2pstore peers`' },
   AbortError: { httpStatus: 499, exitCode: EXIT.timeout, hint: 'the operation was cancelled' },
+  NotADaemonError: { httpStatus: 502, exitCode: EXIT.unreachable, hint: 'is --api a p2pstore daemon? a running daemon writes its API URL to <datadir>/api, and `npx p2pstore daemon` and `npx p2pstore testnet` print it' },
   NotStartedError: { httpStatus: 503, exitCode: EXIT.unreachable, hint: 'the peer is not running; start it first' },
   TestnetError: { httpStatus: 500, exitCode: EXIT.internal, hint: 'see the peer logs in the test net directory' },
   ConsistencyViolationError: { httpStatus: 500, exitCode: EXIT.consistency, hint: 'the store broke its contract: keep the history file and the seed, and report them' }

@@ -8,11 +8,11 @@
 
 import os from 'node:os'
 import path from 'node:path'
-import { InvalidParametersError } from '@libp2p/interface'
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
+import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander'
 import { HttpClient } from '../client/index.ts'
-import { DEFAULT_DATADIR_NAME, MAX_N, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
-import { EXIT } from '../errors.ts'
+import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, DEFAULT_DATADIR_NAME, MAX_N, second, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
+import { EXIT, InvalidConfigurationError } from '../errors.ts'
 import { resolveApiTarget } from './api-file.ts'
 import { Output } from './output.ts'
 import type { CheckOptions } from './commands/check.ts'
@@ -24,7 +24,7 @@ import type { WriteCommandOptions } from './commands/put.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
 import type { CommandContext } from './context.ts'
 import type { OutputStreams } from './output.ts'
-import type { Client } from '../client/index.ts'
+import type { ApiTarget, Client } from '../client/index.ts'
 
 /** What `main()` runs against; the real process by default, fakes in tests. */
 export interface CliEnvironment {
@@ -42,6 +42,7 @@ interface GlobalOptions {
   api?: string
   data?: string
   token?: string
+  timeout?: number
   json?: boolean
 }
 
@@ -59,6 +60,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--api <url>', 'API of the daemon to talk to (default: $P2PSTORE_API, else <datadir>/api)')
     .option('--data <dir>', 'data dir (default: $P2PSTORE_HOME, else ~/.p2pstore)')
     .option('--token <token>', 'bearer token for an API bound beyond loopback (default: $P2PSTORE_TOKEN, else <datadir>/api-token)')
+    .option('--timeout <duration>', `how long to wait for the daemon's answer: ms, or with a unit (500ms, 10s, 2m) (default: $P2PSTORE_TIMEOUT, else ${API_STATUS_TIMEOUT / second} s for status and peers, ${API_DATA_TIMEOUT / second} s for put, get and delete)`, durationArg)
+    .configureHelp({ showGlobalOptions: true, optionDescription: describeOption })
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
@@ -67,6 +70,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
       outputError: (text, write) => { write(`p2pstore: ${text.replace(/^error: /, '')}`) }
     })
 
+  // the daemon the command talked to, for the next step of a timeout
+  let target: ApiTarget | undefined
   const context = (cmd: Command): CommandContext => {
     const globals = cmd.optsWithGlobals<GlobalOptions>()
     const dataDir = path.resolve(globals.data ?? env('P2PSTORE_HOME') ?? path.join(os.homedir(), DEFAULT_DATADIR_NAME))
@@ -74,16 +79,33 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     return {
       out: out.withJson(globals.json === true),
       dataDir,
-      signal: environment.signal ?? new AbortController().signal,
+      // a closed stdout stops every command (see Output)
+      signal: environment.signal == null ? out.closed : AbortSignal.any([environment.signal, out.closed]),
       client: async () => {
-        client ??= new HttpClient(await resolveApiTarget({
+        if (client != null) return client
+        const envTimeout = env('P2PSTORE_TIMEOUT')
+        let timeout = globals.timeout
+        if (timeout == null && envTimeout != null) {
+          try {
+            timeout = durationArg(envTimeout)
+          } catch (err) {
+            throw new InvalidConfigurationError(`P2PSTORE_TIMEOUT=${envTimeout}: ${(err as Error).message}`)
+          }
+        }
+        target = await resolveApiTarget({
           api: globals.api ?? env('P2PSTORE_API'),
           dataDir,
           token: globals.token ?? env('P2PSTORE_TOKEN')
-        }))
+        })
+        client = new HttpClient(target, timeout)
         return client
       }
     }
+  }
+  /** A deadline of ours (not one the daemon reported) gets the next steps: check the daemon, or wait longer. */
+  const explained = (err: unknown, cmd: Command): unknown => {
+    if (!(err instanceof TimeoutError) || target == null) return err
+    return Object.assign(new TimeoutError(`${err.message}: is it paused, overloaded or stuck? check it with \`npx p2pstore --api ${target.url} --timeout 30s status\`, or give \`${cmd.name()}\` longer with --timeout (e.g. --timeout 1m)`), { cause: err })
   }
 
   const run = <A extends unknown[]>(handler: (ctx: CommandContext, ...args: A) => Promise<number>) =>
@@ -93,7 +115,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
       try {
         exitCode = await handler(ctx, ...(args.slice(0, -1) as A))
       } catch (err) {
-        exitCode = ctx.out.error(err)
+        // stdout closed: whatever failed after that (an aborted request) ends quietly
+        exitCode = out.closedExitCode ?? ctx.out.error(explained(err, cmd))
       }
     }
 
@@ -102,14 +125,14 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     run(async (ctx, ...args: A) => {
       const stop = stopSignal(environment.signal)
       try {
-        return await handler({ ...ctx, signal: stop.signal }, ...args)
+        return await handler({ ...ctx, signal: AbortSignal.any([stop.signal, out.closed]) }, ...args)
       } finally {
         stop.dispose()
       }
     })
 
   const json = (): Option => new Option('--json', 'print JSON for scripts')
-  const usageHint = (cmd: Command): Command => cmd.showHelpAfterError(`usage: p2pstore ${cmd.name()} ${cmd.usage()}\n(run \`p2pstore ${cmd.name()} --help\` for details)`)
+  const usageHint = (cmd: Command): Command => cmd.showHelpAfterError(`usage: p2pstore ${cmd.name()} ${cmd.usage()}\n(run \`npx p2pstore ${cmd.name()} --help\` for details)`)
 
   usageHint(program.command('init')
     .description('create the data dir, the peer identity and config.json')
@@ -122,7 +145,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--announce <multiaddr>', 'address to announce instead, repeatable', collect)
     .option('--bootstrap <multiaddr>', 'bootstrap peer, repeatable', collect)
     .option('--bootstrap-file <file>', 'file of bootstrap multiaddrs, one per line, repeatable', collect)
-    .option('--swarm-key <file>', 'join the private network of this swarm key (see `p2pstore keygen`)')
+    .option('--swarm-key <file>', 'join the private network of this swarm key (see `npx p2pstore keygen`)')
     .option('--api-host <host>', 'API host; beyond loopback a bearer token is required (default 127.0.0.1)')
     .option('--api-port <port>', 'API port, 0 = any free port (default 4701)', portArg)
     .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
@@ -197,7 +220,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status')
     .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, loss, heal or status')
     .argument('[args...]', 'peer indexes; groups are comma-separated (0,1,2)')
-    .requiredOption('--dir <dir>', 'the test net directory (`p2pstore testnet --dir DIR`, or the one it printed)')
+    .requiredOption('--dir <dir>', 'the test net directory (`npx p2pstore testnet --dir DIR`, or the one it printed)')
     .option('--one-way', 'partition: the first group cannot reach the second, the second can still reach the first')
     .addOption(json())
     .action(run(async (ctx, fault: string, args: string[], opts: FaultOptions) => (await import('./commands/fault.ts')).faultCommand(ctx, fault, args, opts))))
@@ -220,11 +243,28 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
   } catch (err) {
     if (err instanceof CommanderError) {
       const shown = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)
-      return shown ? EXIT.ok : EXIT.badInput
+      exitCode = shown ? EXIT.ok : EXIT.badInput
+    } else {
+      exitCode = out.error(err)
     }
-    return out.error(err)
   }
-  return exitCode
+  // stdout is a pipe whose reader may have gone: find out before choosing the exit code
+  await out.flush()
+  return out.closedExitCode ?? exitCode
+}
+
+/** commander's option description, plus `(required)` on mandatory options. */
+function describeOption (option: Option): string {
+  const text = Help.prototype.optionDescription.call(new Help(), option)
+  return option.mandatory ? `${text} (required)` : text
+}
+
+/** `500`, `500ms`, `2.5s`, `1m` → milliseconds; a bare number is milliseconds. */
+export function durationArg (value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim())
+  const ms = match == null ? NaN : Number(match[1]) * ({ ms: 1, s: second, m: 60 * second }[match[2] ?? 'ms'] ?? NaN)
+  if (!Number.isFinite(ms) || ms < 1) throw new InvalidArgumentError('expected a duration: milliseconds, or a number with ms, s or m (e.g. 500ms, 10s, 2m)')
+  return Math.round(ms)
 }
 
 function collect (value: string, previous: string[] | undefined): string[] {

@@ -5,8 +5,13 @@
  * @packageDocumentation
  */
 
-import { API_REQUEST_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
-import { DaemonUnreachableError } from '../errors.ts'
+import http from 'node:http'
+import https from 'node:https'
+import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
+import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
+import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
+import { errorJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ShapeMismatch, writeJsonShape } from './shape.ts'
+import type { Shape } from './shape.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
 import type { KnownPeer, PeerStatus } from '../peer.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -64,83 +69,149 @@ export class RemoteError extends Error {
   }
 }
 
-/** HTTP client of a daemon's API; every request has a deadline. */
+/**
+ * HTTP client of a daemon's API. Every request has a deadline: `timeout` when given, else
+ * API_STATUS_TIMEOUT for `status` and `peers` and API_DATA_TIMEOUT for `get`, `put` and `delete`.
+ * Every answer's shape is checked: a server that is not a p2pstore daemon gives NotADaemonError.
+ *
+ * Requests go through `node:http`, not `fetch`: WHATWG URL parsing removes the path segments `.`
+ * and `..` (even as `%2E`), which would make the keys `.` and `..` unreachable.
+ */
 export class HttpClient implements Client {
   private readonly target: ApiTarget
-  private readonly timeout: number
+  private readonly timeout: number | undefined
 
-  constructor (target: ApiTarget, timeout = API_REQUEST_TIMEOUT) {
+  /** `timeout` (ms) replaces the per-request defaults. */
+  constructor (target: ApiTarget, timeout?: number) {
     this.target = target
     this.timeout = timeout
   }
 
   async status (options: AbortOptions = {}): Promise<PeerStatus> {
-    return this.request<PeerStatus>('GET', '/v1/status', options)
+    return this.request('GET', '/v1/status', peerStatusShape, options, this.timeout ?? API_STATUS_TIMEOUT)
   }
 
   async peers (options: AbortOptions = {}): Promise<KnownPeer[]> {
-    return this.request<KnownPeer[]>('GET', '/v1/peers', options)
+    return this.request('GET', '/v1/peers', knownPeersShape, options, this.timeout ?? API_STATUS_TIMEOUT)
   }
 
   async get (key: string, options: ClientReadOptions = {}): Promise<GetJson> {
-    return this.request<GetJson>('GET', kvRoute(key, { n: options.n, r: options.r, resolve: options.resolve }), options, { accept: 'application/json' })
+    return this.request('GET', kvRoute(key, { n: options.n, r: options.r, resolve: options.resolve }), getJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, { accept: 'application/json' })
   }
 
   async put (key: string, value: Uint8Array, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    return this.request<WriteJson>('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined }), options, contextHeader(options.context), value)
+    return this.request('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined }), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context), value)
   }
 
   async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
     const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined }
-    return this.request<WriteJson>('DELETE', kvRoute(key, query), options, contextHeader(options.context))
+    return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context))
   }
 
-  private async request<T> (method: string, route: string, options: AbortOptions, headers: Record<string, string> = {}, body?: Uint8Array): Promise<T> {
-    let url: URL
+  private async request<T> (method: string, route: string, shape: Shape<T>, options: AbortOptions, timeout: number, headers: Record<string, string> = {}, body?: Uint8Array): Promise<T> {
+    const base = apiUrl(this.target.url)
+    const what = `${method} ${route.replace(/\?.*$/, '')}`
+    const deadline = AbortSignal.timeout(timeout)
+    let answer: Answer
     try {
-      url = new URL(route, this.target.url)
-    } catch {
-      throw new RemoteError('InvalidParametersError', `API URL "${this.target.url}" is not a valid URL (expected e.g. http://127.0.0.1:4701)`)
-    }
-    const signals = [AbortSignal.timeout(this.timeout), ...(options.signal == null ? [] : [options.signal])]
-    let res: Response
-    try {
-      res = await fetch(url, {
-        method,
-        headers: {
-          ...headers,
-          ...(body == null ? {} : { 'content-type': 'application/octet-stream' }),
-          ...(this.target.token == null ? {} : { authorization: `Bearer ${this.target.token}` })
-        },
-        body,
-        signal: AbortSignal.any(signals)
-      })
+      answer = await send(base, method, route, {
+        ...headers,
+        ...(body == null ? {} : { 'content-type': 'application/octet-stream' }),
+        ...(this.target.token == null ? {} : { authorization: `Bearer ${this.target.token}` })
+      }, body, AbortSignal.any([deadline, ...(options.signal == null ? [] : [options.signal])]))
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } }
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') throw err
-      throw new DaemonUnreachableError(`cannot reach the daemon at ${this.target.url} (${e.cause?.code ?? e.message})`, { cause: err })
+      if (options.signal?.aborted === true) throw new AbortError(`${what} to the daemon at ${this.target.url} was cancelled`)
+      if (deadline.aborted) {
+        throw new TimeoutError(`the daemon at ${this.target.url} did not answer ${what} within ${formatMs(timeout)}`)
+      }
+      const e = err as Error & { code?: string }
+      throw new DaemonUnreachableError(`cannot reach the daemon at ${this.target.url} (${e.code ?? e.message})`, { cause: err })
     }
-    const text = await res.text()
+
+    const notDaemon = (why: string, cause?: unknown): NotADaemonError =>
+      new NotADaemonError(`the server at ${this.target.url} is not a p2pstore daemon: ${what} answered ${answer.status}${why}`, { cause })
     let parsed: unknown
     try {
-      parsed = text === '' ? undefined : JSON.parse(text)
-    } catch {
-      throw new RemoteError('Error', `the daemon at ${this.target.url} answered ${res.status} with a body that is not JSON`)
+      parsed = answer.body === '' ? undefined : JSON.parse(answer.body)
+    } catch (err) {
+      const type = answer.contentType === '' ? '' : ` (${answer.contentType.split(';')[0] ?? ''})`
+      throw notDaemon(` with a body that is not JSON${type}`, err)
     }
-    // 300 Multiple Choices is a successful read with siblings
-    if (!res.ok && res.status !== 300) {
-      const { error, message } = (parsed ?? {}) as { error?: string, message?: string }
-      throw new RemoteError(error ?? 'Error', message ?? `HTTP ${res.status}`, res.headers.get(CONTEXT_HEADER) ?? undefined)
+    try {
+      // 300 Multiple Choices is a successful read with siblings
+      if (answer.status < 200 || (answer.status > 299 && answer.status !== 300)) {
+        const { error, message } = errorJsonShape(parsed, 'error')
+        throw new RemoteError(error, message, answer.context)
+      }
+      return shape(parsed, 'answer')
+    } catch (err) {
+      if (err instanceof ShapeMismatch) throw notDaemon(` with JSON of another shape (${err.message})`, err)
+      throw err
     }
-    return parsed as T
   }
 }
 
-function kvRoute (key: string, query: Record<string, string | number | undefined>): string {
+interface Answer {
+  status: number
+  contentType: string
+  body: string
+  /** the context token header, when the answer carried one */
+  context?: string
+}
+
+/** The API's base URL, parsed; only http: and https: are spoken. */
+function apiUrl (url: string): URL {
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {}
+  if (parsed == null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new InvalidParametersError(`API URL "${url}" is not a valid http:// URL (expected e.g. http://127.0.0.1:4701)`)
+  }
+  return parsed
+}
+
+/** One request with `path` sent exactly as given (no dot-segment removal), the body read as text. */
+async function send (base: URL, method: string, path: string, headers: Record<string, string>, body: Uint8Array | undefined, signal: AbortSignal): Promise<Answer> {
+  const transport = base.protocol === 'https:' ? https : http
+  return new Promise((resolve, reject) => {
+    const req = transport.request({
+      method,
+      // [::1] → ::1
+      hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: base.port === '' ? undefined : Number(base.port),
+      path,
+      headers: { ...headers, ...(body == null ? {} : { 'content-length': String(body.byteLength) }) },
+      signal
+    }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.once('error', reject)
+      res.once('end', () => {
+        const context = res.headers[CONTEXT_HEADER.toLowerCase()]
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8'), context: typeof context === 'string' ? context : undefined })
+      })
+    })
+    req.once('error', reject)
+    req.end(body == null ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength))
+  })
+}
+
+/** `1500` → `1.5 s`, `300` → `300 ms` */
+function formatMs (ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${ms / 1000} s`
+}
+
+/**
+ * The route of a key: its percent-encoding, plus the characters encodeURIComponent leaves as they
+ * are (`.` among them, so that the keys `.` and `..` are not dot segments to any URL parser).
+ */
+export function kvRoute (key: string, query: Record<string, string | number | undefined> = {}): string {
   const params = new URLSearchParams()
   for (const [name, value] of Object.entries(query)) if (value != null) params.set(name, String(value))
   const qs = params.toString()
-  return `/v1/kv/${encodeURIComponent(key)}${qs === '' ? '' : `?${qs}`}`
+  const segment = encodeURIComponent(key).replace(/[.!'()*~]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+  return `/v1/kv/${segment}${qs === '' ? '' : `?${qs}`}`
 }
 
 function contextHeader (context: string | undefined): Record<string, string> {

@@ -5,6 +5,7 @@ import { EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
 import { stubWith } from '../utils/stubs.ts'
+import type { ApiPeer } from '../../src/api/index.ts'
 import type { Client } from '../../src/client/index.ts'
 import type { KnownPeer, PeerStatus } from '../../src/peer.ts'
 
@@ -35,7 +36,7 @@ async function run (args: string[], client?: Client, env: NodeJS.ProcessEnv = {}
   const code = await main(['node', 'p2pstore', ...args], {
     client,
     env,
-    streams: { stdout: { write: (s: string) => { stdout += s } }, stderr: { write: (s: string) => { stderr += s } } }
+    streams: { stdout: { write: (s: string | Uint8Array) => { stdout += typeof s === 'string' ? s : Buffer.from(s).toString('utf8') } }, stderr: { write: (s: string | Uint8Array) => { stderr += String(s) } } }
   })
   return { code, stdout, stderr }
 }
@@ -63,10 +64,35 @@ describe('cli commands (stub client, captured output)', () => {
     const client = stubWith<Client>(s => s.peers.resolves(peers))
     const human = await run(['peers'], client)
     expect(human.stdout.split('\n')[0]).to.match(/^PEER ID\s+STATE\s+INCARNATION\s+LAST HEARD\s+SUSPECTED BY\s+CONNECTED\s+ADDRESS$/)
-    expect(human.stdout).to.match(/^12D3KooWA\s+alive\s+5\s+1\.\d s ago\s+-\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1$/m)
+    // the address is pasteable into --bootstrap: /p2p/<peer id> is appended
+    expect(human.stdout).to.match(/^12D3KooWA\s+alive\s+5\s+1\.\d s ago\s+-\s+yes\s+\/ip4\/127\.0\.0\.1\/tcp\/1\/p2p\/12D3KooWA$/m)
     expect(human.stdout).to.match(/^12D3KooWB\s+dead\s+3\s+never\s+…3KooWA\s+no\s+-$/m)
     expect(human.stderr).to.match(/2 members: 1 alive, 0 suspect, 1 dead, 0 left; 1 connected/)
     expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(peers)
+  })
+
+  it('peers on a test net shows each peer\'s index from DIR/testnet.json beside the daemon\'s data dir', async () => {
+    const dir = await cleanup.tempDir()
+    await fs.writeFile(path.join(dir, 'testnet.json'), JSON.stringify({ peers: [{ index: 0, peerId: '12D3KooWSelf' }, { index: 1, peerId: '12D3KooWB' }, { index: 2, peerId: '12D3KooWA' }] }))
+    const client = stubWith<Client>(s => {
+      s.peers.resolves(PEERS)
+      s.status.resolves({ ...STATUS, dataDir: path.join(dir, 'peer-0') })
+    })
+    const human = await run(['peers'], client)
+    expect(human.code).to.equal(0)
+    expect(human.stdout.split('\n')[0]).to.match(/^INDEX\s+PEER ID\s+STATE/)
+    expect(human.stdout).to.match(/^2\s+12D3KooWA\s+alive/m)
+    expect(human.stdout).to.match(/^1\s+12D3KooWB\s+dead/m)
+    expect(human.stderr).to.include(`test net ${dir}, this daemon is peer 0; its faults: npx p2pstore fault --dir ${dir} status`)
+    // JSON stays the API's answer
+    expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(PEERS)
+
+    // no testnet.json there: no INDEX column
+    const plain = await run(['peers'], stubWith<Client>(s => {
+      s.peers.resolves(PEERS)
+      s.status.resolves({ ...STATUS, dataDir: path.join(dir, 'elsewhere', 'peer-0') })
+    }))
+    expect(plain.stdout.split('\n')[0]).to.match(/^PEER ID/)
   })
 
   it('maps an error from the daemon to its exit code, with a hint', async () => {
@@ -106,6 +132,76 @@ describe('cli commands (stub client, captured output)', () => {
 
     expect((await run(['keygen', '--swarm-key', file, '--force'])).code).to.equal(0)
     expect(await fs.readFile(file, 'utf8')).to.not.equal(key)
+  })
+
+  it('a subcommand\'s --help shows the global options and marks required options', async () => {
+    const help = (await run(['status', '--help'])).stdout
+    expect(help).to.match(/Global Options:/)
+    for (const flag of ['--api <url>', '--data <dir>', '--token <token>', '--timeout <duration>']) expect(help).to.include(flag)
+    expect((await run(['testnet', '--help'])).stdout).to.match(/--peers <n>\s+how many peers \(1–\d+\) \(required\)/)
+    expect((await run(['fault', '--help'])).stdout).to.match(/--dir <dir>[\s\S]*?\(required\)\s+--one-way/)
+    expect((await run(['check', '--help'])).stdout).to.match(/--scenario <name>[\s\S]*?\(required\)\s+--peers/)
+    expect((await run(['status', '--help'])).stdout).to.not.include('(required)')
+  })
+
+  it('--timeout takes ms or a unit; a bad value (flag or P2PSTORE_TIMEOUT) exits 2', async () => {
+    const { durationArg } = await import('../../src/cli/index.ts')
+    expect([durationArg('500'), durationArg('500ms'), durationArg('2.5s'), durationArg('1m')]).to.deep.equal([500, 500, 2500, 60_000])
+    const bad = await run(['--timeout', 'soon', 'status'], stubWith<Client>(s => s.status.resolves(STATUS)))
+    expect(bad.code).to.equal(EXIT.badInput)
+    expect(bad.stderr).to.match(/option '--timeout <duration>' argument 'soon' is invalid/)
+    const dir = await cleanup.tempDir()
+    await fs.writeFile(path.join(dir, 'api'), 'http://127.0.0.1:1')
+    const badEnv = await run(['--data', dir, 'status'], undefined, { P2PSTORE_TIMEOUT: '0' })
+    expect(badEnv.code).to.equal(EXIT.badInput)
+    expect(badEnv.stderr).to.match(/^p2pstore: P2PSTORE_TIMEOUT=0: expected a duration/)
+  })
+
+  it('a stdout that fails with EPIPE ends the command quietly with exit 141', async () => {
+    const { EventEmitter } = await import('node:events')
+    let stderr = ''
+    let written = 0
+    const stdout = Object.assign(new EventEmitter(), {
+      write (chunk: string | Uint8Array, callback?: (err?: Error | null) => void): boolean {
+        written++
+        // the reader went away after the first line: every write fails, as on a closed pipe
+        const err = written > 1 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : null
+        if (err != null) process.nextTick(() => { stdout.emit('error', err) })
+        if (callback != null) process.nextTick(callback, err)
+        return true
+      }
+    })
+    const code = await main(['node', 'p2pstore', 'status'], {
+      client: stubWith<Client>(s => s.status.resolves(STATUS)),
+      streams: { stdout, stderr: { write: (s: string) => { stderr += s } } }
+    })
+    expect(code).to.equal(EXIT.brokenPipe)
+    expect(stderr).to.equal('')
+  })
+
+  it('put and get of the keys "." and ".." reach the API (real HttpClient and Fastify router, stub peer)', async () => {
+    const { createApiServer } = await import('../../src/api/index.ts')
+    const stored = new Map<string, Uint8Array>()
+    const context = { vv: new Map([['aa01', 1]]), cloud: [] }
+    const peer = stubWith<ApiPeer>(s => {
+      s.put.callsFake(async (key: Uint8Array, value: Uint8Array) => { stored.set(new TextDecoder().decode(key), value); return { context, acks: 2, coordinator: '12D3KooWCoord' } })
+      s.get.callsFake(async (key: Uint8Array) => {
+        const value = stored.get(new TextDecoder().decode(key))
+        const siblings = value == null ? [] : [{ dot: { actor: 'aa01', counter: 1 }, value, timestamp: 1, deleted: false }]
+        return { siblings, versions: siblings, context, replies: 2 }
+      })
+    })
+    const app = createApiServer({ peer })
+    const api = await app.listen({ host: '127.0.0.1', port: 0 })
+    cleanup.add(async () => app.close())
+    for (const key of ['.', '..']) {
+      const put = await run(['--api', api, 'put', key, `value of ${key}`])
+      expect(put.code, put.stderr).to.equal(0)
+      const got = await run(['--api', api, 'get', key])
+      expect(got.code, got.stderr).to.equal(0)
+      expect(got.stdout).to.equal(`value of ${key}`)
+    }
+    expect([...stored.keys()]).to.deep.equal(['.', '..'])
   })
 
   it('--help and --version exit 0; unknown commands exit 2', async () => {

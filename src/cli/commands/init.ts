@@ -14,7 +14,7 @@ export async function initCommand (ctx: CommandContext): Promise<number> {
   ctx.out.result({ peerId, dataDir: dir.path, created }, () => {
     ctx.out.line(created ? `initialized ${dir.path}` : `${dir.path} is already initialized; nothing changed`)
     ctx.out.table([['peer id', peerId], ['config', dir.file('config.json')]])
-    if (created) ctx.out.info('next: `p2pstore daemon` starts the peer')
+    if (created) ctx.out.info('next: `npx p2pstore daemon` starts the peer')
   })
   return 0
 }

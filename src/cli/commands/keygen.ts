@@ -15,7 +15,7 @@ export interface KeygenOptions {
  */
 export async function keygenCommand (ctx: CommandContext, opts: KeygenOptions): Promise<number> {
   if (opts.swarmKey == null) {
-    throw new InvalidParametersError('keygen: say what to generate, e.g. `p2pstore keygen --swarm-key ./swarm.key`')
+    throw new InvalidParametersError('keygen: say what to generate, e.g. `npx p2pstore keygen --swarm-key ./swarm.key`')
   }
   const key = new Uint8Array(95)
   generateKey(key)
@@ -30,7 +30,7 @@ export async function keygenCommand (ctx: CommandContext, opts: KeygenOptions): 
   await fs.chmod(opts.swarmKey, 0o600)
   ctx.out.result({ swarmKey: opts.swarmKey }, () => {
     ctx.out.line(`wrote swarm key ${opts.swarmKey}`)
-    ctx.out.info('copy it to every peer of the private network and start each with `p2pstore daemon --swarm-key FILE`')
+    ctx.out.info('copy it to every peer of the private network and start each with `npx p2pstore daemon --swarm-key FILE`')
   })
   return 0
 }

@@ -1,0 +1,136 @@
+/**
+ * A small validator of the JSON a daemon answers: `--api` may point at any HTTP server, and a
+ * wrong-shaped answer must become a clear error (NotADaemonError), never a `TypeError` deep in a
+ * command. Extra fields are allowed, so a newer daemon that adds fields is still understood.
+ *
+ * @packageDocumentation
+ */
+
+import type { GetJson, WriteJson } from '../api/index.ts'
+import type { KnownPeer, PeerStatus } from '../peer.ts'
+
+/** Checks that `value` has the shape of T and returns it typed; throws ShapeMismatch otherwise. */
+export type Shape<T> = (value: unknown, path: string) => T
+
+/** Where and how a value did not match: `peers[0].multiaddrs: expected an array, got a string`. */
+export class ShapeMismatch extends Error {
+  override readonly name = 'ShapeMismatch'
+}
+
+function describe (value: unknown): string {
+  if (value === undefined) return 'nothing'
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
+
+function primitive<T> (kind: 'string' | 'number' | 'boolean'): Shape<T> {
+  return (value, path) => {
+    const actual: string = typeof value
+    if (actual !== kind || (kind === 'number' && !Number.isFinite(value))) {
+      throw new ShapeMismatch(`${path}: expected a ${kind}, got ${describe(value)}`)
+    }
+    return value as T
+  }
+}
+
+const string: Shape<string> = primitive('string')
+const number: Shape<number> = primitive('number')
+const boolean: Shape<boolean> = primitive('boolean')
+
+function oneOf<T extends string> (...values: T[]): Shape<T> {
+  return (value, path) => {
+    if (!values.includes(value as T)) throw new ShapeMismatch(`${path}: expected one of ${values.join(', ')}, got ${JSON.stringify(value) ?? describe(value)}`)
+    return value as T
+  }
+}
+
+function arrayOf<T> (item: Shape<T>): Shape<T[]> {
+  return (value, path) => {
+    if (!Array.isArray(value)) throw new ShapeMismatch(`${path}: expected an array, got ${describe(value)}`)
+    value.forEach((v, i) => item(v, `${path}[${i}]`))
+    return value as T[]
+  }
+}
+
+type Fields<T> = { [K in keyof T]-?: Shape<T[K]> }
+
+function object<T> (fields: Fields<T>): Shape<T> {
+  return (value, path) => {
+    if (value == null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new ShapeMismatch(`${path}: expected an object, got ${describe(value)}`)
+    }
+    for (const [name, field] of Object.entries(fields) as Array<[string, Shape<unknown>]>) {
+      field((value as Record<string, unknown>)[name], `${path}.${name}`)
+    }
+    return value as T
+  }
+}
+
+/** exactly `true` (a flag that is present only when set) */
+const isTrue: Shape<true> = (value, path) => {
+  if (value !== true) throw new ShapeMismatch(`${path}: expected true, got ${JSON.stringify(value) ?? describe(value)}`)
+  return true
+}
+
+function optional<T> (shape: Shape<T>): Shape<T | undefined> {
+  return (value, path) => value === undefined ? undefined : shape(value, path)
+}
+
+/** `GET /v1/status` */
+export const peerStatusShape: Shape<PeerStatus> = object<PeerStatus>({
+  peerId: string,
+  version: string,
+  multiaddrs: arrayOf(string),
+  uptimeSeconds: number,
+  connections: number,
+  peers: object<PeerStatus['peers']>({ known: number, connected: number, alive: number, suspect: number, dead: number, left: number }),
+  incarnation: number,
+  localHealth: number,
+  keys: number,
+  pendingHints: number,
+  lastHandoff: optional(string),
+  lastAntiEntropy: optional(object<NonNullable<PeerStatus['lastAntiEntropy']>>({ peer: string, at: string, keys: number, differing: number, pushed: number, pulled: number, ms: number })),
+  joined: boolean,
+  bootstrapPeers: number,
+  network: oneOf('public', 'private'),
+  dataDir: optional(string)
+})
+
+/** `GET /v1/peers` */
+export const knownPeersShape: Shape<KnownPeer[]> = arrayOf(object<KnownPeer>({
+  peerId: string,
+  multiaddrs: arrayOf(string),
+  connected: boolean,
+  protocols: arrayOf(string),
+  state: oneOf('alive', 'suspect', 'dead', 'left'),
+  incarnation: number,
+  lastHeard: optional(string),
+  suspectedBy: arrayOf(string)
+}))
+
+/** `GET /v1/kv/:key` with `Accept: application/json` */
+export const getJsonShape: Shape<GetJson> = object<GetJson>({
+  key: string,
+  context: string,
+  siblings: arrayOf(object<GetJson['siblings'][number]>({ value: string, encoding: oneOf('utf8', 'base64'), timestamp: number, deleted: optional(isTrue) })),
+  replies: optional(number),
+  replicas: optional(number),
+  n: optional(number)
+})
+
+/** `PUT` and `DELETE /v1/kv/:key` */
+export const writeJsonShape: Shape<WriteJson> = object<WriteJson>({
+  key: string,
+  context: string,
+  acks: number,
+  replicas: optional(number),
+  n: optional(number),
+  coordinator: string
+})
+
+/** Every error answer: `{ error, message, hint }` (hint optional here). */
+export const errorJsonShape: Shape<{ error: string, message: string }> = object<{ error: string, message: string }>({
+  error: string,
+  message: string
+})
