@@ -192,8 +192,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 
   usageHint(program.command('fault')
-    .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status')
-    .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, loss, heal or status')
+    .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status\n(loss needs a test net started with `npx p2pstore testnet --netns`, as root with iptables)')
+    .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, loss (--netns test nets only), heal or status')
     .argument('[args...]', 'peer indexes; groups are comma-separated (0,1,2)')
     .requiredOption('--dir <dir>', 'the test net directory (`p2pstore testnet --dir DIR`, or the one it printed)')
     .option('--one-way', 'partition: the first group cannot reach the second, the second can still reach the first')
