@@ -541,6 +541,7 @@ export class ProcessTestnet {
       '--allow', this.lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(this.lab.subnet),
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
       '--gossip', 'testnet',
+      '--log-timestamps',
       ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
       ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile])
@@ -554,7 +555,9 @@ export class ProcessTestnet {
       // `ip netns exec` execs the daemon after entering the namespace: the child's pid is the
       // daemon's, and the IPC channel's descriptor is inherited through the exec
       const command = this.lab?.wrap(index, process.execPath, args) ?? { command: process.execPath, args }
-      child = spawn(command.command, command.args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true })
+      // the daemon stamps its own lines (--log-timestamps): DEBUG logs would carry a second date
+      const env = { ...process.env, DEBUG_HIDE_DATE: 'true' }
+      child = spawn(command.command, command.args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true, env })
     } finally {
       closeSync(log)
     }

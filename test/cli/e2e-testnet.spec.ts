@@ -104,6 +104,11 @@ describe('cli: p2pstore testnet (bin/p2pstore.js as a process)', function () {
     expect(second.stderr()).to.include(`peer-1: API port ${taken} of the last run on this dir is taken; using another free port`)
     second.child.kill('SIGINT')
     expect(await second.exited).to.equal(0)
+
+    // daemon.log: one separator per start, and a timestamp on every other line
+    const log = (await fs.readFile(path.join(dir, 'peer-0', 'daemon.log'), 'utf8')).split('\n').filter(l => l !== '')
+    expect(log.filter(l => /^--- daemon started \S+ \(pid \d+\) ---$/.test(l))).to.have.length(2)
+    for (const line of log.filter(l => !l.startsWith('--- '))) expect(line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S/)
   })
 
   it('testnet --netns without iptables is bad input (exit 2) with the reason', async () => {
