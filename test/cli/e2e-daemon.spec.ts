@@ -3,6 +3,7 @@
  * from the very first attempt, and its timestamped log lines.
  */
 import net from 'node:net'
+import path from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { useCleanup } from '../utils/cleanup.ts'
@@ -51,5 +52,17 @@ describe('cli: p2pstore daemon (bin/p2pstore.js as a process)', function () {
     const lines = (again.stdout() + again.stderr()).split('\n').filter(l => l !== '')
     expect(again.stderr().split('\n')[0]).to.match(/^--- daemon started \d{4}-\d\d-\d\dT[\d:.]+Z \(pid \d+\) ---$/)
     for (const line of lines.filter(l => !l.startsWith('---'))) expect(line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /)
+  })
+
+  it('says that the swarm keys probably differ when a bootstrap peer of another private network refuses it', async () => {
+    const dir = await cleanup.tempDir()
+    const keys = [path.join(dir, 'k1'), path.join(dir, 'k2')]
+    for (const key of keys) expect((await runCli(cleanup, ['keygen', '--swarm-key', key])).code).to.equal(0)
+    const first = startCli(cleanup, ['--data', path.join(dir, 'a'), 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--swarm-key', keys[0] ?? '', '--json'])
+    const ready = JSON.parse(await first.waitForLine(/^\{/)) as { multiaddrs: string[] }
+    const bootstrap = ready.multiaddrs[0] ?? ''
+    const second = startCli(cleanup, ['--data', path.join(dir, 'b'), 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--swarm-key', keys[1] ?? '', '--bootstrap', bootstrap])
+    await eventually(async () => second.stderr().includes('(attempt 1)'), 'the first bootstrap retry line', 30_000)
+    await eventually(async () => second.stderr().includes('swarm keys probably differ'), 'the swarm-key hint', 30_000)
   })
 })

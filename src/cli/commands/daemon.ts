@@ -51,6 +51,11 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
       peer.addEventListener('join:retry', ({ detail }) => {
         ctx.out.info(`bootstrap: no peer answered (attempt ${detail.attempt}); retrying in ${(detail.delayMs / 1000).toFixed(1)} s`)
         for (const error of detail.errors) ctx.out.info(`  ${error}`)
+        // with a swarm key, a peer of another private network (or of none) resets the connection
+        // or leaves the handshake hanging: the words libp2p has for it say nothing of keys
+        if (peer.config.swarmKey != null && detail.errors.some(e => SWARM_KEY_SYMPTOMS.test(e) && !e.includes('swarm keys'))) {
+          ctx.out.info('  this daemon runs with a swarm key: if those peers are up, the swarm keys probably differ (every peer needs the same --swarm-key file)')
+        }
       })
       peer.addEventListener('join:joined', ({ detail }) => {
         ctx.out.info(`joined the network via ${detail.via.join(', ')}; lookup found ${detail.discovered} peers`)
@@ -84,3 +89,6 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
   ctx.out.info(code === 0 ? 'stopped' : 'stopped with errors')
   return code
 }
+
+/** How a dial to a peer with another swarm key (or none) fails on this side. */
+const SWARM_KEY_SYMPTOMS = /ECONNRESET|aborted due to timeout|TimeoutError/
