@@ -65,6 +65,13 @@ describe('cli: p2pstore fault on a running test net', function () {
     expect(heal.code, heal.stderr).to.equal(0)
     expect(heal.stdout).to.include('healed')
 
+    const kill = await runCli(cleanup, ['fault', '--dir', dir, 'kill', '1'])
+    expect(kill.code, kill.stderr).to.equal(0)
+    const restart = await runCli(cleanup, printedCommand(kill.stdout))
+    expect(restart.code, restart.stderr).to.equal(0)
+    const status = await runCli(cleanup, ['fault', '--dir', dir, 'status', '--json'])
+    expect((JSON.parse(status.stdout) as Array<{ state: string }>).map(p => p.state)).to.deep.equal(['running', 'running'])
+
     // the examples in usage errors too
     const usage = await runCli(cleanup, ['fault', '--dir', dir, 'partition', '0'])
     expect(usage.code).to.equal(2)

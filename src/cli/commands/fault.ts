@@ -34,7 +34,7 @@ export async function faultCommand (ctx: CommandContext, fault: string, args: st
   }
   let done: string
   switch (fault) {
-    case 'kill': { const i = one(); await net.kill(i); done = `killed peer-${i} (SIGKILL)`; break }
+    case 'kill': { const i = one(); await net.kill(i); done = `killed peer-${i} (SIGKILL); start it again with ${cmd(`restart ${i}`)}`; break }
     case 'restart': { const i = one(); await net.restart(i); done = `restarted peer-${i}`; break }
     case 'pause': { const i = one(); net.pause(i); done = `paused peer-${i} (SIGSTOP); resume with ${cmd(`resume ${i}`)}`; break }
     case 'resume': { const i = one(); net.resume(i); done = `resumed peer-${i} (SIGCONT)`; break }
