@@ -81,6 +81,30 @@ export const API_STATUS_TIMEOUT = 5 * second
  */
 export const API_DATA_TIMEOUT = 15 * second
 
+/**
+ * The API server's limits on clients (Node's http server, through Fastify). A client must send a
+ * whole request (headers and body: a value of up to 1 MiB) within `API_SERVER_REQUEST_TIMEOUT`, its
+ * headers within `API_SERVER_HEADERS_TIMEOUT`, and may leave a connection silent for
+ * `API_SERVER_IDLE_TIMEOUT` (longer than any request takes to answer: quorum calls end within
+ * seconds). Without them a client sending one body byte every 5 s held a connection for as long as
+ * it liked.
+ */
+export const API_SERVER_REQUEST_TIMEOUT = 30 * second
+/** See `API_SERVER_REQUEST_TIMEOUT`. */
+export const API_SERVER_HEADERS_TIMEOUT = 10 * second
+/** See `API_SERVER_REQUEST_TIMEOUT`. */
+export const API_SERVER_IDLE_TIMEOUT = 60 * second
+/** How long a kept-alive connection may wait for its next request. */
+export const API_SERVER_KEEP_ALIVE_TIMEOUT = 5 * second
+/** How often Node checks the request and headers timeouts of open connections (its default is 30 s). */
+export const API_SERVER_TIMEOUT_CHECK_INTERVAL = 1 * second
+/** Requests one kept-alive connection may carry before the server closes it. */
+export const API_SERVER_MAX_REQUESTS_PER_SOCKET = 1000
+/** Open connections the API accepts at once; further ones are closed as they arrive. */
+export const API_SERVER_MAX_CONNECTIONS = 1024
+/** Largest request head (request line and headers); larger ones get a 431. */
+export const API_SERVER_MAX_HEADER_BYTES = 16 * 1024
+
 /** How long the daemon waits for a clean stop on SIGINT/SIGTERM before it exits anyway. */
 export const SHUTDOWN_TIMEOUT = 10 * second
 

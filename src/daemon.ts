@@ -36,6 +36,13 @@ export interface DaemonInit {
   faultInjection?: boolean
   /** @default defaultLogger() */
   logger?: ComponentLogger
+  /**
+   * Called with the peer after it is built and before it starts, so that listeners see its first
+   * events (the first `join:retry` is dispatched during `start()`).
+   *
+   * @default undefined
+   */
+  onPeer?(peer: Peer): void
 }
 
 /** What a started daemon reports (and sends to a test-net launcher over IPC). */
@@ -97,8 +104,11 @@ export class Daemon {
         handoffInterval: config.gossip === 'testnet' ? HANDOFF_INTERVAL_TESTNET : HANDOFF_INTERVAL,
         antiEntropyInterval: config.gossip === 'testnet' ? ANTI_ENTROPY_INTERVAL_TESTNET : ANTI_ENTROPY_INTERVAL,
         tombstoneGrace: config.gossip === 'testnet' ? TOMBSTONE_GRACE_TESTNET : TOMBSTONE_GRACE,
-        logger: this.init.logger
+        logger: this.init.logger,
+        start: false
       })
+      this.init.onPeer?.(this.peer)
+      await this.peer.start()
 
       const token = isLoopbackHost(config.apiHost) ? undefined : await this.apiToken()
       this.api = createApiServer({ peer: this.peer, token, faults: this.init.faultInjection === true ? this.peer : undefined })
@@ -144,6 +154,40 @@ export class Daemon {
     await this.dataDir.writeText(DATADIR_FILES.apiToken, `${token}\n`, 0o600)
     return token
   }
+}
+
+/** What `timestampLines()` needs of a stream: its `write`. */
+export interface WritableLines {
+  write(chunk: string | Uint8Array, ...rest: unknown[]): boolean
+}
+
+/**
+ * Prefixes every line written to `stream` from now on with an ISO timestamp and a space, so a
+ * daemon's log file (a test net's `daemon.log`) says when each line happened. Lines split across
+ * writes get one prefix. Used by `p2pstore daemon --log-timestamps`; DEBUG logs then run with
+ * `DEBUG_HIDE_DATE` so that they carry one timestamp, not two.
+ */
+export function timestampLines (stream: WritableLines, now: () => Date = () => new Date()): void {
+  const write = stream.write.bind(stream)
+  let atLineStart = true
+  stream.write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    if (text === '') return write(chunk, ...rest)
+    const stamp = `${now().toISOString()} `
+    const lines = text.split('\n')
+    // the last piece is the start of a line not yet ended (empty after a final newline)
+    const stamped = lines.map((line, i) => {
+      const starts = i === 0 ? atLineStart : true
+      return starts && !(i === lines.length - 1 && line === '') ? stamp + line : line
+    }).join('\n')
+    atLineStart = text.endsWith('\n')
+    return write(stamped, ...rest)
+  }
+}
+
+/** The line a daemon writes first to a log shared across its restarts. */
+export function startSeparator (pid: number = process.pid, now: Date = new Date()): string {
+  return `--- daemon started ${now.toISOString()} (pid ${pid}) ---`
 }
 
 /** Reads a swarm key file written by `p2pstore keygen --swarm-key` (libp2p pnet format). */

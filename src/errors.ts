@@ -61,6 +61,12 @@ export class TestnetError extends Error {
   override readonly name = 'TestnetError'
 }
 
+/** No test net runs in the directory given (`p2pstore fault --dir DIR`): no `testnet.json` there. */
+export class TestnetNotFoundError extends Error {
+  static override readonly name = 'TestnetNotFoundError'
+  override readonly name = 'TestnetNotFoundError'
+}
+
 /** `p2pstore check` found acknowledged writes lost, values never written, or siblings that are not concurrent. */
 export class ConsistencyViolationError extends Error {
   static override readonly name = 'ConsistencyViolationError'
@@ -162,6 +168,8 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   NotADaemonError: { httpStatus: 502, exitCode: EXIT.unreachable, hint: 'is --api a p2pstore daemon? a running daemon writes its API URL to <datadir>/api, and `npx p2pstore daemon` and `npx p2pstore testnet` print it' },
   NotStartedError: { httpStatus: 503, exitCode: EXIT.unreachable, hint: 'the peer is not running; start it first' },
   TestnetError: { httpStatus: 500, exitCode: EXIT.internal, hint: 'see the peer logs in the test net directory' },
+  TestnetNotFoundError: { httpStatus: 404, exitCode: EXIT.unreachable, hint: 'start one with `npx p2pstore testnet --peers 3 --dir DIR`, or pass the directory `npx p2pstore testnet` printed' },
+  UnsupportedOperationError: { httpStatus: 501, exitCode: EXIT.badInput, hint: 'this environment or test net cannot do that; the message says what is missing' },
   ConsistencyViolationError: { httpStatus: 500, exitCode: EXIT.consistency, hint: 'the store broke its contract: keep the history file and the seed, and report them' }
 }
 

@@ -1,7 +1,9 @@
 /**
  * The HTTP API of a daemon (Fastify): one plugin per resource under `routes/`, a bearer-token guard
  * when bound beyond loopback, and one error handler that turns every error into
- * `{ error, message, hint }` with the status from the `ERRORS` table.
+ * `{ error, message, hint }` with the status from the `ERRORS` table — also the errors raised before
+ * a route runs (`edges.ts`: bad percent-encoding, oversized heads, requests too slow to arrive).
+ * Node's http server limits how long a client may take and how many connections it may hold.
  *
  * @packageDocumentation
  */
@@ -10,10 +12,12 @@ import Fastify from 'fastify'
 import { MAX_VALUE_BYTES } from '../constants.ts'
 import { describeError, ValueTooLargeError } from '../errors.ts'
 import { requireBearerToken } from './auth.ts'
+import { clientErrorHandler, errorJson, frameworkErrors, resolveApiLimits } from './edges.ts'
 import { faultRoutes } from './routes/faults.ts'
 import { kvRoutes } from './routes/kv.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
+import type { ApiLimits } from './edges.ts'
 import type { FaultTarget } from './routes/faults.ts'
 import type { ApiContext, ApiPeer } from './types.ts'
 import type { FastifyInstance } from 'fastify'
@@ -22,6 +26,7 @@ export { isLoopbackHost } from './auth.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
 export type { FaultTarget, PartitionJson } from './routes/faults.ts'
 export type { ApiContext, ApiPeer } from './types.ts'
+export type { ApiLimits, ErrorJson } from './edges.ts'
 
 /** Options of `createApiServer()`. */
 export interface ApiServerInit {
@@ -33,13 +38,34 @@ export interface ApiServerInit {
   maxValueBytes?: number
   /** serve the fault-injection routes (`/v1/faults`) for test nets. @default undefined (not served) */
   faults?: FaultTarget
+  /** timeouts and connection limits on clients. @default the `API_SERVER_*` constants */
+  limits?: Partial<ApiLimits>
 }
 
 /** Builds the API server without listening, so tests can `inject()` requests. */
 export function createApiServer (init: ApiServerInit): FastifyInstance {
   const maxValueBytes = init.maxValueBytes ?? MAX_VALUE_BYTES
   // keys are up to 1 KiB, percent-encoded up to 3 bytes per byte
-  const app = Fastify({ logger: false, bodyLimit: maxValueBytes, routerOptions: { maxParamLength: 4 * 1024 } })
+  const limits = resolveApiLimits(init.limits)
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxValueBytes,
+    routerOptions: { maxParamLength: 4 * 1024 },
+    // a client has this long to send a whole request, then gets a 408 and its connection closed
+    requestTimeout: limits.requestTimeout,
+    connectionTimeout: limits.idleTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: {
+      requestTimeout: limits.requestTimeout,
+      headersTimeout: limits.headersTimeout,
+      connectionsCheckingInterval: limits.timeoutCheckInterval,
+      maxHeaderSize: limits.maxHeaderBytes
+    },
+    frameworkErrors,
+    clientErrorHandler: clientErrorHandler(limits)
+  })
+  app.server.maxConnections = limits.maxConnections
   const ctx: ApiContext = { peer: init.peer }
   // values are raw bytes whatever their content type claims
   app.removeAllContentTypeParsers()
@@ -55,7 +81,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
     const fastifyStatus = (err as { statusCode?: number }).statusCode
     const described = describeError(err)
     const status = described.httpStatus === 500 && fastifyStatus != null && fastifyStatus < 500 ? fastifyStatus : described.httpStatus
-    return reply.status(status).send({ error: described.name, message: described.message, hint: described.hint })
+    return reply.status(status).send(errorJson(err))
   })
   app.setNotFoundHandler(async (request, reply) => {
     return reply.status(404).send({ error: 'NotFoundError', message: `no such endpoint: ${request.method} ${request.url}`, hint: 'see README, "HTTP API"' })

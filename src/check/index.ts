@@ -133,7 +133,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
   try {
     progress(`check ${scenario.name} (seed ${seed}): ${scenario.summary}${init.lww === true ? '; clients resolve siblings by last-write-wins' : ''}`)
     progress(`starting ${peers} daemons…`)
-    await net.start()
+    await net.start({ signal: abort.signal })
     const all = net.peers.map(p => p.index)
     const tokens = new Map(await Promise.all(all.map(async i => [i, await net.apiToken(i)] as const)))
 

@@ -152,6 +152,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--dht-refresh-interval <ms>', 'Kademlia self-lookup interval in ms (default 300000)', positiveIntArg)
     .addOption(new Option('--gossip <profile>', 'SWIM timing: default (1 s probes) or testnet (200 ms probes, for one machine)').choices(['default', 'testnet']))
     .option('--fault-injection', 'serve /v1/faults on the API (partitions; for test nets and `p2pstore check` only)')
+    .option('--log-timestamps', 'prefix every output line with an ISO timestamp, after a `--- daemon started …` line (test nets use it for daemon.log)')
     .addOption(json())
     .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, opts))))
 
@@ -217,8 +218,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 
   usageHint(program.command('fault')
-    .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status')
-    .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, loss, heal or status')
+    .description('inject a fault into a running test net: kill|restart|pause|resume|wipe I, partition G G…, isolate I, bridge G B G, loss I P, heal, status\n(loss needs a test net started with `npx p2pstore testnet --netns`, as root with iptables)')
+    .argument('<fault>', 'kill, restart, pause, resume, wipe, partition, isolate, bridge, loss (--netns test nets only), heal or status')
     .argument('[args...]', 'peer indexes; groups are comma-separated (0,1,2)')
     .requiredOption('--dir <dir>', 'the test net directory (`npx p2pstore testnet --dir DIR`, or the one it printed)')
     .option('--one-way', 'partition: the first group cannot reach the second, the second can still reach the first')

@@ -161,7 +161,7 @@ export class Joiner implements Startable {
     const errors: string[] = []
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') via.push(result.value)
-      else errors.push(`${this.init.bootstrap[i]?.toString()}: ${(result.reason as Error).message}`)
+      else errors.push(`${this.init.bootstrap[i]?.toString()}: ${explainDialError(result.reason)}`)
     })
     return { via, errors }
   }
@@ -184,3 +184,19 @@ export class Joiner implements Startable {
     return found
   }
 }
+
+/**
+ * libp2p's words for a failed dial, plus what they usually mean when they are cryptic. With a swarm
+ * key (pnet) on both sides but different keys, each side decrypts the other's bytes to noise and
+ * the handshake fails on a nonsense length ("Message length too long - 8205 > 1024") or a failed
+ * decryption; one side without a key sees the other reset the connection.
+ */
+export function explainDialError (err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  if (SWARM_KEY_MISMATCH.test(text)) {
+    return `${text} (the swarm keys probably differ: every peer of a private network needs the same --swarm-key file, and a public peer none)`
+  }
+  return text
+}
+
+const SWARM_KEY_MISMATCH = /Message length too long|decrypt|invalid (?:mac|tag)/i

@@ -1,15 +1,19 @@
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { AbortError, UnsupportedOperationError } from '@libp2p/interface'
 import { DATADIR_FILES, TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
-import { DaemonUnreachableError, TestnetError } from '../errors.ts'
+import { TestnetError, TestnetNotFoundError } from '../errors.ts'
 import { cleanupStaleLabs, NetnsLab } from '../faults/index.ts'
 import type { DaemonInfo } from '../daemon.ts'
 import type { BlockDirection } from '../faults/index.ts'
+import type { AbortOptions } from '@libp2p/interface'
 import type { ChildProcess } from 'node:child_process'
 
 /** One daemon of a process test net, as written to `testnet.json`. */
@@ -42,6 +46,8 @@ export interface ProcessTestnetInit {
   swarmKeyFile?: string
   /** called as daemons start and join */
   onProgress?(progress: TestnetProgress): void
+  /** called with notices worth a line, e.g. that a remembered port was taken. @default undefined */
+  onNotice?(message: string): void
   /** deadline for one daemon to start. @default 30_000 */
   startTimeout?: number
   /** deadline for every daemon to know every other. @default 120_000 */
@@ -73,6 +79,13 @@ export interface ProcessTestnetNetns {
 interface TestnetFile {
   peers: ProcessTestnetPeer[]
   netns?: ProcessTestnetNetns
+}
+
+/** One peer's ports in `ports.json`, kept after a stop so a reused dir gets the same ports. */
+interface RememberedPorts {
+  index: number
+  listenPort?: number
+  apiPort?: number
 }
 
 interface Child {
@@ -142,7 +155,10 @@ export class ProcessTestnet {
     try {
       contents = JSON.parse(await fs.readFile(file, 'utf8')) as TestnetFile
     } catch (err) {
-      throw new DaemonUnreachableError(`no running test net in ${dir} (cannot read ${file}: ${(err as Error).message}); start one with \`p2pstore testnet --dir ${dir}\``)
+      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? existsSync(dir) ? `${dir} has no testnet.json` : `${dir} does not exist`
+        : `cannot read ${file}: ${(err as Error).message}`
+      throw new TestnetNotFoundError(`no running test net in ${dir} (${reason}); start one with \`npx p2pstore testnet --peers 3 --dir ${dir}\``)
     }
     const { peers, netns } = contents
     const net = new ProcessTestnet({ peers: peers.length, dir, netns: netns != null })
@@ -165,45 +181,85 @@ export class ProcessTestnet {
     return path.join(this.dir, 'testnet.json')
   }
 
+  /** Path of `ports.json`: the ports of the last run, kept after a stop, reused when free. */
+  get portsFile (): string {
+    return path.join(this.dir, 'ports.json')
+  }
+
   /**
    * Starts every daemon, waits until each knows every other, writes `testnet.json`. On failure every
-   * daemon already started is stopped before the error is thrown.
+   * daemon already started is stopped before the error is thrown. `options.signal` abandons the
+   * start-up at any moment (it is checked between every step and while waiting for each daemon and
+   * for the mesh): what was spawned is stopped, a temp dir is removed, no `ready` progress is
+   * reported, and the promise rejects with an `AbortError`.
    */
-  async start (): Promise<ProcessTestnetPeer[]> {
+  async start (options: AbortOptions = {}): Promise<ProcessTestnetPeer[]> {
+    const { signal } = options
     const begin = Date.now()
     const total = this.init.peers
-    await fs.mkdir(this.dir, { recursive: true })
     try {
+      throwIfAborted(signal)
+      await fs.mkdir(this.dir, { recursive: true })
+      const remembered = await readPorts(this.portsFile)
+      throwIfAborted(signal)
       if (this.init.netns === true) {
         const available = await NetnsLab.available()
         if (!available.ok) {
-          throw new TestnetError(`cannot run the test net in network namespaces: ${available.reason}`)
+          throw new UnsupportedOperationError(`cannot run the test net in network namespaces: ${available.reason}`)
         }
+        throwIfAborted(signal)
         // namespaces of an earlier launcher that was killed before it could delete them (their
         // owner pid is gone; live labs of other processes are left alone)
         await cleanupStaleLabs().catch(() => 0)
+        throwIfAborted(signal)
         this.lab = new NetnsLab({ hosts: total })
         await this.lab.setup()
+        throwIfAborted(signal)
       }
       this.init.onProgress?.({ phase: 'starting', started: 0, total })
-      const first = await this.spawnPeer(0, [])
+      const first = await this.spawnPeer(0, [], await this.rememberedPorts(remembered, 0), signal)
       let started = 1
       this.init.onProgress?.({ phase: 'starting', started, total })
       const bootstrap = this.ownAddresses(first)
-      const rest = await Promise.all(Array.from({ length: total - 1 }, async (_, i) => {
-        const peer = await this.spawnPeer(i + 1, bootstrap)
-        this.init.onProgress?.({ phase: 'starting', started: ++started, total })
+      // every spawn settles before this goes on: a stop then sees every child that was spawned
+      const results = await Promise.allSettled(Array.from({ length: total - 1 }, async (_, i) => {
+        const peer = await this.spawnPeer(i + 1, bootstrap, await this.rememberedPorts(remembered, i + 1), signal)
+        if (signal?.aborted !== true) this.init.onProgress?.({ phase: 'starting', started: ++started, total })
         return peer
       }))
-      this.info = [first, ...rest]
-      await this.waitForMesh()
+      throwIfAborted(signal)
+      const failed = results.find(r => r.status === 'rejected')
+      if (failed != null) throw failed.reason
+      this.info = [first, ...results.map(r => (r as PromiseFulfilledResult<ProcessTestnetPeer>).value)]
+      await this.waitForMesh({ signal })
+      throwIfAborted(signal)
       await this.writeFile()
+      throwIfAborted(signal)
       this.init.onProgress?.({ phase: 'ready', elapsedMs: Date.now() - begin })
       return this.info
     } catch (err) {
       await this.stop()
+      if (signal?.aborted === true) throw new AbortError(`${abortReason(signal)} during start-up: the test net was abandoned, every daemon it had started is stopped`)
       throw err
     }
+  }
+
+  /**
+   * The ports peer `index` had in the last run on a reused dir (`ports.json`), each only if it is
+   * free now: an exported `P2PSTORE_API` or a bootstrap multiaddr stays right across runs.
+   */
+  private async rememberedPorts (remembered: RememberedPorts[], index: number): Promise<{ listenPort?: number, apiPort?: number }> {
+    const old = remembered.find(p => p.index === index)
+    if (old == null || this.lab != null) return {}
+    const host = this.host(index)
+    const ports: { listenPort?: number, apiPort?: number } = {}
+    for (const key of ['listenPort', 'apiPort'] as const) {
+      const port = old[key]
+      if (port == null || port === 0) continue
+      if (await isPortFree(host, port)) ports[key] = port
+      else this.init.onNotice?.(`peer-${index}: ${key === 'apiPort' ? 'API' : 'libp2p'} port ${port} of the last run on this dir is taken; using another free port`)
+    }
+    return ports
   }
 
   /**
@@ -363,7 +419,7 @@ export class ProcessTestnet {
    */
   async loss (index: number, probability: number): Promise<void> {
     if (this.lab == null) {
-      throw new TestnetError('packet loss needs a test net in network namespaces: start it with `p2pstore testnet --netns` (`netns: true` from code)')
+      throw new UnsupportedOperationError(`packet loss needs a test net in network namespaces, and the one in ${this.dir} runs on 127.0.0.1: stop it and start it with \`npx p2pstore testnet --peers ${this.info.length} --netns --dir ${this.dir}\` (as root, with iproute2 and iptables; \`netns: true\` from code)`)
     }
     this.peer(index)
     await this.lab.loss(index, probability)
@@ -385,7 +441,7 @@ export class ProcessTestnet {
   }
 
   /** Waits until every running daemon sees every running daemon as alive (after faults end). */
-  async waitForMesh (options: { timeout?: number } = {}): Promise<void> {
+  async waitForMesh (options: { timeout?: number, signal?: AbortSignal } = {}): Promise<void> {
     const running = this.info.filter(p => this.state(p.index) === 'running')
     const total = running.length
     const timeout = options.timeout ?? this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT
@@ -395,10 +451,12 @@ export class ProcessTestnet {
     // every daemon answers one member list per poll: keep that a small share of a big net's work
     const poll = Math.max(200, 10 * total)
     for (;;) {
+      throwIfAborted(options.signal)
       const settled = (await Promise.all(running.map(async p => {
-        const known = await fetchPeerIds(p.api, await this.apiHeaders(p.index))
+        const known = await fetchPeerIds(p.api, await this.apiHeaders(p.index), options.signal)
         return ids.every(id => id === p.peerId || known.has(id))
       }))).filter(Boolean).length
+      throwIfAborted(options.signal)
       if (settled !== lastSettled) {
         lastSettled = settled
         this.init.onProgress?.({ phase: 'joining', settled, total })
@@ -407,7 +465,7 @@ export class ProcessTestnet {
       if (Date.now() > deadline) {
         throw new TestnetError(`only ${settled} of ${total} peers know every other peer as alive after ${timeout / 1000} s; see the daemon.log files in ${this.dir}`)
       }
-      await sleep(poll)
+      await sleep(poll, undefined, { signal: options.signal }).catch(() => {})
     }
   }
 
@@ -459,11 +517,18 @@ export class ProcessTestnet {
     }
     await fs.writeFile(tmp, `${JSON.stringify(contents, null, 2)}\n`)
     await fs.rename(tmp, this.file)
+    if (this.lab == null) {
+      const ports: RememberedPorts[] = this.info.map(p => ({ index: p.index, listenPort: tcpPort(p.multiaddrs, this.host(p.index)), apiPort: apiPort(p.api) }))
+      await fs.writeFile(tmp, `${JSON.stringify({ peers: ports }, null, 2)}\n`)
+      await fs.rename(tmp, this.portsFile)
+    }
   }
 
-  private async spawnPeer (index: number, bootstrap: string[], ports: { listenPort?: number, apiPort?: number } = {}): Promise<ProcessTestnetPeer> {
+  private async spawnPeer (index: number, bootstrap: string[], ports: { listenPort?: number, apiPort?: number } = {}, signal?: AbortSignal): Promise<ProcessTestnetPeer> {
     const dataDir = path.join(this.dir, `peer-${index}`)
     await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
+    // checked again after async work: nothing is spawned once a stop was asked for
+    throwIfAborted(signal)
     const logFile = path.join(dataDir, 'daemon.log')
     const host = this.host(index)
     const args = [
@@ -476,6 +541,7 @@ export class ProcessTestnet {
       '--allow', this.lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(this.lab.subnet),
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
       '--gossip', 'testnet',
+      '--log-timestamps',
       ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
       ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile])
@@ -489,7 +555,9 @@ export class ProcessTestnet {
       // `ip netns exec` execs the daemon after entering the namespace: the child's pid is the
       // daemon's, and the IPC channel's descriptor is inherited through the exec
       const command = this.lab?.wrap(index, process.execPath, args) ?? { command: process.execPath, args }
-      child = spawn(command.command, command.args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true })
+      // the daemon stamps its own lines (--log-timestamps): DEBUG logs would carry a second date
+      const env = { ...process.env, DEBUG_HIDE_DATE: 'true' }
+      child = spawn(command.command, command.args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true, env })
     } finally {
       closeSync(log)
     }
@@ -506,23 +574,73 @@ export class ProcessTestnet {
     this.children.push({ index, process: child, exited })
 
     const info = await new Promise<DaemonInfo>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer)
+        reject(new AbortError(`stopped while peer-${index} was starting`))
+      }
       const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
         reject(new TestnetError(`peer-${index} did not start within ${timeout / 1000} s; see ${logFile}`))
       }, timeout)
+      signal?.addEventListener('abort', onAbort, { once: true })
       child.on('message', (message: { type?: string, info?: DaemonInfo }) => {
         if (message.type === 'ready' && message.info != null) {
           clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
           resolve(message.info)
         }
       })
       void exited.then(code => {
         clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
         reject(new TestnetError(`peer-${index} exited with code ${code} while starting: ${tail(logFile)}`))
       })
     })
     // the channel served its purpose; keep it open so the child notices if we die
     this.tokens.delete(index)
     return { index, peerId: info.peerId, pid: child.pid ?? -1, api: info.api, multiaddrs: info.multiaddrs, dataDir }
+  }
+}
+
+async function readPorts (file: string): Promise<RememberedPorts[]> {
+  try {
+    const { peers } = JSON.parse(await fs.readFile(file, 'utf8')) as { peers?: RememberedPorts[] }
+    return Array.isArray(peers) ? peers : []
+  } catch {
+    return []
+  }
+}
+
+/** Whether nothing listens on `host:port` (a listen there succeeds). */
+async function isPortFree (host: string, port: number): Promise<boolean> {
+  const server = net.createServer()
+  try {
+    server.listen({ host, port })
+    await once(server, 'listening')
+    await new Promise(resolve => { server.close(resolve) })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Throws an `AbortError` when `signal` has fired. */
+function throwIfAborted (signal?: AbortSignal): void {
+  if (signal?.aborted === true) throw new AbortError(`stopped (${abortReason(signal)})`)
+}
+
+function abortReason (signal: AbortSignal): string {
+  const reason: unknown = signal.reason
+  return typeof reason === 'string' ? reason : reason instanceof Error ? reason.message : 'stop requested'
+}
+
+/** The port of an API URL, when it has one. */
+function apiPort (api: string): number | undefined {
+  try {
+    const port = Number(new URL(api).port)
+    return port > 0 ? port : undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -607,9 +725,10 @@ async function fetchStatus (api: string, headers: Record<string, string>): Promi
   }
 }
 
-async function fetchPeerIds (api: string, headers: Record<string, string>): Promise<Set<string>> {
+async function fetchPeerIds (api: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Set<string>> {
   try {
-    const res = await fetch(new URL('/v1/peers', api), { headers, signal: AbortSignal.timeout(5 * second) })
+    const timeout = AbortSignal.timeout(5 * second)
+    const res = await fetch(new URL('/v1/peers', api), { headers, signal: signal == null ? timeout : AbortSignal.any([signal, timeout]) })
     if (!res.ok) return new Set()
     const peers = await res.json() as Array<{ peerId: string, state: string }>
     // a peer counts once it is an alive member: then every member view is complete

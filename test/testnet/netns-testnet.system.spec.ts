@@ -145,7 +145,7 @@ describe('ProcessTestnet in network namespaces', function () {
     await net.loss(2, 0.2)
     await net.loss(2, 0)
     const plain = new ProcessTestnet({ peers: 1 })
-    await expect(plain.loss(0, 0.5)).to.eventually.be.rejected.with.property('name', 'TestnetError')
+    await expect(plain.loss(0, 0.5)).to.eventually.be.rejected.with.property('name', 'UnsupportedOperationError')
   })
 
   it('attach() drives the cuts of the lab', async function () {

@@ -1,4 +1,4 @@
-import { Daemon, stopOnSignals } from '../../daemon.ts'
+import { Daemon, startSeparator, stopOnSignals, timestampLines } from '../../daemon.ts'
 import type { DaemonConfig } from '../../config.ts'
 import type { CommandContext } from '../context.ts'
 
@@ -15,6 +15,8 @@ export interface DaemonOptions {
   dhtRefreshInterval?: number
   gossip?: 'default' | 'testnet'
   faultInjection?: boolean
+  /** prefix every line of output with an ISO timestamp, and start with a separator line (test nets' daemon.log) */
+  logTimestamps?: boolean
 }
 
 /**
@@ -34,23 +36,41 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     dhtRefreshInterval: opts.dhtRefreshInterval,
     gossip: opts.gossip
   }
-  const daemon = new Daemon({ dataDir: ctx.dataDir, flags, faultInjection: opts.faultInjection })
+  if (opts.logTimestamps === true) {
+    // a log file shared by every start of this daemon: where each one begins, and when each line was
+    ctx.out.info(startSeparator())
+    timestampLines(process.stdout)
+    timestampLines(process.stderr)
+  }
+  const daemon = new Daemon({
+    dataDir: ctx.dataDir,
+    flags,
+    faultInjection: opts.faultInjection,
+    // before the peer starts: the first join attempt happens during start()
+    onPeer: peer => {
+      peer.addEventListener('join:retry', ({ detail }) => {
+        ctx.out.info(`bootstrap: no peer answered (attempt ${detail.attempt}); retrying in ${(detail.delayMs / 1000).toFixed(1)} s`)
+        for (const error of detail.errors) ctx.out.info(`  ${error}`)
+        // with a swarm key, a peer of another private network (or of none) resets the connection
+        // or leaves the handshake hanging: the words libp2p has for it say nothing of keys
+        if (peer.config.swarmKey != null && detail.errors.some(e => SWARM_KEY_SYMPTOMS.test(e) && !e.includes('swarm keys'))) {
+          ctx.out.info('  this daemon runs with a swarm key: if those peers are up, the swarm keys probably differ (every peer needs the same --swarm-key file)')
+        }
+      })
+      peer.addEventListener('join:joined', ({ detail }) => {
+        ctx.out.info(`joined the network via ${detail.via.join(', ')}; lookup found ${detail.discovered} peers`)
+      })
+      peer.addEventListener('join:isolated', () => {
+        ctx.out.info('lost every connection; joining again through the bootstrap peers')
+      })
+    }
+  })
   const done = new Promise<number>(resolve => {
     stopOnSignals(daemon, resolve, message => { ctx.out.info(message) })
   })
 
   const info = await daemon.start()
   const peer = daemon.node
-  peer?.addEventListener('join:retry', ({ detail }) => {
-    ctx.out.info(`bootstrap: no peer answered (attempt ${detail.attempt}); retrying in ${(detail.delayMs / 1000).toFixed(1)} s`)
-    for (const error of detail.errors) ctx.out.info(`  ${error}`)
-  })
-  peer?.addEventListener('join:joined', ({ detail }) => {
-    ctx.out.info(`joined the network via ${detail.via.join(', ')}; lookup found ${detail.discovered} peers`)
-  })
-  peer?.addEventListener('join:isolated', () => {
-    ctx.out.info('lost every connection; joining again through the bootstrap peers')
-  })
 
   ctx.out.result({ event: 'ready', ...info }, () => {
     ctx.out.table([
@@ -69,3 +89,6 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
   ctx.out.info(code === 0 ? 'stopped' : 'stopped with errors')
   return code
 }
+
+/** How a dial to a peer with another swarm key (or none) fails on this side. */
+const SWARM_KEY_SYMPTOMS = /ECONNRESET|aborted due to timeout|TimeoutError/

@@ -11,7 +11,9 @@ export interface TestnetOptions {
 
 /**
  * `p2pstore testnet --peers N`: N daemons as processes on 127.0.0.1, in the foreground until
- * SIGINT/SIGTERM; writes `<dir>/testnet.json` once every peer knows every other.
+ * SIGINT/SIGTERM; writes `<dir>/testnet.json` once every peer knows every other. A stop during
+ * start-up abandons it: what was spawned is stopped, a temp dir removed, and the command fails
+ * with an `AbortError` (exit 9) without ever saying "ready".
  */
 export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions): Promise<number> {
   let lastLine = ''
@@ -24,6 +26,7 @@ export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions)
     dir: opts.dir,
     swarmKeyFile: opts.swarmKey,
     netns: opts.netns,
+    onNotice: message => { ctx.out.info(message) },
     onProgress: p => {
       if (p.phase === 'starting') progress(`starting peers: ${p.started}/${p.total}`)
       else if (p.phase === 'joining') progress(`joining: ${p.settled}/${p.total} peers know every other peer`)
@@ -32,26 +35,25 @@ export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions)
   })
 
   const stopRequested = new Promise<string>(resolve => {
-    if (ctx.signal.aborted) resolve('stop requested')
+    if (ctx.signal.aborted) resolve(String(ctx.signal.reason ?? 'stop requested'))
     ctx.signal.addEventListener('abort', () => { resolve(String(ctx.signal.reason ?? 'stop requested')) }, { once: true })
   })
+  void stopRequested.then(reason => {
+    if (net.peers.length === 0) ctx.out.info(`${reason}: abandoning the start-up and stopping what was started…`)
+  })
 
-  const started = net.start()
-  const first = await Promise.race([started.then(() => undefined), stopRequested])
-  if (first !== undefined) {
-    // stopped while starting: start() cleans up after itself once it notices
-    ctx.out.info(`${first}: stopping the test net…`)
-    await net.stop()
-    await started.catch(() => {})
-    return 0
-  }
+  // rejects with an AbortError once it has cleaned up after a stop during start-up
+  const peers = await net.start({ signal: ctx.signal })
 
-  const peers = net.peers
-  ctx.out.result({ dir: net.dir, file: net.file, peers }, () => {
+  const first = peers[0]
+  const bootstrap = first == null ? undefined : withPeerId(first.multiaddrs[0], first.peerId)
+  ctx.out.result({ dir: net.dir, file: net.file, bootstrap, peers }, () => {
     ctx.out.columns(['INDEX', 'PEER ID', 'API'], peers.map(p => [String(p.index), p.peerId, p.api]))
     ctx.out.line()
-    ctx.out.line(`test net: ${net.dir} (peers in ${net.file})`)
-    ctx.out.line(`try:      p2pstore --api ${peers[0]?.api ?? ''} peers`)
+    ctx.out.line(`test net:       ${net.dir} (peers in ${net.file})`)
+    if (bootstrap != null) ctx.out.line(`bootstrap from: ${bootstrap}`)
+    ctx.out.line(`try:            npx p2pstore --api ${first?.api ?? ''} peers`)
+    ctx.out.line(`faults:         npx p2pstore fault --dir ${net.dir} status`)
     ctx.out.line('Ctrl-C stops every peer')
   })
 
@@ -60,4 +62,10 @@ export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions)
   await net.stop()
   ctx.out.info('test net stopped')
   return 0
+}
+
+/** `ma` ending in `/p2p/<peerId>`, as a bootstrap address must. */
+function withPeerId (ma: string | undefined, peerId: string): string | undefined {
+  if (ma == null) return undefined
+  return ma.endsWith(`/p2p/${peerId}`) ? ma : `${ma}/p2p/${peerId}`
 }
