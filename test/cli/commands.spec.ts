@@ -100,7 +100,7 @@ describe('cli commands (stub client, captured output)', () => {
     const client = stubWith<Client>(s => s.status.rejects(err))
     const res = await run(['status'], client)
     expect(res.code).to.equal(EXIT.unreachable)
-    expect(res.stderr).to.equal('p2pstore: no daemon\n  hint: start one with `p2pstore daemon`, or point at it with --api URL / P2PSTORE_API\n')
+    expect(res.stderr).to.equal('p2pstore: no daemon\n  hint: start one with `npx p2pstore daemon`, or point at it with --api URL / P2PSTORE_API\n')
     const json = await run(['status', '--json'], client)
     expect(JSON.parse(json.stderr)).to.include({ error: 'DaemonUnreachableError', exitCode: EXIT.unreachable })
   })
