@@ -157,7 +157,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.log = logger.forComponent('p2pstore:peer')
     this.engine = config.engine ?? (config.dataDir == null
       ? new MemoryEngine()
-      : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads }))
+      : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads, encryption: config.encryption }))
     this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p }, config.gossip)
     this.placement = new Placement({ peerId: libp2p.peerId, members: this.membership, dht: libp2p.services.dht })
     // SWIM join: a full-state exchange with the bootstrap peers that answered, without waiting for

@@ -15,6 +15,9 @@ export interface DaemonOptions {
   dhtRefreshInterval?: number
   gossip?: 'default' | 'testnet'
   faultInjection?: boolean
+  encryptionKeyFile?: string
+  /** `$P2PSTORE_ENCRYPTION_KEY` (base64), passed by the CLI */
+  encryptionKey?: string
 }
 
 /**
@@ -32,14 +35,16 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     apiPort: opts.apiPort,
     allow: opts.allow,
     dhtRefreshInterval: opts.dhtRefreshInterval,
-    gossip: opts.gossip
+    gossip: opts.gossip,
+    encryptionKeyFile: opts.encryptionKeyFile
   }
-  const daemon = new Daemon({ dataDir: ctx.dataDir, flags, faultInjection: opts.faultInjection })
+  const daemon = new Daemon({ dataDir: ctx.dataDir, flags, faultInjection: opts.faultInjection, encryptionKey: opts.encryptionKey })
   const done = new Promise<number>(resolve => {
     stopOnSignals(daemon, resolve, message => { ctx.out.info(message) })
   })
 
   const info = await daemon.start()
+  for (const warning of info.warnings ?? []) ctx.out.progress(`warning: ${warning}`)
   const peer = daemon.node
   peer?.addEventListener('join:retry', ({ detail }) => {
     ctx.out.info(`bootstrap: no peer answered (attempt ${detail.attempt}); retrying in ${(detail.delayMs / 1000).toFixed(1)} s`)
