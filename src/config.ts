@@ -12,7 +12,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_N, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { MembershipInit } from './membership/index.ts'
-import type { Engine } from './storage/index.ts'
+import type { EncryptionInit, Engine } from './storage/index.ts'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -148,6 +148,15 @@ export interface PeerInit {
   syncReads?: boolean
 
   /**
+   * Encryption at rest of the LevelDB in `<dataDir>/storage` (AES-256-GCM; SECURITY.md): the
+   * key-encryption key and the rotation schedule of the data keys. Given for a data dir holding
+   * plaintext records, start-up encrypts them all first. Ignored with `engine` or without a data dir.
+   *
+   * @default undefined (values stored in plaintext; an encrypted data dir then fails to start)
+   */
+  encryption?: EncryptionInit
+
+  /**
    * The storage engine. Without one, a peer with a `dataDir` keeps a LevelDB in `<dataDir>/storage`;
    * a peer without a data dir keeps its data in memory (lost when it stops).
    *
@@ -212,6 +221,7 @@ export interface PeerConfig {
   w?: number
   sync: boolean
   syncReads: boolean
+  encryption?: EncryptionInit
   engine?: Engine
   gossip?: MembershipInit
   handoffInterval?: number
@@ -250,6 +260,7 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     w: init.w,
     sync: init.sync ?? true,
     syncReads: init.syncReads ?? true,
+    encryption: init.encryption,
     engine: init.engine,
     gossip: init.gossip,
     handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval'),
@@ -297,9 +308,17 @@ export interface DaemonConfig {
   syncReads: boolean
   /** SWIM timing profile: `default` (GOSSIP_DEFAULT) or `testnet` (GOSSIP_TESTNET). @default 'default' */
   gossip: 'default' | 'testnet'
+  /**
+   * path of the key-encryption key file (base64 of 32 bytes) for encryption at rest; keep it off
+   * the data dir's disk. `--encryption-key-file` and `P2PSTORE_ENCRYPTION_KEY` win over it.
+   * @default undefined (encryption at rest off)
+   */
+  encryptionKeyFile?: string
+  /** age in ms at which the data key of encryption at rest is rotated. @default ENCRYPTION_ROTATE_INTERVAL (7 days) */
+  encryptionRotateInterval?: number
 }
 
-const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip'] as const
+const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip', 'encryptionKeyFile', 'encryptionRotateInterval'] as const
 
 /** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
 export function defaultDaemonConfig (): DaemonConfig {
@@ -351,7 +370,9 @@ export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<
     w: positiveInt(pick('w'), 'w'),
     sync: bool(pick('sync'), 'sync'),
     syncReads: bool(pick('syncReads'), 'syncReads'),
-    gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const)
+    gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const),
+    encryptionKeyFile: optionalString(pick('encryptionKeyFile'), 'encryptionKeyFile'),
+    encryptionRotateInterval: pick('encryptionRotateInterval') === undefined ? undefined : positiveInt(pick('encryptionRotateInterval'), 'encryptionRotateInterval')
   }
   for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
     config[key].forEach(addr => parseMultiaddr(addr, key))

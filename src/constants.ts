@@ -34,6 +34,16 @@ export const DATADIR_VERSION = 1
 /** Default home of the data dir when neither `--data` nor `P2PSTORE_HOME` is given. */
 export const DEFAULT_DATADIR_NAME = '.p2pstore'
 
+/**
+ * Encryptions under one data key (DEK) before it is rotated. Each record write draws a random
+ * 96-bit nonce; NIST SP 800-38D section 8.3 caps random-nonce invocations of AES-GCM at 2^32 per
+ * key (collision probability 2^-32). 2^28 keeps that probability below 2^-40.
+ */
+export const ENCRYPTION_ROTATE_AFTER = 2 ** 28
+
+/** A data key is also rotated once it is this old (checked on every write). */
+export const ENCRYPTION_ROTATE_INTERVAL = 7 * 24 * 60 * minute
+
 /** Default libp2p listen address of a daemon: every interface, a fixed port operators can open. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4700']
 

@@ -16,6 +16,7 @@ import { ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_INTERVAL_TESTNET, DATADIR_FILES, GO
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
+import { encryptionKeyWarnings, resolveEncryptionKey } from './storage/index.ts'
 import type { DaemonConfig } from './config.ts'
 import type { Peer } from './peer.ts'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
@@ -34,6 +35,13 @@ export interface DaemonInit {
    * @default false
    */
   faultInjection?: boolean
+  /**
+   * The key-encryption key of encryption at rest as base64 (the CLI passes
+   * `$P2PSTORE_ENCRYPTION_KEY`); `flags.encryptionKeyFile` wins over it, and it over config.json's.
+   *
+   * @default undefined
+   */
+  encryptionKey?: string
   /** @default defaultLogger() */
   logger?: ComponentLogger
   /**
@@ -51,6 +59,8 @@ export interface DaemonInfo {
   api: string
   multiaddrs: string[]
   dataDir: string
+  /** what the operator should fix (e.g. the encryption key file on the data dir's disk) */
+  warnings?: string[]
 }
 
 /** A peer plus its HTTP API, bound to one data dir. */
@@ -85,6 +95,10 @@ export class Daemon {
       const bootstrap = [...config.bootstrap]
       for (const file of config.bootstrapFiles) bootstrap.push(...await readBootstrapFile(file))
       const swarmKey = config.swarmKeyFile == null ? undefined : await readSwarmKey(config.swarmKeyFile)
+      const encryptionKey = await resolveEncryptionKey(this.init.flags?.encryptionKeyFile, this.init.encryptionKey) ??
+        await resolveEncryptionKey(config.encryptionKeyFile, undefined)
+      const warnings = encryptionKey?.file == null ? [] : await encryptionKeyWarnings(encryptionKey.file, this.dataDir.path)
+      for (const warning of warnings) this.log.error('warning: %s', warning)
 
       this.peer = await createPeer({
         dataDir: this.dataDir.path,
@@ -100,6 +114,14 @@ export class Daemon {
         w: config.w,
         sync: config.sync,
         syncReads: config.syncReads,
+        encryption: encryptionKey == null
+          ? undefined
+          : {
+              key: encryptionKey.key,
+              keySource: encryptionKey.source,
+              rotateInterval: config.encryptionRotateInterval,
+              onProgress: (done, total) => { this.log('encrypting the data dir: %d of %d records', done, total) }
+            },
         gossip: config.gossip === 'testnet' ? GOSSIP_TESTNET : GOSSIP_DEFAULT,
         handoffInterval: config.gossip === 'testnet' ? HANDOFF_INTERVAL_TESTNET : HANDOFF_INTERVAL,
         antiEntropyInterval: config.gossip === 'testnet' ? ANTI_ENTROPY_INTERVAL_TESTNET : ANTI_ENTROPY_INTERVAL,
@@ -128,7 +150,8 @@ export class Daemon {
         peerId: this.peer.peerId.toString(),
         api: url,
         multiaddrs: this.peer.getMultiaddrs().map(ma => ma.toString()),
-        dataDir: this.dataDir.path
+        dataDir: this.dataDir.path,
+        ...(warnings.length > 0 ? { warnings } : {})
       }
     } catch (err) {
       await this.stop()

@@ -28,6 +28,24 @@ export class DataDirLockedError extends Error {
   override readonly name = 'DataDirLockedError'
 }
 
+/**
+ * The key-encryption key of an encrypted data dir is missing, malformed or not the one the data dir
+ * was encrypted with (encryption at rest, SECURITY.md). Raised before anything is written.
+ */
+export class EncryptionKeyError extends Error {
+  static override readonly name = 'EncryptionKeyError'
+  override readonly name = 'EncryptionKeyError'
+}
+
+/**
+ * A stored record (or the data dir's encryption metadata) failed authentication: a bit flipped on
+ * disk, or it was altered or moved to another key. Never answered as data.
+ */
+export class IntegrityError extends Error {
+  static override readonly name = 'IntegrityError'
+  override readonly name = 'IntegrityError'
+}
+
 /** A listen address (libp2p or API) is already taken by another process. */
 export class AddressInUseError extends Error {
   static override readonly name = 'AddressInUseError'
@@ -162,6 +180,8 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   DaemonUnreachableError: { httpStatus: 503, exitCode: EXIT.unreachable, hint: 'start one with `npx p2pstore daemon`, or point at it with --api URL / P2PSTORE_API' },
   DataDirError: { httpStatus: 500, exitCode: EXIT.dataDir, hint: 'check the path and its permissions, or choose another with --data DIR' },
   DataDirLockedError: { httpStatus: 409, exitCode: EXIT.dataDir, hint: 'stop the other daemon first, or use another --data DIR' },
+  EncryptionKeyError: { httpStatus: 500, exitCode: EXIT.dataDir, hint: 'pass the data dir\'s key-encryption key with --encryption-key-file FILE or P2PSTORE_ENCRYPTION_KEY (base64 of 32 bytes)' },
+  IntegrityError: { httpStatus: 500, exitCode: EXIT.dataDir, hint: 'a stored record was damaged or tampered with: delete the key so replicas restore it, or restore the data dir from a backup' },
   AddressInUseError: { httpStatus: 500, exitCode: EXIT.addressInUse, hint: 'choose a free port (0 picks any) with --listen / --api-port' },
   TimeoutError: { httpStatus: 504, exitCode: EXIT.timeout, hint: 'the network or a peer is slow or down; retry, or check `npx p2pstore peers`' },
   AbortError: { httpStatus: 499, exitCode: EXIT.timeout, hint: 'the operation was cancelled' },

@@ -169,7 +169,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.log = logger.forComponent('p2pstore:peer')
     this.engine = config.engine ?? (config.dataDir == null
       ? new MemoryEngine()
-      : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads }))
+      : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads, encryption: config.encryption }))
     this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p }, config.gossip)
     // the view is complete unless bootstrap peers are configured and membership has not synced
     // with one yet: the first peer of a network (no bootstrap) decides from its view at once

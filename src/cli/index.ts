@@ -17,6 +17,7 @@ import { resolveApiTarget } from './api-file.ts'
 import { Output } from './output.ts'
 import type { CheckOptions } from './commands/check.ts'
 import type { DaemonOptions } from './commands/daemon.ts'
+import type { EncryptionOptions } from './commands/encryption.ts'
 import type { FaultOptions } from './commands/fault.ts'
 import type { GetCommandOptions } from './commands/get.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
@@ -153,8 +154,20 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(new Option('--gossip <profile>', 'SWIM timing: default (1 s probes) or testnet (200 ms probes, for one machine)').choices(['default', 'testnet']))
     .option('--fault-injection', 'serve /v1/faults on the API (partitions; for test nets and `p2pstore check` only)')
     .option('--log-timestamps', 'prefix every output line with an ISO timestamp, after a `--- daemon started …` line (test nets use it for daemon.log)')
+    .option('--encryption-key-file <file>', 'encrypt stored values at rest under this key-encryption key (default: $P2PSTORE_ENCRYPTION_KEY, else config.json encryptionKeyFile)')
     .addOption(json())
-    .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, opts))))
+    .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, { ...opts, encryptionKey: env('P2PSTORE_ENCRYPTION_KEY') }))))
+
+  usageHint(program.command('encryption')
+    .description('encryption at rest of a stopped daemon\'s data dir: status, enable, rotate (--kek FILE rewraps under a new key), keygen FILE')
+    .argument('<action>', 'status, enable, rotate or keygen')
+    .argument('[file]', 'keygen: the key file to write (mode 0600)')
+    .option('--encryption-key-file <file>', 'the data dir\'s key-encryption key (default: $P2PSTORE_ENCRYPTION_KEY, else config.json encryptionKeyFile)')
+    .option('--kek <file>', 'rotate: rewrap every data key under this new key-encryption key instead (records are not rewritten)')
+    .option('--force', 'keygen: replace FILE if it exists')
+    .addOption(json())
+    .action(run(async (ctx, action: string, file: string | undefined, opts: EncryptionOptions) =>
+      (await import('./commands/encryption.ts')).encryptionCommand(ctx, action, file, { ...opts, encryptionKey: env('P2PSTORE_ENCRYPTION_KEY') }))))
 
   usageHint(program.command('status')
     .description("show the daemon's peer id, addresses, uptime and connections")

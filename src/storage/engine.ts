@@ -86,7 +86,10 @@ export interface Engine {
    */
   readonly epoch: string
 
-  /** The record stored for `key`, or undefined. A corrupt record raises `DataDirError`. */
+  /**
+   * The record stored for `key`, or undefined. A corrupt record raises `DataDirError`; with
+   * encryption at rest, one that fails authentication raises `IntegrityError`.
+   */
   get(key: Uint8Array, options?: AbortOptions): Promise<StoredRecord | undefined>
 
   /**
@@ -109,7 +112,8 @@ export interface Engine {
 
   /**
    * Every record in key order (bytewise), from a consistent snapshot taken when iteration starts.
-   * Throws `AbortError` when `options.signal` aborts, and `DataDirError` at a corrupt record.
+   * Throws `AbortError` when `options.signal` aborts, and `DataDirError` (or, encrypted,
+   * `IntegrityError`) at a corrupt record.
    */
   entries(options?: AbortOptions): AsyncIterable<{ key: Uint8Array, record: StoredRecord }>
 

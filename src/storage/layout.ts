@@ -57,7 +57,12 @@ export const META_KEYS = {
    * present (one byte, 1) only while the database is closed cleanly: written by `close()`, deleted
    * by the next open; an open that does not find it retires every incarnation reserved so far
    */
-  closedCleanly: metaKey('closed-cleanly')
+  closedCleanly: metaKey('closed-cleanly'),
+  /**
+   * the encryption keyring (encryption.ts): wrapped data keys and their counters, JSON with an
+   * HMAC under the key-encryption key; present only when encryption at rest is on (schema 2)
+   */
+  encryption: metaKey('encryption')
 } as const
 
 /** Bounds of the objects namespace, for range scans: `gte <= k < lt`. */

@@ -6,14 +6,21 @@
  *
  * Version history:
  * - 1: namespaces of layout.ts; objects are `Record` messages (record.proto).
+ * - 2: encryption at rest is on: the meta namespace holds the keyring (`META_KEYS.encryption`)
+ *   and objects are encrypted records (encryption.ts). A store turns 2 when encryption is turned
+ *   on, so an older p2pstore refuses it (asking for an upgrade) instead of misreading it; stores
+ *   without encryption stay 1.
  *
  * @packageDocumentation
  */
 
 import { DataDirError } from '../errors.ts'
 
-/** The schema version this p2pstore reads and writes. */
+/** The schema version this p2pstore creates stores with (without encryption at rest). */
 export const SCHEMA_VERSION = 1
+
+/** The schema version of a store with encryption at rest on; the newest this p2pstore reads. */
+export const ENCRYPTED_SCHEMA_VERSION = 2
 
 /** The stored form of a schema version: ASCII decimal, readable in a LevelDB dump. */
 export function encodeSchemaVersion (version: number = SCHEMA_VERSION): Uint8Array {
@@ -26,7 +33,7 @@ export function encodeSchemaVersion (version: number = SCHEMA_VERSION): Uint8Arr
  * @param stored - the bytes under `META_KEYS.version`, or undefined when the key is missing
  * @param empty - whether the database holds no key at all
  * @returns `'new'` when the database is empty and must be initialized, `'current'` when it is of
- * this schema version
+ * a schema version this p2pstore reads (1 or 2)
  * @throws DataDirError when the version is newer than this p2pstore supports, unreadable, or
  * missing from a database that holds data
  */
@@ -40,8 +47,8 @@ export function checkSchemaVersion (stored: Uint8Array | undefined, empty: boole
   if (Number.isNaN(version)) {
     throw new DataDirError(`the storage database at ${location} has an unreadable schema version (${JSON.stringify(text.slice(0, 16))}); it is damaged: restore it from a backup or choose another --data DIR`)
   }
-  if (version > SCHEMA_VERSION) {
-    throw new DataDirError(`the storage database at ${location} has schema version ${version}, newer than this p2pstore supports (${SCHEMA_VERSION}): upgrade p2pstore to open it`)
+  if (version > ENCRYPTED_SCHEMA_VERSION) {
+    throw new DataDirError(`the storage database at ${location} has schema version ${version}, newer than this p2pstore supports (${ENCRYPTED_SCHEMA_VERSION}): upgrade p2pstore to open it`)
   }
   if (version < SCHEMA_VERSION) {
     // no older schema has ever been released, so there is nothing to migrate from

@@ -94,9 +94,9 @@ describe('LevelEngine', () => {
   it('refuses a database of a newer schema version with DataDirError, telling the user to upgrade', async () => {
     const dbPath = path.join(await cleanup.tempDir(), 'storage')
     await (await openEngine(dbPath)).close()
-    await writeRaw(dbPath, META_KEYS.version, encodeSchemaVersion(2))
+    await writeRaw(dbPath, META_KEYS.version, encodeSchemaVersion(3))
     const engine = engineAt(dbPath)
-    await expect(engine.open()).to.be.rejectedWith(/schema version 2, newer .*upgrade p2pstore/).and.eventually.have.property('name', 'DataDirError')
+    await expect(engine.open()).to.be.rejectedWith(/schema version 3, newer .*upgrade p2pstore/).and.eventually.have.property('name', 'DataDirError')
     // the failed open released the LevelDB lock: the directory can be opened again
     await writeRaw(dbPath, META_KEYS.version, encodeSchemaVersion(1))
     await engine.open()

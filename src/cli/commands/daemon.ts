@@ -17,6 +17,9 @@ export interface DaemonOptions {
   faultInjection?: boolean
   /** prefix every line of output with an ISO timestamp, and start with a separator line (test nets' daemon.log) */
   logTimestamps?: boolean
+  encryptionKeyFile?: string
+  /** `$P2PSTORE_ENCRYPTION_KEY` (base64), passed by the CLI */
+  encryptionKey?: string
 }
 
 /**
@@ -34,7 +37,8 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     apiPort: opts.apiPort,
     allow: opts.allow,
     dhtRefreshInterval: opts.dhtRefreshInterval,
-    gossip: opts.gossip
+    gossip: opts.gossip,
+    encryptionKeyFile: opts.encryptionKeyFile
   }
   if (opts.logTimestamps === true) {
     // a log file shared by every start of this daemon: where each one begins, and when each line was
@@ -46,6 +50,7 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     dataDir: ctx.dataDir,
     flags,
     faultInjection: opts.faultInjection,
+    encryptionKey: opts.encryptionKey,
     // before the peer starts: the first join attempt happens during start()
     onPeer: peer => {
       peer.addEventListener('join:retry', ({ detail }) => {
@@ -70,6 +75,7 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
   })
 
   const info = await daemon.start()
+  for (const warning of info.warnings ?? []) ctx.out.progress(`warning: ${warning}`)
   const peer = daemon.node
 
   ctx.out.result({ event: 'ready', ...info }, () => {
