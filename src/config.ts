@@ -66,6 +66,31 @@ export interface PeerInit {
   swarmKey?: Uint8Array
 
   /**
+   * The signed roster of the peer's closed network (the bytes of a roster, see `p2pstore roster`
+   * and src/roster): only the members it names may connect, and only they are ever replicas.
+   * Newer rosters arrive by gossip.
+   *
+   * @default the data dir's `roster` file, if there is one
+   */
+  roster?: Uint8Array
+
+  /**
+   * The network id to trust (the operator key's peer id, `12D3KooW…`): a peer that holds no roster
+   * yet dials its bootstrap peers and adopts the first roster of this network they send.
+   *
+   * @default the roster's network, or the data dir's `network` file
+   */
+  network?: string
+
+  /**
+   * Run an open network: any libp2p peer that can reach this one may read and write every key.
+   * Without a roster, a network id or a swarm key a peer refuses to start unless this is set.
+   *
+   * @default false
+   */
+  open?: boolean
+
+  /**
    * Multiaddr ranges (e.g. `/ip4/127.0.0.0/ipcidr/8`) exempt from the per-host inbound connection
    * rate limit. Test nets on loopback need it: every peer there is the same host.
    *
@@ -200,6 +225,9 @@ export interface PeerConfig {
   announce: string[]
   bootstrap: Multiaddr[]
   swarmKey?: Uint8Array
+  roster?: Uint8Array
+  network?: string
+  open: boolean
   allow: string[]
   dialTimeout: number
   dhtRefreshInterval: number
@@ -238,6 +266,9 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     announce,
     bootstrap: (init.bootstrap ?? []).map(addr => parseMultiaddr(addr, 'bootstrap')),
     swarmKey: init.swarmKey,
+    roster: init.roster,
+    network: init.network,
+    open: init.open ?? false,
     allow,
     dialTimeout: positiveInt(init.dialTimeout ?? 10_000, 'dialTimeout'),
     dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
@@ -297,9 +328,11 @@ export interface DaemonConfig {
   syncReads: boolean
   /** SWIM timing profile: `default` (GOSSIP_DEFAULT) or `testnet` (GOSSIP_TESTNET). @default 'default' */
   gossip: 'default' | 'testnet'
+  /** an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md). @default false */
+  open: boolean
 }
 
-const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip'] as const
+const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip', 'open'] as const
 
 /** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
 export function defaultDaemonConfig (): DaemonConfig {
@@ -317,7 +350,8 @@ export function defaultDaemonConfig (): DaemonConfig {
     w: DEFAULT_W,
     sync: true,
     syncReads: true,
-    gossip: 'default'
+    gossip: 'default',
+    open: false
   }
 }
 
@@ -351,7 +385,8 @@ export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<
     w: positiveInt(pick('w'), 'w'),
     sync: bool(pick('sync'), 'sync'),
     syncReads: bool(pick('syncReads'), 'syncReads'),
-    gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const)
+    gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const),
+    open: bool(pick('open'), 'open')
   }
   for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
     config[key].forEach(addr => parseMultiaddr(addr, key))
