@@ -36,7 +36,7 @@ const FLOORS = [
   ['src/config.ts', 'src/join'],
   ['src/replication'],
   ['src/membership'],
-  ['src/storage'],
+  ['src/storage', 'src/roster'],
   ['src/protocol'],
   ['src/clock', 'src/routing'],
   ['src/datadir', 'src/faults'],

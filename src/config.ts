@@ -66,6 +66,31 @@ export interface PeerInit {
   swarmKey?: Uint8Array
 
   /**
+   * The signed roster of the peer's closed network (the bytes of a roster, see `p2pstore roster`
+   * and src/roster): only the members it names may connect, and only they are ever replicas.
+   * Newer rosters arrive by gossip.
+   *
+   * @default the data dir's `roster` file, if there is one
+   */
+  roster?: Uint8Array
+
+  /**
+   * The network id to trust (the operator key's peer id, `12D3KooW…`): a peer that holds no roster
+   * yet dials its bootstrap peers and adopts the first roster of this network they send.
+   *
+   * @default the roster's network, or the data dir's `network` file
+   */
+  network?: string
+
+  /**
+   * Run an open network: any libp2p peer that can reach this one may read and write every key.
+   * Without a roster, a network id or a swarm key a peer refuses to start unless this is set.
+   *
+   * @default false
+   */
+  open?: boolean
+
+  /**
    * Multiaddr ranges (e.g. `/ip4/127.0.0.0/ipcidr/8`) exempt from the per-host inbound connection
    * rate limit. Test nets on loopback need it: every peer there is the same host.
    *
@@ -209,6 +234,9 @@ export interface PeerConfig {
   announce: string[]
   bootstrap: Multiaddr[]
   swarmKey?: Uint8Array
+  roster?: Uint8Array
+  network?: string
+  open: boolean
   allow: string[]
   dialTimeout: number
   dhtRefreshInterval: number
@@ -248,6 +276,9 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     announce,
     bootstrap: (init.bootstrap ?? []).map(addr => parseMultiaddr(addr, 'bootstrap')),
     swarmKey: init.swarmKey,
+    roster: init.roster,
+    network: init.network,
+    open: init.open ?? false,
     allow,
     dialTimeout: positiveInt(init.dialTimeout ?? 10_000, 'dialTimeout'),
     dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
@@ -316,9 +347,11 @@ export interface DaemonConfig {
   encryptionKeyFile?: string
   /** age in ms at which the data key of encryption at rest is rotated. @default ENCRYPTION_ROTATE_INTERVAL (7 days) */
   encryptionRotateInterval?: number
+  /** an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md). @default false */
+  open: boolean
 }
 
-const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip', 'encryptionKeyFile', 'encryptionRotateInterval'] as const
+const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip', 'encryptionKeyFile', 'encryptionRotateInterval', 'open'] as const
 
 /** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
 export function defaultDaemonConfig (): DaemonConfig {
@@ -336,7 +369,8 @@ export function defaultDaemonConfig (): DaemonConfig {
     w: DEFAULT_W,
     sync: true,
     syncReads: true,
-    gossip: 'default'
+    gossip: 'default',
+    open: false
   }
 }
 
@@ -372,7 +406,8 @@ export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<
     syncReads: bool(pick('syncReads'), 'syncReads'),
     gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const),
     encryptionKeyFile: optionalString(pick('encryptionKeyFile'), 'encryptionKeyFile'),
-    encryptionRotateInterval: pick('encryptionRotateInterval') === undefined ? undefined : positiveInt(pick('encryptionRotateInterval'), 'encryptionRotateInterval')
+    encryptionRotateInterval: pick('encryptionRotateInterval') === undefined ? undefined : positiveInt(pick('encryptionRotateInterval'), 'encryptionRotateInterval'),
+    open: bool(pick('open'), 'open')
   }
   for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
     config[key].forEach(addr => parseMultiaddr(addr, key))

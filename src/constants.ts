@@ -25,7 +25,13 @@ export const DATADIR_FILES = {
   /** the bearer token the API demands when bound beyond loopback, mode 0600 */
   apiToken: 'api-token',
   /** exclusive lock held by the running daemon */
-  lock: 'daemon.lock'
+  lock: 'daemon.lock',
+  /** the network's signed roster (armoured text, see src/roster); gossip keeps it current */
+  roster: 'roster',
+  /** the network id this peer trusts (the operator's key as a peer id), one line */
+  network: 'network',
+  /** the operator's Ed25519 key that signs rosters, mode 0600: move it off daemon machines in production */
+  operatorKey: 'operator.key'
 } as const
 
 /** Schema version of the data dir; checked on start, written by init. */
@@ -191,6 +197,18 @@ export const KV_MAX_IN_FLIGHT = 256
 
 /** HTTP header carrying the opaque context token, both ways (Riak's X-Riak-Vclock). */
 export const CONTEXT_HEADER = 'x-p2pstore-context'
+
+/** Roster gossip: peers swap signed rosters on every new connection; the newest sequence wins. */
+export const PROTOCOL_ROSTER = '/p2pstore/roster/1.0.0'
+
+/** Deadline of one roster exchange (dial, send, read). */
+export const ROSTER_EXCHANGE_TIMEOUT = 5 * second
+
+/** A roster exchange with one random connected member this often, to heal missed pushes. */
+export const ROSTER_GOSSIP_INTERVAL = 30 * second
+
+/** How often a daemon looks at its data dir's roster file for a newer one (`p2pstore roster add`). */
+export const ROSTER_FILE_POLL_INTERVAL = 500
 
 /** SWIM gossip protocol (probes, indirect probes, push-pull sync, leave). */
 export const PROTOCOL_MEMBERSHIP = '/p2pstore/membership/1.0.0'

@@ -12,10 +12,11 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { createApiServer, isLoopbackHost } from './api/index.ts'
 import { readBootstrapFile, resolveDaemonConfig } from './config.ts'
-import { ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_INTERVAL_TESTNET, DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, HANDOFF_INTERVAL, HANDOFF_INTERVAL_TESTNET, SHUTDOWN_TIMEOUT, TOMBSTONE_GRACE, TOMBSTONE_GRACE_TESTNET } from './constants.ts'
+import { ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_INTERVAL_TESTNET, DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, HANDOFF_INTERVAL, ROSTER_FILE_POLL_INTERVAL, HANDOFF_INTERVAL_TESTNET, SHUTDOWN_TIMEOUT, TOMBSTONE_GRACE, TOMBSTONE_GRACE_TESTNET } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
+import { dearmourRoster } from './roster/index.ts'
 import { encryptionKeyWarnings, resolveEncryptionKey } from './storage/index.ts'
 import type { DaemonConfig } from './config.ts'
 import type { Peer } from './peer.ts'
@@ -71,6 +72,7 @@ export class Daemon {
   private peer?: Peer
   private api?: FastifyInstance
   private stopping?: Promise<void>
+  private rosterWatch?: ReturnType<typeof setInterval>
 
   constructor (init: DaemonInit) {
     this.init = init
@@ -126,11 +128,13 @@ export class Daemon {
         handoffInterval: config.gossip === 'testnet' ? HANDOFF_INTERVAL_TESTNET : HANDOFF_INTERVAL,
         antiEntropyInterval: config.gossip === 'testnet' ? ANTI_ENTROPY_INTERVAL_TESTNET : ANTI_ENTROPY_INTERVAL,
         tombstoneGrace: config.gossip === 'testnet' ? TOMBSTONE_GRACE_TESTNET : TOMBSTONE_GRACE,
+        open: config.open,
         logger: this.init.logger,
         start: false
       })
       this.init.onPeer?.(this.peer)
       await this.peer.start()
+      this.watchRoster(this.peer)
 
       const token = isLoopbackHost(config.apiHost) ? undefined : await this.apiToken()
       this.api = createApiServer({ peer: this.peer, token, faults: this.init.faultInjection === true ? this.peer : undefined })
@@ -162,12 +166,39 @@ export class Daemon {
   /** Removes the api file, closes the API, stops the peer, releases the lock. Idempotent. */
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
+      clearInterval(this.rosterWatch)
       await this.dataDir.remove(DATADIR_FILES.api).catch(() => {})
       await this.api?.close()
       await this.peer?.stop()
       await this.dataDir.unlock()
     })()
     return this.stopping
+  }
+
+  /**
+   * Looks at `<datadir>/roster` every ROSTER_FILE_POLL_INTERVAL: a newer roster written there (by
+   * `p2pstore roster add|remove` on this data dir) is adopted, enforced and pushed to every member.
+   */
+  private watchRoster (peer: Peer): void {
+    if (peer.admission.open) return
+    let last: string | undefined
+    let busy = false
+    this.rosterWatch = setInterval(() => {
+      if (busy) return
+      busy = true
+      void (async () => {
+        const text = await this.dataDir.readText(DATADIR_FILES.roster)
+        if (text == null || text === last) return
+        last = text
+        const held = peer.roster?.sequence ?? 0n
+        const adopted = await peer.updateRoster(dearmourRoster(text)).catch((err: Error) => {
+          if (err.name !== 'StaleRosterError') this.log.error('cannot adopt %s - %e', this.dataDir.file(DATADIR_FILES.roster), err)
+          return undefined
+        })
+        if (adopted != null) this.log('roster file: adopted sequence %s (held %s)', adopted.sequence, held)
+      })().catch(err => { this.log.error('roster file check failed - %e', err) }).finally(() => { busy = false })
+    }, ROSTER_FILE_POLL_INTERVAL)
+    this.rosterWatch.unref()
   }
 
   private async apiToken (): Promise<string> {

@@ -130,6 +130,24 @@ export class QuorumNotReachedError extends AggregateError {
   override readonly name = 'QuorumNotReachedError'
 }
 
+/** A roster is malformed, badly signed, or signed for another network. */
+export class InvalidRosterError extends Error {
+  static override readonly name = 'InvalidRosterError'
+  override readonly name = 'InvalidRosterError'
+}
+
+/** A roster is valid but not newer than the one already held (its sequence number is not higher). */
+export class StaleRosterError extends Error {
+  static override readonly name = 'StaleRosterError'
+  override readonly name = 'StaleRosterError'
+}
+
+/** A daemon has no network credentials (roster, network id or swarm key) and was not told `--open`. */
+export class NoRosterError extends Error {
+  static override readonly name = 'NoRosterError'
+  override readonly name = 'NoRosterError'
+}
+
 /** How one error condition shows at the edges: HTTP API and CLI. */
 export interface ErrorDescription {
   /** HTTP status the API answers with */
@@ -190,6 +208,9 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   TestnetError: { httpStatus: 500, exitCode: EXIT.internal, hint: 'see the peer logs in the test net directory' },
   TestnetNotFoundError: { httpStatus: 404, exitCode: EXIT.unreachable, hint: 'start one with `npx p2pstore testnet --peers 3 --dir DIR`, or pass the directory `npx p2pstore testnet` printed' },
   UnsupportedOperationError: { httpStatus: 501, exitCode: EXIT.badInput, hint: 'this environment or test net cannot do that; the message says what is missing' },
+  InvalidRosterError: { httpStatus: 400, exitCode: EXIT.badInput, hint: 'copy the roster file again from a member (`<datadir>/roster`), or check the network id' },
+  StaleRosterError: { httpStatus: 409, exitCode: EXIT.badInput, hint: 'a newer roster is already in place; see `npx p2pstore roster show`' },
+  NoRosterError: { httpStatus: 500, exitCode: EXIT.badInput, hint: 'run `npx p2pstore init` to create a closed network, `npx p2pstore init --roster FILE` to join one, or pass --open for an open network (see SECURITY.md)' },
   ConsistencyViolationError: { httpStatus: 500, exitCode: EXIT.consistency, hint: 'the store broke its contract: keep the history file and the seed, and report them' }
 }
 

@@ -23,11 +23,12 @@ import { liveSiblings } from './clock/index.ts'
 import { resolvePeerConfig } from './config.ts'
 import { CONNECTION_PING_INTERVAL, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
-import { AddressInUseError } from './errors.ts'
+import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc } from './replication/index.ts'
+import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
@@ -36,9 +37,10 @@ import type { BlockDirection, BlockedPeer } from './faults/index.ts'
 import type { JoinEvents } from './join/index.ts'
 import type { MemberState, MembershipEvents } from './membership/index.ts'
 import type { DeleteOptions, ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
+import type { AdmissionEvents, Roster } from './roster/index.ts'
 import type { Engine } from './storage/index.ts'
 import type { Identify } from '@libp2p/identify'
-import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, ConnectionGater, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -51,7 +53,7 @@ export type PeerServices = {
 }
 
 /** Events of a peer (subscribe with `peer.addEventListener`). */
-export interface PeerEvents extends JoinEvents, MembershipEvents {}
+export interface PeerEvents extends JoinEvents, MembershipEvents, AdmissionEvents {}
 
 /** What `/v1/status` and `p2pstore status` report. */
 export interface PeerStatus {
@@ -83,6 +85,8 @@ export interface PeerStatus {
   network: 'public' | 'private'
   /** the data dir, when the peer has one */
   dataDir?: string
+  /** who may belong: `open` (anyone), or a closed network's id, roster sequence and member count */
+  admission?: { mode: 'open' | 'roster', network?: string, sequence?: string, members?: number }
 }
 
 /** One entry of `/v1/peers` and `p2pstore peers`: a member as this peer sees it. */
@@ -147,6 +151,9 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly handoff: Handoff
   private readonly antiEntropy: AntiEntropy
   private readonly gate: PartitionGate
+  /** who belongs: the roster in force, and the checks built on it */
+  readonly admission: Admission
+  private readonly rosterGossip: RosterGossip
   private readonly log: Logger
   private startedAt = 0
   /** a membership sync with a bootstrap peer succeeded: the member view is no longer partial */
@@ -157,12 +164,13 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
 
   /**
    * Use `createPeer()`; the constructor only wires already built parts. `gate` must be the one whose
-   * gater `libp2p` was created with.
+   * gater `libp2p` was created with, and so must `admission`.
    */
-  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate) {
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission) {
     super()
     this.libp2p = libp2p
     this.gate = gate
+    this.admission = admission
     this.peerId = libp2p.peerId
     this.config = config
     const logger = config.logger ?? defaultLogger()
@@ -170,7 +178,14 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.engine = config.engine ?? (config.dataDir == null
       ? new MemoryEngine()
       : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads, encryption: config.encryption }))
-    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p }, config.gossip)
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission }, config.gossip)
+    this.rosterGossip = new RosterGossip({ logger, admission, network: libp2p, events: libp2p })
+    // a removed member is never a replica again: out of the view now, its news dropped from now on
+    admission.addEventListener('roster:update', ({ detail }) => {
+      this.membership.evict(detail.removed.map(id => peerIdFromString(id)))
+      if (config.dataDir != null) void saveRoster(new DataDir(config.dataDir), detail.roster).catch(err => { this.log.error('could not save the new roster - %e', err) })
+      this.safeDispatchEvent('roster:update', { detail })
+    })
     // the view is complete unless bootstrap peers are configured and membership has not synced
     // with one yet: the first peer of a network (no bootstrap) decides from its view at once
     this.placement = new Placement({
@@ -192,7 +207,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         })
     })
     this.membership.addEventListener('member:update', evt => { this.safeDispatchEvent('member:update', { detail: evt.detail }) })
-    this.rpc = new KvRpc({ logger, network: libp2p }, {
+    this.rpc = new KvRpc({ logger, network: libp2p, admission }, {
       // requests only arrive after start(), when the parts below exist
       handler: async (request, from, options) => request.type === 'summary' || request.type === 'digests'
         ? this.antiEntropy.handle(request, from, options)
@@ -246,10 +261,12 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       try {
         // our protocol is registered before libp2p starts, so the first identify announces it
         await this.rpc.start()
+        await this.rosterGossip.start()
         await this.libp2p.start()
         await this.membership.start()
       } catch (err) {
         await this.membership.stop({ leave: false }).catch(() => {})
+        await this.rosterGossip.stop().catch(() => {})
         await this.rpc.stop().catch(() => {})
         await Promise.resolve(this.libp2p.stop()).catch(() => {})
         await this.engine.close().catch(() => {})
@@ -283,6 +300,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       await this.antiEntropy.stop()
       await this.handoff.stop()
       await this.membership.stop({ leave: options.leave ?? true })
+      await this.rosterGossip.stop()
       await this.rpc.stop()
       await this.coordinator.settled()
       await this.libp2p.stop()
@@ -319,6 +337,20 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     // every sibling is concurrent with every other: tombstones beside live values are conflicts
     const siblings = live.length === 0 ? live : state.siblings
     return { siblings, versions: state.siblings, context: state.context, replies, replicas, n }
+  }
+
+  /** The roster in force (undefined on an open network, or before a joining peer received one). */
+  get roster (): Roster | undefined {
+    return this.admission.roster
+  }
+
+  /**
+   * Adopts a newer signed roster of this network (from `p2pstore roster add`, a file, a tool):
+   * persists it, disconnects and evicts the members it drops, and pushes it to every connected
+   * member. Raises `InvalidRosterError` or `StaleRosterError`, changing nothing.
+   */
+  async updateRoster (bytes: Uint8Array): Promise<Roster> {
+    return this.admission.offer(bytes)
   }
 
   /** Runs one anti-entropy round with `peer` now (tests, tools). */
@@ -404,7 +436,10 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       joined: this.joiner.joined,
       bootstrapPeers: this.config.bootstrap.length,
       network: this.config.swarmKey == null ? 'public' : 'private',
-      dataDir: this.config.dataDir
+      dataDir: this.config.dataDir,
+      admission: this.admission.open
+        ? { mode: 'open' }
+        : { mode: 'roster', network: this.admission.network, sequence: this.admission.roster?.sequence.toString(), members: this.admission.roster?.members.length }
     }
   }
 }
@@ -430,9 +465,11 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     (config.dataDir != null ? (await new DataDir(config.dataDir).open()).privateKey : await generateKeyPair('Ed25519'))
 
   const gate = new PartitionGate()
+  const admission = await resolveAdmission(config, config.logger ?? defaultLogger())
   const libp2p = await createLibp2p<PeerServices>({
     start: false,
-    connectionGater: gate.gater(),
+    // partitions (fault injection) and admission: a connection either refuses is refused
+    connectionGater: anyGater(gate.gater(), admission.gater()),
     privateKey,
     logger: config.logger,
     addresses: { listen: config.listen, announce: config.announce },
@@ -462,7 +499,42 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     }
   })
 
-  const peer = new Peer(libp2p, config, gate)
+  const peer = new Peer(libp2p, config, gate, admission)
   if (config.start) await peer.start()
   return peer
+}
+
+/**
+ * Who may belong, from `config` and the data dir: `open`, else the newest valid roster of the
+ * trusted network among `config.roster` and `<datadir>/roster`, else a network id alone (a joining
+ * peer). A swarm key alone closes the network too (pnet), with everyone holding it admitted.
+ * Nothing at all raises `NoRosterError`: a network is closed unless its operator says otherwise.
+ */
+async function resolveAdmission (config: PeerConfig, logger: ComponentLogger): Promise<Admission> {
+  if (config.open) return new Admission({ logger }, { open: true })
+  const stored = config.dataDir == null ? {} : await loadCredentials(new DataDir(config.dataDir))
+  const network = config.network ?? stored.network
+  const given = config.roster == null ? undefined : await verifyRoster(config.roster, { network })
+  const roster = [given, stored.roster].filter((r): r is Roster => r != null && (network == null || r.network === network))
+    .sort((a, b) => (a.sequence < b.sequence ? 1 : a.sequence > b.sequence ? -1 : 0))[0]
+  if (roster == null && network == null) {
+    if (config.swarmKey != null) return new Admission({ logger }, { open: true })
+    throw new NoRosterError('this peer has no network credentials: no roster, no network id, no swarm key')
+  }
+  return new Admission({ logger }, { network: network ?? roster?.network, roster })
+}
+
+/** A gater that refuses whatever any of `gaters` refuses. */
+function anyGater (...gaters: ConnectionGater[]): ConnectionGater {
+  const out: Record<string, (...args: unknown[]) => Promise<boolean>> = {}
+  for (const key of new Set(gaters.flatMap(g => Object.keys(g)))) {
+    out[key] = async (...args: unknown[]): Promise<boolean> => {
+      for (const gater of gaters) {
+        const deny = gater[key as keyof ConnectionGater] as ((...a: unknown[]) => boolean | Promise<boolean>) | undefined
+        if (deny != null && await deny(...args)) return true
+      }
+      return false
+    }
+  }
+  return out as ConnectionGater
 }

@@ -35,7 +35,7 @@ describe('peer (real libp2p on loopback)', function () {
 
   it('keeps its peer id across a restart on the same data dir', async () => {
     const dir = await cleanup.tempDir()
-    const init = { dataDir: path.join(dir, 'peer'), listen: ['/ip4/127.0.0.1/tcp/0'] }
+    const init = { dataDir: path.join(dir, 'peer'), listen: ['/ip4/127.0.0.1/tcp/0'], open: true }
     const first = await createPeer(init)
     cleanup.add(async () => first.stop())
     const id = first.peerId.toString()
@@ -47,7 +47,7 @@ describe('peer (real libp2p on loopback)', function () {
   })
 
   it('start() and stop() are idempotent', async () => {
-    const peer = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], start: false })
+    const peer = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], start: false, open: true })
     cleanup.add(async () => peer.stop())
     await Promise.all([peer.start(), peer.start()])
     expect(peer.isStarted).to.equal(true)
@@ -63,7 +63,7 @@ describe('peer (real libp2p on loopback)', function () {
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     cleanup.add(async () => new Promise(resolve => server.close(resolve)))
     const { port } = server.address() as net.AddressInfo
-    await expect(createPeer({ listen: [`/ip4/127.0.0.1/tcp/${port}`] }))
+    await expect(createPeer({ listen: [`/ip4/127.0.0.1/tcp/${port}`], open: true }))
       .to.be.rejectedWith(/address already in use/).and.eventually.have.property('name', 'AddressInUseError')
   })
 
@@ -75,6 +75,7 @@ describe('peer (real libp2p on loopback)', function () {
     await new Promise(resolve => server.close(resolve))
 
     const joiner = await createPeer({
+      open: true,
       listen: ['/ip4/127.0.0.1/tcp/0'],
       bootstrap: [`/ip4/127.0.0.1/tcp/${port}`],
       bootstrapRetryMin: 100,
@@ -96,7 +97,7 @@ describe('peer (real libp2p on loopback)', function () {
     joiner.addEventListener('join:connected', ({ detail }) => { order.push(`connected via ${detail.via.length}`) })
     joiner.addEventListener('join:joined', () => { order.push('joined') })
     const joined = new Promise(resolve => { joiner.addEventListener('join:joined', resolve, { once: true }) })
-    const bootstrap = await createPeer({ listen: [`/ip4/127.0.0.1/tcp/${port}`], allow: [LOOPBACK_ALLOW] })
+    const bootstrap = await createPeer({ listen: [`/ip4/127.0.0.1/tcp/${port}`], allow: [LOOPBACK_ALLOW], open: true })
     cleanup.add(async () => bootstrap.stop())
     await joined
     expect(order).to.deep.equal(['connected via 1', 'joined'])
@@ -126,7 +127,7 @@ describe('peer (real libp2p on loopback)', function () {
       cleanup.add(async () => a.stop())
       const b = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], swarmKey: swarmKey(), dialTimeout: 2000 })
       cleanup.add(async () => b.stop())
-      const open = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], dialTimeout: 2000 })
+      const open = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], dialTimeout: 2000, open: true })
       cleanup.add(async () => open.stop())
       const target = a.getMultiaddrs()[0] ?? multiaddr()
 

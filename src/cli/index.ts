@@ -20,8 +20,10 @@ import type { DaemonOptions } from './commands/daemon.ts'
 import type { EncryptionOptions } from './commands/encryption.ts'
 import type { FaultOptions } from './commands/fault.ts'
 import type { GetCommandOptions } from './commands/get.ts'
+import type { InitOptions } from './commands/init.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
 import type { WriteCommandOptions } from './commands/put.ts'
+import type { RosterOptions } from './commands/roster.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
 import type { CommandContext } from './context.ts'
 import type { OutputStreams } from './output.ts'
@@ -136,9 +138,22 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
   const usageHint = (cmd: Command): Command => cmd.showHelpAfterError(`usage: p2pstore ${cmd.name()} ${cmd.usage()}\n(run \`npx p2pstore ${cmd.name()} --help\` for details)`)
 
   usageHint(program.command('init')
-    .description('create the data dir, the peer identity and config.json')
+    .description('create the data dir, the peer identity and config.json, and a new closed network (or join one)')
+    .option('--roster <file>', 'join the closed network of this roster (a copy of a member\'s <datadir>/roster)')
+    .option('--network <id>', 'join the closed network with this id; the roster comes from the bootstrap peers')
+    .option('--open', 'an open network: anyone who can reach the daemon reads and writes (see SECURITY.md)')
+    .option('--operator-key <file>', 'where a new network\'s operator key goes (default <datadir>/operator.key)')
     .addOption(json())
-    .action(run(async ctx => (await import('./commands/init.ts')).initCommand(ctx))))
+    .action(run(async (ctx, opts: InitOptions) => (await import('./commands/init.ts')).initCommand(ctx, opts))))
+
+  usageHint(program.command('roster')
+    .description('show the closed network\'s roster, or add/remove members and sign the next one (needs the operator key)')
+    .argument('<action>', 'show, add, remove or sign')
+    .argument('[peer ids...]', 'members to add or remove')
+    .option('--operator-key <file>', 'the operator key (default <datadir>/operator.key)')
+    .option('--label <text>', 'add: a note stored with the members added')
+    .addOption(json())
+    .action(run(async (ctx, action: string, ids: string[], opts: RosterOptions) => (await import('./commands/roster.ts')).rosterCommand(ctx, action, ids, opts))))
 
   usageHint(program.command('daemon')
     .description('run a peer and its HTTP API in the foreground (initializes the data dir on first use)')
@@ -147,6 +162,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--bootstrap <multiaddr>', 'bootstrap peer, repeatable', collect)
     .option('--bootstrap-file <file>', 'file of bootstrap multiaddrs, one per line, repeatable', collect)
     .option('--swarm-key <file>', 'join the private network of this swarm key (see `npx p2pstore keygen`)')
+    .option('--open', 'run an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md)')
     .option('--api-host <host>', 'API host; beyond loopback a bearer token is required (default 127.0.0.1)')
     .option('--api-port <port>', 'API port, 0 = any free port (default 4701)', portArg)
     .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
@@ -226,6 +242,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .requiredOption('--peers <n>', `how many peers (1–${TESTNET_MAX_PEERS})`, peersArg)
     .option('--dir <dir>', 'keep the peers here and reuse them next time (default: a temp dir removed on exit)')
     .option('--swarm-key <file>', 'run the test net as a private network with this swarm key')
+    .option('--open', 'run an open network (default: closed, every peer on a roster signed by <dir>/operator.key)')
     .option('--netns', 'one network namespace per daemon (root; needs iproute2 and iptables): faults then act in the kernel')
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))

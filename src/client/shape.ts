@@ -94,7 +94,8 @@ export const peerStatusShape: Shape<PeerStatus> = object<PeerStatus>({
   joined: boolean,
   bootstrapPeers: number,
   network: oneOf('public', 'private'),
-  dataDir: optional(string)
+  dataDir: optional(string),
+  admission: optional(object<NonNullable<PeerStatus['admission']>>({ mode: oneOf('open', 'roster'), network: optional(string), sequence: optional(string), members: optional(number) }))
 })
 
 /** `GET /v1/peers` */

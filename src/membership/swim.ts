@@ -44,6 +44,11 @@ export interface MembershipComponents {
     peerStore: { merge(peerId: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown> }
   }
   events: TypedEventTarget<{ 'peer:disconnect': CustomEvent<PeerId> }>
+  /**
+   * Who may be a member (a closed network's roster). Requests from others are refused, and news
+   * naming others is dropped, so a non-member never enters the view. @default everyone
+   */
+  admission?: { admits(peer: PeerId): boolean }
 }
 
 /** Events of the membership view. */
@@ -162,6 +167,22 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     for (const p of seeds) if (!this.seeds.some(s => s.equals(p))) this.seeds.push(p)
     const results = await Promise.allSettled(seeds.map(async p => { await this.sync(p, options) }))
     return results.filter(r => r.status === 'fulfilled').length
+  }
+
+  /**
+   * Marks `peers` as `left` for good (removed from the roster): placement stops naming them at once,
+   * and since news about non-members is dropped, nothing brings them back.
+   */
+  evict (peers: PeerId[]): void {
+    const now = Date.now()
+    for (const peer of peers) {
+      const record = this.table.get(peer)
+      if (record == null || record.state === 'left') continue
+      // one incarnation up: `left` then wins over whatever state the record is in, dead included
+      const update: MemberUpdate = { peerId: record.peerId, state: 'left', incarnation: record.incarnation + 1, addrs: [] }
+      const change = this.table.apply(update, 'self', now)
+      if (change.kind === 'changed') this.onChanged(change.record, update, change.previous)
+    }
   }
 
   /** This peer plus every member that is alive or suspect: the view placement uses. */
@@ -354,6 +375,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /** Answers one inbound request. Malformed input resets the stream and changes nothing. */
   private async serve (stream: Stream, from: PeerId): Promise<void> {
+    if (this.components.admission?.admits(from) === false) {
+      // defence in depth: the connection gater should not have let a non-member connect at all
+      this.log('refusing membership request from %p: not a member', from)
+      stream.abort(new InvalidMessageError('not a member of this network'))
+      return
+    }
     const deadline = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(10 * this.init.probeTimeout + 5000)])
     setMaxListeners(Infinity, deadline)
     try {
@@ -399,7 +426,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   /** Applies updates received from `from` ('self' for our own decisions) and acts on each change. */
   private applyUpdates (updates: MemberUpdate[], from: string): void {
     const now = Date.now()
+    const admission = this.components.admission
     for (const update of updates) {
+      // news of a non-member is dropped: it never enters the view, so placement never names it
+      if (admission != null && !update.peerId.equals(this.components.peerId) && !admission.admits(update.peerId)) continue
       const change = this.table.apply(update, from, now)
       switch (change.kind) {
         case 'none':

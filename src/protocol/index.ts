@@ -18,3 +18,14 @@ export type { ForwardedPut, KeyDigest, KvRequest, KvResponse } from './kv/messag
 export { decodeContextToken, encodeContextToken } from './token.ts'
 export { DEFAULT_MEMBERSHIP_LIMITS, decodeMembershipMessage, encodeMembershipMessage } from './membership/codec.ts'
 export type { MemberUpdate, MembershipLimits, MembershipMessage, WireMemberState } from './membership/codec.ts'
+export {
+  MAX_ROSTER_BYTES,
+  MAX_ROSTER_MEMBERS,
+  decodeRosterBody,
+  decodeRosterExchange,
+  decodeSignedRoster,
+  encodeRosterBody,
+  encodeRosterExchange,
+  encodeSignedRoster
+} from './roster/codec.ts'
+export type { WireRosterBody, WireRosterMember, WireSignedRoster } from './roster/codec.ts'

@@ -14,11 +14,15 @@ import { prefixLogger } from '@libp2p/logger'
 import { ANTI_ENTROPY_INTERVAL_TESTNET, GOSSIP_TESTNET, HANDOFF_INTERVAL_TESTNET, TESTNET_JOIN_TIMEOUT, TOMBSTONE_GRACE_TESTNET, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import { createPeer } from '../peer.ts'
+import { addTestnetMembers, testnetCredentials } from './credentials.ts'
+import type { TestnetCredentials } from './credentials.ts'
 import type { PeerInit } from '../config.ts'
 import type { Peer } from '../peer.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 export { ProcessTestnet } from './processes.ts'
+export { writeTestnetCredentials } from './credentials.ts'
+export type { TestnetCredentials } from './credentials.ts'
 export type { ProcessTestnetInit, ProcessTestnetPeer, TestnetProgress } from './processes.ts'
 
 /** Loopback range every test net allows past the per-host inbound connection rate limit. */
@@ -54,6 +58,14 @@ export interface TestnetInit {
   /** @default 120_000 */
   joinTimeout?: number
 
+  /**
+   * Run an open network (no roster: anyone who reaches a peer may read and write). By default a
+   * test net is closed: an operator key is made and every peer is on its signed roster.
+   *
+   * @default false
+   */
+  open?: boolean
+
   /** Extra settings for every peer (swarm key, intervals…); `dataDir`, `listen` and `bootstrap` are set by the test net. */
   peer?: Omit<PeerInit, 'dataDir' | 'listen' | 'bootstrap'>
 }
@@ -64,6 +76,8 @@ export interface Testnet {
   peers: Peer[]
   /** directory of the peers' data dirs */
   dir: string
+  /** the operator key and current roster of a closed test net (undefined when `open`) */
+  credentials?: TestnetCredentials
   /** data dir of peer `i` */
   dataDir(i: number): string
   /**
@@ -104,7 +118,10 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
   init.onTeardown?.(teardown)
 
   const dataDir = (i: number): string => path.join(dir, `peer-${i}`)
+  // closed by default: every peer's identity first, then one roster naming them all
+  let credentials = init.open === true ? undefined : await testnetCredentials(Array.from({ length: n }, (_, i) => dataDir(i)))
   const peerInit = (i: number, bootstrap: string[]): PeerInit => ({
+    ...(credentials == null ? { open: true } : { roster: credentials.roster.bytes, network: credentials.roster.network }),
     dhtRefreshInterval: TESTNET_DHT_REFRESH_INTERVAL,
     bootstrapRetryMin: 200,
     bootstrapRetryMax: 2 * second,
@@ -145,12 +162,21 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
     if (tornDown != null) throw new TestnetError('the test net was torn down')
     const through = [...started, ...peers].find(p => p.isStarted)
     if (through == null) throw new TestnetError('no running peer to join through')
-    const peer = await createPeer({ ...peerInit(index ?? added++, through.getMultiaddrs().map(ma => ma.toString())), ...extra })
+    const i = index ?? added++
+    if (credentials != null && index == null) {
+      // a new peer: the operator adds it to the roster, and the running peers learn it first
+      credentials = await addTestnetMembers(credentials, [{ dir: dataDir(i), label: `peer-${i}` }])
+      net.credentials = credentials
+      const roster = credentials.roster
+      await Promise.all([...started, ...peers].filter(p => p.isStarted).map(async p => { await p.updateRoster(roster.bytes).catch(() => {}) }))
+    }
+    const peer = await createPeer({ ...peerInit(i, through.getMultiaddrs().map(ma => ma.toString())), ...extra })
     started.push(peer)
     return peer
   }
 
-  return { peers, dir, dataDir, startPeer, teardown }
+  const net: Testnet = { peers, dir, credentials, dataDir, startPeer, teardown }
+  return net
 }
 
 /**

@@ -11,6 +11,7 @@ import { AbortError, UnsupportedOperationError } from '@libp2p/interface'
 import { DATADIR_FILES, TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
 import { TestnetError, TestnetNotFoundError } from '../errors.ts'
 import { cleanupStaleLabs, NetnsLab } from '../faults/index.ts'
+import { writeTestnetCredentials } from './credentials.ts'
 import type { DaemonInfo } from '../daemon.ts'
 import type { BlockDirection } from '../faults/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -44,6 +45,8 @@ export interface ProcessTestnetInit {
   dir?: string
   /** swarm key file every daemon joins with. @default undefined */
   swarmKeyFile?: string
+  /** an open network (no roster); by default the net is closed, with `<dir>/operator.key`. @default false */
+  open?: boolean
   /** called as daemons start and join */
   onProgress?(progress: TestnetProgress): void
   /** called with notices worth a line, e.g. that a remembered port was taken. @default undefined */
@@ -217,6 +220,8 @@ export class ProcessTestnet {
         throwIfAborted(signal)
       }
       this.init.onProgress?.({ phase: 'starting', started: 0, total })
+      // closed by default: identities first, then one roster naming every peer, in each data dir
+      if (this.init.open !== true) await writeTestnetCredentials(this.dir, Array.from({ length: total }, (_, i) => path.join(this.dir, `peer-${i}`)))
       const first = await this.spawnPeer(0, [], await this.rememberedPorts(remembered, 0), signal)
       let started = 1
       this.init.onProgress?.({ phase: 'starting', started, total })
@@ -544,7 +549,8 @@ export class ProcessTestnet {
       '--log-timestamps',
       ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
-      ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile])
+      ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile]),
+      ...(this.init.open === true ? ['--open'] : [])
     ]
     const log = openSync(logFile, 'a')
     let child: ChildProcess

@@ -89,7 +89,8 @@ export interface StoreNetInit {
  * which at 50 peers is itself a large part of the event loop's load.
  */
 export async function startStoreNet (n: number, init: StoreNetInit): Promise<Testnet> {
-  const net = await createTestnet(n, { waitForMesh: false, peer: { ...timingsInit(init.timings), sync: init.sync ?? true }, onTeardown: init.onTeardown })
+  // open: the join trial adds newcomers that no roster names (admission costs one set lookup per connection)
+  const net = await createTestnet(n, { open: true, waitForMesh: false, peer: { ...timingsInit(init.timings), sync: init.sync ?? true }, onTeardown: init.onTeardown })
   const deadline = performance.now() + init.settleTimeoutMs
   for (;;) {
     const alive = net.peers.map(peer => peer.membership.members().filter(m => m.state === 'alive').length)
@@ -270,6 +271,7 @@ function newcomerInit (template: Peer, own: Required<Pick<PeerInit, 'dataDir' | 
     bootstrapRetryMin: c.bootstrapRetryMin,
     bootstrapRetryMax: c.bootstrapRetryMax,
     swarmKey: c.swarmKey,
+    open: c.open,
     n: c.n,
     r: c.r,
     w: c.w,

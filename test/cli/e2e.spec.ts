@@ -79,7 +79,7 @@ describe('cli end to end (bin/p2pstore.js as a process)', function () {
 
   it('daemon: SIGTERM stops it cleanly with exit 0, and the port is free again', async () => {
     const dir = await cleanup.tempDir()
-    const daemon = startCli(cleanup, ['--data', path.join(dir, 'd'), 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--json'])
+    const daemon = startCli(cleanup, ['--data', path.join(dir, 'd'), 'daemon', '--open', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--json'])
     const ready = JSON.parse(await daemon.waitForLine(/"event":"ready"/)) as { api: string, multiaddrs: string[] }
     const port = Number(new URL(ready.api).port)
     daemon.child.kill('SIGTERM')
@@ -107,7 +107,7 @@ describe('cli end to end (bin/p2pstore.js as a process)', function () {
 
     it('malformed multiaddr: exit 2 naming it, nothing left running', async () => {
       const dir = await cleanup.tempDir()
-      const res = await runCli(cleanup, ['--data', dir, 'daemon', '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', '/ip4/not-an-ip/tcp/1'])
+      const res = await runCli(cleanup, ['--data', dir, 'daemon', '--open', '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', '/ip4/not-an-ip/tcp/1'])
       expect(res.code).to.equal(EXIT.badInput)
       expect(res.stderr).to.match(/bootstrap: "\/ip4\/not-an-ip\/tcp\/1" is not a valid multiaddr/)
       // the failed start released the data dir
@@ -126,18 +126,18 @@ describe('cli end to end (bin/p2pstore.js as a process)', function () {
     it('port in use (libp2p or API): exit 8', async () => {
       const dir = await cleanup.tempDir()
       const port = await takenPort(cleanup)
-      const api = await runCli(cleanup, ['--data', path.join(dir, 'a'), 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', String(port)])
+      const api = await runCli(cleanup, ['--data', path.join(dir, 'a'), 'daemon', '--open', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', String(port)])
       expect(api.code, api.stderr).to.equal(EXIT.addressInUse)
       expect(api.stderr).to.match(/address already in use/)
-      const p2p = await runCli(cleanup, ['--data', path.join(dir, 'b'), 'daemon', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--api-port', '0'])
+      const p2p = await runCli(cleanup, ['--data', path.join(dir, 'b'), 'daemon', '--open', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--api-port', '0'])
       expect(p2p.code, p2p.stderr).to.equal(EXIT.addressInUse)
     })
 
     it('second daemon on the same data dir: exit 7', async () => {
       const dir = path.join(await cleanup.tempDir(), 'd')
-      const first = startCli(cleanup, ['--data', dir, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--json'])
+      const first = startCli(cleanup, ['--data', dir, 'daemon', '--open', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--json'])
       await first.waitForLine(/"event":"ready"/)
-      const second = await runCli(cleanup, ['--data', dir, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0'])
+      const second = await runCli(cleanup, ['--data', dir, 'daemon', '--open', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0'])
       expect(second.code).to.equal(EXIT.dataDir)
       expect(second.stderr).to.match(/in use by a running daemon/)
       // the first daemon still serves

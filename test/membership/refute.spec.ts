@@ -32,7 +32,7 @@ describe('membership: a member held suspect or dead is told so', function () {
 
   it('every ack to it carries its record, after the gossip of that news is used up', async () => {
     // one peer, probing nobody: only our own exchanges use its piggyback retransmissions
-    const net = await createTestnet(1, { onTeardown: fn => { cleanup.add(fn) }, peer: { gossip: GOSSIP_TESTNET } })
+    const net = await createTestnet(1, { open: true, onTeardown: fn => { cleanup.add(fn) }, peer: { gossip: GOSSIP_TESTNET } })
     const peer = net.peers[0]
     if (peer == null) throw new Error('no peer')
     const node = await createFloorNode()

@@ -1,5 +1,6 @@
 import { Daemon, startSeparator, stopOnSignals, timestampLines } from '../../daemon.ts'
 import type { DaemonConfig } from '../../config.ts'
+import type { Peer } from '../../peer.ts'
 import type { CommandContext } from '../context.ts'
 
 /** Flags of `p2pstore daemon`; each overrides the same key of `<datadir>/config.json`. */
@@ -20,6 +21,17 @@ export interface DaemonOptions {
   encryptionKeyFile?: string
   /** `$P2PSTORE_ENCRYPTION_KEY` (base64), passed by the CLI */
   encryptionKey?: string
+  open?: boolean
+}
+
+function networkLine (peer: Peer | undefined): string {
+  const pnet = peer?.config.swarmKey == null ? '' : ' + swarm key'
+  if (peer == null) return 'unknown'
+  if (peer.admission.open) return pnet === '' ? 'OPEN (no roster: anyone who reaches it reads and writes)' : 'private (swarm key only, no roster)'
+  const roster = peer.roster
+  return roster == null
+    ? `closed: network ${peer.admission.network ?? ''}, waiting for its roster from a bootstrap peer${pnet}`
+    : `closed: network ${roster.network}, roster ${roster.sequence} (${roster.members.length} members)${pnet}`
 }
 
 /**
@@ -38,7 +50,8 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     allow: opts.allow,
     dhtRefreshInterval: opts.dhtRefreshInterval,
     gossip: opts.gossip,
-    encryptionKeyFile: opts.encryptionKeyFile
+    encryptionKeyFile: opts.encryptionKeyFile,
+    open: opts.open
   }
   if (opts.logTimestamps === true) {
     // a log file shared by every start of this daemon: where each one begins, and when each line was
@@ -83,11 +96,17 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
       ['peer id', info.peerId],
       ['data dir', info.dataDir],
       ['API', info.api],
-      ['network', flags.swarmKeyFile == null && peer?.config.swarmKey == null ? 'public' : 'private (swarm key)'],
+      ['network', networkLine(peer)],
       ...info.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'listening' : '', ma])
     ])
     ctx.out.line('daemon is ready (Ctrl-C to stop)')
   })
+  if (peer?.admission.open === true) {
+    const beyondLoopback = info.multiaddrs.some(ma => !/^\/ip[46]\/(127\.|::1\/)/.test(ma)) || (peer.config.listen.some(ma => /^\/ip4\/0\.0\.0\.0\/|^\/ip6\/::\//.test(ma)))
+    ctx.out.info(beyondLoopback
+      ? 'WARNING: OPEN NETWORK LISTENING BEYOND LOOPBACK: any libp2p peer that can reach these addresses can read, overwrite and delete every key and join the membership. Run `p2pstore init` for a closed network (see SECURITY.md).'
+      : 'warning: open network: any libp2p peer that reaches this daemon can read and write every key (SECURITY.md)')
+  }
   // a test-net launcher that spawned us with an IPC channel learns our addresses this way
   process.send?.({ type: 'ready', info })
 

@@ -7,6 +7,7 @@ export interface TestnetOptions {
   dir?: string
   swarmKey?: string
   netns?: boolean
+  open?: boolean
 }
 
 /**
@@ -27,6 +28,7 @@ export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions)
     swarmKeyFile: opts.swarmKey,
     netns: opts.netns,
     onNotice: message => { ctx.out.info(message) },
+    open: opts.open,
     onProgress: p => {
       if (p.phase === 'starting') progress(`starting peers: ${p.started}/${p.total}`)
       else if (p.phase === 'joining') progress(`joining: ${p.settled}/${p.total} peers know every other peer`)

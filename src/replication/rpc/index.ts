@@ -27,6 +27,8 @@ export interface KvRpcComponents {
     unhandle(protocol: string): Promise<void>
     dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>
   }
+  /** Who may send requests (a closed network's roster); others' streams are reset unread. @default everyone */
+  admission?: { admits(peer: PeerId): boolean }
 }
 
 /** Serves one decoded, well-formed request; its answer goes back with the request's id. */
@@ -72,6 +74,12 @@ export class KvRpc implements Startable {
     this.shutdown = new AbortController()
     setMaxListeners(Infinity, this.shutdown.signal)
     await this.components.network.handle(PROTOCOL_KV, (stream, connection) => {
+      if (this.components.admission?.admits(connection.remotePeer) === false) {
+        // defence in depth: the connection gater should not have let a non-member connect at all
+        this.log('refusing kv stream from %p: not a member', connection.remotePeer)
+        stream.abort(new InvalidMessageError('not a member of this network'))
+        return
+      }
       void this.serve(stream, connection.remotePeer)
     }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
   }
