@@ -22,6 +22,7 @@ import type { GetCommandOptions } from './commands/get.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
 import type { WriteCommandOptions } from './commands/put.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
+import type { TokenCreateOptions, TokenRotateOptions } from './commands/token.ts'
 import type { CommandContext } from './context.ts'
 import type { OutputStreams } from './output.ts'
 import type { Client } from '../client/index.ts'
@@ -129,6 +130,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--dht-refresh-interval <ms>', 'Kademlia self-lookup interval in ms (default 300000)', positiveIntArg)
     .addOption(new Option('--gossip <profile>', 'SWIM timing: default (1 s probes) or testnet (200 ms probes, for one machine)').choices(['default', 'testnet']))
     .option('--fault-injection', 'serve /v1/faults on the API (partitions; for test nets and `p2pstore check` only)')
+    .option('--insecure', 'allow an API beyond loopback without any token (open to anyone who can reach it)')
+    .option('--init-token', 'if the data dir holds no API token, create an admin token and save it in <datadir>/api-token')
     .addOption(json())
     .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, opts))))
 
@@ -213,6 +216,26 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: CheckOptions) => (await import('./commands/check.ts')).checkCommand(ctx, opts))))
 
+  const token = program.command('token')
+    .description('API tokens of the data dir (roles, key prefixes, expiry); a running daemon sees changes at once')
+  const tokenCommand = (name: string, description: string): Command => token.command(name).description(description).addOption(json())
+    .showHelpAfterError(`(run \`p2pstore token ${name} --help\` for details)`)
+  const save = (): Option => new Option('--save', 'also write the secret to <datadir>/api-token, which the CLI on this machine sends')
+  tokenCommand('create', 'mint a token; its secret is printed once and stored hashed')
+    .addOption(new Option('--role <role>', 'metrics, read, write or admin').choices(['metrics', 'read', 'write', 'admin']).makeOptionMandatory())
+    .option('--prefix <prefix>', 'only keys starting with this (read and write roles)')
+    .option('--expires-in <duration>', 'expire after this long: 30d, 12h, 15m, 90s', durationArg)
+    .addOption(save())
+    .action(run(async (ctx, opts: TokenCreateOptions) => (await import('./commands/token.ts')).tokenCreateCommand(ctx, opts)))
+  tokenCommand('list', 'every token with its role, prefix, expiry and state (never a secret)')
+    .action(run(async ctx => (await import('./commands/token.ts')).tokenListCommand(ctx)))
+  tokenCommand('revoke', 'refuse a token from now on').argument('<id>', 'the token id (see `token list`)')
+    .action(run(async (ctx, id: string) => (await import('./commands/token.ts')).tokenRevokeCommand(ctx, id)))
+  tokenCommand('rotate', 'give a token a new secret; the old one works for --grace').argument('<id>', 'the token id')
+    .option('--grace <duration>', 'keep the old secret working this long: 24h, 30m (default 0: refused at once)', durationArg)
+    .addOption(save())
+    .action(run(async (ctx, id: string, opts: TokenRotateOptions) => (await import('./commands/token.ts')).tokenRotateCommand(ctx, id, opts)))
+
   try {
     await program.parseAsync(argv)
   } catch (err) {
@@ -243,6 +266,16 @@ async function readStdin (): Promise<Uint8Array> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** `30d`, `24h`, `15m`, `90s`, `2w` (or `0`) → ms. */
+function durationArg (value: string): number {
+  const match = /^(\d+)([smhdw])$/.exec(value)
+  if (value === '0') return 0
+  if (match == null) throw new InvalidArgumentError('expected a duration such as 30d, 24h, 15m or 90s')
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? ''] ?? 0)
 }
 
 function portArg (value: string): number {

@@ -15,6 +15,8 @@ export interface DaemonOptions {
   dhtRefreshInterval?: number
   gossip?: 'default' | 'testnet'
   faultInjection?: boolean
+  insecure?: boolean
+  initToken?: boolean
 }
 
 /**
@@ -34,12 +36,15 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     dhtRefreshInterval: opts.dhtRefreshInterval,
     gossip: opts.gossip
   }
-  const daemon = new Daemon({ dataDir: ctx.dataDir, flags, faultInjection: opts.faultInjection })
+  const daemon = new Daemon({ dataDir: ctx.dataDir, flags, faultInjection: opts.faultInjection, insecure: opts.insecure, initToken: opts.initToken })
   const done = new Promise<number>(resolve => {
     stopOnSignals(daemon, resolve, message => { ctx.out.info(message) })
   })
 
   const info = await daemon.start()
+  if (info.apiAuth === 'open' && opts.insecure === true) {
+    ctx.out.progress(`WARNING: --insecure: the API at ${info.api} demands no token; anyone who can reach it can read, write and delete every key`)
+  }
   const peer = daemon.node
   peer?.addEventListener('join:retry', ({ detail }) => {
     ctx.out.info(`bootstrap: no peer answered (attempt ${detail.attempt}); retrying in ${(detail.delayMs / 1000).toFixed(1)} s`)
