@@ -22,7 +22,7 @@ function stubPeer (): StubbedInstance<ApiPeer> {
   const peer = stubInterface<ApiPeer>()
   peer.status.resolves({ peerId: '12D3KooWTest' } as unknown as PeerStatus)
   peer.peers.resolves([] as KnownPeer[])
-  peer.get.callsFake(async key => new TextDecoder().decode(key).includes('missing') ? MISSING : FOUND)
+  peer.get.callsFake(async (key: Uint8Array) => new TextDecoder().decode(key).includes('missing') ? MISSING : FOUND)
   peer.put.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   peer.delete.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   return peer

@@ -56,7 +56,6 @@ describe('cli: p2pstore token', () => {
     const stored = await fs.readFile(file, 'utf8')
     expect(stored).to.not.include(issued.secret)
     expect(stored).to.not.include(issued.secret.slice(-43))
-    // eslint-disable-next-line no-bitwise
     expect((await fs.stat(file)).mode & 0o777).to.equal(0o600)
 
     const human = await run(dataDir, ['token', 'list'])
@@ -74,7 +73,6 @@ describe('cli: p2pstore token', () => {
     const { secret } = JSON.parse(created.stdout) as { secret: string }
     const file = path.join(dataDir, 'api-token')
     expect((await fs.readFile(file, 'utf8')).trim()).to.equal(secret)
-    // eslint-disable-next-line no-bitwise
     expect((await fs.stat(file)).mode & 0o777).to.equal(0o600)
   })
 
