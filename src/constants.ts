@@ -22,8 +22,10 @@ export const DATADIR_FILES = {
   config: 'config.json',
   /** the running daemon's API URL; present only while a daemon runs (kubo's convention) */
   api: 'api',
-  /** the bearer token the API demands when bound beyond loopback, mode 0600 */
+  /** the bearer token the CLI on this machine sends (`token create --save`, `daemon --init-token`), mode 0600 */
   apiToken: 'api-token',
+  /** the API tokens a daemon accepts: roles, prefixes, expiries and sha256 digests of the secrets, mode 0600 */
+  apiTokens: 'api-tokens.json',
   /** exclusive lock held by the running daemon */
   lock: 'daemon.lock',
   /** the network's signed roster (armoured text, see src/roster); gossip keeps it current */

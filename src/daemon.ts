@@ -6,7 +6,6 @@
  * @packageDocumentation
  */
 
-import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
@@ -18,6 +17,7 @@ import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
 import { dearmourRoster } from './roster/index.ts'
 import { encryptionKeyWarnings, resolveEncryptionKey } from './storage/index.ts'
+import { openDaemonTokens } from './tokens/index.ts'
 import type { DaemonConfig } from './config.ts'
 import type { Peer } from './peer.ts'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
@@ -43,6 +43,15 @@ export interface DaemonInit {
    * @default undefined
    */
   encryptionKey?: string
+  /**
+   * Start with the API bound beyond loopback although the data dir holds no API token: the API is
+   * then open to anyone who can reach it. Never a `config.json` setting.
+   *
+   * @default false
+   */
+  insecure?: boolean
+  /** When the data dir holds no API token, create an admin token and save it in `<datadir>/api-token`. @default false */
+  initToken?: boolean
   /** @default defaultLogger() */
   logger?: ComponentLogger
   /**
@@ -62,6 +71,8 @@ export interface DaemonInfo {
   dataDir: string
   /** what the operator should fix (e.g. the encryption key file on the data dir's disk) */
   warnings?: string[]
+  /** `tokens`: the API demands a token; `open`: it serves anyone who can reach it */
+  apiAuth: 'tokens' | 'open'
 }
 
 /** A peer plus its HTTP API, bound to one data dir. */
@@ -94,6 +105,9 @@ export class Daemon {
     await this.dataDir.lock()
     try {
       const config = resolveDaemonConfig(this.init.flags ?? {}, await this.dataDir.readConfig())
+      // before the peer starts: a daemon that must not serve its API fails fast
+      const tokens = await openDaemonTokens(this.dataDir, { apiHost: config.apiHost, beyondLoopback: !isLoopbackHost(config.apiHost), insecure: this.init.insecure, initToken: this.init.initToken })
+      for (const note of tokens.notes) this.log(note)
       const bootstrap = [...config.bootstrap]
       for (const file of config.bootstrapFiles) bootstrap.push(...await readBootstrapFile(file))
       const swarmKey = config.swarmKeyFile == null ? undefined : await readSwarmKey(config.swarmKeyFile)
@@ -136,8 +150,7 @@ export class Daemon {
       await this.peer.start()
       this.watchRoster(this.peer)
 
-      const token = isLoopbackHost(config.apiHost) ? undefined : await this.apiToken()
-      this.api = createApiServer({ peer: this.peer, token, faults: this.init.faultInjection === true ? this.peer : undefined })
+      this.api = createApiServer({ peer: this.peer, tokens, faults: this.init.faultInjection === true ? this.peer : undefined })
       let url: string
       try {
         url = await this.api.listen({ host: config.apiHost, port: config.apiPort })
@@ -155,7 +168,8 @@ export class Daemon {
         api: url,
         multiaddrs: this.peer.getMultiaddrs().map(ma => ma.toString()),
         dataDir: this.dataDir.path,
-        ...(warnings.length > 0 ? { warnings } : {})
+        ...(warnings.length > 0 ? { warnings } : {}),
+        apiAuth: tokens.required || tokens.store.entries().length > 0 ? 'tokens' : 'open'
       }
     } catch (err) {
       await this.stop()
@@ -199,14 +213,6 @@ export class Daemon {
       })().catch(err => { this.log.error('roster file check failed - %e', err) }).finally(() => { busy = false })
     }, ROSTER_FILE_POLL_INTERVAL)
     this.rosterWatch.unref()
-  }
-
-  private async apiToken (): Promise<string> {
-    const existing = (await this.dataDir.readText(DATADIR_FILES.apiToken))?.trim()
-    if (existing != null && existing !== '') return existing
-    const token = randomBytes(32).toString('base64url')
-    await this.dataDir.writeText(DATADIR_FILES.apiToken, `${token}\n`, 0o600)
-    return token
   }
 }
 

@@ -67,10 +67,16 @@ export class NotADaemonError extends Error {
   override readonly name = 'NotADaemonError'
 }
 
-/** The API refused the request because the bearer token is missing or wrong. */
+/** The API refused the request because the bearer token is missing, wrong, expired or revoked. */
 export class UnauthorizedError extends Error {
   static override readonly name = 'UnauthorizedError'
   override readonly name = 'UnauthorizedError'
+}
+
+/** The bearer token is valid but its role or key prefix does not allow this request. */
+export class ForbiddenError extends Error {
+  static override readonly name = 'ForbiddenError'
+  override readonly name = 'ForbiddenError'
 }
 
 /** A test net could not be started or did not settle in time. */
@@ -194,7 +200,8 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   SiblingsPresentError: { httpStatus: 300, exitCode: EXIT.siblings, hint: 'resolve them: write the value you want with `npx p2pstore put KEY --context TOKEN`' },
   QuorumNotReachedError: { httpStatus: 503, exitCode: EXIT.quorum, hint: 'too few replicas answered; retry, check `npx p2pstore peers`, or lower --w / --r' },
   InvalidMessageError: { httpStatus: 502, exitCode: EXIT.internal, hint: 'a peer sent a malformed message; check that every peer runs a compatible p2pstore' },
-  UnauthorizedError: { httpStatus: 401, exitCode: EXIT.badInput, hint: 'pass the token from <datadir>/api-token with --token or P2PSTORE_TOKEN' },
+  UnauthorizedError: { httpStatus: 401, exitCode: EXIT.badInput, hint: 'pass a token from `npx p2pstore token create` with --token or P2PSTORE_TOKEN (the CLI also reads <datadir>/api-token)' },
+  ForbiddenError: { httpStatus: 403, exitCode: EXIT.badInput, hint: 'use a token whose role and prefix allow this (`npx p2pstore token list` on the daemon\'s data dir)' },
   DaemonUnreachableError: { httpStatus: 503, exitCode: EXIT.unreachable, hint: 'start one with `npx p2pstore daemon`, or point at it with --api URL / P2PSTORE_API' },
   DataDirError: { httpStatus: 500, exitCode: EXIT.dataDir, hint: 'check the path and its permissions, or choose another with --data DIR' },
   DataDirLockedError: { httpStatus: 409, exitCode: EXIT.dataDir, hint: 'stop the other daemon first, or use another --data DIR' },

@@ -1,21 +1,98 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
-import { UnauthorizedError } from '../errors.ts'
-import type { FastifyInstance } from 'fastify'
+import { ForbiddenError, UnauthorizedError } from '../errors.ts'
+import { ROLE_PERMISSIONS, ROLES } from '../tokens/index.ts'
+import type { Permission, TokenStore } from '../tokens/index.ts'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 /**
- * Demands `Authorization: Bearer <token>` on every request. Installed only when the API is bound
- * beyond loopback; on loopback the data dir's file permissions are the access control, as in kubo.
+ * Demands `Authorization: Bearer <token>` on every request: one fixed token, no roles. Kept for
+ * embedders of `createApiServer({ token })`; daemons use `requireApiTokens()`.
  */
 export function requireBearerToken (app: FastifyInstance, token: string): void {
   const expected = digest(token)
   app.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization ?? ''
-    const match = /^Bearer\s+(\S+)$/i.exec(header)
+    const presented = bearer(request)
     // compare digests so that the comparison is constant-time whatever the lengths
-    if (match?.[1] == null || !timingSafeEqual(digest(match[1]), expected)) {
+    if (presented == null || !timingSafeEqual(digest(presented), expected)) {
       throw new UnauthorizedError('missing or wrong bearer token')
     }
   })
+}
+
+/** What each route needs, and whether its `:key` is subject to a token's prefix. */
+export interface RoutePermission {
+  permission: Permission
+  /** the route's `:key` must start with the token's prefix */
+  keyed?: boolean
+}
+
+/**
+ * `METHOD url-pattern` → what it needs. HEAD counts as GET. A route missing here needs `admin`
+ * (fail closed), and a test fails when a served route is missing. `/metrics` and `/v1/health` are
+ * listed ahead of their routes.
+ */
+export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
+  'GET /v1/health': { permission: 'health' },
+  'GET /metrics': { permission: 'metrics' },
+  'GET /v1/status': { permission: 'read' },
+  'GET /v1/peers': { permission: 'read' },
+  'GET /v1/kv/:key': { permission: 'read', keyed: true },
+  'PUT /v1/kv/:key': { permission: 'write', keyed: true },
+  'DELETE /v1/kv/:key': { permission: 'write', keyed: true },
+  'GET /v1/faults': { permission: 'admin' },
+  'PUT /v1/faults/partition': { permission: 'admin' },
+  'DELETE /v1/faults/partition': { permission: 'admin' }
+}
+
+/** Options of `requireApiTokens()`. */
+export interface ApiTokensInit {
+  /** the tokens, re-read on every request when their file changed */
+  store: TokenStore
+  /**
+   * Demand a token even while the store is empty. Off (loopback), an empty store leaves the API
+   * open; once it holds any entry (revoked ones too, so revoking the last token never opens the
+   * API) every request needs a token.
+   *
+   * @default true
+   */
+  required?: boolean
+}
+
+/**
+ * Checks every request against the token store: 401 `UnauthorizedError` for a missing, wrong,
+ * expired or revoked token; 403 `ForbiddenError` when the token's role lacks the route's permission
+ * or a key is outside its prefix. The prefix check looks at the key name only, before any lookup,
+ * so a 403 tells nothing about whether the key exists. An unknown endpoint answers 404 to any valid
+ * token.
+ */
+export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): void {
+  const required = init.required ?? true
+  app.addHook('onRequest', async (request) => {
+    if (!required && init.store.entries().length === 0) return
+    const secret = bearer(request)
+    if (secret == null) throw new UnauthorizedError('this API demands a bearer token (Authorization: Bearer p2ps_…)')
+    const token = init.store.verify(secret)
+
+    const url = request.routeOptions.url
+    if (url == null) return
+    const method = request.method === 'HEAD' ? 'GET' : request.method
+    const route = ROUTE_PERMISSIONS[`${method} ${url}`] ?? { permission: 'admin' }
+    if (!ROLE_PERMISSIONS[token.role].has(route.permission)) {
+      const roles = ROLES.filter(role => ROLE_PERMISSIONS[role].has(route.permission))
+      throw new ForbiddenError(`token ${token.id} has the role ${token.role}; ${method} ${url} needs ${roles.join(' or ')}`)
+    }
+    if (route.keyed === true && token.prefix != null) {
+      const key = (request.params as { key?: string } | undefined)?.key ?? ''
+      if (!key.startsWith(token.prefix)) {
+        throw new ForbiddenError(`token ${token.id} may only use keys starting with "${token.prefix}"`)
+      }
+    }
+  })
+}
+
+function bearer (request: FastifyRequest): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')
+  return match?.[1]
 }
 
 function digest (text: string): Buffer {

@@ -11,18 +11,20 @@
 import Fastify from 'fastify'
 import { MAX_VALUE_BYTES } from '../constants.ts'
 import { describeError, ValueTooLargeError } from '../errors.ts'
-import { requireBearerToken } from './auth.ts'
+import { requireApiTokens, requireBearerToken } from './auth.ts'
 import { clientErrorHandler, errorJson, frameworkErrors, resolveApiLimits } from './edges.ts'
 import { faultRoutes } from './routes/faults.ts'
 import { kvRoutes } from './routes/kv.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
 import type { ApiLimits } from './edges.ts'
+import type { ApiTokensInit } from './auth.ts'
 import type { FaultTarget } from './routes/faults.ts'
 import type { ApiContext, ApiPeer } from './types.ts'
 import type { FastifyInstance } from 'fastify'
 
-export { isLoopbackHost } from './auth.ts'
+export { isLoopbackHost, ROUTE_PERMISSIONS } from './auth.ts'
+export type { ApiTokensInit, RoutePermission } from './auth.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
 export type { FaultTarget, PartitionJson } from './routes/faults.ts'
 export type { ApiContext, ApiPeer } from './types.ts'
@@ -34,6 +36,8 @@ export interface ApiServerInit {
   peer: ApiPeer
   /** demand this bearer token on every request. @default undefined (no auth, loopback only) */
   token?: string
+  /** check every request against API tokens with roles and prefixes (wins over `token`). @default undefined */
+  tokens?: ApiTokensInit
   /** largest value a PUT may carry. @default MAX_VALUE_BYTES */
   maxValueBytes?: number
   /** serve the fault-injection routes (`/v1/faults`) for test nets. @default undefined (not served) */
@@ -71,7 +75,8 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
 
-  if (init.token != null) requireBearerToken(app, init.token)
+  if (init.tokens != null) requireApiTokens(app, init.tokens)
+  else if (init.token != null) requireBearerToken(app, init.token)
 
   app.setErrorHandler(async (error, _request, reply) => {
     const err = (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'

@@ -25,6 +25,7 @@ import type { KeygenOptions } from './commands/keygen.ts'
 import type { WriteCommandOptions } from './commands/put.ts'
 import type { RosterOptions } from './commands/roster.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
+import type { TokenCreateOptions, TokenRotateOptions } from './commands/token.ts'
 import type { CommandContext } from './context.ts'
 import type { OutputStreams } from './output.ts'
 import type { ApiTarget, Client } from '../client/index.ts'
@@ -171,6 +172,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--fault-injection', 'serve /v1/faults on the API (partitions; for test nets and `p2pstore check` only)')
     .option('--log-timestamps', 'prefix every output line with an ISO timestamp, after a `--- daemon started …` line (test nets use it for daemon.log)')
     .option('--encryption-key-file <file>', 'encrypt stored values at rest under this key-encryption key (default: $P2PSTORE_ENCRYPTION_KEY, else config.json encryptionKeyFile)')
+    .option('--insecure', 'allow an API beyond loopback without any token (open to anyone who can reach it)')
+    .option('--init-token', 'if the data dir holds no API token, create an admin token and save it in <datadir>/api-token')
     .addOption(json())
     .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, { ...opts, encryptionKey: env('P2PSTORE_ENCRYPTION_KEY') }))))
 
@@ -269,6 +272,26 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: CheckOptions) => (await import('./commands/check.ts')).checkCommand(ctx, opts))))
 
+  const token = program.command('token')
+    .description('API tokens of the data dir (roles, key prefixes, expiry); a running daemon sees changes at once')
+  const tokenCommand = (name: string, description: string): Command => token.command(name).description(description).addOption(json())
+    .showHelpAfterError(`(run \`p2pstore token ${name} --help\` for details)`)
+  const save = (): Option => new Option('--save', 'also write the secret to <datadir>/api-token, which the CLI on this machine sends')
+  tokenCommand('create', 'mint a token; its secret is printed once and stored hashed')
+    .addOption(new Option('--role <role>', 'metrics, read, write or admin').choices(['metrics', 'read', 'write', 'admin']).makeOptionMandatory())
+    .option('--prefix <prefix>', 'only keys starting with this (read and write roles)')
+    .option('--expires-in <duration>', 'expire after this long: 30d, 12h, 15m, 90s', durationArg)
+    .addOption(save())
+    .action(run(async (ctx, opts: TokenCreateOptions) => (await import('./commands/token.ts')).tokenCreateCommand(ctx, opts)))
+  tokenCommand('list', 'every token with its role, prefix, expiry and state (never a secret)')
+    .action(run(async ctx => (await import('./commands/token.ts')).tokenListCommand(ctx)))
+  tokenCommand('revoke', 'refuse a token from now on').argument('<id>', 'the token id (see `token list`)')
+    .action(run(async (ctx, id: string) => (await import('./commands/token.ts')).tokenRevokeCommand(ctx, id)))
+  tokenCommand('rotate', 'give a token a new secret; the old one works for --grace').argument('<id>', 'the token id')
+    .option('--grace <duration>', 'keep the old secret working this long: 24h, 30m (default 0: refused at once)', durationOrZeroArg)
+    .addOption(save())
+    .action(run(async (ctx, id: string, opts: TokenRotateOptions) => (await import('./commands/token.ts')).tokenRotateCommand(ctx, id, opts)))
+
   try {
     await program.parseAsync(argv)
   } catch (err) {
@@ -290,12 +313,20 @@ function describeOption (option: Option): string {
   return option.mandatory ? `${text} (required)` : text
 }
 
-/** `500`, `500ms`, `2.5s`, `1m` → milliseconds; a bare number is milliseconds. */
+/** A duration's units in milliseconds (`--timeout`, `--expires-in`, `--grace`). */
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: second, m: 60 * second, h: 3600 * second, d: 86_400 * second, w: 604_800 * second }
+
+/** `500`, `500ms`, `2.5s`, `1m`, `24h`, `30d`, `2w` → milliseconds (a bare number is milliseconds); at least 1 ms. */
 export function durationArg (value: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim())
-  const ms = match == null ? NaN : Number(match[1]) * ({ ms: 1, s: second, m: 60 * second }[match[2] ?? 'ms'] ?? NaN)
-  if (!Number.isFinite(ms) || ms < 1) throw new InvalidArgumentError('expected a duration: milliseconds, or a number with ms, s or m (e.g. 500ms, 10s, 2m)')
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/.exec(value.trim())
+  const ms = match == null ? NaN : Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? NaN)
+  if (!Number.isFinite(ms) || ms < 1) throw new InvalidArgumentError('expected a duration: milliseconds, or a number with ms, s, m, h, d or w (e.g. 500ms, 10s, 24h, 30d)')
   return Math.round(ms)
+}
+
+/** Like `durationArg`, but `0` is a value too (e.g. `--grace 0`: no grace). */
+function durationOrZeroArg (value: string): number {
+  return value.trim() === '0' ? 0 : durationArg(value)
 }
 
 function collect (value: string, previous: string[] | undefined): string[] {

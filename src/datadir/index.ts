@@ -2,13 +2,13 @@
  * The data dir: everything a peer keeps between runs, and the only place that touches those files.
  *
  * Layout (see `DATADIR_FILES`): `version` (schema), `identity.key` (Ed25519, protobuf, mode 0600),
- * `config.json` (operator settings), `api` (the running daemon's URL), `api-token` and
- * `daemon.lock`. The directory itself is created mode 0700.
+ * `config.json` (operator settings), `api` (the running daemon's URL), `api-token`,
+ * `api-tokens.json` and `daemon.lock`. The directory itself is created mode 0700.
  *
  * @packageDocumentation
  */
 
-import { constants as fsConstants } from 'node:fs'
+import { constants as fsConstants, readFileSync, statSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -149,6 +149,31 @@ export class DataDir {
   /** Writes a text file of the data dir atomically with the given mode. */
   async writeText (name: string, text: string, mode = 0o644): Promise<void> {
     await this.writeAtomic(name, text, mode)
+  }
+
+  /**
+   * A stamp of a file's current contents (inode, mtime in ns, size), or `undefined` when it does
+   * not exist: one synchronous `stat`, a few microseconds, so callers can check on every request
+   * whether a file changed. Atomic writes rename a new inode into place, so every write changes it.
+   */
+  fileStamp (name: string): string | undefined {
+    try {
+      const stat = statSync(this.file(name), { bigint: true })
+      return `${stat.ino}:${stat.mtimeNs}:${stat.size}`
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new DataDirError(`cannot stat ${this.file(name)}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** `readText()`, synchronously: for small files read on a request path after `fileStamp()` changed. */
+  readTextSync (name: string): string | undefined {
+    try {
+      return readFileSync(this.file(name), 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new DataDirError(`cannot read ${this.file(name)}: ${(err as Error).message}`, { cause: err })
+    }
   }
 
   /** Removes a file of the data dir; absent is fine. */

@@ -542,6 +542,8 @@ export class ProcessTestnet {
       '--listen', `/ip4/${host}/tcp/${ports.listenPort ?? 0}`,
       '--api-host', host,
       '--api-port', String(ports.apiPort ?? 0),
+      // off loopback the API needs a token: an admin token whose secret apiToken() reads
+      ...(this.lab == null ? [] : ['--init-token']),
       // every peer of a test net is one host to the inbound rate limit: loopback, or the lab
       '--allow', this.lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(this.lab.subnet),
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),

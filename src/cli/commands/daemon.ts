@@ -22,6 +22,8 @@ export interface DaemonOptions {
   /** `$P2PSTORE_ENCRYPTION_KEY` (base64), passed by the CLI */
   encryptionKey?: string
   open?: boolean
+  insecure?: boolean
+  initToken?: boolean
 }
 
 function networkLine (peer: Peer | undefined): string {
@@ -64,6 +66,8 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     flags,
     faultInjection: opts.faultInjection,
     encryptionKey: opts.encryptionKey,
+    insecure: opts.insecure,
+    initToken: opts.initToken,
     // before the peer starts: the first join attempt happens during start()
     onPeer: peer => {
       peer.addEventListener('join:retry', ({ detail }) => {
@@ -89,6 +93,9 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
 
   const info = await daemon.start()
   for (const warning of info.warnings ?? []) ctx.out.progress(`warning: ${warning}`)
+  if (info.apiAuth === 'open' && opts.insecure === true) {
+    ctx.out.progress(`WARNING: --insecure: the API at ${info.api} demands no token; anyone who can reach it can read, write and delete every key`)
+  }
   const peer = daemon.node
 
   ctx.out.result({ event: 'ready', ...info }, () => {
