@@ -8,7 +8,7 @@ import type { CliRun } from '../utils/cli-process.ts'
 
 /** a daemon with its API on every interface (beyond loopback) and libp2p on loopback */
 const beyondLoopback = (dataDir: string, ...extra: string[]): string[] =>
-  ['--data', dataDir, 'daemon', '--api-host', '0.0.0.0', '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--json', ...extra]
+  ['--data', dataDir, 'daemon', '--api-host', '0.0.0.0', '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--open', '--json', ...extra]
 
 /** the ready line's API URL, reached over 127.0.0.1 */
 async function ready (daemon: CliRun): Promise<{ url: string, apiAuth: string }> {

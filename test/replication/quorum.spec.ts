@@ -90,7 +90,7 @@ describe('quorums when N exceeds the live peers (real loopback network)', functi
       const { port } = server.address() as AddressInfo
       await new Promise(resolve => server.close(resolve))
       const nobody = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-      const peer = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${nobody.toString()}`], bootstrapRetryMin: 200, bootstrapRetryMax: 1000 })
+      const peer = await createPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${nobody.toString()}`], bootstrapRetryMin: 200, bootstrapRetryMax: 1000, open: true })
       cleanup.add(async () => { await peer.stop() })
       expect(await peer.put('x', enc.encode('y'), { w: 1, signal: LONG() })).to.include({ acks: 1, replicas: 1, n: 3 })
       expect(values(await peer.get('x', { r: 1, signal: LONG() }))).to.deep.equal(['y'])

@@ -37,7 +37,7 @@ describe('p2pstore encryption and the daemon with encryption at rest', () => {
 
   let lastInfo: DaemonInfo | undefined
   async function startDaemon (dataDir: string, init: Partial<ConstructorParameters<typeof Daemon>[0]> = {}): Promise<Daemon> {
-    const daemon = new Daemon({ dataDir, ...init, flags: { ...LOOPBACK, ...init.flags } })
+    const daemon = new Daemon({ dataDir, ...init, flags: { ...LOOPBACK, open: true, ...init.flags } })
     cleanup.add(async () => daemon.stop())
     lastInfo = await daemon.start()
     return daemon
@@ -70,7 +70,7 @@ describe('p2pstore encryption and the daemon with encryption at rest', () => {
 
     const wrongKey = path.join(base, 'wrong')
     await run(['encryption', 'keygen', wrongKey])
-    const daemonArgs = ['--data', dataDir, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0']
+    const daemonArgs = ['--data', dataDir, 'daemon', '--open', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0']
     const wrong = await run([...daemonArgs, '--encryption-key-file', wrongKey])
     expect(wrong.code).to.equal(EXIT.dataDir)
     expect(wrong.stderr).to.match(/is not the key-encryption key .*nothing was written/)
