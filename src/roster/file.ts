@@ -67,7 +67,7 @@ export async function readOperatorKey (file: string): Promise<PrivateKey> {
   try {
     text = await fs.readFile(file, 'utf8')
   } catch (err) {
-    throw new InvalidRosterError(`cannot read the operator key ${file}: ${(err as Error).message}; rosters are signed where the operator key is (\`p2pstore init\` created it in the first peer's data dir), or pass --operator-key FILE`, { cause: err })
+    throw new InvalidRosterError(`cannot read the operator key ${file}: ${(err as Error).message}; rosters are signed where the operator key is (\`npx p2pstore init\` created it in the first peer's data dir), or pass --operator-key FILE`, { cause: err })
   }
   try {
     const key = privateKeyFromProtobuf(new Uint8Array(Buffer.from(text.split('\n').filter(l => !l.startsWith('#')).join(''), 'base64')))

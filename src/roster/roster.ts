@@ -64,7 +64,7 @@ export async function signRoster (operator: PrivateKey, init: { sequence: bigint
     try {
       peerIdFromString(m.peerId)
     } catch (err) {
-      throw new InvalidRosterError(`${JSON.stringify(m.peerId)} is not a peer id (a member's id looks like 12D3KooW…; \`p2pstore init\` prints it)`, { cause: err })
+      throw new InvalidRosterError(`${JSON.stringify(m.peerId)} is not a peer id (a member's id looks like 12D3KooW…; \`npx p2pstore init\` prints it)`, { cause: err })
     }
     if (seen.has(m.peerId)) continue
     seen.add(m.peerId)

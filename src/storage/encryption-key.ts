@@ -30,7 +30,7 @@ export function parseEncryptionKey (text: string, source: string): Uint8Array {
   const trimmed = text.trim()
   const bytes = BASE64.test(trimmed) ? Buffer.from(trimmed, trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64') : undefined
   if (bytes?.byteLength !== KEY_BYTES) {
-    throw new EncryptionKeyError(`${source} is not an encryption key: expected base64 of ${KEY_BYTES} bytes (44 characters), got ${bytes == null ? 'text that is not base64' : `${bytes.byteLength} bytes`}; create one with \`p2pstore encryption keygen FILE\``)
+    throw new EncryptionKeyError(`${source} is not an encryption key: expected base64 of ${KEY_BYTES} bytes (44 characters), got ${bytes == null ? 'text that is not base64' : `${bytes.byteLength} bytes`}; create one with \`npx p2pstore encryption keygen FILE\``)
   }
   return new Uint8Array(bytes)
 }

@@ -229,7 +229,7 @@ export class TokenStore {
     if (!Number.isFinite(grace) || grace < 0) throw new InvalidParametersError(`the grace must be 0 or a positive duration, got ${grace} ms`)
     const entry = this.find(id)
     const state = this.state(entry)
-    if (state !== 'active') throw new InvalidParametersError(`token ${id} is ${state}: create a new one with \`p2pstore token create\``)
+    if (state !== 'active') throw new InvalidParametersError(`token ${id} is ${state}: create a new one with \`npx p2pstore token create\``)
     const secret = mintSecret(entry.id)
     const now = this.now()
     const rotated: TokenEntry = { ...entry, hash: sha256(secret).toString('hex'), rotatedAt: iso(now) }
@@ -266,7 +266,7 @@ export class TokenStore {
   private find (id: string): TokenEntry {
     this.entries()
     const entry = this.byId.get(id)
-    if (entry == null) throw new NotFoundError(`no token ${id} in ${this.file} (see \`p2pstore token list\`)`)
+    if (entry == null) throw new NotFoundError(`no token ${id} in ${this.file} (see \`npx p2pstore token list\`)`)
     return entry
   }
 

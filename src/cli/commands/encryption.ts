@@ -36,7 +36,7 @@ export async function encryptionCommand (ctx: CommandContext, action: string, fi
     throw new InvalidParametersError(`unknown action "${action}": expected one of ${ACTIONS.join(', ')}`)
   }
   if (action === 'keygen') {
-    if (file == null) throw new InvalidParametersError('keygen needs the FILE to write: p2pstore encryption keygen FILE')
+    if (file == null) throw new InvalidParametersError('keygen needs the FILE to write: npx p2pstore encryption keygen FILE')
     await writeEncryptionKeyFile(file, opts.force === true)
     const { key } = await readEncryptionKeyFile(file)
     ctx.out.result({ file, fingerprint: keyFingerprint(key) }, () => {
@@ -54,7 +54,7 @@ export async function encryptionCommand (ctx: CommandContext, action: string, fi
   const config = resolveDaemonConfig({}, await dataDir.readConfig())
   const key = await resolveEncryptionKey(opts.encryptionKeyFile, opts.encryptionKey) ?? await resolveEncryptionKey(config.encryptionKeyFile, undefined)
   if (key == null && action !== 'status') {
-    throw new InvalidParametersError(`${action} needs the key-encryption key: pass --encryption-key-file FILE or set P2PSTORE_ENCRYPTION_KEY (create a key with \`p2pstore encryption keygen FILE\`)`)
+    throw new InvalidParametersError(`${action} needs the key-encryption key: pass --encryption-key-file FILE or set P2PSTORE_ENCRYPTION_KEY (create a key with \`npx p2pstore encryption keygen FILE\`)`)
   }
 
   await dataDir.lock()
@@ -119,11 +119,11 @@ function engineEncryption (ctx: CommandContext, key: EncryptionKey, rotateInterv
 function printStatus (ctx: CommandContext, status: EncryptionStatus | undefined): void {
   ctx.out.result(status == null ? { enabled: false } : { enabled: true, ...status }, () => {
     if (status == null) {
-      ctx.out.line('encryption at rest  off (turn it on with `p2pstore encryption enable --encryption-key-file FILE`)')
+      ctx.out.line('encryption at rest  off (turn it on with `npx p2pstore encryption enable --encryption-key-file FILE`)')
       return
     }
     ctx.out.table([
-      ['encryption at rest', status.state === 'on' ? 'on (AES-256-GCM)' : 'migrating (run `p2pstore encryption enable` to finish)'],
+      ['encryption at rest', status.state === 'on' ? 'on (AES-256-GCM)' : 'migrating (run `npx p2pstore encryption enable` to finish)'],
       ['key-encryption key', `fingerprint ${status.kekFingerprint}`],
       ['rotation', `after ${status.rotateAfter} encryptions or ${(status.rotateInterval / 86_400_000).toFixed(1)} days`],
       ...status.dataKeys.map((k, i): [string, string] => [i === 0 ? 'data keys' : '',

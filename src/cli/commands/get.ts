@@ -50,7 +50,7 @@ export async function getCommand (ctx: CommandContext, key: string, opts: GetCom
     })
     ctx.out.line('---')
     ctx.out.line(`context: ${result.context}`)
-    ctx.out.info(`resolve: p2pstore put ${quote(key)} --context ${result.context} VALUE   (or delete with --context, or read with --resolve lww)`)
+    ctx.out.info(`resolve: npx p2pstore put ${quote(key)} --context ${result.context} VALUE   (or delete with --context, or read with --resolve lww)`)
   })
   return siblings.length > 1 ? EXIT.siblings : EXIT.ok
 }

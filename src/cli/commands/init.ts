@@ -72,7 +72,7 @@ export async function initCommand (ctx: CommandContext, opts: InitOptions = {}):
     ])
     if (action === 'created') {
       ctx.out.info(`a new closed network: only peers on its roster may connect. The operator key ${operatorKey ?? ''} signs the roster;`)
-      ctx.out.info('for production keep it off the daemons\' machines (move it, and pass --operator-key FILE to `p2pstore roster`).')
+      ctx.out.info('for production keep it off the daemons\' machines (move it, and pass --operator-key FILE to `npx p2pstore roster`).')
       ctx.out.info(`to add a machine: on it run \`npx p2pstore init --roster FILE\` with a copy of ${dir.file(DATADIR_FILES.roster)}, then here \`npx p2pstore roster add <its peer id>\``)
     }
     if (action === 'joined' && !member) {

@@ -40,7 +40,7 @@ export async function tokenListCommand (ctx: CommandContext, now?: Clock): Promi
   const tokens = store.list()
   ctx.out.result(tokens, () => {
     if (tokens.length === 0) {
-      ctx.out.info(`no API tokens in ${store.file}; create one with \`p2pstore token create --role admin --save\``)
+      ctx.out.info(`no API tokens in ${store.file}; create one with \`npx p2pstore token create --role admin --save\``)
       return
     }
     ctx.out.columns(['id', 'role', 'prefix', 'created', 'expires', 'state'], tokens.map(t => [
