@@ -295,3 +295,27 @@ export const TOMBSTONE_GRACE = 1 * 60 * minute
 
 /** Test nets collect tombstones after 3 s. */
 export const TOMBSTONE_GRACE_TESTNET = 3 * second
+
+/**
+ * The timing profiles a daemon runs with (`--profile`, config.json `profile`): every value a
+ * profile sets, in one place. `default` is for real networks; `testnet` is for many peers on one
+ * machine and shortens everything, **including the tombstone grace (3 s)**: a replica cut off for
+ * longer than the grace can bring a deleted value back, so never run `testnet` across real networks.
+ */
+export const PROFILES = {
+  default: {
+    gossip: GOSSIP_DEFAULT,
+    handoffInterval: HANDOFF_INTERVAL,
+    antiEntropyInterval: ANTI_ENTROPY_INTERVAL,
+    tombstoneGrace: TOMBSTONE_GRACE
+  },
+  testnet: {
+    gossip: GOSSIP_TESTNET,
+    handoffInterval: HANDOFF_INTERVAL_TESTNET,
+    antiEntropyInterval: ANTI_ENTROPY_INTERVAL_TESTNET,
+    tombstoneGrace: TOMBSTONE_GRACE_TESTNET
+  }
+} as const
+
+/** The name of a timing profile (see PROFILES). */
+export type ProfileName = keyof typeof PROFILES
