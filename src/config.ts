@@ -531,14 +531,15 @@ export function defaultDaemonConfig (): DaemonConfig {
  * A setting's value in one source: its key, else its deprecated alias; both with different values
  * is refused (which one was meant?).
  */
-function given (source: Record<string, unknown>, key: keyof DaemonConfig, where: string): unknown {
+function given (source: Record<string, unknown>, key: keyof DaemonConfig, where: string): { value: unknown, name: string } | undefined {
   const alias = SETTINGS[key].deprecatedAlias
   const value = source[key]
-  if (alias == null || source[alias] === undefined) return value
-  if (value !== undefined && value !== source[alias]) {
+  // null counts as not given, as undefined does
+  if (alias == null || source[alias] == null) return value == null ? undefined : { value, name: key }
+  if (value != null && value !== source[alias]) {
     throw new InvalidConfigurationError(`${where}: ${key} (${JSON.stringify(value)}) and its deprecated alias ${alias} (${JSON.stringify(source[alias])}) disagree; keep ${key} only`)
   }
-  return source[alias]
+  return { value: source[alias], name: value == null ? `${alias} (deprecated alias of ${key})` : key }
 }
 
 /**
@@ -557,8 +558,8 @@ export function resolveDaemonConfig (flags: DaemonFlags, file: Record<string, un
   const config: Record<string, unknown> = {}
   for (const key of SETTING_KEYS) {
     const setting: Setting<unknown> = SETTINGS[key]
-    const value = given(flags, key, 'flags') ?? given(file, key, 'config.json') ?? setting.default
-    config[key] = setting.parse(value, key)
+    const { value, name } = given(flags, key, 'flags') ?? given(file, key, 'config.json') ?? { value: setting.default, name: key }
+    config[key] = setting.parse(value, name)
   }
   const resolved = config as unknown as DaemonConfig
   if (resolved.r > resolved.n) throw new InvalidConfigurationError(`r (${resolved.r}) must be at most n (${resolved.n})`)
