@@ -527,6 +527,14 @@ export function defaultDaemonConfig (): DaemonConfig {
   return config as unknown as DaemonConfig
 }
 
+/** The deprecated aliases a config.json uses, each with the setting's current key. */
+export function deprecatedKeys (file: Record<string, unknown>): Array<{ alias: string, key: keyof DaemonConfig }> {
+  return SETTING_KEYS.flatMap(key => {
+    const alias = SETTINGS[key].deprecatedAlias
+    return alias != null && file[alias] !== undefined ? [{ alias, key }] : []
+  })
+}
+
 /**
  * A setting's value in one source: its key, else its deprecated alias; both with different values
  * is refused (which one was meant?).

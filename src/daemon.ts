@@ -10,7 +10,7 @@ import fs from 'node:fs/promises'
 import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { createApiServer, isLoopbackHost } from './api/index.ts'
-import { readBootstrapFile, resolveDaemonConfig } from './config.ts'
+import { deprecatedKeys, readBootstrapFile, resolveDaemonConfig } from './config.ts'
 import { DATADIR_FILES, PROFILES, ROSTER_FILE_POLL_INTERVAL, SHUTDOWN_TIMEOUT } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
@@ -104,7 +104,9 @@ export class Daemon {
     const { privateKey } = await this.dataDir.open()
     await this.dataDir.lock()
     try {
-      const config = resolveDaemonConfig(this.init.flags ?? {}, await this.dataDir.readConfig())
+      const file = await this.dataDir.readConfig()
+      const config = resolveDaemonConfig(this.init.flags ?? {}, file)
+      for (const { alias, key } of deprecatedKeys(file)) this.log('config.json: "%s" is a deprecated name of "%s"; rename it', alias, key)
       // before the peer starts: a daemon that must not serve its API fails fast
       const tokens = await openDaemonTokens(this.dataDir, { apiHost: config.apiHost, beyondLoopback: !isLoopbackHost(config.apiHost), insecure: this.init.insecure, initToken: this.init.initToken })
       for (const note of tokens.notes) this.log(note)

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { defaultDaemonConfig, profilesMarkdown, readBootstrapFile, resolveDaemonConfig, resolvePeerConfig, SETTING_KEYS, SETTINGS, settingsMarkdown } from '../src/config.ts'
+import { defaultDaemonConfig, deprecatedKeys, profilesMarkdown, readBootstrapFile, resolveDaemonConfig, resolvePeerConfig, SETTING_KEYS, SETTINGS, settingsMarkdown } from '../src/config.ts'
 import { BOOTSTRAP_DIAL_TIMEOUT, PROFILES } from '../src/constants.ts'
 import { useCleanup } from './utils/cleanup.ts'
 import { expect } from './utils/expect.ts'
@@ -99,6 +99,11 @@ describe('config', () => {
       expect(resolveDaemonConfig({ gossip: 'testnet' }, { profile: 'default' }).profile, 'the flag wins').to.equal('testnet')
       expect(resolveDaemonConfig({ profile: 'default' }, { gossip: 'testnet' }).profile, 'the flag wins').to.equal('default')
       expect(resolveDaemonConfig({}, { gossip: 'testnet', profile: 'testnet' }).profile).to.equal('testnet')
+    })
+
+    it('names the deprecated keys a config.json uses', () => {
+      expect(deprecatedKeys({ gossip: 'default', n: 3 })).to.deep.equal([{ alias: 'gossip', key: 'profile' }])
+      expect(deprecatedKeys({ profile: 'default' })).to.deep.equal([])
     })
 
     it('refuses a bad deprecated value under its own name, and the two names disagreeing', () => {

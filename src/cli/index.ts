@@ -11,11 +11,11 @@ import path from 'node:path'
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander'
 import { HttpClient } from '../client/index.ts'
-import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, DEFAULT_DATADIR_NAME, MAX_N, second, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
+import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, DEFAULT_DATADIR_NAME, second, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
 import { EXIT, InvalidConfigurationError } from '../errors.ts'
 import { resolveApiTarget } from './api-file.ts'
 import { Output } from './output.ts'
-import { settingOptions } from './settings.ts'
+import { settingArg, settingOptions } from './settings.ts'
 import type { CheckOptions } from './commands/check.ts'
 import type { DaemonOptions } from './commands/daemon.ts'
 import type { EncryptionOptions } from './commands/encryption.ts'
@@ -190,7 +190,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(run(async ctx => (await import('./commands/peers.ts')).peersCommand(ctx))))
 
-  const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(quorumArg)
+  const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(settingArg(name) ?? Number)
 
   usageHint(program.command('put')
     .description('store a value: VALUE, or standard input when omitted (binary-safe)')
@@ -319,12 +319,6 @@ export function durationArg (value: string): number {
 /** Like `durationArg`, but `0` is a value too (e.g. `--grace 0`: no grace). */
 function durationOrZeroArg (value: string): number {
   return value.trim() === '0' ? 0 : durationArg(value)
-}
-
-function quorumArg (value: string): number {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_N) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_N}`)
-  return n
 }
 
 /** All of standard input as bytes; refuses an interactive terminal so `put KEY` never hangs silently. */

@@ -30,20 +30,30 @@ export function settingFlag (key: keyof DaemonConfig, name = SETTINGS[key].flag?
   return `--${name ?? ''}${flag?.arg == null ? '' : ` ${flag.arg}`}`
 }
 
-function option (key: keyof DaemonConfig, flags: string, description: string): Option {
-  const setting: Setting<unknown> = SETTINGS[key]
-  const opt = new Option(flags, description)
-  if (setting.choices != null) return opt.choices(setting.choices)
-  if (setting.flag?.repeatable === true) return opt.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-  const fromArg = setting.fromArg
-  if (fromArg == null) return opt
-  return opt.argParser((value: string) => {
+/**
+ * commander's argument parser for a setting's value (`--api-port`, and the per-request `--n`, `--r`,
+ * `--w` of put, get and delete): its range, the same words as config.json's errors. A setting whose
+ * values need no parsing (strings) has none.
+ */
+export function settingArg<K extends keyof DaemonConfig> (key: K): ((value: string) => DaemonConfig[K]) | undefined {
+  const fromArg = (SETTINGS[key] as Setting<DaemonConfig[K]>).fromArg
+  if (fromArg == null) return undefined
+  return (value: string) => {
     try {
       return fromArg(value)
     } catch (err) {
       throw new InvalidArgumentError((err as Error).message)
     }
-  })
+  }
+}
+
+function option (key: keyof DaemonConfig, flags: string, description: string): Option {
+  const setting: Setting<unknown> = SETTINGS[key]
+  const opt = new Option(flags, description)
+  if (setting.choices != null) return opt.choices(setting.choices)
+  if (setting.flag?.repeatable === true) return opt.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+  const parse = settingArg(key)
+  return parse == null ? opt : opt.argParser(parse)
 }
 
 /** One commander option per setting with a flag, in SETTINGS order, each followed by its deprecated alias. */
