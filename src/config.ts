@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_N, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_N, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -39,7 +39,7 @@ export interface PeerInit {
   /**
    * libp2p listen multiaddrs (TCP).
    *
-   * @default ['/ip4/0.0.0.0/tcp/0'] (every interface, any free port)
+   * @default DEFAULT_PEER_LISTEN (['/ip4/0.0.0.0/tcp/0']: every interface, any free port)
    */
   listen?: string[]
 
@@ -229,40 +229,17 @@ export interface PeerInit {
   start?: boolean
 }
 
+/** The `PeerInit` fields that resolvePeerConfig() gives a default. */
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads'
+
 /** `PeerInit` with every default applied and every address parsed. */
-export interface PeerConfig {
-  dataDir?: string
-  privateKey?: PrivateKey
-  listen: string[]
-  announce: string[]
+export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
   bootstrap: Multiaddr[]
-  swarmKey?: Uint8Array
-  roster?: Uint8Array
-  network?: string
-  open: boolean
-  allow: string[]
-  dialTimeout: number
-  dhtRefreshInterval: number
-  bootstrapRetryMin: number
-  bootstrapRetryMax: number
-  logger?: ComponentLogger
-  start: boolean
-  n?: number
-  r?: number
-  w?: number
-  sync: boolean
-  syncReads: boolean
-  encryption?: EncryptionInit
-  engine?: Engine
-  gossip?: MembershipInit
-  handoffInterval?: number
-  antiEntropyInterval?: number
-  tombstoneGrace?: number
 }
 
 /** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
 export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
-  const listen = init.listen ?? ['/ip4/0.0.0.0/tcp/0']
+  const listen = init.listen ?? [...DEFAULT_PEER_LISTEN]
   const announce = init.announce ?? []
   const allow = init.allow ?? []
   for (const [key, list] of [['listen', listen], ['announce', announce], ['allow', allow]] as const) {
@@ -272,31 +249,21 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     throw new InvalidConfigurationError('listen: at least one listen multiaddr is required')
   }
 
+  // every field as given, then those with a default or a check
   const config: PeerConfig = {
-    dataDir: init.dataDir,
-    privateKey: init.privateKey,
+    ...init,
     listen,
     announce,
     bootstrap: (init.bootstrap ?? []).map(addr => parseMultiaddr(addr, 'bootstrap')),
-    swarmKey: init.swarmKey,
-    roster: init.roster,
-    network: init.network,
     open: init.open ?? false,
     allow,
     dialTimeout: positiveInt(init.dialTimeout ?? BOOTSTRAP_DIAL_TIMEOUT, 'dialTimeout'),
     dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
     bootstrapRetryMin: positiveInt(init.bootstrapRetryMin ?? BOOTSTRAP_RETRY_MIN, 'bootstrapRetryMin'),
     bootstrapRetryMax: positiveInt(init.bootstrapRetryMax ?? BOOTSTRAP_RETRY_MAX, 'bootstrapRetryMax'),
-    logger: init.logger,
     start: init.start ?? true,
-    n: init.n,
-    r: init.r,
-    w: init.w,
     sync: init.sync ?? true,
     syncReads: init.syncReads ?? true,
-    encryption: init.encryption,
-    engine: init.engine,
-    gossip: init.gossip,
     handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval'),
     antiEntropyInterval: init.antiEntropyInterval == null ? undefined : positiveInt(init.antiEntropyInterval, 'antiEntropyInterval'),
     tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace')

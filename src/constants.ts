@@ -52,6 +52,9 @@ export const ENCRYPTION_ROTATE_AFTER = 2 ** 28
 /** A data key is also rotated once it is this old (checked on every write). */
 export const ENCRYPTION_ROTATE_INTERVAL = 7 * 24 * 60 * minute
 
+/** Default libp2p listen address of a peer built with `createPeer()`: every interface, any free port. */
+export const DEFAULT_PEER_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+
 /** Default libp2p listen address of a daemon: every interface, a fixed port operators can open. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4700']
 
