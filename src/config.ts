@@ -463,7 +463,7 @@ export const SETTINGS: Settings = {
   sync: booleanSetting(true, { help: 'sync every write to disk before acknowledging it' }),
   syncReads: booleanSetting(true, { help: 'read records with LevelDB\'s synchronous get (microseconds from memory or the page cache; turn it off on slow disks holding far more data than RAM, where a cold read would stall the event loop)' }),
   profile: choiceSetting<ProfileName>('default', Object.keys(PROFILES) as ProfileName[], {
-    help: 'timing profile: default (real networks) or testnet (one machine only: it also shortens the tombstone grace to 3 s), see "Timing profiles"',
+    help: `timing profile: default (real networks) or testnet (one machine only: it also shortens the tombstone grace to ${duration(PROFILES.testnet.tombstoneGrace)}), see "Timing profiles"`,
     flag: { name: 'profile', arg: '<name>' },
     deprecatedAlias: 'gossip'
   }),
