@@ -9,8 +9,9 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_N, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_N, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
+import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
 import type { EncryptionInit, Engine } from './storage/index.ts'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
@@ -38,7 +39,7 @@ export interface PeerInit {
   /**
    * libp2p listen multiaddrs (TCP).
    *
-   * @default ['/ip4/0.0.0.0/tcp/0'] (every interface, any free port)
+   * @default DEFAULT_PEER_LISTEN (['/ip4/0.0.0.0/tcp/0']: every interface, any free port)
    */
   listen?: string[]
 
@@ -99,9 +100,9 @@ export interface PeerInit {
   allow?: string[]
 
   /**
-   * How long one dial may take.
+   * How long one dial of one bootstrap peer may take.
    *
-   * @default 10_000
+   * @default BOOTSTRAP_DIAL_TIMEOUT (10 s)
    */
   dialTimeout?: number
 
@@ -193,28 +194,30 @@ export interface PeerInit {
    * SWIM gossip timing (probe period and timeout, indirect checks, suspicion multipliers,
    * retransmissions, push-pull period).
    *
-   * @default GOSSIP_DEFAULT (memberlist's LAN values: 1 s probes, 500 ms timeout, …)
+   * @default GOSSIP_DEFAULT (memberlist's LAN values: 1 s probes, 500 ms timeout, …); a daemon
+   * takes it from its timing profile (PROFILES)
    */
   gossip?: MembershipInit
 
   /**
    * How often the peer hands off hinted copies and keys it no longer owns.
    *
-   * @default HANDOFF_INTERVAL (10 s); test nets use 1 s
+   * @default HANDOFF_INTERVAL (10 s); PROFILES.testnet has 1 s
    */
   handoffInterval?: number
 
   /**
    * How often the peer compares Merkle summaries with one other member (anti-entropy).
    *
-   * @default ANTI_ENTROPY_INTERVAL (30 s); test nets use 2 s
+   * @default ANTI_ENTROPY_INTERVAL (30 s); PROFILES.testnet has 2 s
    */
   antiEntropyInterval?: number
 
   /**
    * A tombstone is garbage-collected once older than this (and held by every replica).
    *
-   * @default TOMBSTONE_GRACE (1 h); test nets use 3 s
+   * @default TOMBSTONE_GRACE (1 h); PROFILES.testnet has 3 s, safe on one machine only: a replica
+   * cut off for longer than the grace can bring a deleted value back
    */
   tombstoneGrace?: number
 
@@ -226,40 +229,17 @@ export interface PeerInit {
   start?: boolean
 }
 
+/** The `PeerInit` fields that resolvePeerConfig() gives a default. */
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads'
+
 /** `PeerInit` with every default applied and every address parsed. */
-export interface PeerConfig {
-  dataDir?: string
-  privateKey?: PrivateKey
-  listen: string[]
-  announce: string[]
+export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
   bootstrap: Multiaddr[]
-  swarmKey?: Uint8Array
-  roster?: Uint8Array
-  network?: string
-  open: boolean
-  allow: string[]
-  dialTimeout: number
-  dhtRefreshInterval: number
-  bootstrapRetryMin: number
-  bootstrapRetryMax: number
-  logger?: ComponentLogger
-  start: boolean
-  n?: number
-  r?: number
-  w?: number
-  sync: boolean
-  syncReads: boolean
-  encryption?: EncryptionInit
-  engine?: Engine
-  gossip?: MembershipInit
-  handoffInterval?: number
-  antiEntropyInterval?: number
-  tombstoneGrace?: number
 }
 
 /** Applies defaults to a `PeerInit` and validates it; throws `InvalidConfigurationError` naming the key. */
 export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
-  const listen = init.listen ?? ['/ip4/0.0.0.0/tcp/0']
+  const listen = init.listen ?? [...DEFAULT_PEER_LISTEN]
   const announce = init.announce ?? []
   const allow = init.allow ?? []
   for (const [key, list] of [['listen', listen], ['announce', announce], ['allow', allow]] as const) {
@@ -269,31 +249,21 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     throw new InvalidConfigurationError('listen: at least one listen multiaddr is required')
   }
 
+  // every field as given, then those with a default or a check
   const config: PeerConfig = {
-    dataDir: init.dataDir,
-    privateKey: init.privateKey,
+    ...init,
     listen,
     announce,
     bootstrap: (init.bootstrap ?? []).map(addr => parseMultiaddr(addr, 'bootstrap')),
-    swarmKey: init.swarmKey,
-    roster: init.roster,
-    network: init.network,
     open: init.open ?? false,
     allow,
-    dialTimeout: positiveInt(init.dialTimeout ?? 10_000, 'dialTimeout'),
+    dialTimeout: positiveInt(init.dialTimeout ?? BOOTSTRAP_DIAL_TIMEOUT, 'dialTimeout'),
     dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
     bootstrapRetryMin: positiveInt(init.bootstrapRetryMin ?? BOOTSTRAP_RETRY_MIN, 'bootstrapRetryMin'),
     bootstrapRetryMax: positiveInt(init.bootstrapRetryMax ?? BOOTSTRAP_RETRY_MAX, 'bootstrapRetryMax'),
-    logger: init.logger,
     start: init.start ?? true,
-    n: init.n,
-    r: init.r,
-    w: init.w,
     sync: init.sync ?? true,
     syncReads: init.syncReads ?? true,
-    encryption: init.encryption,
-    engine: init.engine,
-    gossip: init.gossip,
     handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval'),
     antiEntropyInterval: init.antiEntropyInterval == null ? undefined : positiveInt(init.antiEntropyInterval, 'antiEntropyInterval'),
     tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace')
@@ -306,10 +276,10 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
 
 /**
  * What a daemon is run with: the peer's settings plus where its API listens. These are the keys of
- * `<datadir>/config.json` and, under the same names, the daemon's flags.
+ * `<datadir>/config.json`; SETTINGS says, for each, its type, default, allowed range, flag and help.
  */
 export interface DaemonConfig {
-  /** libp2p listen multiaddrs. @default ['/ip4/0.0.0.0/tcp/4700'] */
+  /** libp2p listen multiaddrs. @default DEFAULT_LISTEN (['/ip4/0.0.0.0/tcp/4700']) */
   listen: string[]
   /** multiaddrs to announce instead. @default [] */
   announce: string[]
@@ -319,26 +289,32 @@ export interface DaemonConfig {
   bootstrapFiles: string[]
   /** path of a swarm key file: join that private network only. @default undefined */
   swarmKeyFile?: string
-  /** API host. Anything but loopback demands a bearer token. @default '127.0.0.1' */
+  /** API host. Anything but loopback demands a bearer token. @default DEFAULT_API_HOST ('127.0.0.1') */
   apiHost: string
-  /** API port, 0 = any free port. @default 4701 */
+  /** API port, 0 = any free port. @default DEFAULT_API_PORT (4701) */
   apiPort: number
   /** multiaddr ranges exempt from inbound rate limits. @default [] */
   allow: string[]
-  /** Kademlia self-lookup interval in ms. @default 300_000 */
+  /** Kademlia self-lookup interval in ms. @default QUERY_SELF_INTERVAL (300_000) */
   dhtRefreshInterval: number
-  /** replicas per key. @default 3 */
+  /** replicas per key. @default DEFAULT_N (3) */
   n: number
-  /** read quorum. @default 2 */
+  /** read quorum. @default DEFAULT_R (2) */
   r: number
-  /** write quorum. @default 2 */
+  /** write quorum. @default DEFAULT_W (2) */
   w: number
   /** sync each write to disk before acknowledging it. @default true */
   sync: boolean
   /** read records with LevelDB's synchronous get (see `PeerInit.syncReads`). @default true */
   syncReads: boolean
-  /** SWIM timing profile: `default` (GOSSIP_DEFAULT) or `testnet` (GOSSIP_TESTNET). @default 'default' */
-  gossip: 'default' | 'testnet'
+  /**
+   * The timing profile (PROFILES in constants.ts): SWIM probes and suspicion, push-pull, handoff,
+   * anti-entropy and the tombstone grace. `testnet` is for one machine only. config.json's
+   * `gossip` key and `--gossip` are deprecated aliases.
+   *
+   * @default 'default'
+   */
+  profile: ProfileName
   /**
    * path of the key-encryption key file (base64 of 32 bytes) for encryption at rest; keep it off
    * the data dir's disk. `--encryption-key-file` and `P2PSTORE_ENCRYPTION_KEY` win over it.
@@ -346,76 +322,248 @@ export interface DaemonConfig {
    */
   encryptionKeyFile?: string
   /** age in ms at which the data key of encryption at rest is rotated. @default ENCRYPTION_ROTATE_INTERVAL (7 days) */
-  encryptionRotateInterval?: number
+  encryptionRotateInterval: number
   /** an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md). @default false */
   open: boolean
 }
 
-const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip', 'encryptionKeyFile', 'encryptionRotateInterval', 'open'] as const
+/** Settings given on the command line: any of DaemonConfig, plus the deprecated `gossip` (= `profile`). */
+export type DaemonFlags = Partial<DaemonConfig> & { gossip?: ProfileName }
 
-/** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
-export function defaultDaemonConfig (): DaemonConfig {
+/** The command-line flag of a setting. */
+export interface SettingFlag {
+  /** the flag without its dashes, kebab-case: `api-port` */
+  name: string
+  /** the argument's name in `--help` (`<port>`); none for an on/off switch */
+  arg?: string
+  /** given more than once, the values add up to a list */
+  repeatable?: boolean
+  /** what `--help` says besides the setting's help (e.g. an environment variable that also sets it) */
+  note?: string
+}
+
+/**
+ * One daemon setting: everything parsing, validation, `--help` and README's configuration table
+ * need to know about it. Built by the helpers below, listed in SETTINGS.
+ */
+export interface Setting<T> {
+  /** what the value may be, in words: named by every error about it, shown in README */
+  range: string
+  /** the value when neither a flag nor config.json gives one */
+  default: T
+  /** what the default means, when the value alone says too little (`5 min`, `7 days`) */
+  defaultNote?: string
+  /** the flag of `p2pstore daemon`; a setting without one is set in config.json only */
+  flag?: SettingFlag
+  /** one line of help: `--help` and README say it */
+  help: string
+  /** a former name, still accepted as config.json key and flag, said to be deprecated */
+  deprecatedAlias?: string
+  /** the value, checked; throws `InvalidConfigurationError` (or `InvalidMultiaddrError`) naming `key` */
+  parse(value: unknown, key: string): T
+  /** the values a flag's argument may take, when there are few */
+  choices?: readonly string[]
+  /** a flag's argument as a value, for the CLI; throws `InvalidConfigurationError` saying the range */
+  fromArg?(text: string): T
+}
+
+type Settings = { [K in keyof DaemonConfig]-?: Setting<DaemonConfig[K]> }
+
+function invalid (key: string, range: string, value: unknown): InvalidConfigurationError {
+  return new InvalidConfigurationError(`${key}: expected ${range}, got ${JSON.stringify(value) ?? 'nothing'}`)
+}
+
+type SettingText = Pick<Setting<unknown>, 'help' | 'flag' | 'defaultNote' | 'deprecatedAlias'>
+
+function stringListSetting (def: string[], text: SettingText, multiaddrs: boolean): Setting<string[]> {
+  const range = multiaddrs ? 'a list of multiaddrs' : 'a list of file paths'
   return {
-    listen: [...DEFAULT_LISTEN],
-    announce: [],
-    bootstrap: [],
-    bootstrapFiles: [],
-    apiHost: DEFAULT_API_HOST,
-    apiPort: DEFAULT_API_PORT,
-    allow: [],
-    dhtRefreshInterval: QUERY_SELF_INTERVAL,
-    n: DEFAULT_N,
-    r: DEFAULT_R,
-    w: DEFAULT_W,
-    sync: true,
-    syncReads: true,
-    gossip: 'default',
-    open: false
+    ...text,
+    range,
+    default: def,
+    parse: (value, key) => {
+      if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) throw invalid(key, range, value)
+      if (multiaddrs) value.forEach(addr => parseMultiaddr(addr, key))
+      return [...value]
+    }
   }
+}
+
+function textSetting (def: string, text: SettingText, range = 'a non-empty string'): Setting<string> {
+  const parse = (value: unknown, key: string): string => {
+    if (typeof value !== 'string' || value === '') throw invalid(key, range, value)
+    return value
+  }
+  return { ...text, range, default: def, parse }
+}
+
+function optionalTextSetting (text: SettingText, range = 'a file path'): Setting<string | undefined> {
+  const required = textSetting('', text, range)
+  return { ...required, default: undefined, parse: (value, key) => value === undefined ? undefined : required.parse(value, key) }
+}
+
+function integerSetting (def: number, min: number, max: number, text: SettingText, range = max === Number.MAX_SAFE_INTEGER ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`): Setting<number> {
+  const parse = (value: unknown, key: string): number => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) throw invalid(key, range, value)
+    return value
+  }
+  return {
+    ...text,
+    range,
+    default: def,
+    parse,
+    fromArg: arg => {
+      const n = Number(arg)
+      if (!/^\d+$/.test(arg) || n < min || n > max) throw new InvalidConfigurationError(`expected ${range}`)
+      return n
+    }
+  }
+}
+
+function booleanSetting (def: boolean, text: SettingText): Setting<boolean> {
+  return {
+    ...text,
+    range: 'true or false',
+    default: def,
+    parse: (value, key) => {
+      if (typeof value !== 'boolean') throw invalid(key, 'true or false', value)
+      return value
+    }
+  }
+}
+
+function choiceSetting<T extends string> (def: T, choices: readonly T[], text: SettingText): Setting<T> {
+  const range = `one of ${choices.join(', ')}`
+  const parse = (value: unknown, key: string): T => {
+    if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) throw invalid(key, range, value)
+    return value as T
+  }
+  return { ...text, range, default: def, parse, choices }
+}
+
+/**
+ * Every daemon setting, in the order `--help` and README list them. The one place a setting is
+ * written down: resolveDaemonConfig() parses and validates from it, the CLI builds the daemon's
+ * flags from it, `p2pstore init` writes its defaults, and a test keeps README's table in step.
+ */
+export const SETTINGS: Settings = {
+  listen: stringListSetting([...DEFAULT_LISTEN], { help: 'libp2p TCP listen addresses', flag: { name: 'listen', arg: '<multiaddr>', repeatable: true } }, true),
+  announce: stringListSetting([], { help: 'addresses to announce instead (NAT, port forward)', flag: { name: 'announce', arg: '<multiaddr>', repeatable: true } }, true),
+  bootstrap: stringListSetting([], { help: 'bootstrap peers, best with `/p2p/<peer id>`', flag: { name: 'bootstrap', arg: '<multiaddr>', repeatable: true } }, true),
+  bootstrapFiles: stringListSetting([], { help: 'files of bootstrap multiaddrs, one per line (`#` comments)', flag: { name: 'bootstrap-file', arg: '<file>', repeatable: true } }, false),
+  swarmKeyFile: optionalTextSetting({ help: 'join the private network of this swarm key (see `npx p2pstore keygen`)', flag: { name: 'swarm-key', arg: '<file>' } }),
+  open: booleanSetting(false, { help: 'run an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md)', flag: { name: 'open' } }),
+  apiHost: textSetting(DEFAULT_API_HOST, { help: 'API host; anything but loopback refuses to start without an API token (see "API tokens and roles")', flag: { name: 'api-host', arg: '<host>' } }, 'a host name or IP address'),
+  apiPort: integerSetting(DEFAULT_API_PORT, 0, 65535, { help: 'API port, 0 = any free port', flag: { name: 'api-port', arg: '<port>' } }, 'a port number 0–65535 (0 = any free port)'),
+  allow: stringListSetting([], { help: 'address ranges exempt from the inbound connection rate limit (e.g. `/ip4/10.0.0.0/ipcidr/8`)', flag: { name: 'allow', arg: '<multiaddr>', repeatable: true } }, true),
+  dhtRefreshInterval: integerSetting(QUERY_SELF_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'Kademlia self-lookup interval in ms', defaultNote: '5 min', flag: { name: 'dht-refresh-interval', arg: '<ms>' } }),
+  n: integerSetting(DEFAULT_N, 1, MAX_N, { help: 'replicas per key, for requests that do not say (put/get/delete --n)' }),
+  r: integerSetting(DEFAULT_R, 1, MAX_N, { help: 'read quorum, at most n (get/delete --r)' }),
+  w: integerSetting(DEFAULT_W, 1, MAX_N, { help: 'write quorum, at most n (put/delete --w)' }),
+  sync: booleanSetting(true, { help: 'sync every write to disk before acknowledging it' }),
+  syncReads: booleanSetting(true, { help: 'read records with LevelDB\'s synchronous get (microseconds from memory or the page cache; turn it off on slow disks holding far more data than RAM, where a cold read would stall the event loop)' }),
+  profile: choiceSetting<ProfileName>('default', Object.keys(PROFILES) as ProfileName[], {
+    help: `timing profile: default (real networks) or testnet (one machine only: it also shortens the tombstone grace to ${duration(PROFILES.testnet.tombstoneGrace)}), see "Timing profiles"`,
+    flag: { name: 'profile', arg: '<name>' },
+    deprecatedAlias: 'gossip'
+  }),
+  encryptionKeyFile: optionalTextSetting({ help: 'key-encryption key file (base64 of 32 bytes): turns on encryption at rest', flag: { name: 'encryption-key-file', arg: '<file>', note: 'flag > `$P2PSTORE_ENCRYPTION_KEY` > config.json' } }),
+  encryptionRotateInterval: integerSetting(ENCRYPTION_ROTATE_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'age in ms at which the data key of encryption at rest is rotated', defaultNote: '7 days' })
+}
+
+/** The config.json keys of SETTINGS, in order. */
+export const SETTING_KEYS = Object.keys(SETTINGS) as Array<keyof DaemonConfig>
+
+/** Every key config.json may hold: the settings and their deprecated aliases. */
+const FILE_KEYS: readonly string[] = [...SETTING_KEYS, ...SETTING_KEYS.flatMap(key => SETTINGS[key].deprecatedAlias ?? [])]
+
+/** A setting's default as `--help` and README show it: the value (JSON but for strings), or `undefined` for none. */
+export function settingDefaultText (key: keyof DaemonConfig): string | undefined {
+  const value: unknown = SETTINGS[key].default
+  if (value === undefined) return undefined
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+/** Defaults of a daemon, used by `p2pstore init` to write a starting config. */
+export function defaultDaemonConfig (): DaemonConfig {
+  const config: Record<string, unknown> = {}
+  for (const key of SETTING_KEYS) {
+    const value: unknown = SETTINGS[key].default
+    if (value !== undefined) config[key] = Array.isArray(value) ? [...value] : value
+  }
+  return config as unknown as DaemonConfig
+}
+
+/** The deprecated aliases a config.json uses, each with the setting's current key. */
+export function deprecatedKeys (file: Record<string, unknown>): Array<{ alias: string, key: keyof DaemonConfig }> {
+  return SETTING_KEYS.flatMap(key => {
+    const alias = SETTINGS[key].deprecatedAlias
+    return alias != null && file[alias] !== undefined ? [{ alias, key }] : []
+  })
+}
+
+/**
+ * A setting's value in one source: its key, else its deprecated alias; both with different values
+ * is refused (which one was meant?).
+ */
+function given (source: Record<string, unknown>, key: keyof DaemonConfig, where: string): { value: unknown, name: string } | undefined {
+  const alias = SETTINGS[key].deprecatedAlias
+  const value = source[key]
+  // null counts as not given, as undefined does
+  if (alias == null || source[alias] == null) return value == null ? undefined : { value, name: key }
+  if (value != null && value !== source[alias]) {
+    throw new InvalidConfigurationError(`${where}: ${key} (${JSON.stringify(value)}) and its deprecated alias ${alias} (${JSON.stringify(source[alias])}) disagree; keep ${key} only`)
+  }
+  return { value: source[alias], name: value == null ? `${alias} (deprecated alias of ${key})` : key }
 }
 
 /**
  * Merges the daemon's settings: CLI flags over `config.json` over defaults. Only keys a source
  * actually sets count (`undefined` means "not given"; 0 and empty lists are values). Unknown keys
- * in the file are refused so that a typo never silently does nothing.
+ * in the file are refused so that a typo never silently does nothing. Every value is checked
+ * against its setting's range (SETTINGS); a bad one raises `InvalidConfigurationError` naming the
+ * key and the range.
  */
-export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<string, unknown>): DaemonConfig {
+export function resolveDaemonConfig (flags: DaemonFlags, file: Record<string, unknown>): DaemonConfig {
   for (const key of Object.keys(file)) {
-    if (!(DAEMON_KEYS as readonly string[]).includes(key)) {
-      throw new InvalidConfigurationError(`config.json: unknown setting "${key}" (known: ${DAEMON_KEYS.join(', ')})`)
+    if (!FILE_KEYS.includes(key)) {
+      throw new InvalidConfigurationError(`config.json: unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')})`)
     }
   }
-  const fromFile = file as Partial<Record<keyof DaemonConfig, unknown>>
-  const defaults = defaultDaemonConfig()
-  const pick = <K extends keyof DaemonConfig>(key: K): unknown => flags[key] ?? fromFile[key] ?? defaults[key]
+  const config: Record<string, unknown> = {}
+  for (const key of SETTING_KEYS) {
+    const setting: Setting<unknown> = SETTINGS[key]
+    const { value, name } = given(flags, key, 'flags') ?? given(file, key, 'config.json') ?? { value: setting.default, name: key }
+    config[key] = setting.parse(value, name)
+  }
+  const resolved = config as unknown as DaemonConfig
+  if (resolved.r > resolved.n) throw new InvalidConfigurationError(`r (${resolved.r}) must be at most n (${resolved.n})`)
+  if (resolved.w > resolved.n) throw new InvalidConfigurationError(`w (${resolved.w}) must be at most n (${resolved.n})`)
+  return resolved
+}
 
-  const config: DaemonConfig = {
-    listen: stringList(pick('listen'), 'listen'),
-    announce: stringList(pick('announce'), 'announce'),
-    bootstrap: stringList(pick('bootstrap'), 'bootstrap'),
-    bootstrapFiles: stringList(pick('bootstrapFiles'), 'bootstrapFiles'),
-    swarmKeyFile: optionalString(pick('swarmKeyFile'), 'swarmKeyFile'),
-    apiHost: requiredString(pick('apiHost'), 'apiHost'),
-    apiPort: port(pick('apiPort'), 'apiPort'),
-    allow: stringList(pick('allow'), 'allow'),
-    dhtRefreshInterval: positiveInt(pick('dhtRefreshInterval'), 'dhtRefreshInterval'),
-    n: positiveInt(pick('n'), 'n'),
-    r: positiveInt(pick('r'), 'r'),
-    w: positiveInt(pick('w'), 'w'),
-    sync: bool(pick('sync'), 'sync'),
-    syncReads: bool(pick('syncReads'), 'syncReads'),
-    gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const),
-    encryptionKeyFile: optionalString(pick('encryptionKeyFile'), 'encryptionKeyFile'),
-    encryptionRotateInterval: pick('encryptionRotateInterval') === undefined ? undefined : positiveInt(pick('encryptionRotateInterval'), 'encryptionRotateInterval'),
-    open: bool(pick('open'), 'open')
-  }
-  for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
-    config[key].forEach(addr => parseMultiaddr(addr, key))
-  }
-  if (config.n > MAX_N) throw new InvalidConfigurationError(`n: at most ${MAX_N}, got ${config.n}`)
-  if (config.r > config.n) throw new InvalidConfigurationError(`r (${config.r}) must be at most n (${config.n})`)
-  if (config.w > config.n) throw new InvalidConfigurationError(`w (${config.w}) must be at most n (${config.n})`)
-  return config
+/**
+ * README's configuration table: one row per setting, from SETTINGS. A test compares it with
+ * README.md and prints these rows when they differ.
+ */
+export function settingsMarkdown (): string {
+  const code = (text: string): string => `\`${text}\``
+  const rows = SETTING_KEYS.map(key => {
+    const setting: Setting<unknown> = SETTINGS[key]
+    const flag = setting.flag == null
+      ? '—'
+      : [
+          code(`--${setting.flag.name}`),
+          ...(setting.flag.repeatable === true ? ['(repeatable)'] : []),
+          ...(setting.deprecatedAlias == null ? [] : [`(deprecated alias ${code(`--${setting.deprecatedAlias}`)})`])
+        ].join(' ')
+    const name = setting.deprecatedAlias == null ? code(key) : `${code(key)} (deprecated alias ${code(setting.deprecatedAlias)})`
+    const help = setting.flag?.note == null ? setting.help : `${setting.help}; ${setting.flag.note}`
+    const value = settingDefaultText(key)
+    const def = value == null ? 'none' : `${code(value)}${setting.defaultNote == null ? '' : ` (${setting.defaultNote})`}`
+    return `| ${name} | ${flag} | ${def} | ${setting.range} | ${help.replaceAll('|', '\\|')} |`
+  })
+  return ['| `config.json` key | flag | default | allowed | meaning |', '|---|---|---|---|---|', ...rows].join('\n')
 }
 
 /**
@@ -448,47 +596,52 @@ export function parseMultiaddr (addr: string, where: string): Multiaddr {
   }
 }
 
-function stringList (value: unknown, key: string): string[] {
-  if (!Array.isArray(value) || !value.every(v => typeof v === 'string')) {
-    throw new InvalidConfigurationError(`${key}: expected a list of strings, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function optionalString (value: unknown, key: string): string | undefined {
-  if (value === undefined) return undefined
-  return requiredString(value, key)
-}
-
-function requiredString (value: unknown, key: string): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new InvalidConfigurationError(`${key}: expected a non-empty string, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function port (value: unknown, key: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new InvalidConfigurationError(`${key}: expected a port number 0–65535 (0 = any free port), got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function oneOf<T extends string> (value: unknown, key: string, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidConfigurationError(`${key}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
-  }
-  return value as T
-}
-
-function bool (value: unknown, key: string): boolean {
-  if (typeof value !== 'boolean') throw new InvalidConfigurationError(`${key}: expected true or false, got ${JSON.stringify(value)}`)
-  return value
-}
-
 function positiveInt (value: unknown, key: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     throw new InvalidConfigurationError(`${key}: expected a positive whole number, got ${JSON.stringify(value)}`)
   }
   return value
+}
+
+/** What each value of a timing profile (PROFILES) sets, for README's profile table. */
+const PROFILE_FIELDS: Record<keyof typeof PROFILES.default.gossip | Exclude<keyof typeof PROFILES.default, 'gossip'>, string> = {
+  probeInterval: 'SWIM probe period',
+  probeTimeout: 'SWIM probe timeout (direct ack)',
+  indirectChecks: 'SWIM indirect probes after a missed ack',
+  suspicionMult: 'suspicion floor, × log10(n) probe periods (Lifeguard)',
+  suspicionMaxMult: 'suspicion for a lone accuser, × the floor',
+  retransmitMult: 'each update piggybacked × log10(n + 1) times',
+  pushPullInterval: 'full-state push-pull with one member',
+  handoffInterval: 'hinted and ownership handoff pass',
+  antiEntropyInterval: 'Merkle anti-entropy round with one member',
+  tombstoneGrace: '**tombstone grace**: a replica cut off for longer can bring a deleted value back'
+}
+
+/** A duration in ms the way README writes it: `500 ms`, `3 s`, `1 h`. */
+function duration (ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`
+  }
+  return `${ms} ms`
+}
+
+/**
+ * README's table of the timing profiles: every value each profile sets (PROFILES). A test
+ * compares it with README.md and prints these rows when they differ.
+ */
+export function profilesMarkdown (): string {
+  const names = Object.keys(PROFILES) as ProfileName[]
+  const flat = (name: ProfileName): Record<string, number> => {
+    const { gossip, ...rest } = PROFILES[name]
+    return { ...gossip, ...rest }
+  }
+  const rows = (Object.keys(PROFILE_FIELDS) as Array<keyof typeof PROFILE_FIELDS>).map(field => {
+    const isDuration = /Interval|Timeout|Grace/.test(field)
+    const cells = names.map(name => {
+      const value = flat(name)[field] ?? NaN
+      return isDuration ? duration(value) : String(value)
+    })
+    return `| \`${field}\` | ${PROFILE_FIELDS[field]} | ${cells.join(' | ')} |`
+  })
+  return [`| value | what | ${names.map(name => `\`${name}\``).join(' | ')} |`, `|---|---|${names.map(() => '---|').join('')}`, ...rows].join('\n')
 }

@@ -52,6 +52,9 @@ export const ENCRYPTION_ROTATE_AFTER = 2 ** 28
 /** A data key is also rotated once it is this old (checked on every write). */
 export const ENCRYPTION_ROTATE_INTERVAL = 7 * 24 * 60 * minute
 
+/** Default libp2p listen address of a peer built with `createPeer()`: every interface, any free port. */
+export const DEFAULT_PEER_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+
 /** Default libp2p listen address of a daemon: every interface, a fixed port operators can open. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4700']
 
@@ -295,3 +298,27 @@ export const TOMBSTONE_GRACE = 1 * 60 * minute
 
 /** Test nets collect tombstones after 3 s. */
 export const TOMBSTONE_GRACE_TESTNET = 3 * second
+
+/**
+ * The timing profiles a daemon runs with (`--profile`, config.json `profile`): every value a
+ * profile sets, in one place. `default` is for real networks; `testnet` is for many peers on one
+ * machine and shortens everything, **including the tombstone grace (3 s)**: a replica cut off for
+ * longer than the grace can bring a deleted value back, so never run `testnet` across real networks.
+ */
+export const PROFILES = {
+  default: {
+    gossip: GOSSIP_DEFAULT,
+    handoffInterval: HANDOFF_INTERVAL,
+    antiEntropyInterval: ANTI_ENTROPY_INTERVAL,
+    tombstoneGrace: TOMBSTONE_GRACE
+  },
+  testnet: {
+    gossip: GOSSIP_TESTNET,
+    handoffInterval: HANDOFF_INTERVAL_TESTNET,
+    antiEntropyInterval: ANTI_ENTROPY_INTERVAL_TESTNET,
+    tombstoneGrace: TOMBSTONE_GRACE_TESTNET
+  }
+} as const
+
+/** The name of a timing profile (see PROFILES). */
+export type ProfileName = keyof typeof PROFILES

@@ -10,15 +10,15 @@ import fs from 'node:fs/promises'
 import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { createApiServer, isLoopbackHost } from './api/index.ts'
-import { readBootstrapFile, resolveDaemonConfig } from './config.ts'
-import { ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_INTERVAL_TESTNET, DATADIR_FILES, GOSSIP_DEFAULT, GOSSIP_TESTNET, HANDOFF_INTERVAL, ROSTER_FILE_POLL_INTERVAL, HANDOFF_INTERVAL_TESTNET, SHUTDOWN_TIMEOUT, TOMBSTONE_GRACE, TOMBSTONE_GRACE_TESTNET } from './constants.ts'
+import { deprecatedKeys, readBootstrapFile, resolveDaemonConfig } from './config.ts'
+import { DATADIR_FILES, PROFILES, ROSTER_FILE_POLL_INTERVAL, SHUTDOWN_TIMEOUT } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
 import { dearmourRoster } from './roster/index.ts'
 import { encryptionKeyWarnings, resolveEncryptionKey } from './storage/index.ts'
 import { openDaemonTokens } from './tokens/index.ts'
-import type { DaemonConfig } from './config.ts'
+import type { DaemonFlags } from './config.ts'
 import type { Peer } from './peer.ts'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
@@ -28,7 +28,7 @@ export interface DaemonInit {
   /** the data dir; created on first run */
   dataDir: string
   /** settings given on the command line; they win over `config.json` */
-  flags?: Partial<DaemonConfig>
+  flags?: DaemonFlags
   /**
    * Serve the fault-injection routes (`/v1/faults`: partitions) on the API. Only test nets and the
    * consistency checker turn this on; it is not a `config.json` setting.
@@ -104,7 +104,9 @@ export class Daemon {
     const { privateKey } = await this.dataDir.open()
     await this.dataDir.lock()
     try {
-      const config = resolveDaemonConfig(this.init.flags ?? {}, await this.dataDir.readConfig())
+      const file = await this.dataDir.readConfig()
+      const config = resolveDaemonConfig(this.init.flags ?? {}, file)
+      for (const { alias, key } of deprecatedKeys(file)) this.log('config.json: "%s" is a deprecated name of "%s"; rename it', alias, key)
       // before the peer starts: a daemon that must not serve its API fails fast
       const tokens = await openDaemonTokens(this.dataDir, { apiHost: config.apiHost, beyondLoopback: !isLoopbackHost(config.apiHost), insecure: this.init.insecure, initToken: this.init.initToken })
       for (const note of tokens.notes) this.log(note)
@@ -138,10 +140,8 @@ export class Daemon {
               rotateInterval: config.encryptionRotateInterval,
               onProgress: (done, total) => { this.log('encrypting the data dir: %d of %d records', done, total) }
             },
-        gossip: config.gossip === 'testnet' ? GOSSIP_TESTNET : GOSSIP_DEFAULT,
-        handoffInterval: config.gossip === 'testnet' ? HANDOFF_INTERVAL_TESTNET : HANDOFF_INTERVAL,
-        antiEntropyInterval: config.gossip === 'testnet' ? ANTI_ENTROPY_INTERVAL_TESTNET : ANTI_ENTROPY_INTERVAL,
-        tombstoneGrace: config.gossip === 'testnet' ? TOMBSTONE_GRACE_TESTNET : TOMBSTONE_GRACE,
+        // gossip, handoff, anti-entropy and tombstone-grace timing
+        ...PROFILES[config.profile],
         open: config.open,
         logger: this.init.logger,
         start: false

@@ -11,10 +11,11 @@ import path from 'node:path'
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander'
 import { HttpClient } from '../client/index.ts'
-import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, DEFAULT_DATADIR_NAME, MAX_N, second, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
+import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, DEFAULT_DATADIR_NAME, second, TESTNET_MAX_PEERS, VERSION } from '../constants.ts'
 import { EXIT, InvalidConfigurationError } from '../errors.ts'
 import { resolveApiTarget } from './api-file.ts'
 import { Output } from './output.ts'
+import { settingArg, settingOptions } from './settings.ts'
 import type { CheckOptions } from './commands/check.ts'
 import type { DaemonOptions } from './commands/daemon.ts'
 import type { EncryptionOptions } from './commands/encryption.ts'
@@ -156,22 +157,13 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(run(async (ctx, action: string, ids: string[], opts: RosterOptions) => (await import('./commands/roster.ts')).rosterCommand(ctx, action, ids, opts))))
 
-  usageHint(program.command('daemon')
+  const daemon = program.command('daemon')
     .description('run a peer and its HTTP API in the foreground (initializes the data dir on first use)')
-    .option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/4700)', collect)
-    .option('--announce <multiaddr>', 'address to announce instead, repeatable', collect)
-    .option('--bootstrap <multiaddr>', 'bootstrap peer, repeatable', collect)
-    .option('--bootstrap-file <file>', 'file of bootstrap multiaddrs, one per line, repeatable', collect)
-    .option('--swarm-key <file>', 'join the private network of this swarm key (see `npx p2pstore keygen`)')
-    .option('--open', 'run an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md)')
-    .option('--api-host <host>', 'API host; beyond loopback a bearer token is required (default 127.0.0.1)')
-    .option('--api-port <port>', 'API port, 0 = any free port (default 4701)', portArg)
-    .option('--allow <multiaddr>', 'address range exempt from inbound connection limits, repeatable', collect)
-    .option('--dht-refresh-interval <ms>', 'Kademlia self-lookup interval in ms (default 300000)', positiveIntArg)
-    .addOption(new Option('--gossip <profile>', 'SWIM timing: default (1 s probes) or testnet (200 ms probes, for one machine)').choices(['default', 'testnet']))
+  // one flag per setting of SETTINGS (config.ts); each wins over the same key of config.json
+  for (const option of settingOptions()) daemon.addOption(option)
+  usageHint(daemon
     .option('--fault-injection', 'serve /v1/faults on the API (partitions; for test nets and `p2pstore check` only)')
     .option('--log-timestamps', 'prefix every output line with an ISO timestamp, after a `--- daemon started …` line (test nets use it for daemon.log)')
-    .option('--encryption-key-file <file>', 'encrypt stored values at rest under this key-encryption key (default: $P2PSTORE_ENCRYPTION_KEY, else config.json encryptionKeyFile)')
     .option('--insecure', 'allow an API beyond loopback without any token (open to anyone who can reach it)')
     .option('--init-token', 'if the data dir holds no API token, create an admin token and save it in <datadir>/api-token')
     .addOption(json())
@@ -198,7 +190,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(run(async ctx => (await import('./commands/peers.ts')).peersCommand(ctx))))
 
-  const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(quorumArg)
+  const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(settingArg(name) ?? Number)
 
   usageHint(program.command('put')
     .description('store a value: VALUE, or standard input when omitted (binary-safe)')
@@ -329,16 +321,6 @@ function durationOrZeroArg (value: string): number {
   return value.trim() === '0' ? 0 : durationArg(value)
 }
 
-function collect (value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value]
-}
-
-function quorumArg (value: string): number {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_N) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_N}`)
-  return n
-}
-
 /** All of standard input as bytes; refuses an interactive terminal so `put KEY` never hangs silently. */
 async function readStdin (): Promise<Uint8Array> {
   if (process.stdin.isTTY) {
@@ -347,12 +329,6 @@ async function readStdin (): Promise<Uint8Array> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
-}
-
-function portArg (value: string): number {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number 0–65535 (0 = any free port)')
-  return n
 }
 
 function positiveIntArg (value: string): number {

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prefixLogger } from '@libp2p/logger'
-import { ANTI_ENTROPY_INTERVAL_TESTNET, GOSSIP_TESTNET, HANDOFF_INTERVAL_TESTNET, TESTNET_JOIN_TIMEOUT, TOMBSTONE_GRACE_TESTNET, second } from '../constants.ts'
+import { PROFILES, TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import { createPeer } from '../peer.ts'
 import { addTestnetMembers, testnetCredentials } from './credentials.ts'
@@ -126,10 +126,7 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
     bootstrapRetryMin: 200,
     bootstrapRetryMax: 2 * second,
     logger: prefixLogger(`peer-${i}`),
-    gossip: GOSSIP_TESTNET,
-    handoffInterval: HANDOFF_INTERVAL_TESTNET,
-    antiEntropyInterval: ANTI_ENTROPY_INTERVAL_TESTNET,
-    tombstoneGrace: TOMBSTONE_GRACE_TESTNET,
+    ...PROFILES.testnet,
     ...init.peer,
     allow: [LOOPBACK_ALLOW, ...(init.peer?.allow ?? [])],
     dataDir: dataDir(i),

@@ -547,7 +547,7 @@ export class ProcessTestnet {
       // every peer of a test net is one host to the inbound rate limit: loopback, or the lab
       '--allow', this.lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(this.lab.subnet),
       '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
-      '--gossip', 'testnet',
+      '--profile', 'testnet',
       '--log-timestamps',
       ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),

@@ -1,5 +1,5 @@
 /**
- * Failure detection between `p2pstore daemon` processes (`--gossip testnet`), as a user sees it
+ * Failure detection between `p2pstore daemon` processes (`--profile testnet`), as a user sees it
  * through `GET /v1/peers`:
  *
  * - SIGKILL: ms from the kill until the FIRST other daemon reports the victim `dead`, and until
@@ -295,7 +295,7 @@ export async function detectFailures (init: DetectionInit): Promise<DetectionRep
       freshNetPerKill: init.freshNetPerKill,
       suspicionMs: { min: Math.round(suspicion.min), max: Math.round(suspicion.max) },
       gossip: GOSSIP_TESTNET,
-      how: `${peers} \`p2pstore daemon\` processes (ProcessTestnet, --gossip testnet) on this machine, each other daemon's GET /v1/peers polled every ${pollMs} ms; times from the signal until the answer showing the state arrived`
+      how: `${peers} \`p2pstore daemon\` processes (ProcessTestnet, --profile testnet) on this machine, each other daemon's GET /v1/peers polled every ${pollMs} ms; times from the signal until the answer showing the state arrived`
     }
   } finally {
     await stopAll()
@@ -354,7 +354,7 @@ async function cli (): Promise<void> {
     freshNetPerKill: true,
     progress: line => { process.stderr.write(`${line}\n`) }
   })
-  console.log(`failure detection, ${detection.peers} daemons on one machine, --gossip testnet: probe every ${GOSSIP_TESTNET.probeInterval} ms, ` +
+  console.log(`failure detection, ${detection.peers} daemons on one machine, --profile testnet: probe every ${GOSSIP_TESTNET.probeInterval} ms, ` +
     `${GOSSIP_TESTNET.probeTimeout} ms timeout, suspicion ${detection.suspicionMs.min}–${detection.suspicionMs.max} ms at ${detection.peers} members; polled every ${detection.pollMs} ms`)
   console.log(`${'measure'.padEnd(38)}${'trials'.padStart(7)}${'median'.padStart(10)}${'max'.padStart(10)}${'missed'.padStart(8)}`)
   for (const [name, s] of detectionRows(detection)) {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { main } from '../../src/cli/index.ts'
+import { defaultDaemonConfig } from '../../src/config.ts'
 import { EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
@@ -119,6 +120,14 @@ describe('cli commands (stub client, captured output)', () => {
     expect(operatorKey).to.equal(path.join(dir, 'operator.key'))
     const again = JSON.parse((await run(['--data', dir, 'init', '--json'])).stdout) as { peerId: string, created: boolean }
     expect(again).to.deep.equal({ ...kept, created: false })
+  })
+
+  it('init writes every setting\'s default into config.json, the timing profile as profile (not the deprecated gossip)', async () => {
+    const dir = path.join(await cleanup.tempDir(), 'home')
+    expect((await run(['init', '--json'], undefined, { P2PSTORE_HOME: dir })).code).to.equal(0)
+    const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>
+    expect(config).to.deep.equal(defaultDaemonConfig())
+    expect(config).to.include({ profile: 'default' }).and.not.have.property('gossip')
   })
 
   it('keygen --swarm-key writes a pnet key 0600 and refuses to overwrite it without --force', async () => {

@@ -1,5 +1,5 @@
 /**
- * SWIM failure detection between real `p2pstore daemon` processes (`--gossip testnet`): a crashed
+ * SWIM failure detection between real `p2pstore daemon` processes (`--profile testnet`): a crashed
  * daemon (SIGKILL) is declared dead everywhere, a briefly frozen one (SIGSTOP shorter than the
  * suspicion floor) never is, and a long-frozen one is declared dead and then refutes with a higher
  * incarnation once it runs again. SIGSTOP is invisible at TCP level, so only the gossip probes can

@@ -1,27 +1,20 @@
 import { Daemon, startSeparator, stopOnSignals, timestampLines } from '../../daemon.ts'
-import type { DaemonConfig } from '../../config.ts'
+import { settingFlags } from '../settings.ts'
 import type { Peer } from '../../peer.ts'
 import type { CommandContext } from '../context.ts'
+import type { SettingOptions } from '../settings.ts'
 
-/** Flags of `p2pstore daemon`; each overrides the same key of `<datadir>/config.json`. */
-export interface DaemonOptions {
-  listen?: string[]
-  announce?: string[]
-  bootstrap?: string[]
-  bootstrapFile?: string[]
-  swarmKey?: string
-  apiHost?: string
-  apiPort?: number
-  allow?: string[]
-  dhtRefreshInterval?: number
-  gossip?: 'default' | 'testnet'
+/**
+ * Flags of `p2pstore daemon`: one per setting of SETTINGS (config.ts; each overrides the same key
+ * of `<datadir>/config.json`, see `settingFlags()`), plus these, which are not settings.
+ */
+export interface DaemonOptions extends SettingOptions {
+  /** serve `/v1/faults` (test nets and `p2pstore check` only) */
   faultInjection?: boolean
   /** prefix every line of output with an ISO timestamp, and start with a separator line (test nets' daemon.log) */
   logTimestamps?: boolean
-  encryptionKeyFile?: string
   /** `$P2PSTORE_ENCRYPTION_KEY` (base64), passed by the CLI */
   encryptionKey?: string
-  open?: boolean
   insecure?: boolean
   initToken?: boolean
 }
@@ -41,20 +34,7 @@ function networkLine (peer: Peer | undefined): string {
  * cleanly and resolves with exit code 0. First use of a data dir initializes it.
  */
 export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): Promise<number> {
-  const flags: Partial<DaemonConfig> = {
-    listen: opts.listen,
-    announce: opts.announce,
-    bootstrap: opts.bootstrap,
-    bootstrapFiles: opts.bootstrapFile,
-    swarmKeyFile: opts.swarmKey,
-    apiHost: opts.apiHost,
-    apiPort: opts.apiPort,
-    allow: opts.allow,
-    dhtRefreshInterval: opts.dhtRefreshInterval,
-    gossip: opts.gossip,
-    encryptionKeyFile: opts.encryptionKeyFile,
-    open: opts.open
-  }
+  const flags = settingFlags(opts)
   if (opts.logTimestamps === true) {
     // a log file shared by every start of this daemon: where each one begins, and when each line was
     ctx.out.info(startSeparator())
