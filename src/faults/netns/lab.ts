@@ -51,52 +51,23 @@
  * @packageDocumentation
  */
 
-import { execFile } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { statSync } from 'node:fs'
 import { InvalidParametersError, NotStartedError } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { TestnetError } from '../errors.ts'
+import { TestnetError } from '../../errors.ts'
+import { failureOf, ip } from './command.ts'
+import { PROCESS_HOST } from './host.ts'
+import { cutRules, faultChains, healRules, HOST_IF, IPTABLES_CANDIDATES, lossRules, restore, seesChains, CUT_CHAIN } from './iptables.ts'
+import { addNamespace, BRIDGE, CONTROLLER_SWITCH_IF, controllerInterface, deleteLink, deleteNamespace, listNamespaces, OWNER_MARK, PREFIX_PATTERN, switchNamespace } from './links.ts'
+import { defaultSubnet, nextBase, overlappingRoute, parseSubnet, rootRoutes } from './subnet.ts'
+import type { NetnsHost } from './host.ts'
 
 const log = logger('p2pstore:faults:netns')
 
 /** Most hosts in one lab: addresses are `.11` to `.74` of a /24. */
 export const NETNS_LAB_MAX_HOSTS = 64
 
-/** Deadline of one `ip` or `iptables` command. */
-const COMMAND_TIMEOUT = 10_000
-
-/** `-w` of iptables(-restore): seconds to wait for the xtables lock (legacy backend only). */
-const XTABLES_WAIT_SECONDS = 5
-
-/** A namespace without an owner marker younger than this may still be in `setup()`: keep it. */
-const STALE_GRACE = 30_000
-
-/** Chains of our own in each host's filter table, jumped to from `INPUT` for packets on `eth0`. */
-const CUT_CHAIN = 'p2ps-cut'
-const LOSS_CHAIN = 'p2ps-loss'
-
-/** Host side of every host's veth; the switch side is `h<i>`. */
-const HOST_IF = 'eth0'
-const BRIDGE = 'br0'
-
-/** Switch side of the controller link; the root side is `controllerInterface(prefix)`. */
-const CONTROLLER_SWITCH_IF = 'c'
-
-/** Longest interface name Linux takes (IFNAMSIZ 16, less the terminating NUL). */
-const MAX_IFNAME = 15
-
 /** How many /24s after the default one `setup()` tries when the default is in use. */
 const SUBNET_TRIES = 64
-
-/** The bridge's ifalias, naming the process that owns the lab (see `cleanupStaleLabs`). */
-const OWNER_MARK = 'p2pstore-lab:pid='
-
-/** Namespace prefixes: short, and safe inside a namespace name and an iptables comment. */
-const PREFIX_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,23}$/
-
-/** iptables front ends to try, best first: the system's choice, then each backend by name. */
-const IPTABLES_CANDIDATES = ['iptables', 'iptables-nft', 'iptables-legacy']
 
 /** Options of `NetnsLab`. */
 export interface NetnsLabInit {
@@ -125,6 +96,13 @@ export interface NetnsLabInit {
    * with the first candidate
    */
   subnet?: string
+
+  /**
+   * What this process knows of its labs (sequence numbers, subnets held, the probe's answer).
+   *
+   * @default the one object of this process, so that its labs never clash
+   */
+  host?: NetnsHost
 }
 
 /** What `NetnsLab.available()` found. */
@@ -151,6 +129,7 @@ export class NetnsLab {
   /** per host, the source addresses `p2ps-cut` drops, so a repeated cut adds no duplicates */
   private readonly cuts = new Map<number, Set<string>>()
   private iptables?: string
+  private readonly host: NetnsHost
   private setupPromise?: Promise<void>
   private cleanupPromise?: Promise<void>
   private ready = false
@@ -161,7 +140,7 @@ export class NetnsLab {
    * deleted again). The answer's `reason` says what is missing and how to get it.
    */
   static async available (): Promise<NetnsLabAvailability> {
-    const found = await probe()
+    const found = await PROCESS_HOST.probe()
     return found.ok ? { ok: true } : found
   }
 
@@ -170,22 +149,17 @@ export class NetnsLab {
     if (!Number.isInteger(hosts) || hosts < 1 || hosts > NETNS_LAB_MAX_HOSTS) {
       throw new InvalidParametersError(`hosts must be an integer from 1 to ${NETNS_LAB_MAX_HOSTS}, got ${hosts}`)
     }
+    const host = init.host ?? PROCESS_HOST
+    // checked before a sequence number is taken: a refused init names no lab
+    if (init.prefix != null && !PREFIX_PATTERN.test(init.prefix)) throw badPrefix(init.prefix)
+    if (init.subnet != null && parseSubnet(init.subnet) == null) throw badSubnet(init.subnet)
     // the first lab of a process keeps the short name; later ones (several test nets in one
     // process) get a sequence number, still within the default scheme of cleanupStaleLabs()
-    const sequence = labsMade
-    const prefix = init.prefix ?? `p2ps${process.pid % 10000}${sequence === 0 ? '' : `-${sequence}`}`
-    if (!PREFIX_PATTERN.test(prefix)) {
-      throw new InvalidParametersError(`prefix must be 1 to 24 letters, digits, "_", "." or "-", got ${JSON.stringify(prefix)}`)
-    }
-    const subnet = init.subnet ?? defaultSubnet(process.pid, sequence)
-    const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.0\/24$/.exec(subnet)
-    if (match == null || match.slice(1).some(octet => Number(octet) > 255)) {
-      throw new InvalidParametersError(`subnet must be an IPv4 /24 written a.b.c.0/24 (e.g. 10.77.3.0/24), got ${JSON.stringify(subnet)}`)
-    }
-    labsMade++
+    const sequence = host.nextSequence()
     this.hosts = hosts
-    this.prefix = prefix
-    this.base = match.slice(1, 4).map(Number).join('.')
+    this.prefix = init.prefix ?? `p2ps${process.pid % 10000}${sequence === 0 ? '' : `-${sequence}`}`
+    this.base = parseSubnet(init.subnet ?? defaultSubnet(process.pid, sequence)) ?? ''
+    this.host = host
     this.fixedSubnet = init.subnet != null
   }
 
@@ -196,10 +170,10 @@ export class NetnsLab {
    * cuts it makes are not known to the owner's object (both see them in the kernel; `heal()` from
    * either removes all of them).
    */
-  static async existing (init: Required<NetnsLabInit>): Promise<NetnsLab> {
+  static async existing (init: Required<Omit<NetnsLabInit, 'host'>> & Pick<NetnsLabInit, 'host'>): Promise<NetnsLab> {
     const lab = new NetnsLab(init)
     const names = new Set(await listNamespaces())
-    const missing = [`${lab.prefix}-sw`, ...Array.from({ length: lab.hosts }, (_, i) => lab.namespace(i))]
+    const missing = [switchNamespace(lab.prefix), ...Array.from({ length: lab.hosts }, (_, i) => lab.namespace(i))]
       .filter(name => !names.has(name))
     if (missing.length > 0) {
       throw new TestnetError(`no lab ${lab.prefix} of ${lab.hosts} hosts runs here: network namespace(s) ${missing.join(', ')} missing (see \`ip netns list\`)`)
@@ -207,7 +181,7 @@ export class NetnsLab {
     // the backend that made the lab's chains: rules of one are invisible to the other
     for (const candidate of IPTABLES_CANDIDATES) {
       try {
-        await run('ip', ['netns', 'exec', lab.namespace(0), candidate, '-w', String(XTABLES_WAIT_SECONDS), '-S', CUT_CHAIN])
+        await seesChains(candidate, lab.namespace(0))
         lab.iptables = candidate
         lab.ready = true
         return lab
@@ -299,10 +273,8 @@ export class NetnsLab {
       }
     }
 
-    const comment = `p2pstore:${this.prefix}:cut`
     await Promise.all([...drops].map(async ([receiver, sources]) => {
-      await restore(iptables, this.namespace(receiver), [...sources].map(source =>
-        `-A ${CUT_CHAIN} -s ${source}/32 -m comment --comment ${comment} -j DROP`))
+      await restore(iptables, this.namespace(receiver), cutRules(this.prefix, sources))
       const known = this.cuts.get(receiver) ?? new Set()
       sources.forEach(source => known.add(source))
       this.cuts.set(receiver, known)
@@ -320,11 +292,7 @@ export class NetnsLab {
     if (!Number.isFinite(probability) || probability < 0 || probability > 1) {
       throw new InvalidParametersError(`loss probability must be from 0 to 1, got ${probability}`)
     }
-    const rules = [`-F ${LOSS_CHAIN}`]
-    if (probability > 0) {
-      rules.push(`-A ${LOSS_CHAIN} -m statistic --mode random --probability ${probability} ` +
-        `-m comment --comment p2pstore:${this.prefix}:loss -j DROP`)
-    }
+    const rules = lossRules(this.prefix, probability)
     await restore(iptables, this.namespace(i), rules)
     log('loss at host %d: %d', i, probability)
   }
@@ -333,7 +301,7 @@ export class NetnsLab {
   async heal (): Promise<void> {
     const iptables = this.started()
     await Promise.all(Array.from({ length: this.hosts }, async (_, i) =>
-      restore(iptables, this.namespace(i), [`-F ${CUT_CHAIN}`, `-F ${LOSS_CHAIN}`])))
+      restore(iptables, this.namespace(i), healRules())))
     this.cuts.clear()
     log('healed %s', this.prefix)
   }
@@ -358,7 +326,7 @@ export class NetnsLab {
   }
 
   private async doSetup (): Promise<void> {
-    const found = await probe()
+    const found = await this.host.probe()
     if (!found.ok) {
       throw new TestnetError(`cannot build a network namespace lab: ${found.reason}`)
     }
@@ -367,7 +335,7 @@ export class NetnsLab {
 
     await this.chooseSubnet()
 
-    const sw = `${this.prefix}-sw`
+    const sw = switchNamespace(this.prefix)
     await this.addNamespace(sw)
     // mark the owner first, so that cleanupStaleLabs() in another process leaves this lab alone
     await ip(['-n', sw, 'link', 'add', BRIDGE, 'type', 'bridge'])
@@ -381,7 +349,7 @@ export class NetnsLab {
     try {
       await ip(['link', 'add', controller, 'type', 'veth', 'peer', 'name', CONTROLLER_SWITCH_IF, 'netns', sw])
     } catch (err) {
-      if (err instanceof Error && /exists/i.test(err.message)) {
+      if (failureOf(err) === 'exists') {
         throw new TestnetError(`interface ${controller} already exists in the root namespace: another lab uses prefix "${this.prefix}" ` +
           `(remove a stale one with \`ip link del ${controller}\`)`, { cause: err })
       }
@@ -421,7 +389,7 @@ export class NetnsLab {
   private async chooseSubnet (): Promise<void> {
     const routes = await rootRoutes()
     for (let tries = 0; ; tries++) {
-      const clash = subnetsInUse.has(this.base) ? 'another lab of this process' : overlappingRoute(routes, this.base)
+      const clash = this.host.holds(this.base) ? 'another lab of this process' : overlappingRoute(routes, this.base)
       if (clash == null) {
         break
       }
@@ -435,20 +403,12 @@ export class NetnsLab {
       this.base = nextBase(this.base)
     }
     if (!this.fixedSubnet) {
-      subnetsInUse.add(this.base)
+      this.host.claim(this.base)
     }
   }
 
   private async addNamespace (name: string): Promise<void> {
-    try {
-      await ip(['netns', 'add', name])
-    } catch (err) {
-      if (err instanceof Error && /exists/i.test(err.message)) {
-        throw new TestnetError(`network namespace ${name} already exists: another lab uses prefix "${this.prefix}", ` +
-          'or a crashed run left it (remove it with cleanupStaleLabs() or `ip netns del`)', { cause: err })
-      }
-      throw err
-    }
+    await addNamespace(name, this.prefix)
     this.created.push(name)
   }
 
@@ -480,7 +440,7 @@ export class NetnsLab {
       }
     }
     if (!this.fixedSubnet) {
-      subnetsInUse.delete(this.base)
+      this.host.release(this.base)
     }
     if (failures.length > 0) {
       throw new AggregateError(failures, `could not delete ${failures.length} network namespace(s) of lab ${this.prefix}; see \`ip netns list\``)
@@ -502,308 +462,10 @@ export class NetnsLab {
   }
 }
 
-/**
- * Deletes the namespaces and controller links of labs whose owner process is gone, e.g. after a
- * test run was killed. Without `prefix`, looks at every lab named by the default scheme
- * (`p2ps<digits>-…` and `p2ps<digits>-<n>-…`); with it,
- * at the lab of that prefix only. A lab whose owner (recorded on its bridge) is still alive is
- * kept, and so is one without an owner record created in the last 30 s, which may be in `setup()`.
- *
- * @returns how many namespaces were deleted
- */
-export async function cleanupStaleLabs (prefix?: string): Promise<number> {
-  if (prefix != null && !PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidParametersError(`prefix must be 1 to 24 letters, digits, "_", "." or "-", got ${JSON.stringify(prefix)}`)
-  }
-  const scheme = prefix == null
-    ? /^(p2ps\d+(?:-\d+)?)-(sw|h\d+)$/
-    : new RegExp(`^(${prefix.replaceAll('.', '\\.')})-(sw|h\\d+)$`)
-
-  const labs = new Map<string, string[]>()
-  for (const name of await listNamespaces()) {
-    const lab = scheme.exec(name)?.[1]
-    if (lab != null) {
-      labs.set(lab, [...(labs.get(lab) ?? []), name])
-    }
-  }
-
-  let deleted = 0
-  for (const [lab, names] of labs) {
-    if (await isLive(lab, names)) {
-      log('lab %s is alive, keeping it', lab)
-      continue
-    }
-    await deleteLink(controllerInterface(lab))
-    // hosts first, the switch last: a half-deleted lab still carries its owner mark
-    for (const name of names.sort((a, b) => Number(a.endsWith('-sw')) - Number(b.endsWith('-sw')))) {
-      await deleteNamespace(name)
-      deleted++
-    }
-    log('deleted stale lab %s (%d namespaces)', lab, names.length)
-  }
-  return deleted
+function badPrefix (prefix: string): InvalidParametersError {
+  return new InvalidParametersError(`prefix must be 1 to 24 letters, digits, "_", "." or "-", got ${JSON.stringify(prefix)}`)
 }
 
-type Probe = { ok: true, iptables: string } | { ok: false, reason: string }
-
-/** Only a success is kept: a failure may be fixed (a package installed) while we run. */
-let probed: Promise<Probe> | undefined
-let probes = 0
-
-async function probe (): Promise<Probe> {
-  probed ??= probeOnce().then(found => {
-    if (!found.ok) {
-      probed = undefined
-    }
-    return found
-  })
-  return probed
-}
-
-async function probeOnce (): Promise<Probe> {
-  const uid = process.getuid?.()
-  if (uid !== 0) {
-    return { ok: false, reason: `not root (uid ${uid ?? 'unknown'}): creating network namespaces needs root` }
-  }
-  try {
-    await run('ip', ['-V'])
-  } catch (err) {
-    return { ok: false, reason: `\`ip -V\` failed (${message(err)}): install iproute2` }
-  }
-
-  const ns = `p2pstore-probe-${process.pid}-${probes++}`
-  try {
-    await ip(['netns', 'add', ns])
-  } catch (err) {
-    return { ok: false, reason: `cannot create a network namespace: ${message(err)}` }
-  }
-  try {
-    try {
-      await ip(['-n', ns, 'link', 'add', BRIDGE, 'type', 'bridge'])
-      await ip(['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', HOST_IF])
-    } catch (err) {
-      return { ok: false, reason: `the kernel lacks bridge or veth support: ${message(err)}` }
-    }
-    const failures: string[] = []
-    for (const candidate of IPTABLES_CANDIDATES) {
-      try {
-        // exactly what a lab does: the chains, a cut, a loss rule, then a heal
-        await restore(candidate, ns, faultChains('probe', '192.0.2.2'), { flush: true })
-        await restore(candidate, ns, [
-          `-A ${CUT_CHAIN} -s 192.0.2.1/32 -m comment --comment p2pstore:probe:cut -j DROP`,
-          `-A ${LOSS_CHAIN} -m statistic --mode random --probability 0.5 -m comment --comment p2pstore:probe:loss -j DROP`
-        ])
-        await restore(candidate, ns, [`-F ${CUT_CHAIN}`, `-F ${LOSS_CHAIN}`])
-        log('using %s', candidate)
-        return { ok: true, iptables: candidate }
-      } catch (err) {
-        failures.push(`${candidate}: ${message(err)}`)
-      }
-    }
-    if (failures.every(failure => /no such file|ENOENT/i.test(failure))) {
-      return { ok: false, reason: 'iptables is not installed (Debian does not install it by default): `apt-get install iptables`' }
-    }
-    return {
-      ok: false,
-      reason: 'no working iptables (install it with `apt-get install iptables`; the kernel needs the comment ' +
-        `and statistic matches): ${failures.join('; ')}`
-    }
-  } finally {
-    await deleteNamespace(ns).catch((err: unknown) => {
-      log.error('could not delete probe namespace %s - %e', ns, err)
-    })
-  }
-}
-
-/**
- * The filter table of a fresh host: `INPUT` from the lab accepts the controller, and jumps to the
- * loss, then the cut chain for everything else.
- */
-function faultChains (prefix: string, controller: string): string[] {
-  return [
-    `:${LOSS_CHAIN} - [0:0]`,
-    `:${CUT_CHAIN} - [0:0]`,
-    `-A INPUT -i ${HOST_IF} -s ${controller}/32 -m comment --comment p2pstore:${prefix}:controller -j ACCEPT`,
-    `-A INPUT -i ${HOST_IF} -m comment --comment p2pstore:${prefix}:loss -j ${LOSS_CHAIN}`,
-    `-A INPUT -i ${HOST_IF} -m comment --comment p2pstore:${prefix}:cut -j ${CUT_CHAIN}`
-  ]
-}
-
-/**
- * Applies `rules` to the filter table inside namespace `ns` in one `iptables-restore` run, so a
- * change to one host is atomic. Without `flush`, existing rules are kept (`--noflush`).
- */
-async function restore (iptables: string, ns: string, rules: string[], options: { flush?: boolean } = {}): Promise<void> {
-  const args = ['netns', 'exec', ns, `${iptables}-restore`, '-w', String(XTABLES_WAIT_SECONDS)]
-  if (options.flush !== true) {
-    args.push('--noflush')
-  }
-  await run('ip', args, { input: ['*filter', ...rules, 'COMMIT', ''].join('\n') })
-}
-
-async function ip (args: string[]): Promise<string> {
-  return run('ip', args)
-}
-
-/**
- * The root side of a lab's controller link: `<prefix>-c`, or for a prefix too long for an
- * interface name, `p2psc-` and a hash of it.
- */
-function controllerInterface (prefix: string): string {
-  const name = `${prefix}-c`
-  return name.length <= MAX_IFNAME ? name : `p2psc-${createHash('sha256').update(prefix).digest('hex').slice(0, 9)}`
-}
-
-async function deleteLink (name: string): Promise<void> {
-  try {
-    await ip(['link', 'del', name])
-  } catch (err) {
-    // already gone, e.g. with its switch namespace
-    if (err instanceof Error && /cannot find device|does not exist/i.test(err.message)) {
-      return
-    }
-    throw err
-  }
-}
-
-interface Route { dst: string, dev?: string }
-
-async function rootRoutes (): Promise<Route[]> {
-  const routes: unknown = JSON.parse(await ip(['-j', '-4', 'route', 'show', 'table', 'all']))
-  return Array.isArray(routes) ? routes.filter((r): r is Route => typeof (r as Partial<Route>).dst === 'string') : []
-}
-
-/** A route of the root namespace that overlaps the /24 `base`.0, described, or undefined. */
-function overlappingRoute (routes: Route[], base: string): string | undefined {
-  const ours = ipv4ToInt(`${base}.0`) ?? 0
-  for (const route of routes) {
-    const [address, bits] = route.dst.split('/')
-    const start = address == null ? undefined : ipv4ToInt(address)
-    const length = bits == null ? 32 : Number(bits)
-    // default routes cover everything and are no clash: the /24's own route is more specific
-    if (start == null || length === 0) {
-      continue
-    }
-    // two ranges overlap when they agree on the bits of the shorter prefix
-    const size = 2 ** (32 - Math.min(length, 24))
-    if (Math.floor(start / size) === Math.floor(ours / size)) {
-      return `route ${route.dst}${route.dev == null ? '' : ` dev ${route.dev}`}`
-    }
-  }
-  return undefined
-}
-
-function ipv4ToInt (address: string): number | undefined {
-  const octets = address.split('.').map(Number)
-  if (octets.length !== 4 || octets.some(o => !Number.isInteger(o) || o < 0 || o > 255)) {
-    return undefined
-  }
-  return octets.reduce((n, o) => n * 256 + o, 0)
-}
-
-/** The /24 after `base` within its /8, wrapping around. */
-function nextBase (base: string): string {
-  const [a, b, c] = base.split('.').map(Number)
-  const n = ((b ?? 0) * 256 + (c ?? 0) + 1) % 65536
-  return `${a ?? 10}.${Math.floor(n / 256)}.${n % 256}`
-}
-
-async function deleteNamespace (name: string): Promise<void> {
-  try {
-    await ip(['netns', 'del', name])
-  } catch (err) {
-    // already gone: deleting is idempotent
-    if (err instanceof Error && /no such file/i.test(err.message)) {
-      return
-    }
-    throw err
-  }
-}
-
-async function listNamespaces (): Promise<string[]> {
-  // lines look like "p2ps12-h0 (id: 3)" or "p2ps12-h0"
-  return (await ip(['netns', 'list']))
-    .split('\n')
-    .map(line => line.trim().split(/\s+/)[0] ?? '')
-    .filter(name => name !== '')
-}
-
-/** Whether a lab's owner process still runs, or the lab may be a setup in progress. */
-async function isLive (lab: string, names: string[]): Promise<boolean> {
-  const sw = `${lab}-sw`
-  if (names.includes(sw)) {
-    const owner = await ownerOf(sw)
-    if (owner != null) {
-      return isRunning(owner)
-    }
-  }
-  const youngest = Math.max(...names.map(name => {
-    try {
-      return statSync(`/run/netns/${name}`).mtimeMs
-    } catch {
-      return 0
-    }
-  }))
-  return Date.now() - youngest < STALE_GRACE
-}
-
-async function ownerOf (sw: string): Promise<number | undefined> {
-  try {
-    const links: unknown = JSON.parse(await ip(['-j', '-n', sw, 'link', 'show', BRIDGE]))
-    const alias = Array.isArray(links) ? (links[0] as { ifalias?: unknown } | undefined)?.ifalias : undefined
-    if (typeof alias === 'string' && alias.startsWith(OWNER_MARK)) {
-      const pid = Number(alias.slice(OWNER_MARK.length))
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined
-    }
-  } catch (err) {
-    log('no owner mark on %s - %e', sw, err)
-  }
-  return undefined
-}
-
-function isRunning (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: it exists but is not ours to signal
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Labs this process made so far: the default prefix and subnet of the next. */
-let labsMade = 0
-
-/** Defaulted subnets (their first three octets) of this process's labs between setup and cleanup. */
-const subnetsInUse = new Set<string>()
-
-function defaultSubnet (pid: number, sequence: number): string {
-  // spread the labs of one process apart; another process's range starts 64 /24s on
-  const n = (pid * 64 + sequence) % 65536
-  return `10.${Math.floor(n / 256)}.${n % 256}.0/24`
-}
-
-function message (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
-/**
- * Runs a command with a deadline. Rejects with a `TestnetError` that names the command line and
- * carries its stderr, or the spawn error (`ENOENT` when the program is not installed).
- */
-async function run (command: string, args: string[], options: { input?: string } = {}): Promise<string> {
-  log.trace('%s %s', command, args.join(' '))
-  return new Promise((resolve, reject) => {
-    const child = execFile(command, args, { timeout: COMMAND_TIMEOUT, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err != null) {
-        const detail = stderr.trim() !== '' ? stderr.trim() : err.message
-        reject(new TestnetError(`\`${command} ${args.join(' ')}\` failed: ${detail}`, { cause: err }))
-        return
-      }
-      resolve(stdout)
-    })
-    // a missing program fails the spawn: the callback reports it, stdin must not throw meanwhile
-    child.stdin?.on('error', () => {})
-    child.stdin?.end(options.input ?? '')
-  })
+function badSubnet (subnet: string): InvalidParametersError {
+  return new InvalidParametersError(`subnet must be an IPv4 /24 written a.b.c.0/24 (e.g. 10.77.3.0/24), got ${JSON.stringify(subnet)}`)
 }
