@@ -59,6 +59,8 @@ const GET_QUERY = { type: 'object', properties: { n: QUORUM, r: QUORUM, resolve:
 const PUT_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG } } as const
 const DELETE_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG, r: QUORUM, blind: FLAG } } as const
 const PARAMS = { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } as const
+/** A write's headers: at most one context token (Node joins repeated headers it knows, not ours). */
+const WRITE_HEADERS = { type: 'object', properties: { [CONTEXT_HEADER]: { type: 'string' } } } as const
 
 /** What a bad query value says: the value as sent, and what is expected. */
 const quorumMessage = (name: string) => (value: unknown) => `${name}=${String(value)}: expected a whole number from 1 to ${MAX_N}`
@@ -69,7 +71,8 @@ const queryErrors = invalidInput({
   w: quorumMessage('w'),
   resolve: value => `resolve=${String(value)} is not a read policy (only "lww")`,
   strict: flagMessage('strict'),
-  blind: flagMessage('blind')
+  blind: flagMessage('blind'),
+  [CONTEXT_HEADER]: value => `send one ${CONTEXT_HEADER} header, not ${Array.isArray(value) ? value.length : String(value)}`
 })
 
 /**
@@ -114,8 +117,8 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   const write = async (request: FastifyRequest<{ Params: KvParams, Querystring: KvQuery }>, reply: FastifyReply, deleted: boolean): Promise<WriteJson> => {
     const key = keyBytes(request.params.key)
-    const token = request.headers[CONTEXT_HEADER]
-    if (Array.isArray(token)) throw new InvalidParametersError(`send one ${CONTEXT_HEADER} header, not ${token.length}`)
+    // one string at most: the schema refused a repeated header
+    const token = request.headers[CONTEXT_HEADER] as string | undefined
     // no context: a blind put; a delete reads first (unless ?blind=true)
     const context = token == null || token === '' ? undefined : decodeContextToken(token, key)
     const options = { context, n: intParam(request.query.n), w: intParam(request.query.w), strict: boolParam(request.query.strict), signal: requestSignal(reply) }
@@ -127,8 +130,8 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
     return { key: request.params.key, context: newContext, acks: result.acks, replicas: result.replicas, n: result.n, coordinator: result.coordinator }
   }
 
-  app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: PUT_QUERY }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, false))
-  app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: DELETE_QUERY }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, true))
+  app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: PUT_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, false))
+  app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: DELETE_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, true))
 }
 
 function keyBytes (key: string): Uint8Array {
