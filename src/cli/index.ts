@@ -251,11 +251,12 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 
   // `fault` takes the test net (--dir) and --json; each fault is a subcommand with its own arguments
-  const fault = usageHint(program.command('fault')
+  const fault = program.command('fault')
     .description('inject a fault into a running test net; peers are named by index, groups are comma-separated (0,1,2)\n(loss needs a test net started with `npx p2pstore testnet --netns`, as root with iptables)')
     .requiredOption('--dir <dir>', 'the test net directory (`npx p2pstore testnet --dir DIR`, or the one it printed)')
     .option('--one-way', 'partition: the first group cannot reach the second, the second can still reach the first')
-    .addOption(json()))
+    .addOption(json())
+    .showHelpAfterError('usage: p2pstore fault --dir DIR <fault> [args…]  (faults: kill, restart, pause, resume, wipe, partition, isolate, bridge, loss, heal, status)\n(run `npx p2pstore fault --help` for details)')
   const faultCommand = (name: string, description: string): Command => fault.command(name).description(description)
     .showHelpAfterError(`(run \`npx p2pstore fault ${name} --help\` for details)`)
   const faultOpts = (): FaultOptions => fault.opts<FaultOptions>()
