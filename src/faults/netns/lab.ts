@@ -54,11 +54,11 @@
 import { InvalidParametersError, NotStartedError } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { TestnetError } from '../../errors.ts'
-import { failureOf, ip } from './command.ts'
 import { PROCESS_HOST } from './host.ts'
-import { cutRules, faultChains, healRules, HOST_IF, IPTABLES_CANDIDATES, lossRules, restore, seesChains, CUT_CHAIN } from './iptables.ts'
-import { addNamespace, BRIDGE, CONTROLLER_SWITCH_IF, controllerInterface, deleteLink, deleteNamespace, listNamespaces, OWNER_MARK, PREFIX_PATTERN, switchNamespace } from './links.ts'
+import { CUT_CHAIN, cutRules, healRules, IPTABLES_CANDIDATES, lossRules, restore, seesChains } from './iptables.ts'
+import { addNamespace, controllerInterface, deleteLink, deleteNamespace, listNamespaces, PREFIX_PATTERN, switchNamespace } from './links.ts'
 import { defaultSubnet, nextBase, overlappingRoute, parseSubnet, rootRoutes } from './subnet.ts'
+import { addControllerLink, buildHost, buildSwitch, configureControllerLink } from './topology.ts'
 import type { NetnsHost } from './host.ts'
 
 const log = logger('p2pstore:faults:netns')
@@ -337,41 +337,17 @@ export class NetnsLab {
 
     const sw = switchNamespace(this.prefix)
     await this.addNamespace(sw)
-    // mark the owner first, so that cleanupStaleLabs() in another process leaves this lab alone
-    await ip(['-n', sw, 'link', 'add', BRIDGE, 'type', 'bridge'])
-    await ip(['-n', sw, 'link', 'set', BRIDGE, 'alias', `${OWNER_MARK}${process.pid}`])
-    await ip(['-n', sw, 'link', 'set', BRIDGE, 'up'])
-    await ip(['-n', sw, 'link', 'set', 'lo', 'up'])
-
-    // the controller link: its root side dies with the switch namespace, so a crashed owner
-    // leaves nothing in the root namespace once cleanupStaleLabs() has deleted the switch
-    const controller = controllerInterface(this.prefix)
-    try {
-      await ip(['link', 'add', controller, 'type', 'veth', 'peer', 'name', CONTROLLER_SWITCH_IF, 'netns', sw])
-    } catch (err) {
-      if (failureOf(err) === 'exists') {
-        throw new TestnetError(`interface ${controller} already exists in the root namespace: another lab uses prefix "${this.prefix}" ` +
-          `(remove a stale one with \`ip link del ${controller}\`)`, { cause: err })
-      }
-      throw err
-    }
+    await buildSwitch(sw)
+    await addControllerLink(this.prefix, sw)
     this.controllerCreated = true
-    await ip(['-n', sw, 'link', 'set', CONTROLLER_SWITCH_IF, 'master', BRIDGE, 'up'])
-    await ip(['addr', 'add', `${this.controllerIp()}/24`, 'dev', controller])
-    await ip(['link', 'set', controller, 'up'])
+    await configureControllerLink(this.prefix, sw, this.controllerIp())
 
     // hosts are independent of each other: build them side by side, and let every one finish
     // before a failure is thrown, so that the cleanup after it sees every namespace made
     const built = await Promise.allSettled(Array.from({ length: this.hosts }, async (_, i) => {
       const ns = this.namespace(i)
       await this.addNamespace(ns)
-      await ip(['-n', sw, 'link', 'add', `h${i}`, 'type', 'veth', 'peer', 'name', HOST_IF, 'netns', ns])
-      await ip(['-n', sw, 'link', 'set', `h${i}`, 'master', BRIDGE, 'up'])
-      await ip(['-n', ns, 'link', 'set', 'lo', 'up'])
-      await ip(['-n', ns, 'addr', 'add', `${this.ip(i)}/24`, 'dev', HOST_IF])
-      await ip(['-n', ns, 'link', 'set', HOST_IF, 'up'])
-      // a fresh namespace has an empty filter table: this replaces it whole
-      await restore(iptables, ns, faultChains(this.prefix, this.controllerIp()), { flush: true })
+      await buildHost({ prefix: this.prefix, sw, ns, index: i, address: this.ip(i), controller: this.controllerIp(), iptables })
     }))
     const failed = built.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed != null) {

@@ -2,7 +2,8 @@
  * `ProcessTestnet`: N `p2pstore daemon` processes, started, stopped and faulted by index. The jobs
  * it uses each have a file: `daemon.ts` (spawning one daemon, waiting until it is ready),
  * `pids.ts` (live daemons, stopping by pid), `ports.ts` (ports remembered across runs, multiaddrs),
- * `api.ts` (the daemons' HTTP API: member views and `/v1/faults`), `state-file.ts`
+ * `api.ts` (the daemons' API through `HttpClient`), `faults.ts` (partitions: `/v1/faults` or the
+ * lab's cuts), `mesh.ts` (waiting until every daemon sees every other) and `state-file.ts`
  * (`testnet.json`).
  */
 
@@ -16,8 +17,10 @@ import { TestnetError, TestnetNotFoundError } from '../../errors.ts'
 import { cleanupStaleLabs, NetnsLab } from '../../faults/index.ts'
 import { pollUntil } from '../../util/index.ts'
 import { writeTestnetCredentials } from '../credentials.ts'
-import { alivePeerIds, faultRequest, partitionBlocks, statusPeerId } from './api.ts'
+import { statusPeerId } from './api.ts'
 import { abortReason, daemonReady, spawnDaemon, throwIfAborted } from './daemon.ts'
+import { cutGroups, faultRequest, partitionBlocks } from './faults.ts'
+import { waitForMesh } from './mesh.ts'
 import { isDaemon, isStoppedProcess, STOP_GRACE, stopPid, waitGone } from './pids.ts'
 import { apiPort, cidrMultiaddr, isPortFree, onHost, readPorts, tcpPort, writePorts } from './ports.ts'
 import { readPeers, readTestnetFile, writeTestnetFile } from './state-file.ts'
@@ -360,14 +363,7 @@ export class ProcessTestnet {
     }
     if (options.oneWay === true && groups.length !== 2) throw new TestnetError('a one-way partition needs exactly two groups: from and to')
     if (this.lab != null) {
-      const lab = this.lab
-      if (options.oneWay === true) {
-        await lab.cut(groups[0] ?? [], groups[1] ?? [], { oneWay: true })
-        return
-      }
-      for (let g = 0; g < groups.length; g++) {
-        await lab.cut(groups[g] ?? [], groups.slice(g + 1).flat())
-      }
+      await cutGroups(this.lab, groups, options.oneWay === true)
       return
     }
     const blocks = partitionBlocks(groups, options.oneWay === true, i => this.peer(i).peerId)
@@ -419,34 +415,13 @@ export class ProcessTestnet {
 
   /** Waits until every running daemon sees every running daemon as alive (after faults end). */
   async waitForMesh (options: { timeout?: number, signal?: AbortSignal } = {}): Promise<void> {
-    const running = this.info.filter(p => this.state(p.index) === 'running')
-    const total = running.length
-    const timeout = options.timeout ?? this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT
-    const ids = running.map(p => p.peerId)
-    let lastSettled = -1
-    // every daemon answers one member list per poll: keep that a small share of a big net's work
-    const interval = Math.max(200, 10 * total)
-    const deadline = Date.now() + timeout
-    await pollUntil(async () => {
-      throwIfAborted(options.signal)
-      const settled = (await Promise.all(running.map(async p => {
-        const known = await alivePeerIds(await this.api(p.index), options.signal)
-        return ids.every(id => id === p.peerId || known.has(id))
-      }))).filter(Boolean).length
-      throwIfAborted(options.signal)
-      if (settled !== lastSettled) {
-        lastSettled = settled
-        this.init.onProgress?.({ phase: 'joining', settled, total })
-      }
-      if (settled !== total && Date.now() > deadline) {
-        throw new TestnetError(`only ${settled} of ${total} peers know every other peer as alive after ${timeout / 1000} s; see the daemon.log files in ${this.dir}`)
-      }
-      return settled === total
-    }, {
-      interval,
-      signal: options.signal,
-      // the check above throws first: a fired signal fails it on the next round
-      error: () => new AbortError(`stopped (${options.signal == null ? 'stop requested' : abortReason(options.signal)})`)
+    await waitForMesh({
+      peers: this.info.filter(p => this.state(p.index) === 'running'),
+      api: async index => this.api(index),
+      timeout: options.timeout ?? this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT,
+      dir: this.dir,
+      onSettled: (settled, total) => { this.init.onProgress?.({ phase: 'joining', settled, total }) },
+      signal: options.signal
     })
   }
 
