@@ -10,6 +10,8 @@
  * await peer.stop()
  * ```
  *
+ * Test nets, fault injection and the consistency checker are in the `p2pstore/testing` entry.
+ *
  * @packageDocumentation
  */
 
@@ -19,9 +21,4 @@ import './polyfill.ts'
 export { createPeer, Peer } from './peer.ts'
 export type { KnownPeer, PeerEvents, PeerServices, PeerStatus } from './peer.ts'
 export type { PeerInit } from './config.ts'
-export { createTestnet, ProcessTestnet } from './testnet/index.ts'
-export type { Testnet, TestnetInit, ProcessTestnetInit, ProcessTestnetPeer, TestnetProgress } from './testnet/index.ts'
-export type { BlockDirection, BlockedPeer } from './faults/index.ts'
-export { runCheck, checkHistory, SCENARIOS } from './check/index.ts'
-export type { CheckInit, CheckReport, CheckCounts, HistoryEntry, ScenarioName } from './check/index.ts'
 export * from './errors.ts'

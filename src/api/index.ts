@@ -55,6 +55,9 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
     logger: false,
     bodyLimit: maxValueBytes,
     routerOptions: { maxParamLength: 4 * 1024 },
+    // route schemas (see validation.ts): values are taken as sent, never coerced ("1" is no
+    // number, "x" no list), and a failure keeps the value so that its message can quote it
+    ajv: { customOptions: { coerceTypes: false, verbose: true, allErrors: false } },
     // a client has this long to send a whole request, then gets a 408 and its connection closed
     requestTimeout: limits.requestTimeout,
     connectionTimeout: limits.idleTimeout,

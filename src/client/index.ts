@@ -10,7 +10,7 @@ import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ShapeMismatch, writeJsonShape } from './shape.ts'
+import { errorJsonShape, faultsJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ShapeMismatch, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
 import type { KnownPeer, PeerStatus } from '../peer.ts'
@@ -108,6 +108,20 @@ export class HttpClient implements Client {
     return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context))
   }
 
+  /**
+   * `PUT /v1/faults/partition`: the daemon refuses connections with `peers` (served only by a
+   * daemon run with `--fault-injection`; test nets and the checker use it).
+   */
+  async partition (peers: string[], direction: 'both' | 'inbound' | 'outbound', options: AbortOptions = {}): Promise<void> {
+    const body = new TextEncoder().encode(JSON.stringify({ peers, direction }))
+    await this.request('PUT', '/v1/faults/partition', faultsJsonShape, options, this.timeout ?? API_STATUS_TIMEOUT, { 'content-type': 'application/json' }, body)
+  }
+
+  /** `DELETE /v1/faults/partition`: every partition of the daemon lifted. */
+  async heal (options: AbortOptions = {}): Promise<void> {
+    await this.request('DELETE', '/v1/faults/partition', faultsJsonShape, options, this.timeout ?? API_STATUS_TIMEOUT)
+  }
+
   private async request<T> (method: string, route: string, shape: Shape<T>, options: AbortOptions, timeout: number, headers: Record<string, string> = {}, body?: Uint8Array): Promise<T> {
     const base = apiUrl(this.target.url)
     const what = `${method} ${route.replace(/\?.*$/, '')}`
@@ -115,8 +129,8 @@ export class HttpClient implements Client {
     let answer: Answer
     try {
       answer = await send(base, method, route, {
-        ...headers,
         ...(body == null ? {} : { 'content-type': 'application/octet-stream' }),
+        ...headers,
         ...(this.target.token == null ? {} : { authorization: `Bearer ${this.target.token}` })
       }, body, AbortSignal.any([deadline, ...(options.signal == null ? [] : [options.signal])]))
     } catch (err) {

@@ -130,6 +130,11 @@ export const writeJsonShape: Shape<WriteJson> = object<WriteJson>({
   coordinator: string
 })
 
+/** `PUT` and `DELETE /v1/faults/partition`: the partitions in place afterwards */
+export const faultsJsonShape: Shape<{ partitions: unknown[] }> = object<{ partitions: unknown[] }>({
+  partitions: arrayOf<unknown>(value => value)
+})
+
 /** Every error answer: `{ error, message, hint }` (hint optional here). */
 export const errorJsonShape: Shape<{ error: string, message: string }> = object<{ error: string, message: string }>({
   error: string,

@@ -14,6 +14,7 @@ import path from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { DATADIR_FILES, DATADIR_VERSION } from '../constants.ts'
 import { DataDirError, DataDirLockedError, InvalidConfigurationError } from '../errors.ts'
+import { isAlive, writeFileAtomic } from '../util/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 const VERSION_FILE = 'version'
@@ -231,31 +232,8 @@ export class DataDir {
 
   private async writeAtomic (name: string, data: string | Uint8Array, mode: number): Promise<void> {
     const target = this.file(name)
-    const tmp = `${target}.${process.pid}.tmp`
-    try {
-      const handle = await fs.open(tmp, 'w', mode)
-      try {
-        await handle.writeFile(data)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      // the mode passed to open() is filtered by the umask: set it exactly
-      await fs.chmod(tmp, mode)
-      await fs.rename(tmp, target)
-    } catch (err) {
-      await fs.rm(tmp, { force: true })
+    await writeFileAtomic(target, data, { mode }).catch((err: unknown) => {
       throw new DataDirError(`cannot write ${target}: ${(err as Error).message}`, { cause: err })
-    }
-  }
-}
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
+    })
   }
 }

@@ -8,5 +8,5 @@
 
 export { PartitionGate } from './gate.ts'
 export type { BlockDirection, BlockedPeer } from './gate.ts'
-export { NetnsLab, NETNS_LAB_MAX_HOSTS, cleanupStaleLabs } from './netns.ts'
-export type { NetnsLabAvailability, NetnsLabInit } from './netns.ts'
+export { NetnsLab, NETNS_LAB_MAX_HOSTS, NetnsHost, cleanupStaleLabs } from './netns/index.ts'
+export type { NetnsLabAvailability, NetnsLabInit } from './netns/index.ts'

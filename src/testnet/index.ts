@@ -1,6 +1,6 @@
 /**
  * Test nets: `createTestnet(n)` builds n real peers in this process, over real libp2p connections on
- * 127.0.0.1, joined through the first one; `ProcessTestnet` (see `processes.ts`, behind
+ * 127.0.0.1, joined through the first one; `ProcessTestnet` (see `processes/`, behind
  * `p2pstore testnet`) runs n daemons as child processes.
  *
  * @packageDocumentation
@@ -9,21 +9,21 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { prefixLogger } from '@libp2p/logger'
 import { PROFILES, TESTNET_JOIN_TIMEOUT, second } from '../constants.ts'
 import { TestnetError } from '../errors.ts'
 import { createPeer } from '../peer.ts'
+import { pollUntil } from '../util/index.ts'
 import { addTestnetMembers, testnetCredentials } from './credentials.ts'
 import type { TestnetCredentials } from './credentials.ts'
 import type { PeerInit } from '../config.ts'
 import type { Peer } from '../peer.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
-export { ProcessTestnet } from './processes.ts'
+export { ProcessTestnet } from './processes/index.ts'
 export { writeTestnetCredentials } from './credentials.ts'
 export type { TestnetCredentials } from './credentials.ts'
-export type { ProcessTestnetInit, ProcessTestnetPeer, TestnetProgress } from './processes.ts'
+export type { ProcessTestnetInit, ProcessTestnetPeer, TestnetProgress } from './processes/index.ts'
 
 /** Loopback range every test net allows past the per-host inbound connection rate limit. */
 export const LOOPBACK_ALLOW = '/ip4/127.0.0.0/ipcidr/8'
@@ -183,17 +183,14 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
  */
 export async function waitForFullMesh (peers: Peer[], options: AbortOptions = {}): Promise<void> {
   const ids = peers.map(p => p.peerId.toString())
-  for (;;) {
-    const missing: string[] = []
+  let missing: string[] = []
+  await pollUntil(async () => {
+    missing = []
     for (const [i, peer] of peers.entries()) {
       const known = new Set((await peer.peers(options)).filter(p => p.state === 'alive').map(p => p.peerId))
       const lacking = ids.filter(id => id !== ids[i] && !known.has(id))
       if (lacking.length > 0) missing.push(`peer-${i} lacks ${lacking.length}`)
     }
-    if (missing.length === 0) return
-    if (options.signal?.aborted === true) {
-      throw new TestnetError(`test net did not settle: ${missing.join(', ')}`)
-    }
-    await sleep(100)
-  }
+    return missing.length === 0
+  }, { interval: 100, signal: options.signal, error: () => new TestnetError(`test net did not settle: ${missing.join(', ')}`) })
 }

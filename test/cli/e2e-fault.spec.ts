@@ -2,9 +2,9 @@
  * `p2pstore fault` end to end: a process test net started by this test, faults injected by CLI
  * processes that only know its directory, their effect seen through the daemons' own APIs.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import { second } from '../../src/constants.ts'
 import { ProcessTestnet } from '../../src/testnet/index.ts'
+import { pollUntil } from '../../src/util/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { runCli } from '../utils/cli-process.ts'
 import { expect } from '../utils/expect.ts'
@@ -20,11 +20,7 @@ async function stateOf (observer: ProcessTestnetPeer, subject: ProcessTestnetPee
 }
 
 async function until (what: string, ok: () => Promise<boolean>, ms = 30 * second): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!await ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`)
-    await sleep(100)
-  }
+  await pollUntil(ok, { timeout: ms, interval: 100, error: () => new Error(`timed out after ${ms} ms waiting until ${what}`) })
 }
 
 /** The first backquoted `npx p2pstore …` command in `text`, as arguments of bin/p2pstore.js. */

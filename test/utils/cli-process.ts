@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isAlive } from '../../src/util/index.ts'
 import type { Cleanup } from './cleanup.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -84,12 +85,7 @@ export async function runCli (cleanup: Cleanup, args: string[], env: NodeJS.Proc
 
 /** true while a process with this pid exists */
 export function isRunning (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+  return isAlive(pid)
 }
 
 /** Runs the CLI to completion with `input` on its standard input; stdout comes back as raw bytes. */

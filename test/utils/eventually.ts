@@ -1,10 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { pollUntil } from '../../src/util/index.ts'
 
 /** Polls `fn` every `every` ms until it resolves true; fails naming `what` after `ms`. */
 export async function eventually (fn: () => Promise<boolean>, what: string, ms = 10_000, every = 50): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(every)
-  }
+  await pollUntil(fn, { timeout: ms, interval: every, error: () => new Error(`timed out waiting for ${what}`) })
 }

@@ -1,5 +1,6 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { invalidInput } from '../validation.ts'
 import type { BlockDirection, BlockedPeer } from '../../faults/index.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
@@ -25,36 +26,57 @@ export interface PartitionJson {
  * `{ peers, direction? }`) cuts this peer off from those peers, `DELETE /v1/faults/partition`
  * heals every partition, or only `?peers=a,b`.
  */
+const DIRECTIONS = ['both', 'inbound', 'outbound'] as const
+
+/** `PUT /v1/faults/partition`'s body (a null direction counts as absent, as before schemas). */
+const PARTITION_BODY = {
+  type: 'object',
+  required: ['peers'],
+  properties: {
+    peers: { type: 'array', items: { type: 'string' } },
+    direction: { enum: [...DIRECTIONS, null] }
+  }
+} as const
+
+/** `DELETE /v1/faults/partition`'s query: `?peers=a,b`. */
+const HEAL_QUERY = { type: 'object', properties: { peers: { type: 'string' } } } as const
+
+const PEERS_MESSAGE = '"peers" must be a list of peer ids'
+
 export function faultRoutes (app: FastifyInstance, target: FaultTarget): void {
   app.get('/v1/faults', async () => ({ partitions: target.partitions() }))
 
-  app.put('/v1/faults/partition', async request => {
-    const body = parseBody(request.body)
-    await target.partition(body.peers.map(id => parsePeerId(id)), { direction: body.direction })
+  app.put<{ Body: PartitionJson }>('/v1/faults/partition', {
+    schema: { body: PARTITION_BODY },
+    // a body that is no object at all fails on its type, at the top: it has no list of peers
+    schemaErrorFormatter: invalidInput({
+      '': () => PEERS_MESSAGE,
+      peers: () => PEERS_MESSAGE,
+      direction: direction => `"direction" must be "both", "inbound" or "outbound", got ${JSON.stringify(direction)}`
+    }),
+    // every body arrives as bytes (see index.ts): this one is JSON, whatever its content type says
+    preValidation: async request => { request.body = parseJson(request.body) as PartitionJson }
+  }, async request => {
+    const body = request.body
+    await target.partition(body.peers.map(id => parsePeerId(id)), { direction: body.direction ?? undefined })
     return { partitions: target.partitions() }
   })
 
-  app.delete<{ Querystring: { peers?: string } }>('/v1/faults/partition', async request => {
+  app.delete<{ Querystring: { peers?: string } }>('/v1/faults/partition', {
+    schema: { querystring: HEAL_QUERY },
+    schemaErrorFormatter: invalidInput({ peers: () => '"peers" must be one comma-separated list of peer ids: ?peers=12D3KooW…,12D3KooW…' })
+  }, async request => {
     const peers = request.query.peers == null ? undefined : request.query.peers.split(',').filter(id => id !== '').map(id => parsePeerId(id))
     return { healed: target.heal(peers), partitions: target.partitions() }
   })
 }
 
-function parseBody (raw: unknown): PartitionJson {
-  let body: unknown
+function parseJson (raw: unknown): unknown {
   try {
-    body = JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw ?? ''))
+    return JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw ?? ''))
   } catch {
     throw new InvalidParametersError('expected a JSON body { "peers": ["12D3KooW…"], "direction": "both" | "inbound" | "outbound" }')
   }
-  const { peers, direction } = (body ?? {}) as Partial<PartitionJson>
-  if (!Array.isArray(peers) || !peers.every(p => typeof p === 'string')) {
-    throw new InvalidParametersError('"peers" must be a list of peer ids')
-  }
-  if (direction != null && direction !== 'both' && direction !== 'inbound' && direction !== 'outbound') {
-    throw new InvalidParametersError(`"direction" must be "both", "inbound" or "outbound", got ${JSON.stringify(direction)}`)
-  }
-  return { peers, direction }
 }
 
 function parsePeerId (id: string): PeerId {

@@ -4,6 +4,7 @@ import { emptyContext, resolveLww } from '../../clock/index.ts'
 import { CONTEXT_HEADER, MAX_N } from '../../constants.ts'
 import { decodeContextToken, encodeContextToken } from '../../protocol/index.ts'
 import { requestSignal } from '../request-signal.ts'
+import { invalidInput, wholeNumberPattern } from '../validation.ts'
 import type { Sibling } from '../../clock/index.ts'
 import type { ApiContext } from '../types.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -48,6 +49,32 @@ export interface WriteJson {
 interface KvParams { key: string }
 interface KvQuery { n?: string, r?: string, w?: string, resolve?: string, strict?: string, blind?: string }
 
+/** `n`, `r`, `w`: a whole number from 1 to MAX_N; empty means "not given". */
+const QUORUM = { type: 'string', pattern: wholeNumberPattern(MAX_N) } as const
+/** `strict`, `blind`: a flag; empty means "not given". */
+const FLAG = { type: 'string', enum: ['', 'true', '1', 'false', '0'] } as const
+
+/** The query of each method, fields in the order they are checked. */
+const GET_QUERY = { type: 'object', properties: { n: QUORUM, r: QUORUM, resolve: { type: 'string', enum: ['lww'] } } } as const
+const PUT_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG } } as const
+const DELETE_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG, r: QUORUM, blind: FLAG } } as const
+const PARAMS = { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } as const
+/** A write's headers: at most one context token (Node joins repeated headers it knows, not ours). */
+const WRITE_HEADERS = { type: 'object', properties: { [CONTEXT_HEADER]: { type: 'string' } } } as const
+
+/** What a bad query value says: the value as sent, and what is expected. */
+const quorumMessage = (name: string) => (value: unknown) => `${name}=${String(value)}: expected a whole number from 1 to ${MAX_N}`
+const flagMessage = (name: string) => (value: unknown) => `${name}=${String(value)}: expected true or false`
+const queryErrors = invalidInput({
+  n: quorumMessage('n'),
+  r: quorumMessage('r'),
+  w: quorumMessage('w'),
+  resolve: value => `resolve=${String(value)} is not a read policy (only "lww")`,
+  strict: flagMessage('strict'),
+  blind: flagMessage('blind'),
+  [CONTEXT_HEADER]: value => `send one ${CONTEXT_HEADER} header, not ${Array.isArray(value) ? value.length : String(value)}`
+})
+
 /**
  * `/v1/kv/:key` — GET, PUT and DELETE of raw bytes. The key is the URL path segment (percent-encode
  * `/` and other reserved characters); its UTF-8 bytes are the stored key. The context travels in
@@ -58,12 +85,11 @@ interface KvQuery { n?: string, r?: string, w?: string, resolve?: string, strict
  * writes a tombstone that supersedes nothing.
  */
 export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
-  app.get<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => {
+  app.get<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: GET_QUERY }, schemaErrorFormatter: queryErrors }, async (request, reply) => {
     const key = keyBytes(request.params.key)
-    const n = intParam(request.query.n, 'n')
-    const r = intParam(request.query.r, 'r')
+    const n = intParam(request.query.n)
+    const r = intParam(request.query.r)
     const resolve = request.query.resolve
-    if (resolve != null && resolve !== 'lww') throw new InvalidParametersError(`resolve=${resolve} is not a read policy (only "lww")`)
 
     const result = await ctx.peer.get(key, { n, r, signal: requestSignal(reply) })
     const context = encodeContextToken(result.context, key)
@@ -91,21 +117,21 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   const write = async (request: FastifyRequest<{ Params: KvParams, Querystring: KvQuery }>, reply: FastifyReply, deleted: boolean): Promise<WriteJson> => {
     const key = keyBytes(request.params.key)
-    const token = request.headers[CONTEXT_HEADER]
-    if (Array.isArray(token)) throw new InvalidParametersError(`send one ${CONTEXT_HEADER} header, not ${token.length}`)
+    // one string at most: the schema refused a repeated header
+    const token = request.headers[CONTEXT_HEADER] as string | undefined
     // no context: a blind put; a delete reads first (unless ?blind=true)
     const context = token == null || token === '' ? undefined : decodeContextToken(token, key)
-    const options = { context, n: intParam(request.query.n, 'n'), w: intParam(request.query.w, 'w'), strict: boolParam(request.query.strict, 'strict'), signal: requestSignal(reply) }
+    const options = { context, n: intParam(request.query.n), w: intParam(request.query.w), strict: boolParam(request.query.strict), signal: requestSignal(reply) }
     const result = deleted
-      ? await ctx.peer.delete(key, { ...options, r: intParam(request.query.r, 'r'), blind: boolParam(request.query.blind, 'blind') })
+      ? await ctx.peer.delete(key, { ...options, r: intParam(request.query.r), blind: boolParam(request.query.blind) })
       : await ctx.peer.put(key, bodyBytes(request.body), { ...options, context: context ?? emptyContext() })
     const newContext = encodeContextToken(result.context, key)
     reply.header(CONTEXT_HEADER, newContext)
     return { key: request.params.key, context: newContext, acks: result.acks, replicas: result.replicas, n: result.n, coordinator: result.coordinator }
   }
 
-  app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => write(request, reply, false))
-  app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', async (request, reply) => write(request, reply, true))
+  app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: PUT_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, false))
+  app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: DELETE_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, true))
 }
 
 function keyBytes (key: string): Uint8Array {
@@ -118,19 +144,14 @@ function bodyBytes (body: unknown): Uint8Array {
   throw new InvalidParametersError('the request body must be the raw value bytes')
 }
 
-function intParam (value: string | undefined, name: string): number | undefined {
-  if (value == null || value === '') return undefined
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_N) {
-    throw new InvalidParametersError(`${name}=${value}: expected a whole number from 1 to ${MAX_N}`)
-  }
-  return Number(value)
+/** A quorum value the schema let through: absent or empty is "not given". */
+function intParam (value: string | undefined): number | undefined {
+  return value == null || value === '' ? undefined : Number(value)
 }
 
-function boolParam (value: string | undefined, name: string): boolean | undefined {
-  if (value == null || value === '') return undefined
-  if (value === 'true' || value === '1') return true
-  if (value === 'false' || value === '0') return false
-  throw new InvalidParametersError(`${name}=${value}: expected true or false`)
+/** A flag the schema let through: absent or empty is "not given". */
+function boolParam (value: string | undefined): boolean | undefined {
+  return value == null || value === '' ? undefined : value === 'true' || value === '1'
 }
 
 function wantsJson (request: FastifyRequest): boolean {

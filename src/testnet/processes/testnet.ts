@@ -1,31 +1,34 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
+/**
+ * `ProcessTestnet`: N `p2pstore daemon` processes, started, stopped and faulted by index. The jobs
+ * it uses each have a file: `daemon.ts` (spawning one daemon, waiting until it is ready),
+ * `pids.ts` (live daemons, stopping by pid), `ports.ts` (ports remembered across runs, multiaddrs),
+ * `api.ts` (the daemons' API through `HttpClient`), `faults.ts` (partitions: `/v1/faults` or the
+ * lab's cuts), `mesh.ts` (waiting until every daemon sees every other) and `state-file.ts`
+ * (`testnet.json`).
+ */
+
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { AbortError, UnsupportedOperationError } from '@libp2p/interface'
-import { DATADIR_FILES, TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT, second } from '../constants.ts'
-import { TestnetError, TestnetNotFoundError } from '../errors.ts'
-import { cleanupStaleLabs, NetnsLab } from '../faults/index.ts'
-import { writeTestnetCredentials } from './credentials.ts'
-import type { DaemonInfo } from '../daemon.ts'
-import type { BlockDirection } from '../faults/index.ts'
+import { DATADIR_FILES, TESTNET_JOIN_TIMEOUT, TESTNET_MAX_PEERS, TESTNET_PEER_START_TIMEOUT } from '../../constants.ts'
+import { TestnetError, TestnetNotFoundError } from '../../errors.ts'
+import { cleanupStaleLabs, NetnsLab } from '../../faults/index.ts'
+import { pollUntil } from '../../util/index.ts'
+import { writeTestnetCredentials } from '../credentials.ts'
+import { statusPeerId } from './api.ts'
+import { abortReason, daemonReady, spawnDaemon, throwIfAborted } from './daemon.ts'
+import { cutGroups, faultRequest, partitionBlocks } from './faults.ts'
+import { waitForMesh } from './mesh.ts'
+import { isDaemon, isStoppedProcess, STOP_GRACE, stopPid, waitGone } from './pids.ts'
+import { apiPort, cidrMultiaddr, isPortFree, onHost, readPorts, tcpPort, writePorts } from './ports.ts'
+import { readPeers, readTestnetFile, writeTestnetFile } from './state-file.ts'
+import type { DaemonApi } from './api.ts'
+import type { DaemonPorts, RememberedPorts } from './ports.ts'
+import type { ProcessTestnetPeer, TestnetFile } from './state-file.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { ChildProcess } from 'node:child_process'
-
-/** One daemon of a process test net, as written to `testnet.json`. */
-export interface ProcessTestnetPeer {
-  index: number
-  peerId: string
-  pid: number
-  api: string
-  multiaddrs: string[]
-  dataDir: string
-}
 
 /** Progress of `ProcessTestnet.start()`. */
 export type TestnetProgress =
@@ -72,33 +75,12 @@ export interface ProcessTestnetInit {
   netns?: boolean
 }
 
-/** What `testnet.json` says of a net run in network namespaces, so `attach()` can drive its faults. */
-export interface ProcessTestnetNetns {
-  prefix: string
-  subnet: string
-}
-
-/** The contents of `testnet.json`. */
-interface TestnetFile {
-  peers: ProcessTestnetPeer[]
-  netns?: ProcessTestnetNetns
-}
-
-/** One peer's ports in `ports.json`, kept after a stop so a reused dir gets the same ports. */
-interface RememberedPorts {
-  index: number
-  listenPort?: number
-  apiPort?: number
-}
-
+/** A daemon this object spawned. */
 interface Child {
   index: number
   process: ChildProcess
   exited: Promise<number | null>
 }
-
-/** How long a daemon gets to exit after SIGTERM before it is killed. */
-const STOP_GRACE = 10 * second
 
 /** What `ProcessTestnet.state()` reports of one daemon. */
 export type ProcessState = 'running' | 'paused' | 'stopped'
@@ -156,7 +138,7 @@ export class ProcessTestnet {
     const file = path.join(path.resolve(dir), 'testnet.json')
     let contents: TestnetFile
     try {
-      contents = JSON.parse(await fs.readFile(file, 'utf8')) as TestnetFile
+      contents = await readTestnetFile(file)
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT'
         ? existsSync(dir) ? `${dir} has no testnet.json` : `${dir} does not exist`
@@ -313,7 +295,7 @@ export class ProcessTestnet {
     this.paused.delete(index)
     if (!isDaemon(peer.pid)) return
     process.kill(peer.pid, 'SIGKILL')
-    await waitUntil(() => !isDaemon(peer.pid), STOP_GRACE, `peer-${index} (pid ${peer.pid}) did not exit after SIGKILL`)
+    await waitGone(peer.pid, STOP_GRACE, `peer-${index} (pid ${peer.pid}) did not exit after SIGKILL`)
   }
 
   /** SIGSTOP to daemon `index`: it stays connected but answers nothing, as a long GC pause or a stalled VM. */
@@ -341,7 +323,7 @@ export class ProcessTestnet {
     await this.kill(index)
     const bootstrap = this.info.filter(p => p.index !== index)
       .flatMap(p => this.ownAddresses(p).slice(0, 1))
-    const fresh = await this.spawnPeer(index, bootstrap, { listenPort: tcpPort(old.multiaddrs, this.host(index)), apiPort: Number(new URL(old.api).port) })
+    const fresh = await this.spawnPeer(index, bootstrap, { listenPort: tcpPort(old.multiaddrs, this.host(index)), apiPort: apiPort(old.api) })
     this.info = this.info.map(p => p.index === index ? fresh : p)
     await this.writeFile()
     return fresh
@@ -381,27 +363,13 @@ export class ProcessTestnet {
     }
     if (options.oneWay === true && groups.length !== 2) throw new TestnetError('a one-way partition needs exactly two groups: from and to')
     if (this.lab != null) {
-      const lab = this.lab
-      if (options.oneWay === true) {
-        await lab.cut(groups[0] ?? [], groups[1] ?? [], { oneWay: true })
-        return
-      }
-      for (let g = 0; g < groups.length; g++) {
-        await lab.cut(groups[g] ?? [], groups.slice(g + 1).flat())
-      }
+      await cutGroups(this.lab, groups, options.oneWay === true)
       return
     }
-    const blocks: Array<{ index: number, peers: string[], direction: BlockDirection }> = []
-    groups.forEach((group, g) => {
-      const others = groups.filter((_, o) => o !== g).flat().map(i => this.peer(i).peerId)
-      for (const index of group) {
-        const direction: BlockDirection = options.oneWay !== true ? 'both' : g === 0 ? 'outbound' : 'inbound'
-        blocks.push({ index, peers: direction === 'inbound' ? (groups[0] ?? []).map(i => this.peer(i).peerId) : others, direction })
-      }
-    })
+    const blocks = partitionBlocks(groups, options.oneWay === true, i => this.peer(i).peerId)
     await Promise.all(blocks.map(async b => {
       if (this.state(b.index) !== 'running') return
-      await this.faultRequest(b.index, 'PUT', { peers: b.peers, direction: b.direction })
+      await faultRequest(this.peer(b.index), await this.api(b.index), { peers: b.peers, direction: b.direction })
     }))
   }
 
@@ -413,7 +381,7 @@ export class ProcessTestnet {
     }
     await Promise.all(this.info.map(async p => {
       if (this.state(p.index) !== 'running') return
-      await this.faultRequest(p.index, 'DELETE')
+      await faultRequest(p, await this.api(p.index))
     }))
   }
 
@@ -447,31 +415,14 @@ export class ProcessTestnet {
 
   /** Waits until every running daemon sees every running daemon as alive (after faults end). */
   async waitForMesh (options: { timeout?: number, signal?: AbortSignal } = {}): Promise<void> {
-    const running = this.info.filter(p => this.state(p.index) === 'running')
-    const total = running.length
-    const timeout = options.timeout ?? this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT
-    const deadline = Date.now() + timeout
-    const ids = running.map(p => p.peerId)
-    let lastSettled = -1
-    // every daemon answers one member list per poll: keep that a small share of a big net's work
-    const poll = Math.max(200, 10 * total)
-    for (;;) {
-      throwIfAborted(options.signal)
-      const settled = (await Promise.all(running.map(async p => {
-        const known = await fetchPeerIds(p.api, await this.apiHeaders(p.index), options.signal)
-        return ids.every(id => id === p.peerId || known.has(id))
-      }))).filter(Boolean).length
-      throwIfAborted(options.signal)
-      if (settled !== lastSettled) {
-        lastSettled = settled
-        this.init.onProgress?.({ phase: 'joining', settled, total })
-      }
-      if (settled === total) return
-      if (Date.now() > deadline) {
-        throw new TestnetError(`only ${settled} of ${total} peers know every other peer as alive after ${timeout / 1000} s; see the daemon.log files in ${this.dir}`)
-      }
-      await sleep(poll, undefined, { signal: options.signal }).catch(() => {})
-    }
+    await waitForMesh({
+      peers: this.info.filter(p => this.state(p.index) === 'running'),
+      api: async index => this.api(index),
+      timeout: options.timeout ?? this.init.joinTimeout ?? TESTNET_JOIN_TIMEOUT,
+      dir: this.dir,
+      onSettled: (settled, total) => { this.init.onProgress?.({ phase: 'joining', settled, total }) },
+      signal: options.signal
+    })
   }
 
   private peer (index: number): ProcessTestnetPeer {
@@ -487,283 +438,61 @@ export class ProcessTestnet {
 
   /** The multiaddrs of `peer` on its own host's address (not its other interfaces'). */
   private ownAddresses (peer: ProcessTestnetPeer): string[] {
-    const host = `/ip4/${this.host(peer.index)}/`
-    return peer.multiaddrs.filter(ma => ma.includes(host))
+    return onHost(peer.multiaddrs, this.host(peer.index))
   }
 
-  private async apiHeaders (index: number): Promise<Record<string, string>> {
-    const token = await this.apiToken(index)
-    return token == null ? {} : { authorization: `Bearer ${token}` }
-  }
-
-  private async faultRequest (index: number, method: 'PUT' | 'DELETE', body?: unknown): Promise<void> {
-    const peer = this.peer(index)
-    const res = await fetch(new URL('/v1/faults/partition', peer.api), {
-      method,
-      headers: { ...await this.apiHeaders(index), ...(body == null ? {} : { 'content-type': 'application/json' }) },
-      body: body == null ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5 * second)
-    }).catch((err: Error) => {
-      throw new TestnetError(`peer-${index} did not take the fault (${err.message}); is it running? see ${path.join(peer.dataDir, 'daemon.log')}`)
-    })
-    if (!res.ok) {
-      const text = await res.text()
-      throw new TestnetError(res.status === 404
-        ? `peer-${index} does not serve /v1/faults: it was not started with --fault-injection`
-        : `peer-${index} refused the fault: HTTP ${res.status} ${text}`)
-    }
+  /** Daemon `index`'s API and the token it demands. */
+  private async api (index: number): Promise<DaemonApi> {
+    return { url: this.peer(index).api, token: await this.apiToken(index) }
   }
 
   private async writeFile (): Promise<void> {
-    const tmp = `${this.file}.${process.pid}.tmp`
-    const contents: TestnetFile = {
+    await writeTestnetFile(this.file, {
       peers: this.info,
       ...(this.lab == null ? {} : { netns: { prefix: this.lab.prefix, subnet: this.lab.subnet } })
-    }
-    await fs.writeFile(tmp, `${JSON.stringify(contents, null, 2)}\n`)
-    await fs.rename(tmp, this.file)
+    })
     if (this.lab == null) {
-      const ports: RememberedPorts[] = this.info.map(p => ({ index: p.index, listenPort: tcpPort(p.multiaddrs, this.host(p.index)), apiPort: apiPort(p.api) }))
-      await fs.writeFile(tmp, `${JSON.stringify({ peers: ports }, null, 2)}\n`)
-      await fs.rename(tmp, this.portsFile)
+      await writePorts(this.portsFile, this.info.map(p => ({ index: p.index, listenPort: tcpPort(p.multiaddrs, this.host(p.index)), apiPort: apiPort(p.api) })))
     }
   }
 
-  private async spawnPeer (index: number, bootstrap: string[], ports: { listenPort?: number, apiPort?: number } = {}, signal?: AbortSignal): Promise<ProcessTestnetPeer> {
+  private async spawnPeer (index: number, bootstrap: string[], ports: DaemonPorts = {}, signal?: AbortSignal): Promise<ProcessTestnetPeer> {
     const dataDir = path.join(this.dir, `peer-${index}`)
     await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
     // checked again after async work: nothing is spawned once a stop was asked for
     throwIfAborted(signal)
-    const logFile = path.join(dataDir, 'daemon.log')
     const host = this.host(index)
-    const args = [
-      cliPath(), 'daemon',
-      '--data', dataDir,
-      '--listen', `/ip4/${host}/tcp/${ports.listenPort ?? 0}`,
-      '--api-host', host,
-      '--api-port', String(ports.apiPort ?? 0),
-      // off loopback the API needs a token: an admin token whose secret apiToken() reads
-      ...(this.lab == null ? [] : ['--init-token']),
+    const lab = this.lab
+    const daemon = spawnDaemon({
+      dataDir,
+      host,
+      ports,
+      bootstrap,
       // every peer of a test net is one host to the inbound rate limit: loopback, or the lab
-      '--allow', this.lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(this.lab.subnet),
-      '--dht-refresh-interval', String(this.init.dhtRefreshInterval ?? 5 * second),
-      '--profile', 'testnet',
-      '--log-timestamps',
-      ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
-      ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
-      ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile]),
-      ...(this.init.open === true ? ['--open'] : [])
-    ]
-    const log = openSync(logFile, 'a')
-    let child: ChildProcess
-    try {
-      // own process group: a terminal's Ctrl-C reaches only the launcher, which then stops every
-      // daemon once, in order; the IPC channel still ends a daemon whose launcher died. An attached
-      // controller is short-lived: its daemons get no channel and outlive it.
-      // `ip netns exec` execs the daemon after entering the namespace: the child's pid is the
-      // daemon's, and the IPC channel's descriptor is inherited through the exec
-      const command = this.lab?.wrap(index, process.execPath, args) ?? { command: process.execPath, args }
-      // the daemon stamps its own lines (--log-timestamps): DEBUG logs would carry a second date
-      const env = { ...process.env, DEBUG_HIDE_DATE: 'true' }
-      child = spawn(command.command, command.args, { stdio: ['ignore', log, log, ...(this.attached ? [] : ['ipc' as const])], detached: true, env })
-    } finally {
-      closeSync(log)
-    }
-    const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
+      allow: lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(lab.subnet),
+      initToken: lab != null,
+      dhtRefreshInterval: this.init.dhtRefreshInterval,
+      faultInjection: this.init.faultInjection,
+      swarmKeyFile: this.init.swarmKeyFile,
+      open: this.init.open,
+      ipc: !this.attached,
+      wrap: lab == null ? undefined : (command, args) => lab.wrap(index, command, args)
+    })
     const timeout = this.init.startTimeout ?? TESTNET_PEER_START_TIMEOUT
     if (this.attached) {
-      child.unref()
-      const api = `http://${host}:${ports.apiPort ?? 0}`
+      daemon.process.unref()
       const old = this.peer(index)
-      const headers = await this.apiHeaders(index)
-      await waitUntilAsync(async () => (await fetchStatus(api, headers)) === old.peerId, timeout, `peer-${index} did not start within ${timeout / 1000} s; see ${logFile}`)
-      return { ...old, pid: child.pid ?? -1 }
+      const api = { url: `http://${host}:${ports.apiPort ?? 0}`, token: await this.apiToken(index) }
+      await pollUntil(async () => (await statusPeerId(api)) === old.peerId, {
+        timeout,
+        error: () => new TestnetError(`peer-${index} did not start within ${timeout / 1000} s; see ${daemon.logFile}`)
+      })
+      return { ...old, pid: daemon.process.pid ?? -1 }
     }
-    this.children.push({ index, process: child, exited })
-
-    const info = await new Promise<DaemonInfo>((resolve, reject) => {
-      const onAbort = (): void => {
-        clearTimeout(timer)
-        reject(new AbortError(`stopped while peer-${index} was starting`))
-      }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort)
-        reject(new TestnetError(`peer-${index} did not start within ${timeout / 1000} s; see ${logFile}`))
-      }, timeout)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      child.on('message', (message: { type?: string, info?: DaemonInfo }) => {
-        if (message.type === 'ready' && message.info != null) {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-          resolve(message.info)
-        }
-      })
-      void exited.then(code => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        reject(new TestnetError(`peer-${index} exited with code ${code} while starting: ${tail(logFile)}`))
-      })
-    })
+    this.children.push({ index, process: daemon.process, exited: daemon.exited })
+    const info = await daemonReady(daemon, `peer-${index}`, timeout, signal)
     // the channel served its purpose; keep it open so the child notices if we die
     this.tokens.delete(index)
-    return { index, peerId: info.peerId, pid: child.pid ?? -1, api: info.api, multiaddrs: info.multiaddrs, dataDir }
-  }
-}
-
-async function readPorts (file: string): Promise<RememberedPorts[]> {
-  try {
-    const { peers } = JSON.parse(await fs.readFile(file, 'utf8')) as { peers?: RememberedPorts[] }
-    return Array.isArray(peers) ? peers : []
-  } catch {
-    return []
-  }
-}
-
-/** Whether nothing listens on `host:port` (a listen there succeeds). */
-async function isPortFree (host: string, port: number): Promise<boolean> {
-  const server = net.createServer()
-  try {
-    server.listen({ host, port })
-    await once(server, 'listening')
-    await new Promise(resolve => { server.close(resolve) })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Throws an `AbortError` when `signal` has fired. */
-function throwIfAborted (signal?: AbortSignal): void {
-  if (signal?.aborted === true) throw new AbortError(`stopped (${abortReason(signal)})`)
-}
-
-function abortReason (signal: AbortSignal): string {
-  const reason: unknown = signal.reason
-  return typeof reason === 'string' ? reason : reason instanceof Error ? reason.message : 'stop requested'
-}
-
-/** The port of an API URL, when it has one. */
-function apiPort (api: string): number | undefined {
-  try {
-    const port = Number(new URL(api).port)
-    return port > 0 ? port : undefined
-  } catch {
-    return undefined
-  }
-}
-
-async function readPeers (file: string): Promise<ProcessTestnetPeer[]> {
-  try {
-    return (JSON.parse(await fs.readFile(file, 'utf8')) as TestnetFile).peers
-  } catch {
-    return []
-  }
-}
-
-/** Whether `pid` is a live p2pstore daemon (guards against a pid reused by another program). */
-function isDaemon (pid: number): boolean {
-  if (pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // a zombie has exited; only its parent has not collected it yet
-    if (/\) Z /.test(stat)) return false
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('p2pstore')
-  } catch {
-    // no /proc (not Linux): trust kill(0)
-    return true
-  }
-}
-
-/** Whether `pid` is stopped by a signal (state T in /proc). */
-function isStoppedProcess (pid: number): boolean {
-  try {
-    return /\) T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
-
-async function stopPid (pid: number): Promise<void> {
-  if (!isDaemon(pid)) return
-  process.kill(pid, 'SIGCONT')
-  process.kill(pid, 'SIGTERM')
-  try {
-    await waitUntil(() => !isDaemon(pid), STOP_GRACE, '')
-  } catch {
-    if (isDaemon(pid)) process.kill(pid, 'SIGKILL')
-  }
-}
-
-async function waitUntil (done: () => boolean, timeout: number, message: string): Promise<void> {
-  return waitUntilAsync(async () => done(), timeout, message)
-}
-
-async function waitUntilAsync (done: () => Promise<boolean>, timeout: number, message: string): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!await done()) {
-    if (Date.now() > deadline) throw new TestnetError(message)
-    await sleep(50)
-  }
-}
-
-/** `a.b.c.d/n` as the multiaddr `/ip4/a.b.c.d/ipcidr/n`. */
-function cidrMultiaddr (cidr: string): string {
-  const [address, bits] = cidr.split('/')
-  return `/ip4/${address}/ipcidr/${bits}`
-}
-
-/** The TCP port of the first of `multiaddrs` on `host`. */
-function tcpPort (multiaddrs: string[], host: string): number | undefined {
-  const prefix = `/ip4/${host}/tcp/`
-  const match = multiaddrs.map(ma => ma.startsWith(prefix) ? /^\d+/.exec(ma.slice(prefix.length)) : null).find(m => m != null)
-  return match == null ? undefined : Number(match[0])
-}
-
-async function fetchStatus (api: string, headers: Record<string, string>): Promise<string | undefined> {
-  try {
-    const res = await fetch(new URL('/v1/status', api), { headers, signal: AbortSignal.timeout(2 * second) })
-    return res.ok ? (await res.json() as { peerId: string }).peerId : undefined
-  } catch {
-    return undefined
-  }
-}
-
-async function fetchPeerIds (api: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Set<string>> {
-  try {
-    const timeout = AbortSignal.timeout(5 * second)
-    const res = await fetch(new URL('/v1/peers', api), { headers, signal: signal == null ? timeout : AbortSignal.any([signal, timeout]) })
-    if (!res.ok) return new Set()
-    const peers = await res.json() as Array<{ peerId: string, state: string }>
-    // a peer counts once it is an alive member: then every member view is complete
-    return new Set(peers.filter(p => p.state === 'alive').map(p => p.peerId))
-  } catch {
-    // a daemon busy starting may not answer yet: it counts as not settled
-    return new Set()
-  }
-}
-
-function tail (file: string): string {
-  try {
-    const lines = readFileSync(file, 'utf8').trim().split('\n')
-    return lines.slice(-3).join(' | ')
-  } catch {
-    return `(no log at ${file})`
-  }
-}
-
-/** `bin/p2pstore.js` of this package, found from this module's location (src/ under tsx, dist/src/ when built). */
-export function cliPath (): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    const candidate = path.join(dir, 'bin', 'p2pstore.js')
-    if (existsSync(candidate) && existsSync(path.join(dir, 'package.json'))) return candidate
-    const parent = path.dirname(dir)
-    if (parent === dir) throw new TestnetError('cannot find bin/p2pstore.js of this package')
-    dir = parent
+    return { index, peerId: info.peerId, pid: daemon.process.pid ?? -1, api: info.api, multiaddrs: info.multiaddrs, dataDir }
   }
 }

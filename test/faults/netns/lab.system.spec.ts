@@ -6,10 +6,10 @@
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { cleanupStaleLabs, NetnsLab } from '../../src/faults/netns.ts'
-import { useCleanup } from '../utils/cleanup.ts'
-import { expect } from '../utils/expect.ts'
-import type { Cleanup } from '../utils/cleanup.ts'
+import { cleanupStaleLabs, NetnsLab } from '../../../src/faults/netns/index.ts'
+import { useCleanup } from '../../utils/cleanup.ts'
+import { expect } from '../../utils/expect.ts'
+import type { Cleanup } from '../../utils/cleanup.ts'
 
 /** How long a client waits for a TCP connection before it calls the attempt a timeout. */
 const CONNECT_TIMEOUT = 1000
@@ -366,7 +366,7 @@ describe('NetnsLab', function () {
 
     it('cleanupStaleLabs removes the lab of a killed process and keeps a live one', async function () {
       const stale = `s${process.pid}`
-      const module = new URL('../../src/faults/netns.ts', import.meta.url).href
+      const module = new URL('../../../src/faults/netns/index.ts', import.meta.url).href
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
         import { NetnsLab } from ${JSON.stringify(module)}
         await new NetnsLab({ hosts: 2, prefix: ${JSON.stringify(stale)} }).setup()

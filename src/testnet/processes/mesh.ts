@@ -1,0 +1,61 @@
+/**
+ * Waiting until the daemons of a process test net form a full mesh: every one sees every other
+ * as an alive member, polled through their APIs.
+ */
+
+import { AbortError } from '@libp2p/interface'
+import { TestnetError } from '../../errors.ts'
+import { pollUntil } from '../../util/index.ts'
+import { alivePeerIds } from './api.ts'
+import { abortReason, throwIfAborted } from './daemon.ts'
+import type { DaemonApi } from './api.ts'
+import type { ProcessTestnetPeer } from './state-file.ts'
+
+/** What `waitForMesh()` needs. */
+export interface MeshWaitInit {
+  /** the daemons that must see each other */
+  peers: ProcessTestnetPeer[]
+  /** a daemon's API and token */
+  api(index: number): Promise<DaemonApi>
+  /** give up after this many ms, with a `TestnetError` that points at `dir`'s logs */
+  timeout: number
+  dir: string
+  /** called whenever the count of settled daemons changes */
+  onSettled?(settled: number, total: number): void
+  signal?: AbortSignal
+}
+
+/**
+ * Resolves once every daemon of `init.peers` sees every other as alive; rejects with a
+ * `TestnetError` after the timeout and an `AbortError` when the signal fires.
+ */
+export async function waitForMesh (init: MeshWaitInit): Promise<void> {
+  const { peers, signal } = init
+  const total = peers.length
+  const ids = peers.map(p => p.peerId)
+  let lastSettled = -1
+  // every daemon answers one member list per poll: keep that a small share of a big net's work
+  const interval = Math.max(200, 10 * total)
+  const deadline = Date.now() + init.timeout
+  await pollUntil(async () => {
+    throwIfAborted(signal)
+    const settled = (await Promise.all(peers.map(async p => {
+      const known = await alivePeerIds(await init.api(p.index), signal)
+      return ids.every(id => id === p.peerId || known.has(id))
+    }))).filter(Boolean).length
+    throwIfAborted(signal)
+    if (settled !== lastSettled) {
+      lastSettled = settled
+      init.onSettled?.(settled, total)
+    }
+    if (settled !== total && Date.now() > deadline) {
+      throw new TestnetError(`only ${settled} of ${total} peers know every other peer as alive after ${init.timeout / 1000} s; see the daemon.log files in ${init.dir}`)
+    }
+    return settled === total
+  }, {
+    interval,
+    signal,
+    // the check above throws first: a fired signal fails it on the next round
+    error: () => new AbortError(`stopped (${signal == null ? 'stop requested' : abortReason(signal)})`)
+  })
+}
