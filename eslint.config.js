@@ -40,6 +40,7 @@ const FLOORS = [
   ['src/protocol'],
   ['src/clock', 'src/routing'],
   ['src/datadir', 'src/faults'],
+  ['src/tasks'],
   ['src/polyfill.ts', 'src/constants.ts', 'src/errors.ts']
 ]
 

@@ -27,7 +27,7 @@ import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
-import { AntiEntropy, Coordinator, Handoff, KvRpc } from './replication/index.ts'
+import { AntiEntropy, Coordinator, Handoff, KvRpc, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
@@ -208,10 +208,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     })
     this.membership.addEventListener('member:update', evt => { this.safeDispatchEvent('member:update', { detail: evt.detail }) })
     this.rpc = new KvRpc({ logger, network: libp2p, admission }, {
-      // requests only arrive after start(), when the parts below exist
-      handler: async (request, from, options) => request.type === 'summary' || request.type === 'digests'
-        ? this.antiEntropy.handle(request, from, options)
-        : this.coordinator.handle(request, from, options),
+      // the dispatch map; requests only arrive after start(), when the parts below exist
+      handlers: replicaHandlers({
+        logger,
+        engine: this.engine,
+        coordinator: { coordinateForwarded: async (key, put, options) => this.coordinator.coordinateForwarded(key, put, options) },
+        antiEntropy: {
+          leavesFor: async (peer, options) => this.antiEntropy.leavesFor(peer, options),
+          digestsFor: async (peer, buckets, options) => this.antiEntropy.digestsFor(peer, buckets, options)
+        }
+      }),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12
