@@ -31,6 +31,7 @@ import { AntiEntropy, Coordinator, Handoff, KvRpc, replicaHandlers } from './rep
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
+import { expected } from './tasks/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
 import type { PeerConfig, PeerInit } from './config.ts'
 import type { BlockDirection, BlockedPeer } from './faults/index.ts'
@@ -271,11 +272,13 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         await this.libp2p.start()
         await this.membership.start()
       } catch (err) {
-        await this.membership.stop({ leave: false }).catch(() => {})
-        await this.rosterGossip.stop().catch(() => {})
-        await this.rpc.stop().catch(() => {})
-        await Promise.resolve(this.libp2p.stop()).catch(() => {})
-        await this.engine.close().catch(() => {})
+        // undo what started; the start's own error is the one the caller gets
+        const undo = (what: string): ((e: unknown) => void) => expected(this.log, `${what} after a failed start`)
+        await this.membership.stop({ leave: false }).catch(undo('stopping membership'))
+        await this.rosterGossip.stop().catch(undo('stopping roster gossip'))
+        await this.rpc.stop().catch(undo('stopping the kv rpc'))
+        await Promise.resolve(this.libp2p.stop()).catch(undo('stopping libp2p'))
+        await this.engine.close().catch(undo('closing the store'))
         this.starting = undefined
         if (/EADDRINUSE/.test(String((err as Error).message)) || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
           throw new AddressInUseError(`cannot listen on ${this.config.listen.join(', ')}: address already in use`, { cause: err })
@@ -301,7 +304,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   stop (options: { leave?: boolean } = {}): Promise<void> {
     if (this.starting == null) return this.stopping ?? Promise.resolve()
     this.stopping ??= (async () => {
-      await this.starting?.catch(() => {})
+      // a failed start was reported to its caller
+      await this.starting?.catch(expected(this.log.trace, 'the start before this stop'))
       await this.joiner.stop()
       await this.antiEntropy.stop()
       await this.handoff.stop()
@@ -382,7 +386,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    */
   async partition (peers: PeerId[], options: { direction?: BlockDirection } = {}): Promise<void> {
     this.gate.block(peers, options.direction ?? 'both')
-    await Promise.all(peers.map(async peer => { await this.libp2p.hangUp(peer).catch(() => {}) }))
+    await Promise.all(peers.map(async peer => { await this.libp2p.hangUp(peer).catch(expected(this.log, `hanging up on ${peer}`)) }))
   }
 
   /** Lifts the partition from `peers`, or every partition; returns how many blocks were lifted. */

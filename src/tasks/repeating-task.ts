@@ -1,5 +1,5 @@
 import { repeatingTask } from '@libp2p/utils'
-import { expected } from './failure.ts'
+import { expected, isProgrammerError } from './failure.ts'
 import type { AbortOptions, Logger, Startable } from '@libp2p/interface'
 import type { RepeatingTask as Libp2pRepeatingTask } from '@libp2p/utils'
 
@@ -25,7 +25,9 @@ export interface RepeatingTaskInit {
  * - a run may return the wait before the next run (a backoff, or a period counted from the start
  *   of the run): the library's `setInterval()` called during a run schedules a second chain of
  *   runs, so it is applied here only once the run has ended and the next one is scheduled;
- * - `wake()` runs the next one now (the library's `run()`, without its 100 ms debounce).
+ * - `wake()` runs the next one now (the library's `run()`, without its 100 ms debounce);
+ * - a failing run is logged, and a programmer error (TypeError…) is thrown out of the event loop
+ *   rather than swallowed as the library's task runner does.
  */
 export class RepeatingTask implements Startable {
   private readonly task: Libp2pRepeatingTask
@@ -37,10 +39,17 @@ export class RepeatingTask implements Startable {
     this.task = repeatingTask(async (options: AbortOptions = {}) => {
       const signal = options.signal
       const current = run({ signal }).then(next => {
-        // after the library has scheduled the next run: then setInterval() moves that one
-        if (typeof next === 'number') setImmediate(() => { if (this.started) this.task.setInterval(Math.max(0, next)) })
+        if (typeof next === 'number') this.nextInterval(next)
       }, (err: unknown) => {
-        if (signal?.aborted !== true) failed(err)
+        // a failed run waits the configured interval, not a short one an earlier run asked for
+        this.nextInterval(init.interval)
+        if (signal?.aborted === true && !isProgrammerError(err)) return
+        try {
+          failed(err)
+        } catch {
+          // the library swallows what its task throws: a programmer error leaves from here instead
+          process.nextTick(() => { throw err })
+        }
       })
       this.current = current
       await current
@@ -59,6 +68,11 @@ export class RepeatingTask implements Startable {
     this.task.stop()
     await this.current
     this.current = undefined
+  }
+
+  /** Sets the wait before the next run, once the library has scheduled it (setInterval() then moves that one). */
+  private nextInterval (ms: number): void {
+    setImmediate(() => { if (this.started) this.task.setInterval(Math.max(0, ms)) })
   }
 
   /** Starts the next run now (a no-op while one is running, as before). */
