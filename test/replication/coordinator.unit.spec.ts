@@ -173,7 +173,7 @@ describe('replication coordinator (stubbed components)', () => {
     it('put, aborted while the replicas are slow, rejects with AbortError rather than a quorum error', async () => {
       const controller = new AbortController()
       const hang: Answer = async (_request, options) => new Promise((_resolve, reject) => {
-        options.signal?.addEventListener('abort', () => { reject(options.signal?.reason as Error) }, { once: true })
+        options.signal?.addEventListener('abort', () => { reject(new DOMException(String(options.signal?.reason), 'AbortError')) }, { once: true })
         controller.abort()
       })
       const f = await fixture(([self, b, c]) => ({ home: placed([self, b, c] as PeerId[]), answers: new Map([[String(b), hang], [String(c), hang]]) }))
