@@ -140,6 +140,7 @@ export class Handoff implements Startable {
 
   /** One pass over the whole store; exported for tests through `Peer`. */
   async pass (options: AbortOptions = {}): Promise<HandoffStats> {
+    options.signal?.throwIfAborted()
     const outcome = { handedOff: 0, collected: 0 }
     // keys changed from here on are checked again by the next pass
     this.changed = new Map()
@@ -155,6 +156,7 @@ export class Handoff implements Startable {
 
   /** One pass over the keys changed since the last one, the hinted copies and the tombstones due. */
   async incrementalPass (options: AbortOptions = {}): Promise<HandoffStats> {
+    options.signal?.throwIfAborted()
     const outcome = { handedOff: 0, collected: 0 }
     const now = Date.now()
     const work = this.changed
