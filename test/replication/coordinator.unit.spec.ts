@@ -3,6 +3,7 @@ import { stubInterface } from 'sinon-ts'
 import { emptyContext, mergeSiblingSets } from '../../src/clock/index.ts'
 import { Coordinator } from '../../src/replication/index.ts'
 import { expect } from '../utils/expect.ts'
+import { GatedEngine } from '../utils/gated-engine.ts'
 import { aborted, enc, openEngine, peerIds, placed, written } from '../utils/replication.ts'
 import type { KvRequest, KvResponse } from '../../src/protocol/index.ts'
 import type { CoordinatorComponents } from '../../src/replication/index.ts'
@@ -19,6 +20,7 @@ interface Fixture {
   others: PeerId[]
   /** every request sent, by peer */
   sent: Array<{ peer: string, request: KvRequest }>
+  rpc: ReturnType<typeof stubInterface<CoordinatorComponents['rpc']>>
 }
 
 /**
@@ -26,10 +28,10 @@ interface Fixture {
  * preference list beyond them, and `answers` what each peer (by index into [self, ...others])
  * answers; a peer without an answer is unreachable.
  */
-async function fixture (setup: (peers: PeerId[]) => { home: PlacedPeer[], rest?: PlacedPeer[], answers: Map<string, Answer> }, init = {}): Promise<Fixture> {
+async function fixture (setup: (peers: PeerId[]) => { home: PlacedPeer[], rest?: PlacedPeer[], answers: Map<string, Answer> }, init = {}, given?: MemoryEngine): Promise<Fixture> {
   const [self, ...others] = await peerIds(6)
   if (self == null) throw new Error('no peers')
-  const engine = await openEngine()
+  const engine = given ?? await openEngine()
   const { home, rest = [], answers } = setup([self, ...others])
   const sent: Fixture['sent'] = []
   const rpc = stubInterface<CoordinatorComponents['rpc']>()
@@ -44,7 +46,15 @@ async function fixture (setup: (peers: PeerId[]) => { home: PlacedPeer[], rest?:
   placement.homeReplicas.callsFake(async (_key: Uint8Array, n: number, options: AbortOptions = {}) => { options.signal?.throwIfAborted(); return home.slice(0, n) })
   placement.preferenceList.callsFake(async () => [...home, ...rest])
   const coordinator = new Coordinator({ logger: defaultLogger(), peerId: self, engine, rpc, placement }, init)
-  return { coordinator, engine, self, others, sent }
+  return { coordinator, engine, self, others, sent, rpc }
+}
+
+/** Yields to the event loop until `ok()` (each turn runs every pending callback; no wall-clock wait). */
+async function waitFor (ok: () => boolean): Promise<void> {
+  for (let turns = 0; !ok(); turns++) {
+    if (turns > 1000) throw new Error('condition never met')
+    await new Promise(resolve => setImmediate(resolve))
+  }
 }
 
 const ok: Answer = async () => ({ status: 'ok' })
@@ -60,6 +70,26 @@ describe('replication coordinator (stubbed components)', () => {
     expect(local?.hintFor).to.equal(undefined)
     // the delta went to both other home replicas
     expect(f.sent.filter(s => s.request.type === 'store').map(s => s.peer).sort()).to.deep.equal([String(f.others[0]), String(f.others[1])].sort())
+  })
+
+  it('W=3 needs the coordinator\'s own copy too: no answer before it is durable, though the other acks are in', async () => {
+    const engine = new GatedEngine()
+    await engine.open()
+    const acked: Array<Promise<KvResponse>> = []
+    const f = await fixture(([self, b, c]) => ({ home: placed([self, b, c] as PeerId[]), answers: new Map([[String(b), ok], [String(c), ok]]) }), {}, engine)
+    const request = f.rpc.request
+    const held = engine.holdNextWrite()
+    let answered = false
+    const putting = f.coordinator.put(key, enc.encode('v3'), { w: 3 }).finally(() => { answered = true })
+    await held.arrived
+    // both other stores were sent and answered: everything but the own copy is in
+    await waitFor(() => f.sent.length === 2)
+    for (const call of request.getCalls()) acked.push(call.returnValue as Promise<KvResponse>)
+    await Promise.all(acked)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(answered, 'answered before the third copy was durable').to.equal(false)
+    held.release()
+    expect((await putting).acks).to.equal(3)
   })
 
   it('a strict put whose other home replicas fail reports the quorum with every failure, after storing its own copy', async () => {
