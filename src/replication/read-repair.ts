@@ -55,7 +55,7 @@ export class ReadRepair {
     await Promise.allSettled([...this.repairs])
   }
 
-  /** Repairs `key`; resolves with the peers sent the merge. */
+  /** Repairs `key` after `reads` have settled; resolves when every repair ended (failures are logged). */
   async repair (key: Uint8Array, reads: ReplicaRead[], options: AbortOptions = {}): Promise<void> {
     const settled = await Promise.allSettled(reads.map(async r => r.promise))
     const replies: Array<{ peer: string, replica: PlacedPeer, had: SiblingSet | undefined }> = []
