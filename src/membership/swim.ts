@@ -169,9 +169,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * a failed join is retried rather than leaving the peer outside the group for good.
    */
   async join (peers: PeerId[], options: AbortOptions = {}): Promise<number> {
+    options.signal?.throwIfAborted()
     const seeds = peers.filter(p => !p.equals(this.components.peerId))
     for (const p of seeds) if (!this.seeds.some(s => s.equals(p))) this.seeds.push(p)
     const results = await Promise.allSettled(seeds.map(async p => { await this.sync(p, options) }))
+    // a caller that gave up hears so, not a count of the syncs its abort cut short
+    options.signal?.throwIfAborted()
     return results.filter(r => r.status === 'fulfilled').length
   }
 
