@@ -42,7 +42,7 @@ const FLOORS = [
   ['src/protocol'],
   ['src/clock', 'src/routing'],
   ['src/datadir', 'src/faults'],
-  ['src/util'],
+  ['src/tasks', 'src/util'],
   ['src/polyfill.ts', 'src/constants.ts', 'src/errors.ts']
 ]
 

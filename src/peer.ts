@@ -27,10 +27,11 @@ import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
-import { AntiEntropy, Coordinator, Handoff, KvRpc } from './replication/index.ts'
+import { AntiEntropy, Coordinator, Handoff, KvRpc, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
+import { expected } from './tasks/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
 import type { PeerConfig, PeerInit } from './config.ts'
 import type { BlockDirection, BlockedPeer } from './faults/index.ts'
@@ -208,10 +209,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     })
     this.membership.addEventListener('member:update', evt => { this.safeDispatchEvent('member:update', { detail: evt.detail }) })
     this.rpc = new KvRpc({ logger, network: libp2p, admission }, {
-      // requests only arrive after start(), when the parts below exist
-      handler: async (request, from, options) => request.type === 'summary' || request.type === 'digests'
-        ? this.antiEntropy.handle(request, from, options)
-        : this.coordinator.handle(request, from, options),
+      // the dispatch map; requests only arrive after start(), when the parts below exist
+      handlers: replicaHandlers({
+        logger,
+        engine: this.engine,
+        coordinator: { coordinateForwarded: async (key, put, options) => this.coordinator.coordinateForwarded(key, put, options) },
+        antiEntropy: {
+          leavesFor: async (peer, options) => this.antiEntropy.leavesFor(peer, options),
+          digestsFor: async (peer, buckets, options) => this.antiEntropy.digestsFor(peer, buckets, options)
+        }
+      }),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12
@@ -265,11 +272,13 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         await this.libp2p.start()
         await this.membership.start()
       } catch (err) {
-        await this.membership.stop({ leave: false }).catch(() => {})
-        await this.rosterGossip.stop().catch(() => {})
-        await this.rpc.stop().catch(() => {})
-        await Promise.resolve(this.libp2p.stop()).catch(() => {})
-        await this.engine.close().catch(() => {})
+        // undo what started; the start's own error is the one the caller gets
+        const undo = (what: string): ((e: unknown) => void) => expected(this.log, `${what} after a failed start`)
+        await this.membership.stop({ leave: false }).catch(undo('stopping membership'))
+        await this.rosterGossip.stop().catch(undo('stopping roster gossip'))
+        await this.rpc.stop().catch(undo('stopping the kv rpc'))
+        await Promise.resolve(this.libp2p.stop()).catch(undo('stopping libp2p'))
+        await this.engine.close().catch(undo('closing the store'))
         this.starting = undefined
         if (/EADDRINUSE/.test(String((err as Error).message)) || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
           throw new AddressInUseError(`cannot listen on ${this.config.listen.join(', ')}: address already in use`, { cause: err })
@@ -295,7 +304,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   stop (options: { leave?: boolean } = {}): Promise<void> {
     if (this.starting == null) return this.stopping ?? Promise.resolve()
     this.stopping ??= (async () => {
-      await this.starting?.catch(() => {})
+      // a failed start was reported to its caller
+      await this.starting?.catch(expected(this.log.trace, 'the start before this stop'))
       await this.joiner.stop()
       await this.antiEntropy.stop()
       await this.handoff.stop()
@@ -376,7 +386,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    */
   async partition (peers: PeerId[], options: { direction?: BlockDirection } = {}): Promise<void> {
     this.gate.block(peers, options.direction ?? 'both')
-    await Promise.all(peers.map(async peer => { await this.libp2p.hangUp(peer).catch(() => {}) }))
+    await Promise.all(peers.map(async peer => { await this.libp2p.hangUp(peer).catch(expected(this.log, `hanging up on ${peer}`)) }))
   }
 
   /** Lifts the partition from `peers`, or every partition; returns how many blocks were lifted. */

@@ -84,8 +84,14 @@ describe('peer (real libp2p on loopback)', function () {
     })
     cleanup.add(async () => joiner.stop())
     const retries: Array<{ attempt: number, delayMs: number }> = []
-    joiner.addEventListener('join:retry', ({ detail }) => retries.push(detail))
-    await new Promise(resolve => setTimeout(resolve, 1200))
+    // a condition, not a wall-clock wait: the first three retries (100 + 200 ms of backoff apart)
+    const threeRetries = new Promise<void>(resolve => {
+      joiner.addEventListener('join:retry', ({ detail }) => {
+        retries.push(detail)
+        if (retries.length === 3) resolve()
+      })
+    })
+    await threeRetries
     expect(retries.length).to.be.at.least(2)
     // exponential backoff: 100, 200, 400, 400, … ms
     expect(retries.map(r => r.delayMs)).to.deep.equal(retries.map((_, i) => Math.min(100 * 2 ** i, 400)))

@@ -9,9 +9,9 @@
  * @packageDocumentation
  */
 
-import { setTimeout as sleep } from 'node:timers/promises'
 import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
+import { RepeatingTask } from '../tasks/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TypedEventTarget } from 'main-event'
@@ -68,14 +68,24 @@ export class Joiner implements Startable {
   private readonly components: JoinerComponents
   private readonly init: JoinerInit
   private readonly log: Logger
-  private shutdown?: AbortController
-  private loop?: Promise<void>
+  private readonly task: RepeatingTask
   private joinedOnce = false
+  /** the next wait after a failed attempt (doubled each time, up to retryMax) */
+  private delay: number
+  /** failed attempts since the last join */
+  private attempt = 0
+  /** connected at the last check: losing every connection since means isolated */
+  private wasConnected = false
 
   constructor (components: JoinerComponents, init: JoinerInit) {
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('p2pstore:join')
+    this.delay = init.retryMin
+    // each run is one attempt or one check and returns the wait before the next
+    this.task = new RepeatingTask(async ({ signal }) => this.step(signal ?? new AbortController().signal), {
+      interval: init.checkInterval, runImmediately: true, log: this.log, name: 'join loop'
+    })
   }
 
   /** true once a bootstrap peer answered (or this peer was found by others). */
@@ -84,61 +94,53 @@ export class Joiner implements Startable {
   }
 
   start (): void {
-    if (this.shutdown != null) return
-    this.shutdown = new AbortController()
-    setMaxListeners(Infinity, this.shutdown.signal)
-    this.loop = this.run(this.shutdown.signal).catch(err => {
-      if (this.shutdown?.signal.aborted !== true) this.log.error('join loop failed - %e', err)
-    })
+    this.task.start()
   }
 
+  /** Stops the loop; a later `start()` begins a fresh one (no backoff kept). */
   async stop (): Promise<void> {
-    if (this.shutdown == null) return
-    this.shutdown.abort()
-    await this.loop
-    this.shutdown = undefined
-    this.loop = undefined
+    await this.task.stop()
+    this.delay = this.init.retryMin
+    this.attempt = 0
+    this.wasConnected = false
   }
 
-  private async run (signal: AbortSignal): Promise<void> {
-    let delay = this.init.retryMin
-    let attempt = 0
-    let wasConnected = false
-
-    while (!signal.aborted) {
-      const connected = this.components.network.getConnections().length > 0
-      if (connected || this.init.bootstrap.length === 0) {
-        wasConnected ||= connected
-        await sleep(this.init.checkInterval, undefined, { signal }).catch(() => {})
-        continue
-      }
-      if (wasConnected) {
-        wasConnected = false
-        this.log('isolated: no connections left, joining again')
-        this.components.events.dispatchEvent(new CustomEvent('join:isolated', { detail: {} }))
-      }
-
-      attempt++
-      const { via, errors } = await this.dialBootstrap(signal)
-      if (signal.aborted) return
-
-      if (via.length > 0) {
-        this.components.events.dispatchEvent(new CustomEvent('join:connected', { detail: { attempt, via } }))
-        const discovered = await this.selfLookup(signal)
-        this.joinedOnce = true
-        wasConnected = true
-        this.log('joined via %s after %d attempt(s), lookup found %d peers', via.join(', '), attempt, discovered)
-        this.components.events.dispatchEvent(new CustomEvent('join:joined', { detail: { attempt, via, discovered } }))
-        attempt = 0
-        delay = this.init.retryMin
-        continue
-      }
-
-      this.log('no bootstrap peer answered (attempt %d, %d tried), retrying in %d ms', attempt, this.init.bootstrap.length, delay)
-      this.components.events.dispatchEvent(new CustomEvent('join:retry', { detail: { attempt, delayMs: delay, errors } }))
-      await sleep(delay, undefined, { signal }).catch(() => {})
-      delay = Math.min(delay * 2, this.init.retryMax)
+  /** One check or join attempt; resolves with the ms to wait before the next. */
+  private async step (signal: AbortSignal): Promise<number | undefined> {
+    const connected = this.components.network.getConnections().length > 0
+    if (connected || this.init.bootstrap.length === 0) {
+      this.wasConnected ||= connected
+      return this.init.checkInterval
     }
+    if (this.wasConnected) {
+      this.wasConnected = false
+      this.log('isolated: no connections left, joining again')
+      this.components.events.dispatchEvent(new CustomEvent('join:isolated', { detail: {} }))
+    }
+
+    this.attempt++
+    const attempt = this.attempt
+    const { via, errors } = await this.dialBootstrap(signal)
+    if (signal.aborted) return undefined
+
+    if (via.length > 0) {
+      this.components.events.dispatchEvent(new CustomEvent('join:connected', { detail: { attempt, via } }))
+      const discovered = await this.selfLookup(signal)
+      this.joinedOnce = true
+      this.wasConnected = true
+      this.log('joined via %s after %d attempt(s), lookup found %d peers', via.join(', '), attempt, discovered)
+      this.components.events.dispatchEvent(new CustomEvent('join:joined', { detail: { attempt, via, discovered } }))
+      this.attempt = 0
+      this.delay = this.init.retryMin
+      // check again at once: connected now, the next wait is the check interval
+      return 0
+    }
+
+    const delay = this.delay
+    this.log('no bootstrap peer answered (attempt %d, %d tried), retrying in %d ms', attempt, this.init.bootstrap.length, delay)
+    this.components.events.dispatchEvent(new CustomEvent('join:retry', { detail: { attempt, delayMs: delay, errors } }))
+    this.delay = Math.min(delay * 2, this.init.retryMax)
+    return delay
   }
 
   private async dialBootstrap (signal: AbortSignal): Promise<{ via: string[], errors: string[] }> {

@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
+import { RepeatingTask, expected } from '../tasks/index.ts'
 import { Dissemination } from './dissemination.ts'
 import { MemberTable } from './members.ts'
 import { suspicionTimeout } from './suspicion.ts'
@@ -98,7 +98,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private roundRobin: MemberRecord[] = []
   private health = 0
   private shutdown = new AbortController()
-  private loops: Array<Promise<void>> = []
+  private readonly probeTask: RepeatingTask
+  private readonly syncTask: RepeatingTask
   private running = false
   private syncRounds = 0
   /** the peers `join()` was given: the push-pull falls back to them while no member is known */
@@ -120,6 +121,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.table = new MemberTable(components.peerId, Date.now())
     this.gossip = new Dissemination(this.init.retransmitMult)
     this.selfKadId = peerKadId(components.peerId)
+    // SWIM's protocol period runs from the start of one probe to the next (Lifeguard stretches it)
+    this.probeTask = new RepeatingTask(async ({ signal }) => this.probeRound(signal), {
+      interval: this.init.probeInterval, runImmediately: true, log: this.log, name: 'probe round'
+    })
+    this.syncTask = new RepeatingTask(async ({ signal }) => { await this.syncRound(signal) }, {
+      interval: this.init.pushPullInterval, log: this.log, name: 'push-pull round'
+    })
   }
 
   /** Starts serving the protocol and the probe and push-pull loops. */
@@ -134,10 +142,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       void this.serve(stream, connection.remotePeer)
     }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
-    const signal = this.shutdown.signal
-    this.loops = [this.probeLoop(signal), this.syncLoop(signal)].map(async loop => loop.catch(err => {
-      if (!signal.aborted) this.log.error('membership loop failed - %e', err)
-    }))
+    this.probeTask.start()
+    this.syncTask.start()
   }
 
   /**
@@ -146,13 +152,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    */
   async stop (options: { leave?: boolean } = {}): Promise<void> {
     if (!this.running) return
-    if (options.leave ?? true) await this.leave().catch(err => { this.log('leave failed - %e', err) })
+    if (options.leave ?? true) await this.leave().catch(expected(this.log, 'leave'))
     this.running = false
     this.shutdown.abort()
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const s of this.suspicions.values()) clearTimeout(s.timer)
     this.suspicions.clear()
-    await Promise.all(this.loops)
+    await Promise.all([this.probeTask.stop(), this.syncTask.stop()])
     await this.components.network.unhandle(PROTOCOL_MEMBERSHIP)
   }
 
@@ -163,9 +169,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * a failed join is retried rather than leaving the peer outside the group for good.
    */
   async join (peers: PeerId[], options: AbortOptions = {}): Promise<number> {
+    options.signal?.throwIfAborted()
     const seeds = peers.filter(p => !p.equals(this.components.peerId))
     for (const p of seeds) if (!this.seeds.some(s => s.equals(p))) this.seeds.push(p)
     const results = await Promise.allSettled(seeds.map(async p => { await this.sync(p, options) }))
+    // a caller that gave up hears so, not a count of the syncs its abort cut short
+    options.signal?.throwIfAborted()
     return results.filter(r => r.status === 'fulfilled').length
   }
 
@@ -249,13 +258,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.health = Math.min(MAX_LOCAL_HEALTH, Math.max(0, this.health + delta))
   }
 
-  private async probeLoop (signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const started = Date.now()
-      const target = this.nextTarget()
-      if (target != null) await this.probe(target, signal)
-      await sleep(Math.max(0, this.period - (Date.now() - started)), undefined, { signal }).catch(() => {})
-    }
+  /** One protocol period's probe; resolves with the rest of the period, the wait before the next. */
+  private async probeRound (signal: AbortSignal = this.shutdown.signal): Promise<number> {
+    const started = Date.now()
+    const target = this.nextTarget()
+    if (target != null) await this.probe(target, signal)
+    return Math.max(0, this.period - (Date.now() - started))
   }
 
   /** Round robin over the live members, reshuffled each round (SWIM section 4.3). */
@@ -319,22 +327,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
   }
 
-  private async syncLoop (signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await sleep(this.init.pushPullInterval, undefined, { signal }).catch(() => {})
-      if (signal.aborted) return
-      this.syncRounds++
-      // every third round, try a dead member: after a partition heals, both sides find each other
-      const dead = this.table.all().filter(r => r.state === 'dead').map(r => r.peerId)
-      const live = this.table.live().map(r => r.peerId)
-      // SWIM joins a new member through a known one (the paper leaves it to a well-known server);
-      // a peer whose join sync failed holds no member and no member holds it, so no probe or
-      // piggyback can ever reach either side. Until it knows a live member, it keeps joining
-      // through the join peers, as memberlist's users do with retry-join.
-      const pool = this.syncRounds % 3 === 0 && dead.length > 0 ? dead : live.length > 0 ? live : this.seeds
-      const peer = pool[Math.floor(Math.random() * pool.length)]
-      if (peer != null) await this.sync(peer, { signal }).catch(err => { this.log.trace('push-pull with %p failed - %e', peer, err) })
-    }
+  /** One push-pull round with one member (a dead one every third round, a join peer while alone). */
+  private async syncRound (signal: AbortSignal = this.shutdown.signal): Promise<void> {
+    this.syncRounds++
+    // every third round, try a dead member: after a partition heals, both sides find each other
+    const dead = this.table.all().filter(r => r.state === 'dead').map(r => r.peerId)
+    const live = this.table.live().map(r => r.peerId)
+    // SWIM joins a new member through a known one (the paper leaves it to a well-known server);
+    // a peer whose join sync failed holds no member and no member holds it, so no probe or
+    // piggyback can ever reach either side. Until it knows a live member, it keeps joining
+    // through the join peers, as memberlist's users do with retry-join.
+    const pool = this.syncRounds % 3 === 0 && dead.length > 0 ? dead : live.length > 0 ? live : this.seeds
+    const peer = pool[Math.floor(Math.random() * pool.length)]
+    if (peer != null) await this.sync(peer, { signal }).catch(expected(this.log.trace, `push-pull with ${peer}`))
   }
 
   /** Push-pull: send our full state, merge the member's full state. */
@@ -365,7 +370,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       const reply = decodeMembershipMessage(frame)
       this.table.heard(peer, Date.now())
       this.applyUpdates(reply.updates, peer.toString())
-      await stream.close({ signal: deadline }).catch(() => {})
+      await stream.close({ signal: deadline }).catch(expected(this.log.trace, 'closing a membership stream'))
       return reply
     } catch (err) {
       stream.abort(err as Error)
@@ -412,7 +417,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       const out = encodeMembershipMessage(reply)
       this.count('sent', out.byteLength)
       await lp.write(out, { signal: deadline })
-      await stream.close({ signal: deadline }).catch(() => {})
+      await stream.close({ signal: deadline }).catch(expected(this.log.trace, 'closing a membership stream'))
     } catch (err) {
       const e = err as Error
       if (!this.shutdown.signal.aborted) {

@@ -1,14 +1,18 @@
 import { AbortError, InvalidParametersError } from '@libp2p/interface'
 import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
-import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot, siblingSetsEqual } from '../clock/index.ts'
+import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot } from '../clock/index.ts'
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
 import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
-import { deleteIfUnchanged, mergeHints, mergeIntoLocal } from './local-store.ts'
+import { expected } from '../tasks/index.ts'
+import { Actors } from './actors.ts'
+import { mergeHints, mergeIntoLocal } from './local-store.ts'
 import { shortPeer, waitForQuorum } from './quorum.ts'
+import { ReadRepair } from './read-repair.ts'
+import { expectOk, remoteError } from './rpc/index.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { CausalContext, SiblingSet } from '../clock/index.ts'
-import type { ForwardedPut, KvRequest, KvResponse } from '../protocol/index.ts'
+import type { ForwardedPut, KvResponse } from '../protocol/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
 import type { Engine } from '../storage/index.ts'
 import type { AbortOptions, ComponentLogger, Logger, PeerId } from '@libp2p/interface'
@@ -110,11 +114,6 @@ export interface ReadResult {
   n: number
 }
 
-/** Hex lengths of an actor id: the 8-byte storage epoch, then a big-endian uint32 incarnation. */
-const EPOCH_HEX_LENGTH = 16
-const INCARNATION_HEX_LENGTH = 8
-const ACTOR_HEX_LENGTH = EPOCH_HEX_LENGTH + INCARNATION_HEX_LENGTH
-
 /** A coordinated write whose new record is made: its delta may go out before `durable` settles. */
 interface PreparedWrite {
   delta: SiblingSet
@@ -145,7 +144,8 @@ export class Coordinator {
   private readonly maxValueBytes: number
   private readonly requestTimeout: number
   private readonly self: string
-  private readonly repairs = new Set<Promise<void>>()
+  private readonly actors: Actors
+  private readonly readRepair: ReadRepair
 
   constructor (components: CoordinatorComponents, init: CoordinatorInit = {}) {
     this.components = components
@@ -157,6 +157,8 @@ export class Coordinator {
     this.maxValueBytes = init.maxValueBytes ?? MAX_VALUE_BYTES
     this.requestTimeout = init.requestTimeout ?? CLIENT_REQUEST_TIMEOUT
     this.self = components.peerId.toString()
+    this.actors = new Actors(components.engine)
+    this.readRepair = new ReadRepair(components, this.log)
     checkQuorum(this.n, this.r, 'r')
     checkQuorum(this.n, this.w, 'w')
   }
@@ -211,42 +213,25 @@ export class Coordinator {
       const results = await waitForQuorum(reads, r, { op: 'get', unit: 'replies', n, alone: replicas.length < n && this.alone(replicas), partial: this.viewPartial() })
       const state = results.reduce<SiblingSet>((acc, res) => mergeSiblingSets(acc, res.value ?? emptySiblingSet()), emptySiblingSet())
       if (state.siblings.length > WARN_SIBLINGS) this.log('key %k has %d siblings (warning past %d)', key, state.siblings.length, WARN_SIBLINGS)
-      this.track(this.readRepair(key, reads))
+      this.readRepair.start(key, reads)
       return { state, replies: results.length, replicas: replicas.length, n }
     } finally {
       signal.clear()
     }
   }
 
-  /** Answers the replica requests of other peers (the `/p2pstore/kv/1.0.0` handler). */
-  handle = async (request: KvRequest, from: PeerId, options: AbortOptions): Promise<KvResponse> => {
-    switch (request.type) {
-      case 'read': {
-        const record = await this.components.engine.get(request.key, options)
-        return record == null ? { status: 'not-found' } : { status: 'ok', state: record.set }
-      }
-      case 'store':
-        // a hinted store only marks a copy this peer did not hold as a home replica already
-        await this.mergeLocal(request.key, request.state, options, request.hintFor)
-        return { status: 'ok' }
-      case 'coordinate': {
-        this.log.trace('coordinating a write of %k forwarded by %p', request.key, from)
-        const result = await this.coordinate(request.key, request.put, options)
-        return { status: 'ok', context: result.context, acks: result.acks }
-      }
-      case 'purge': {
-        // conditional: only the exact tombstone state the GC leader confirmed goes
-        const purged = await deleteIfUnchanged(this.components.engine, request.key, request.state, options)
-        return purged ? { status: 'ok' } : { status: 'not-found' }
-      }
-      default:
-        throw new InvalidParametersError(`the coordinator does not answer ${request.type} requests`)
-    }
+  /**
+   * Coordinates a write another peer forwarded here (the COORDINATE handler): this peer is one of
+   * the key's home replicas in the forwarder's view. Answers the client's context and the acks.
+   */
+  async coordinateForwarded (key: Uint8Array, put: ForwardedPut, options: AbortOptions = {}): Promise<WriteResult> {
+    options.signal?.throwIfAborted()
+    return this.coordinate(key, put, options)
   }
 
   /** Resolves once every background read repair started so far has ended (tests, shutdown). */
   async settled (): Promise<void> {
-    await Promise.allSettled([...this.repairs])
+    await this.readRepair.settled()
   }
 
   private async write (key: Uint8Array, value: Uint8Array, deleted: boolean, options: WriteOptions): Promise<WriteResult> {
@@ -351,8 +336,7 @@ export class Coordinator {
     let selfMayStandIn = !selfIsHome && !put.strict
 
     const store = async (target: PlacedPeer, hintFor?: string[]): Promise<void> => {
-      const response = await this.components.rpc.request(target.peerId, { type: 'store', key, state: local.delta, hintFor }, { signal: options.signal })
-      if (response.status !== 'ok') throw remoteError(response, target.peerId)
+      expectOk(await this.components.rpc.request(target.peerId, { type: 'store', key, state: local.delta, hintFor }, { signal: options.signal }), target.peerId)
     }
     /** a home replica's copy, or when it cannot take it (and sloppy quorum is allowed) a hinted one on a fallback */
     const storeFor = async (home: PlacedPeer): Promise<void> => {
@@ -390,7 +374,7 @@ export class Coordinator {
 
     const stores = others.map(replica => ({ peer: replica.peerId.toString(), promise: storeFor(replica) }))
     if (selfIsHome) stores.unshift({ peer: this.self, promise: local.durable })
-    for (const s of stores) s.promise.catch(err => { this.log('store of %k for %s failed - %e', key, s.peer, err) })
+    for (const s of stores) s.promise.catch(expected(this.log, `store of ${shortPeer(s.peer)}`))
 
     // W is never capped: with fewer replicas than W the write still goes to every one that exists,
     // then fails with the count of durable copies (settle), without waiting for the deadline
@@ -409,7 +393,7 @@ export class Coordinator {
       // the actor is ours for this key only while we keep its record: a key held anew gets a
       // fresh actor, and so does one whose actor the engine retired (a write of it may have left
       // without being stored here), so no dot is ever issued twice (Riak KV679)
-      const actor = current?.actor != null && this.mayIssue(current.actor) ? current.actor : await this.newActor(options)
+      const actor = await this.actors.for(current?.actor, options)
       const set = current?.set ?? emptySiblingSet()
       // honour only the part of the client's context this replica can vouch for: a forged or
       // corrupt token then cannot make replicas drop writes nobody saw (the worst case is a sibling)
@@ -428,15 +412,8 @@ export class Coordinator {
     durable.catch((err: unknown) => { prepared.reject(err) })
     const stored = durable.then(() => {})
     // observed where it counts (an ack, or a hinted copy standing in); never an unhandled rejection
-    stored.catch(() => {})
+    stored.catch(expected(this.log.trace, 'the local copy'))
     return { ...await prepared.promise, durable: stored }
-  }
-
-  /** Whether `actor`, this peer's actor of some key, may issue the key's next dot. */
-  private mayIssue (actor: string): boolean {
-    const { engine } = this.components
-    if (actor.length !== ACTOR_HEX_LENGTH || !actor.startsWith(engine.epoch)) return false
-    return Number.parseInt(actor.slice(EPOCH_HEX_LENGTH), 16) > engine.retiredUpTo
   }
 
   /** Merges the states of `replicas` into the local copy (each within the replica deadline). */
@@ -446,16 +423,7 @@ export class Coordinator {
     for (const state of states) {
       if (state.status === 'fulfilled' && state.value != null) merged = mergeSiblingSets(merged, state.value)
     }
-    await this.mergeLocal(key, merged, options)
-  }
-
-  private async newActor (options: AbortOptions): Promise<string> {
-    const incarnation = await this.components.engine.nextIncarnation(options)
-    return `${this.components.engine.epoch}${incarnation.toString(16).padStart(INCARNATION_HEX_LENGTH, '0')}`
-  }
-
-  private async mergeLocal (key: Uint8Array, state: SiblingSet, options: AbortOptions, hintFor?: string[]): Promise<void> {
-    await mergeIntoLocal(this.components.engine, key, state, options, hintFor)
+    await mergeIntoLocal(this.components.engine, key, merged, options)
   }
 
   private async readReplica (replica: PlacedPeer, key: Uint8Array, options: AbortOptions): Promise<SiblingSet | undefined> {
@@ -468,37 +436,6 @@ export class Coordinator {
     return response.state ?? emptySiblingSet()
   }
 
-  /**
-   * After a get has answered: waits for every replica's reply (each within the replica deadline),
-   * merges them all, and sends the merge to each replica that lacked part of it.
-   */
-  private async readRepair (key: Uint8Array, reads: Array<{ replica: PlacedPeer, peer: string, promise: Promise<SiblingSet | undefined> }>): Promise<void> {
-    const settled = await Promise.allSettled(reads.map(async r => r.promise))
-    const replies = reads.map((r, i) => ({ peer: r.peer, replica: r.replica, result: settled[i] }))
-    let final = emptySiblingSet()
-    for (const reply of replies) {
-      if (reply.result?.status === 'fulfilled') final = mergeSiblingSets(final, reply.result.value ?? emptySiblingSet())
-    }
-    if (final.siblings.length === 0 && final.context.vv.size === 0 && final.context.cloud.length === 0) return
-    await Promise.all(replies.map(async reply => {
-      if (reply.result?.status !== 'fulfilled') return
-      const had = reply.result.value
-      if (had != null && siblingSetsEqual(mergeSiblingSets(had, final), had)) return
-      this.log('read repair of %k on %s', key, shortPeer(reply.peer))
-      try {
-        if (reply.peer === this.self) {
-          await this.mergeLocal(key, final, {})
-        } else {
-          const target = reply.replica.peerId
-          const response = await this.components.rpc.request(target, { type: 'store', key, state: final })
-          if (response.status !== 'ok') throw remoteError(response, target)
-        }
-      } catch (err) {
-        this.log('read repair of %k on %s failed - %e', key, shortPeer(reply.peer), err)
-      }
-    }))
-  }
-
   /** whether this peer's member view may be partial (it has not joined its bootstrap peers yet) */
   private viewPartial (): boolean {
     return this.components.placement.viewMayBePartial?.() === true
@@ -507,11 +444,6 @@ export class Coordinator {
   /** whether `replicas` is this peer alone (it knows no other live peer) */
   private alone (replicas: PlacedPeer[]): boolean {
     return replicas.length === 1 && replicas[0]?.peerId.equals(this.components.peerId) === true
-  }
-
-  private track (task: Promise<void>): void {
-    this.repairs.add(task)
-    void task.finally(() => this.repairs.delete(task))
   }
 
   private requestSignal (options: AbortOptions): AbortSignal & { clear(): void } {
@@ -535,14 +467,4 @@ function isAborted (options: AbortOptions): boolean {
 function checkQuorum (n: number, q: number, name: 'r' | 'w'): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_N) throw new InvalidParametersError(`n must be a whole number from 1 to ${MAX_N}, got ${n}`)
   if (!Number.isInteger(q) || q < 1 || q > n) throw new InvalidParametersError(`${name} must be a whole number from 1 to n (${n}), got ${q}`)
-}
-
-/** An error answered by a replica, rebuilt with its name so that callers branch on it as if local. */
-function remoteError (response: KvResponse, peer: PeerId): Error {
-  if (response.status === 'error') {
-    const err = new Error(`${response.errorMessage} (from ${shortPeer(peer.toString())})`)
-    err.name = response.errorName
-    return err
-  }
-  return new Error(`unexpected answer from ${shortPeer(peer.toString())}`)
 }

@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks'
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
 import { keyId, preferenceList } from '../routing/index.ts'
+import { RepeatingTask } from '../tasks/index.ts'
 import { deleteIfUnchanged } from './local-store.ts'
-import { RepeatingTask } from './repeating-task.ts'
+import { expectOk } from './rpc/index.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
@@ -95,7 +96,7 @@ export class Handoff implements Startable {
     this.n = init.n ?? DEFAULT_N
     this.margin = init.margin ?? HANDOFF_MARGIN
     this.grace = init.tombstoneGrace ?? TOMBSTONE_GRACE
-    this.task = new RepeatingTask(async signal => { await this.tick(signal) }, init.interval ?? HANDOFF_INTERVAL, this.log)
+    this.task = new RepeatingTask(async ({ signal }) => { await this.tick(signal) }, { interval: init.interval ?? HANDOFF_INTERVAL, log: this.log, name: 'handoff pass' })
   }
 
   /** Follows the store's changes and starts the passes (the first one is full). */
@@ -123,7 +124,7 @@ export class Handoff implements Startable {
     return this.last
   }
 
-  private async tick (signal: AbortSignal): Promise<void> {
+  private async tick (signal?: AbortSignal): Promise<void> {
     // the whole store only when membership changed (or at start, for hints and tombstones kept
     // across a restart); otherwise just what changed since, the hints, and the tombstones due
     // placement ranks alive and suspect members alike: a suspicion or a refutation moves nothing
@@ -139,6 +140,7 @@ export class Handoff implements Startable {
 
   /** One pass over the whole store; exported for tests through `Peer`. */
   async pass (options: AbortOptions = {}): Promise<HandoffStats> {
+    options.signal?.throwIfAborted()
     const outcome = { handedOff: 0, collected: 0 }
     // keys changed from here on are checked again by the next pass
     this.changed = new Map()
@@ -154,6 +156,7 @@ export class Handoff implements Startable {
 
   /** One pass over the keys changed since the last one, the hinted copies and the tombstones due. */
   async incrementalPass (options: AbortOptions = {}): Promise<HandoffStats> {
+    options.signal?.throwIfAborted()
     const outcome = { handedOff: 0, collected: 0 }
     const now = Date.now()
     const work = this.changed
@@ -256,8 +259,7 @@ export class Handoff implements Startable {
   /** Sends the state to every owner; true when all acknowledged. */
   private async deliver (key: Uint8Array, state: SiblingSet, owners: PlacedPeer[], options: AbortOptions): Promise<boolean> {
     const results = await Promise.allSettled(owners.map(async owner => {
-      const response = await this.components.rpc.request(owner.peerId, { type: 'store', key, state }, options)
-      if (response.status !== 'ok') throw new Error(response.status === 'error' ? response.errorMessage : response.status)
+      expectOk(await this.components.rpc.request(owner.peerId, { type: 'store', key, state }, options), owner.peerId)
     }))
     return results.every(r => r.status === 'fulfilled')
   }

@@ -1,6 +1,7 @@
 /**
- * Replication: the `/p2pstore/kv/1.0.0` RPC and the Dynamo-style coordinator (quorum put/get,
- * forwarding to a home replica, read repair).
+ * Replication: the `/p2pstore/kv/1.0.0` RPC with its dispatch map of one handler per request type,
+ * the Dynamo-style coordinator (quorum put/get, forwarding to a home replica, read repair), hinted
+ * and ownership handoff, and anti-entropy.
  *
  * @packageDocumentation
  */
@@ -11,5 +12,5 @@ export { AntiEntropy } from './anti-entropy/sync.ts'
 export type { AntiEntropyComponents, AntiEntropyInit, AntiEntropyRound } from './anti-entropy/sync.ts'
 export { Handoff } from './handoff.ts'
 export type { HandoffComponents, HandoffInit, HandoffStats } from './handoff.ts'
-export { KvRpc } from './rpc/index.ts'
-export type { KvHandler, KvRpcComponents, KvRpcInit } from './rpc/index.ts'
+export { KvRpc, replicaHandlers } from './rpc/index.ts'
+export type { KvHandlers, KvMessageHandler, KvRpcComponents, KvRpcInit, ReplicaHandlersComponents } from './rpc/index.ts'

@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import * as FakeTimers from '@sinonjs/fake-timers'
 import { applyWrite, emptySiblingSet, nextDot } from '../../src/clock/index.ts'
 import { Handoff } from '../../src/replication/index.ts'
 import { MemoryEngine } from '../../src/storage/index.ts'
@@ -8,7 +9,8 @@ import { expect } from '../utils/expect.ts'
 import type { KvRequest, KvResponse } from '../../src/protocol/index.ts'
 import type { PlacedPeer } from '../../src/routing/index.ts'
 import type { StoredRecord } from '../../src/storage/index.ts'
-import type { PeerId } from '@libp2p/interface'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { Clock } from '@sinonjs/fake-timers'
 
 const enc = new TextEncoder()
 
@@ -88,5 +90,107 @@ describe('handoff: incremental passes', () => {
       await handoff.stop()
       await engine.close()
     }
+  })
+})
+
+describe('handoff: tombstone GC, the periodic pass and abort (stubbed rpc, fake time)', () => {
+  const grace = 60_000
+  const tombstoneAt = (timestamp: number): StoredRecord => {
+    const set = emptySiblingSet()
+    return { set: applyWrite(set, { dot: nextDot(set, 'aabbccddeeff001100000001'), value: new Uint8Array(0), timestamp, deleted: true, context: set.context }).state }
+  }
+  let clock: Clock
+  afterEach(() => { clock?.uninstall() })
+
+  async function setup (answer: (to: PeerId, request: KvRequest) => Promise<KvResponse>, states: string[] = ['alive', 'alive']): Promise<{ handoff: Handoff, engine: MemoryEngine, sent: string[], self: PeerId }> {
+    const [self, a, b] = await Promise.all([peer(), peer(), peer()])
+    if (self == null || a == null || b == null) throw new Error('no peers')
+    const engine = new MemoryEngine()
+    await engine.open()
+    const sent: string[] = []
+    const handoff = new Handoff({
+      logger: defaultLogger(),
+      peerId: self,
+      engine,
+      // self is the first home replica of every key: the GC leader
+      placement: { fromView: (_key, n) => [self, a, b].slice(0, n).map(peerId => ({ peerId, kadId: new Uint8Array(32) })) },
+      rpc: {
+        request: async (to: PeerId, request: KvRequest, options?: AbortOptions): Promise<KvResponse> => {
+          options?.signal?.throwIfAborted()
+          sent.push(`${request.type}→${to.equals(a) ? 'a' : 'b'}`)
+          return answer(to, request)
+        }
+      },
+      // self first: the ranking of a tombstone's confirmers puts self ahead of a and b
+      members: { notLeft: () => [self, a, b].map((peerId, i) => ({ peerId, kadId: Uint8Array.from([i]), state: i === 0 ? 'alive' : states[i - 1] ?? 'alive' })) }
+    }, { n: 3, margin: 0, tombstoneGrace: grace, interval: 10_000 })
+    return { handoff, engine, sent, self }
+  }
+
+  it('collects a tombstone on every replica only after the grace period, once each confirmed the same state', async () => {
+    clock = FakeTimers.install({ toFake: ['Date'], now: 1_000_000 })
+    const key = enc.encode('gone')
+    const record = tombstoneAt(Date.now())
+    const { handoff, engine, sent } = await setup(async (_to, request) => request.type === 'read' ? { status: 'ok', state: record.set } : { status: 'ok' })
+    await engine.update(key, () => record)
+
+    // within the grace period nobody is even asked
+    expect(await handoff.pass()).to.include({ collected: 0, tombstones: 1 })
+    expect(sent).to.deep.equal([])
+
+    clock.tick(grace)
+    expect(await handoff.pass()).to.include({ collected: 1 })
+    expect(sent.sort()).to.deep.equal(['purge→a', 'purge→b', 'read→a', 'read→b'])
+    expect(await engine.get(key)).to.equal(undefined)
+    await engine.close()
+  })
+
+  it('keeps the tombstone everywhere when a member may hold a copy but cannot confirm it', async () => {
+    clock = FakeTimers.install({ toFake: ['Date'], now: 1_000_000 })
+    const key = enc.encode('gone')
+    const record = tombstoneAt(Date.now() - grace)
+    // a dead confirmer: nobody is asked to purge
+    const dead = await setup(async () => ({ status: 'ok', state: record.set }), ['alive', 'dead'])
+    await dead.engine.update(key, () => record)
+    expect(await dead.handoff.pass()).to.include({ collected: 0, tombstones: 1 })
+    expect(dead.sent).to.deep.equal([])
+
+    // the confirmers hold something else (a value came back): reads, but no purge
+    const other = await setup(async () => ({ status: 'ok', state: recordOf('back').set }))
+    await other.engine.update(key, () => record)
+    expect(await other.handoff.pass()).to.include({ collected: 0, tombstones: 1 })
+    expect(other.sent.filter(s => s.startsWith('purge'))).to.deep.equal([])
+    expect((await other.engine.get(key))?.set).to.deep.equal(record.set)
+    await Promise.all([dead.engine.close(), other.engine.close()])
+  })
+
+  it('passes run every interval from start() and at once on trigger(), until stop()', async () => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'], now: 1_000_000 })
+    const { handoff, engine } = await setup(async () => ({ status: 'ok' }))
+    handoff.start()
+    await clock.tickAsync(9_999)
+    expect(handoff.stats.at).to.equal(0)
+    await clock.tickAsync(1)
+    const first = handoff.stats
+    expect(first.at).to.be.greaterThan(0)
+    handoff.trigger()
+    await clock.tickAsync(1)
+    // a new pass replaced the stats, long before the next interval
+    expect(handoff.stats).to.not.equal(first)
+    await handoff.stop()
+    const last = handoff.stats
+    await clock.tickAsync(60_000)
+    expect(handoff.stats).to.equal(last)
+    await engine.close()
+  })
+
+  it('pass and incrementalPass reject with AbortError when aborted, and delete nothing', async () => {
+    const { handoff, engine } = await setup(async () => ({ status: 'ok' }))
+    await engine.update(enc.encode('hinted'), () => recordOf('h', ['someone']))
+    const signal = AbortSignal.abort()
+    await expect(handoff.pass({ signal })).to.eventually.be.rejected.with.property('name', 'AbortError')
+    await expect(handoff.incrementalPass({ signal })).to.eventually.be.rejected.with.property('name', 'AbortError')
+    expect(await engine.get(enc.encode('hinted'))).to.not.equal(undefined)
+    await engine.close()
   })
 })

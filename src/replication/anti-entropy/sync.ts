@@ -1,8 +1,9 @@
 import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, DEFAULT_N } from '../../constants.ts'
+import { RepeatingTask, expected } from '../../tasks/index.ts'
 import { mergeIntoLocal } from '../local-store.ts'
-import { RepeatingTask } from '../repeating-task.ts'
+import { expectOk } from '../rpc/index.ts'
 import { MerkleIndex, differingBuckets } from './merkle.ts'
-import type { KeyDigest, KvRequest, KvResponse } from '../../protocol/index.ts'
+import type { KeyDigest } from '../../protocol/index.ts'
 import type { Placement } from '../../routing/index.ts'
 import type { Engine } from '../../storage/index.ts'
 import type { KvRpc } from '../rpc/index.ts'
@@ -75,7 +76,7 @@ export class AntiEntropy implements Startable {
     this.log = components.logger.forComponent('p2pstore:replication:anti-entropy')
     this.n = init.n ?? DEFAULT_N
     this.concurrency = init.concurrency ?? ANTI_ENTROPY_CONCURRENCY
-    this.task = new RepeatingTask(async signal => { await this.tick(signal) }, init.interval ?? ANTI_ENTROPY_INTERVAL, this.log)
+    this.task = new RepeatingTask(async ({ signal }) => { await this.tick(signal) }, { interval: init.interval ?? ANTI_ENTROPY_INTERVAL, log: this.log, name: 'anti-entropy round' })
     const self = components.peerId.toString()
     this.index = new MerkleIndex({
       self,
@@ -101,6 +102,7 @@ export class AntiEntropy implements Startable {
     await this.task.stop()
     this.unsubscribe?.()
     this.unsubscribe = undefined
+    // its failure was logged in start()
     await this.loading?.catch(() => {})
   }
 
@@ -115,13 +117,16 @@ export class AntiEntropy implements Startable {
     return { rounds: this.rounds, last: this.lastRound }
   }
 
-  /** Answers SUMMARY and DIGESTS requests from `from`. */
-  async handle (request: Extract<KvRequest, { type: 'summary' | 'digests' }>, from: PeerId, options: AbortOptions): Promise<KvResponse> {
+  /** The Merkle leaves of the keys shared with `peer` (the SUMMARY handler). */
+  async leavesFor (peer: PeerId, options: AbortOptions = {}): Promise<Uint8Array[]> {
     await this.ready(options)
-    const peer = from.toString()
-    if (request.type === 'summary') return { status: 'ok', leaves: this.index.leavesFor(peer) }
-    const digests: KeyDigest[] = this.index.digestsFor(peer, request.buckets)
-    return { status: 'ok', digests }
+    return this.index.leavesFor(peer.toString())
+  }
+
+  /** The key digests of `buckets` among the keys shared with `peer` (the DIGESTS handler). */
+  async digestsFor (peer: PeerId, buckets: number[], options: AbortOptions = {}): Promise<KeyDigest[]> {
+    await this.ready(options)
+    return this.index.digestsFor(peer.toString(), buckets)
   }
 
   /** One round with `peer`; resolves with what it exchanged. */
@@ -131,14 +136,12 @@ export class AntiEntropy implements Startable {
     const id = peer.toString()
     const keys = this.index.sizeFor(id)
     const mine = this.index.leavesFor(id)
-    const summary = await this.components.rpc.request(peer, { type: 'summary' }, options)
-    if (summary.status !== 'ok') throw new Error(`summary refused by ${peer}`)
+    const summary = expectOk(await this.components.rpc.request(peer, { type: 'summary' }, options), peer)
     const differing = differingBuckets(mine, summary.leaves ?? [])
     let pushed = 0
     let pulled = 0
     if (differing.length > 0) {
-      const answer = await this.components.rpc.request(peer, { type: 'digests', buckets: differing }, options)
-      if (answer.status !== 'ok') throw new Error(`digests refused by ${peer}`)
+      const answer = expectOk(await this.components.rpc.request(peer, { type: 'digests', buckets: differing }, options), peer)
       // our digests as of now: a write since the summary only makes a key look different
       const theirs = new Map((answer.digests ?? []).map(d => [hex(d.key), d]))
       const ours = new Map(this.index.digestsFor(id, differing).map(d => [hex(d.key), d]))
@@ -155,15 +158,15 @@ export class AntiEntropy implements Startable {
   }
 
   /** One round with the next member, or a sweep over all of them after a membership change. */
-  private async tick (signal: AbortSignal): Promise<void> {
+  private async tick (signal?: AbortSignal): Promise<void> {
     const others = this.components.members.list().filter(m => !m.peerId.equals(this.components.peerId))
     if (others.length === 0) return
     const targets = this.sweepRequested ? others : [others[this.cursor++ % others.length] as { peerId: PeerId }]
     this.sweepRequested = false
     for (const target of targets) {
-      if (signal.aborted) return
-      await this.round(target.peerId, { signal }).catch(err => {
-        if (!signal.aborted) this.log('round with %p failed - %e', target.peerId, err)
+      if (signal?.aborted === true) return
+      await this.round(target.peerId, { signal }).catch((err: unknown) => {
+        if (signal?.aborted !== true) expected(this.log, `round with ${target.peerId}`)(err)
       })
     }
   }
@@ -196,7 +199,8 @@ export class AntiEntropy implements Startable {
     const worker = async (): Promise<void> => {
       while (next < items.length) {
         const item = items[next++] as T
-        if (await fn(item).catch(() => false)) done++
+        // a key that failed to transfer is tried again next round
+        if (await fn(item).catch((err: unknown) => { expected(this.log.trace, 'a key transfer')(err); return false })) done++
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker))

@@ -74,6 +74,7 @@ export class Channel {
       }, options.timeout)
     try {
       const written = this.lp.write(encodeRequest(id, request), signal == null ? undefined : { signal })
+      // a failed write fails the channel, and with it this request: observed through `promise`
       written.catch(() => {})
       // the deadline covers a write held up by backpressure too
       await Promise.race([written, promise])

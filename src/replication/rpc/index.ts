@@ -7,17 +7,24 @@
  * @packageDocumentation
  */
 
-import { InvalidMessageError, NotStartedError, TimeoutError } from '@libp2p/interface'
+import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
 import { KV_MAX_IN_FLIGHT, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, encodeResponse } from '../../protocol/index.ts'
+import { expected } from '../../tasks/index.ts'
 import { Channel } from './channel.ts'
+import { errorResponse } from './errors.ts'
+import type { KvHandlers, KvMessageHandler } from './types.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 
 export type { KvRequest, KvResponse }
+export type { KvHandlers, KvMessageHandler, KvRequestOf } from './types.ts'
+export { replicaHandlers } from './handlers/index.ts'
+export type { ReplicaHandlersComponents } from './handlers/index.ts'
+export { expectOk, remoteError } from './errors.ts'
 
 /** What the RPC needs from libp2p (a libp2p node fits). */
 export interface KvRpcComponents {
@@ -31,13 +38,10 @@ export interface KvRpcComponents {
   admission?: { admits(peer: PeerId): boolean }
 }
 
-/** Serves one decoded, well-formed request; its answer goes back with the request's id. */
-export type KvHandler = (request: KvRequest, from: PeerId, options: AbortOptions) => Promise<KvResponse>
-
 /** Options of the RPC. */
 export interface KvRpcInit {
-  /** answers inbound requests */
-  handler: KvHandler
+  /** answers inbound requests: one handler per request type (see `replicaHandlers`) */
+  handlers: KvHandlers
   /** largest frame accepted or sent. @default MAX_KV_MESSAGE_BYTES */
   maxMessageBytes: number
   /** limits on values, siblings and contexts in every message. @default DEFAULT_KV_LIMITS */
@@ -90,6 +94,7 @@ export class KvRpc implements Startable {
     this.shutdown.abort()
     await this.components.network.unhandle(PROTOCOL_KV)
     const closing = new Error('peer is stopping')
+    // a channel that never opened has nothing to close (its dial failure was its requests' error)
     for (const pending of this.channels.values()) void pending.then(c => { c.close(closing) }, () => {})
     this.channels.clear()
     this.opened.clear()
@@ -188,7 +193,7 @@ export class KvRpc implements Startable {
     } catch (err) {
       const e = err as Error
       if (isEndOfStream(stream, e) || this.shutdown.signal.aborted) {
-        await stream.close().catch(() => {})
+        await stream.close().catch(expected(this.log, 'closing a kv stream'))
       } else {
         this.log.error('closing kv stream from %p - %e', from, e)
         stream.abort(e)
@@ -202,17 +207,23 @@ export class KvRpc implements Startable {
   private async answer (lp: ReturnType<typeof lpStream>, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     let response: KvResponse
     try {
-      response = await this.init.handler(request, from, { signal: this.shutdown.signal })
+      response = await this.dispatch(request, from, { signal: this.shutdown.signal })
     } catch (err) {
-      const e = err as Error
-      if (e.name !== 'AbortError') this.log.error('%s request from %p failed - %e', request.type, from, e)
-      response = { status: 'error', errorName: e.name, errorMessage: e.message }
+      if ((err as Error).name !== 'AbortError') this.log.error('%s request from %p failed - %e', request.type, from, err)
+      response = errorResponse(err)
     }
     try {
       await lp.write(encodeResponse(id, response))
     } catch (err) {
       this.log('could not answer %p - %e', from, err)
     }
+  }
+
+  /** The handler of the request's type from the dispatch map, or an error for a type it lacks. */
+  private async dispatch (request: KvRequest, from: PeerId, options: AbortOptions): Promise<KvResponse> {
+    const handler = this.init.handlers[request.type] as KvMessageHandler | undefined
+    if (handler == null) throw new InvalidParametersError(`this peer does not answer ${request.type} requests`)
+    return handler.handle(request, from, options)
   }
 }
 

@@ -1,12 +1,18 @@
+import { defaultLogger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
+import { stubInterface } from 'sinon-ts'
 import * as varint from 'uint8-varint'
 import { MAX_KV_MESSAGE_BYTES, PROTOCOL_KV } from '../../../src/constants.ts'
 import { encodeRequest } from '../../../src/protocol/index.ts'
 import * as pb from '../../../src/protocol/kv/kv.ts'
+import { KvRpc } from '../../../src/replication/index.ts'
 import { createTestnet } from '../../../src/testnet/index.ts'
 import { useCleanup } from '../../utils/cleanup.ts'
 import { expect } from '../../utils/expect.ts'
+import { aborted, peerIds } from '../../utils/replication.ts'
 import type { Peer } from '../../../src/peer.ts'
+import type { KvRpcComponents } from '../../../src/replication/index.ts'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
 
 const enc = new TextEncoder()
 
@@ -114,5 +120,39 @@ describe('replication rpc: a channel failing under load', function () {
     expect(outcomes.every(o => o === 'ok' || o === 'QuorumNotReachedError')).to.equal(true)
     // the writer still serves
     expect(writer.isStarted).to.equal(true)
+  })
+})
+
+describe('replication rpc: KvRpc.request (stubbed network)', () => {
+  it('rejects with AbortError when the caller aborts while the stream is being opened', async () => {
+    const [peer] = await peerIds(1)
+    if (peer == null) throw new Error('no peer')
+    const network = stubInterface<KvRpcComponents['network']>()
+    network.handle.resolves()
+    network.unhandle.resolves()
+    // a dial that never completes on its own: only the signal ends it
+    network.dialProtocol.callsFake(async (_peer: PeerId, _protocol: string, options: AbortOptions = {}) => new Promise((_resolve, reject) => {
+      const abort = (): void => { reject(new DOMException('the dial was aborted', 'AbortError')) }
+      if (options.signal?.aborted === true) abort()
+      options.signal?.addEventListener('abort', abort, { once: true })
+    }))
+    const rpc = new KvRpc({ logger: defaultLogger(), network }, { handlers: {}, maxMessageBytes: MAX_KV_MESSAGE_BYTES, requestTimeout: 60_000, idleTimeout: 60_000 })
+    await rpc.start()
+    try {
+      const controller = new AbortController()
+      const requesting = rpc.request(peer, { type: 'read', key: enc.encode('k') }, { signal: controller.signal })
+      controller.abort()
+      await expect(requesting).to.eventually.be.rejected.with.property('name', 'AbortError')
+      await expect(rpc.request(peer, { type: 'read', key: enc.encode('k') }, { signal: aborted() })).to.eventually.be.rejected.with.property('name', 'AbortError')
+    } finally {
+      await rpc.stop()
+    }
+  })
+
+  it('refuses requests with NotStartedError once stopped', async () => {
+    const [peer] = await peerIds(1)
+    if (peer == null) throw new Error('no peer')
+    const rpc = new KvRpc({ logger: defaultLogger(), network: stubInterface<KvRpcComponents['network']>() }, { handlers: {}, maxMessageBytes: MAX_KV_MESSAGE_BYTES, requestTimeout: 60_000, idleTimeout: 60_000 })
+    await expect(rpc.request(peer, { type: 'read', key: enc.encode('k') })).to.eventually.be.rejected.with.property('name', 'NotStartedError')
   })
 })

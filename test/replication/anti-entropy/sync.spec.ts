@@ -1,0 +1,132 @@
+import { defaultLogger } from '@libp2p/logger'
+import * as FakeTimers from '@sinonjs/fake-timers'
+import { mergeSiblingSets } from '../../../src/clock/index.ts'
+import { AntiEntropy } from '../../../src/replication/index.ts'
+import { ReadHandler } from '../../../src/replication/rpc/handlers/read.ts'
+import { StoreHandler } from '../../../src/replication/rpc/handlers/store.ts'
+import { expect } from '../../utils/expect.ts'
+import { aborted, enc, openEngine, peerIds, placed, written } from '../../utils/replication.ts'
+import type { KvRequest, KvResponse } from '../../../src/protocol/index.ts'
+import type { MemoryEngine } from '../../../src/storage/index.ts'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { Clock } from '@sinonjs/fake-timers'
+
+interface Side { peerId: PeerId, engine: MemoryEngine, antiEntropy: AntiEntropy, requests: KvRequest[] }
+
+/** Two peers whose rpc calls the other's handlers directly: both are home replicas of every key. */
+async function pair (interval = 3_600_000): Promise<[Side, Side]> {
+  const ids = await peerIds(2)
+  const sides: Side[] = []
+  for (const peerId of ids) {
+    const engine = await openEngine()
+    const requests: KvRequest[] = []
+    const antiEntropy = new AntiEntropy({
+      logger: defaultLogger(),
+      peerId,
+      engine,
+      placement: { fromView: () => placed(ids) },
+      members: { list: () => ids.map(id => ({ peerId: id })) },
+      rpc: {
+        request: async (to: PeerId, request: KvRequest, options: AbortOptions = {}): Promise<KvResponse> => {
+          options.signal?.throwIfAborted()
+          requests.push(request)
+          const other = sides.find(s => s.peerId.equals(to))
+          if (other == null) throw new Error('unknown peer')
+          switch (request.type) {
+            case 'summary': return { status: 'ok', leaves: await other.antiEntropy.leavesFor(peerId, options) }
+            case 'digests': return { status: 'ok', digests: await other.antiEntropy.digestsFor(peerId, request.buckets, options) }
+            case 'read': return new ReadHandler(other).handle(request, peerId, options)
+            case 'store': return new StoreHandler(other).handle(request, peerId, options)
+            default: throw new Error(`unexpected ${request.type}`)
+          }
+        }
+      }
+    }, { n: 2, interval })
+    sides.push({ peerId, engine, antiEntropy, requests })
+  }
+  return sides as [Side, Side]
+}
+
+describe('anti-entropy: rounds between two replicas (stubbed rpc)', () => {
+  let clock: Clock | undefined
+  afterEach(() => { clock?.uninstall(); clock = undefined })
+
+  it('a round sends what only this side holds, fetches what only the other holds, and merges what both hold differently', async () => {
+    const [a, b] = await pair()
+    const mineA = written('a-only', 'a'.repeat(24))
+    const mineB = written('b-only', 'b'.repeat(24))
+    const shared = { a: written('shared-a', 'a'.repeat(24)), b: written('shared-b', 'b'.repeat(24)) }
+    await a.engine.update(enc.encode('a-only'), () => ({ set: mineA }))
+    await b.engine.update(enc.encode('b-only'), () => ({ set: mineB }))
+    await a.engine.update(enc.encode('both'), () => ({ set: shared.a }))
+    await b.engine.update(enc.encode('both'), () => ({ set: shared.b }))
+    a.antiEntropy.start()
+    b.antiEntropy.start()
+    try {
+      const round = await a.antiEntropy.round(b.peerId)
+      expect(round).to.include({ peer: b.peerId.toString(), keys: 2, pushed: 2, pulled: 2 })
+      for (const side of [a, b]) {
+        expect((await side.engine.get(enc.encode('a-only')))?.set).to.deep.equal(mineA)
+        expect((await side.engine.get(enc.encode('b-only')))?.set).to.deep.equal(mineB)
+        expect((await side.engine.get(enc.encode('both')))?.set).to.deep.equal(mergeSiblingSets(shared.a, shared.b))
+      }
+      // converged: the next round compares summaries only
+      a.requests.length = 0
+      expect(await a.antiEntropy.round(b.peerId)).to.include({ differing: 0, pushed: 0, pulled: 0 })
+      expect(a.requests.map(r => r.type)).to.deep.equal(['summary'])
+      expect(a.antiEntropy.stats.rounds).to.equal(2)
+    } finally {
+      await Promise.all([a.antiEntropy.stop(), b.antiEntropy.stop()])
+    }
+  })
+
+  it('a replica answering an error fails the round with the error\'s name', async () => {
+    const [a, b] = await pair()
+    const failing = new AntiEntropy({
+      logger: defaultLogger(),
+      peerId: a.peerId,
+      engine: a.engine,
+      placement: { fromView: () => placed([a.peerId, b.peerId]) },
+      members: { list: () => [{ peerId: a.peerId }, { peerId: b.peerId }] },
+      rpc: { request: async () => ({ status: 'error', errorName: 'NotStartedError', errorMessage: 'the kv rpc is stopped' }) }
+    })
+    failing.start()
+    try {
+      await expect(failing.round(b.peerId)).to.eventually.be.rejected.with.property('name', 'NotStartedError')
+    } finally {
+      await failing.stop()
+    }
+  })
+
+  it('runs one round per interval after start(), a sweep at once on sweep(), none after stop() (fake time)', async () => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
+    const [a, b] = await pair(30_000)
+    a.antiEntropy.start()
+    b.antiEntropy.start()
+    await clock.tickAsync(29_999)
+    expect(a.antiEntropy.stats.rounds).to.equal(0)
+    await clock.tickAsync(1)
+    expect(a.antiEntropy.stats.rounds).to.equal(1)
+    a.antiEntropy.sweep()
+    await clock.tickAsync(1)
+    expect(a.antiEntropy.stats.rounds).to.equal(2)
+    await a.antiEntropy.stop()
+    await clock.tickAsync(120_000)
+    expect(a.antiEntropy.stats.rounds).to.equal(2)
+    await b.antiEntropy.stop()
+  })
+
+  it('round, leavesFor and digestsFor reject with AbortError when aborted, sending and storing nothing', async () => {
+    const [a, b] = await pair()
+    a.antiEntropy.start()
+    try {
+      await expect(a.antiEntropy.round(b.peerId, { signal: aborted() })).to.eventually.be.rejected.with.property('name', 'AbortError')
+      await expect(a.antiEntropy.leavesFor(b.peerId, { signal: aborted() })).to.eventually.be.rejected.with.property('name', 'AbortError')
+      await expect(a.antiEntropy.digestsFor(b.peerId, [0], { signal: aborted() })).to.eventually.be.rejected.with.property('name', 'AbortError')
+      expect(a.requests).to.deep.equal([])
+      expect(await b.engine.count()).to.equal(0)
+    } finally {
+      await a.antiEntropy.stop()
+    }
+  })
+})
