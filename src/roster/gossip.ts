@@ -2,6 +2,7 @@ import { lpStream } from '@libp2p/utils'
 import { setMaxListeners } from 'main-event'
 import { PROTOCOL_ROSTER, ROSTER_EXCHANGE_TIMEOUT, ROSTER_GOSSIP_INTERVAL } from '../constants.ts'
 import { MAX_ROSTER_BYTES, decodeRosterExchange, encodeRosterExchange } from '../protocol/index.ts'
+import { expected } from '../tasks/index.ts'
 import type { Admission } from './admission.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
@@ -104,7 +105,7 @@ export class RosterGossip implements Startable {
       const lp = lpStream(stream, { maxDataLength: MAX_ROSTER_BYTES + 64 })
       await lp.write(encodeRosterExchange(this.components.admission.roster?.bytes), { signal })
       const theirs = decodeRosterExchange(await lp.read({ signal }))
-      await stream.close({ signal }).catch(() => {})
+      await stream.close({ signal }).catch(expected(this.log.trace, 'closing a roster stream'))
       return theirs == null ? false : await this.adopt(theirs, peer)
     } catch (err) {
       stream.abort(err as Error)
@@ -121,7 +122,7 @@ export class RosterGossip implements Startable {
     }
     await Promise.all([...gone.values()].map(async peer => {
       this.log('hanging up on %p: no longer on the roster', peer)
-      await network.hangUp(peer, { signal: AbortSignal.timeout(this.timeout) }).catch(() => {})
+      await network.hangUp(peer, { signal: AbortSignal.timeout(this.timeout) }).catch(expected(this.log, 'hanging up on a removed member'))
     }))
     if (removed.length > 0 || gone.size > 0) this.log('roster enforced: %d removed, %d disconnected', removed.length, gone.size)
     // push the news to every member still connected: they adopt it in one round trip
@@ -160,7 +161,7 @@ export class RosterGossip implements Startable {
       const theirs = decodeRosterExchange(await lp.read({ signal }))
       // answer with what we held when asked: the asker adopts it if it is newer than its own
       await lp.write(encodeRosterExchange(this.components.admission.roster?.bytes), { signal })
-      await stream.close({ signal }).catch(() => {})
+      await stream.close({ signal }).catch(expected(this.log.trace, 'closing a roster stream'))
       if (theirs != null) await this.adopt(theirs, from)
     } catch (err) {
       if (!this.shutdown.signal.aborted) this.log.trace('roster exchange from %p failed - %e', from, err)

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process'
-import http from 'node:http'
 import { EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { BIN, runCli } from '../utils/cli-process.ts'
 import { expect } from '../utils/expect.ts'
+import { listen } from '../utils/http.ts'
 import type { PeerStatus } from '../../src/peer.ts'
 import type { Cleanup } from '../utils/cleanup.ts'
-import type { AddressInfo } from 'node:net'
 
 /** a status far larger than a pipe's buffer (64 KiB), so writes go on after the reader has gone */
 const BIG_STATUS: PeerStatus = {
@@ -23,16 +22,6 @@ const BIG_STATUS: PeerStatus = {
   joined: true,
   bootstrapPeers: 0,
   network: 'public'
-}
-
-async function listen (cleanup: Cleanup, handler: http.RequestListener): Promise<string> {
-  const server = http.createServer(handler)
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  cleanup.add(async () => {
-    server.closeAllConnections()
-    await new Promise(resolve => server.close(resolve))
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
 /** runs the CLI with its stdout closed by the reader at once (`p2pstore … | head -c 0`) */

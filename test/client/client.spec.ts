@@ -5,6 +5,7 @@ import { HttpClient, kvRoute } from '../../src/client/index.ts'
 import { describeError, EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
+import { listen } from '../utils/http.ts'
 import { stubWith } from '../utils/stubs.ts'
 import type { ApiPeer } from '../../src/api/index.ts'
 import type { CausalContext } from '../../src/clock/index.ts'
@@ -14,17 +15,6 @@ import type { AddressInfo } from 'node:net'
 const CONTEXT: CausalContext = { vv: new Map([['aa01', 1]]), cloud: [] }
 const utf8 = new TextEncoder()
 const text = new TextDecoder()
-
-/** A listening server on 127.0.0.1:0, closed (with every open connection) after the test. */
-async function listen (cleanup: Cleanup, handler: http.RequestListener): Promise<string> {
-  const server = http.createServer(handler)
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  cleanup.add(async () => {
-    server.closeAllConnections()
-    await new Promise(resolve => server.close(resolve))
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
 
 /** The real API (Fastify) on 127.0.0.1:0 with a stub peer that records the key bytes it was given. */
 async function apiWithStubPeer (cleanup: Cleanup): Promise<{ url: string, keys: Uint8Array[] }> {
