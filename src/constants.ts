@@ -295,3 +295,14 @@ export const TOMBSTONE_GRACE = 1 * 60 * minute
 
 /** Test nets collect tombstones after 3 s. */
 export const TOMBSTONE_GRACE_TESTNET = 3 * second
+
+/**
+ * Virtual positions per unit of capacity (issue #15): a member of capacity c occupies
+ * round(c × POSITIONS_PER_CAPACITY) positions in the XOR key space. The spread of a member's share
+ * shrinks with the square root of its positions; 128 keeps the busiest of 10 000 equal members
+ * within 1.25 × the mean (README, placement; `npm run bench -- placement`).
+ */
+export const POSITIONS_PER_CAPACITY = 128
+
+/** Default capacity weight of a peer (`capacity` in config.json, `--capacity`). */
+export const DEFAULT_CAPACITY = 1
