@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_N, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_CAPACITY, MAX_N, MAX_ZONE_LENGTH, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { MembershipInit } from './membership/index.ts'
 import type { EncryptionInit, Engine } from './storage/index.ts'
@@ -198,6 +198,23 @@ export interface PeerInit {
   gossip?: MembershipInit
 
   /**
+   * This peer's capacity weight: it occupies round(capacity × POSITIONS_PER_CAPACITY) positions
+   * in the key space, so its share of the keys follows it. Gossiped with its member record;
+   * restarting with another value moves data as a membership change does (issue #15).
+   *
+   * @default DEFAULT_CAPACITY (1); a positive number up to MAX_CAPACITY (64)
+   */
+  capacity?: number
+
+  /**
+   * This peer's zone (rack, room, site): the N home replicas of every key span min(N, zones)
+   * distinct zones. Gossiped with its member record.
+   *
+   * @default undefined (no zone)
+   */
+  zone?: string
+
+  /**
    * How often the peer hands off hinted copies and keys it no longer owns.
    *
    * @default HANDOFF_INTERVAL (10 s); test nets use 1 s
@@ -252,6 +269,8 @@ export interface PeerConfig {
   encryption?: EncryptionInit
   engine?: Engine
   gossip?: MembershipInit
+  capacity: number
+  zone?: string
   handoffInterval?: number
   antiEntropyInterval?: number
   tombstoneGrace?: number
@@ -294,6 +313,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     encryption: init.encryption,
     engine: init.engine,
     gossip: init.gossip,
+    capacity: capacity(init.capacity ?? DEFAULT_CAPACITY, 'capacity'),
+    zone: zone(init.zone, 'zone'),
     handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval'),
     antiEntropyInterval: init.antiEntropyInterval == null ? undefined : positiveInt(init.antiEntropyInterval, 'antiEntropyInterval'),
     tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace')
@@ -349,9 +370,13 @@ export interface DaemonConfig {
   encryptionRotateInterval?: number
   /** an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md). @default false */
   open: boolean
+  /** capacity weight: this peer's share of the keys follows it (see `PeerInit.capacity`). @default 1 */
+  capacity: number
+  /** zone label: home replicas of a key span distinct zones (see `PeerInit.zone`). @default undefined (none) */
+  zone?: string
 }
 
-const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip', 'encryptionKeyFile', 'encryptionRotateInterval', 'open'] as const
+const DAEMON_KEYS = ['listen', 'announce', 'bootstrap', 'bootstrapFiles', 'swarmKeyFile', 'apiHost', 'apiPort', 'allow', 'dhtRefreshInterval', 'n', 'r', 'w', 'sync', 'syncReads', 'gossip', 'encryptionKeyFile', 'encryptionRotateInterval', 'open', 'capacity', 'zone'] as const
 
 /** Defaults of a daemon, used by `p2pstore init` to write a commented starting config. */
 export function defaultDaemonConfig (): DaemonConfig {
@@ -370,7 +395,8 @@ export function defaultDaemonConfig (): DaemonConfig {
     sync: true,
     syncReads: true,
     gossip: 'default',
-    open: false
+    open: false,
+    capacity: DEFAULT_CAPACITY
   }
 }
 
@@ -407,7 +433,9 @@ export function resolveDaemonConfig (flags: Partial<DaemonConfig>, file: Record<
     gossip: oneOf(pick('gossip'), 'gossip', ['default', 'testnet'] as const),
     encryptionKeyFile: optionalString(pick('encryptionKeyFile'), 'encryptionKeyFile'),
     encryptionRotateInterval: pick('encryptionRotateInterval') === undefined ? undefined : positiveInt(pick('encryptionRotateInterval'), 'encryptionRotateInterval'),
-    open: bool(pick('open'), 'open')
+    open: bool(pick('open'), 'open'),
+    capacity: capacity(pick('capacity'), 'capacity'),
+    zone: zone(pick('zone'), 'zone')
   }
   for (const key of ['listen', 'announce', 'bootstrap', 'allow'] as const) {
     config[key].forEach(addr => parseMultiaddr(addr, key))
@@ -489,6 +517,21 @@ function bool (value: unknown, key: string): boolean {
 function positiveInt (value: unknown, key: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     throw new InvalidConfigurationError(`${key}: expected a positive whole number, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function capacity (value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_CAPACITY) {
+    throw new InvalidConfigurationError(`${key}: expected a positive number up to ${MAX_CAPACITY} (a weight: 2 holds twice the keys of 1), got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function zone (value: unknown, key: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '' || value.length > MAX_ZONE_LENGTH) {
+    throw new InvalidConfigurationError(`${key}: expected a label of 1–${MAX_ZONE_LENGTH} characters (e.g. "rack-1"), got ${JSON.stringify(value)}`)
   }
   return value
 }

@@ -306,3 +306,9 @@ export const POSITIONS_PER_CAPACITY = 128
 
 /** Default capacity weight of a peer (`capacity` in config.json, `--capacity`). */
 export const DEFAULT_CAPACITY = 1
+
+/** Largest capacity weight a peer may declare (its positions: capacity × POSITIONS_PER_CAPACITY). */
+export const MAX_CAPACITY = 64
+
+/** Longest zone label, in characters. */
+export const MAX_ZONE_LENGTH = 64

@@ -143,6 +143,8 @@ export class Daemon {
         antiEntropyInterval: config.gossip === 'testnet' ? ANTI_ENTROPY_INTERVAL_TESTNET : ANTI_ENTROPY_INTERVAL,
         tombstoneGrace: config.gossip === 'testnet' ? TOMBSTONE_GRACE_TESTNET : TOMBSTONE_GRACE,
         open: config.open,
+        capacity: config.capacity,
+        zone: config.zone,
         logger: this.init.logger,
         start: false
       })

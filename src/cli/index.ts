@@ -174,6 +174,8 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--encryption-key-file <file>', 'encrypt stored values at rest under this key-encryption key (default: $P2PSTORE_ENCRYPTION_KEY, else config.json encryptionKeyFile)')
     .option('--insecure', 'allow an API beyond loopback without any token (open to anyone who can reach it)')
     .option('--init-token', 'if the data dir holds no API token, create an admin token and save it in <datadir>/api-token')
+    .option('--capacity <weight>', 'capacity weight: this peer holds keys in proportion to it (default 1)', capacityArg)
+    .option('--zone <label>', 'zone (rack, room, site): the replicas of every key span distinct zones (default: none)')
     .addOption(json())
     .action(run(async (ctx, opts: DaemonOptions) => (await import('./commands/daemon.ts')).daemonCommand(ctx, { ...opts, encryptionKey: env('P2PSTORE_ENCRYPTION_KEY') }))))
 
@@ -197,6 +199,11 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .description('list the peers the daemon knows')
     .addOption(json())
     .action(run(async ctx => (await import('./commands/peers.ts')).peersCommand(ctx))))
+
+  usageHint(program.command('ring')
+    .description('list every member with its zone, capacity, expected share of the keys and keys held (as nodetool ring)')
+    .addOption(json())
+    .action(run(async ctx => (await import('./commands/ring.ts')).ringCommand(ctx))))
 
   const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(quorumArg)
 
@@ -247,6 +254,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--swarm-key <file>', 'run the test net as a private network with this swarm key')
     .option('--open', 'run an open network (default: closed, every peer on a roster signed by <dir>/operator.key)')
     .option('--netns', 'one network namespace per daemon (root; needs iproute2 and iptables): faults then act in the kernel')
+    .option('--zones <a,b,c>', 'give the peers these zones, round-robin (peer 0 → a, 1 → b, …)', zonesArg)
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 
@@ -365,6 +373,18 @@ function seedArg (value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n > 2 ** 31) throw new InvalidArgumentError('expected a whole number from 0 to 2147483648')
   return n
+}
+
+function capacityArg (value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number (a weight: 2 holds twice the keys of 1)')
+  return n
+}
+
+function zonesArg (value: string): string[] {
+  const zones = value.split(',').map(z => z.trim())
+  if (zones.some(z => z === '')) throw new InvalidArgumentError('expected zone labels separated by commas, e.g. a,b,c')
+  return zones
 }
 
 function peersArg (value: string): number {

@@ -328,7 +328,7 @@ export class Coordinator {
    * itself keeps its copy as such a hint too. With `strict`, only home replicas count.
    */
   private async coordinate (key: Uint8Array, put: ForwardedPut, options: AbortOptions): Promise<WriteResult> {
-    const preference = await this.components.placement.preferenceList(key, options)
+    const preference = await this.components.placement.preferenceList(key, { ...options, n: put.n })
     const replicas = preference.slice(0, put.n)
     const selfIsHome = replicas.some(r => r.peerId.equals(this.components.peerId))
     const others = replicas.filter(r => !r.peerId.equals(this.components.peerId))

@@ -1,13 +1,14 @@
 import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
-import { PLACEMENT_LOOKUP_TIMEOUT } from '../constants.ts'
-import { homeReplicas, keyId, peerKadId, preferenceList } from './xor.ts'
-import type { Placed } from './xor.ts'
+import { DEFAULT_N, MAX_N, PLACEMENT_LOOKUP_TIMEOUT } from '../constants.ts'
+import { PlacementTable, placedPreferenceList } from './positions.ts'
+import { keyId, peerKadId } from './xor.ts'
+import type { PlacedMember } from './positions.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 
-/** A peer placed in the key space. */
-export interface PlacedPeer extends Placed {
+/** A peer placed in the key space, with its capacity weight and zone. */
+export interface PlacedPeer extends PlacedMember {
   peerId: PeerId
   /** its membership state when known ('suspect' members stay placed but are written around) */
   state?: string
@@ -17,7 +18,12 @@ export interface PlacedPeer extends Placed {
 export interface PlacementComponents {
   peerId: PeerId
   /** the members this peer knows, itself included */
-  members: { list(): PlacedPeer[], readonly size: number }
+  members: {
+    list(): PlacedPeer[]
+    readonly size: number
+    /** changes whenever the view may have (placement rebuilds its table only then). @default the table is rebuilt when ids, capacities or zones differ */
+    readonly version?: number
+  }
   /**
    * kad-dht's lookup: FINAL_PEER events name the k closest peers to sha256(key). Its routing table,
    * when readable, tells whether a lookup can find anything at all (an empty one waits for a first
@@ -39,6 +45,14 @@ export interface PlacementOptions extends AbortOptions {
   lookupTimeout?: number
 }
 
+/** Options of a preference-list lookup. */
+export interface PreferenceListOptions extends PlacementOptions {
+  /** how many home replicas the list starts with (they span min(n, zones) zones). @default DEFAULT_N */
+  n?: number
+  /** longest list returned (home replicas, then fallbacks). @default n + MAX_N */
+  limit?: number
+}
+
 /**
  * Finds a key's home replicas (DESIGN §2). A peer whose view is complete — it synced membership, or
  * it has no bootstrap peers (the first peer of a network) — answers from the view in zero hops,
@@ -51,24 +65,53 @@ export interface PlacementOptions extends AbortOptions {
  */
 export class Placement {
   private readonly components: PlacementComponents
+  private cached?: { version: number, table: PlacementTable<PlacedPeer>, shares?: Map<number, Map<string, number>> }
 
   constructor (components: PlacementComponents) {
     this.components = components
   }
 
-  /** The first `n` of the key's preference list. */
+  /** The key's `n` home replicas (see `PlacementTable`: nearest positions, zones spread). */
   async homeReplicas (key: Uint8Array, n: number, options: PlacementOptions = {}): Promise<PlacedPeer[]> {
     if (!this.needsLookup(n)) return this.fromView(key, n)
-    return homeReplicas(keyId(key), await this.viewAndLookup(key, options), n)
+    return placedPreferenceList(keyId(key), await this.viewAndLookup(key, options), n, n)
   }
 
   /**
-   * The whole preference list: every member of the view by distance (or, while the view may be
-   * partial and is smaller than `n`, the view together with what a short Kademlia lookup finds).
+   * The preference list: the `n` home replicas, then fallbacks (zones without a home replica
+   * first), at most `limit` in all — from the view or, while the view may be partial and is
+   * smaller than `n`, the view together with what a short Kademlia lookup finds.
    */
-  async preferenceList (key: Uint8Array, options: PlacementOptions & { n?: number } = {}): Promise<PlacedPeer[]> {
-    if (!this.needsLookup(options.n ?? 1)) return preferenceList(keyId(key), this.components.members.list())
-    return preferenceList(keyId(key), await this.viewAndLookup(key, options))
+  async preferenceList (key: Uint8Array, options: PreferenceListOptions = {}): Promise<PlacedPeer[]> {
+    const n = options.n ?? DEFAULT_N
+    const limit = options.limit ?? n + MAX_N
+    if (!this.needsLookup(n)) return this.fromView(key, n, limit)
+    return placedPreferenceList(keyId(key), await this.viewAndLookup(key, options), n, limit)
+  }
+
+  /**
+   * The placement table of the member view, rebuilt only when the view changed: every member's
+   * positions, for lookups and for exact expected ownership (`status`, `ring`).
+   */
+  table (): PlacementTable<PlacedPeer> {
+    const { members } = this.components
+    const version = members.version
+    if (version != null && this.cached?.version === version) return this.cached.table
+    const table = new PlacementTable(members.list())
+    if (version != null) this.cached = { version, table }
+    return table
+  }
+
+  /** Exact expected ownership of each member of the view (peer id → fraction of keys it is a home replica of). */
+  ownership (n: number = DEFAULT_N): Map<string, number> {
+    const table = this.table()
+    const cached = this.cached?.table === table ? this.cached : undefined
+    const hit = cached?.shares?.get(n)
+    if (hit != null) return hit
+    const shares = table.ownership(n)
+    const out = new Map(table.members.map((m, i) => [m.peerId.toString(), shares[i] ?? 0]))
+    if (cached != null) (cached.shares ??= new Map()).set(n, out)
+    return out
   }
 
   /** Whether the member view may be partial (bootstrap peers configured, membership not synced yet). */
@@ -102,9 +145,10 @@ export class Placement {
     return [...found.values()]
   }
 
-  /** Zero-hop: rank every member of the view. */
-  fromView (key: Uint8Array, n: number): PlacedPeer[] {
-    return homeReplicas(keyId(key), this.components.members.list(), n)
+  /** Zero-hop: the key's `n` home replicas in the view, then fallbacks up to `limit` in all. */
+  fromView (key: Uint8Array, n: number, limit = n): PlacedPeer[] {
+    if (this.components.members.version == null) return placedPreferenceList(keyId(key), this.components.members.list(), n, limit)
+    return this.table().preferenceList(keyId(key), n, limit)
   }
 
   /**
@@ -115,13 +159,19 @@ export class Placement {
   async fromDht (key: Uint8Array, n: number, options: AbortOptions = {}): Promise<PlacedPeer[]> {
     const found = new Map<string, PlacedPeer>()
     await this.lookup(key, found, options)
-    return homeReplicas(keyId(key), found.values(), n)
+    return placedPreferenceList(keyId(key), found.values(), n, n)
   }
 
-  /** Adds to `found` every peer a Kademlia lookup of the key names, and this peer. */
+  /**
+   * Adds to `found` every peer a Kademlia lookup of the key names, and this peer (with the
+   * capacity and zone the view knows for it: a peer found only through Kademlia counts as capacity
+   * 1 without a zone).
+   */
   private async lookup (key: Uint8Array, found: Map<string, PlacedPeer>, options: AbortOptions): Promise<void> {
+    const known = new Map(this.components.members.list().map(m => [m.peerId.toString(), m]))
     const add = (peerId: PeerId): void => {
-      if (!found.has(peerId.toString())) found.set(peerId.toString(), { peerId, kadId: peerKadId(peerId) })
+      const id = peerId.toString()
+      if (!found.has(id)) found.set(id, known.get(id) ?? { peerId, kadId: peerKadId(peerId) })
     }
     add(this.components.peerId)
     for await (const event of this.components.dht.getClosestPeers(key, options)) {

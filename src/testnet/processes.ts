@@ -47,6 +47,8 @@ export interface ProcessTestnetInit {
   swarmKeyFile?: string
   /** an open network (no roster); by default the net is closed, with `<dir>/operator.key`. @default false */
   open?: boolean
+  /** zones given round-robin (`--zone`): peer i gets `zones[i % zones.length]`. @default none */
+  zones?: string[]
   /** called as daemons start and join */
   onProgress?(progress: TestnetProgress): void
   /** called with notices worth a line, e.g. that a remembered port was taken. @default undefined */
@@ -552,7 +554,8 @@ export class ProcessTestnet {
       ...(this.init.faultInjection === false ? [] : ['--fault-injection']),
       ...bootstrap.flatMap(ma => ['--bootstrap', ma]),
       ...(this.init.swarmKeyFile == null ? [] : ['--swarm-key', this.init.swarmKeyFile]),
-      ...(this.init.open === true ? ['--open'] : [])
+      ...(this.init.open === true ? ['--open'] : []),
+      ...(this.init.zones == null || this.init.zones.length === 0 ? [] : ['--zone', this.init.zones[index % this.init.zones.length] as string])
     ]
     const log = openSync(logFile, 'a')
     let child: ChildProcess

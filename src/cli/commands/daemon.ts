@@ -15,6 +15,10 @@ export interface DaemonOptions {
   allow?: string[]
   dhtRefreshInterval?: number
   gossip?: 'default' | 'testnet'
+  /** capacity weight (`--capacity`) */
+  capacity?: number
+  /** zone label (`--zone`) */
+  zone?: string
   faultInjection?: boolean
   /** prefix every line of output with an ISO timestamp, and start with a separator line (test nets' daemon.log) */
   logTimestamps?: boolean
@@ -53,7 +57,9 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
     dhtRefreshInterval: opts.dhtRefreshInterval,
     gossip: opts.gossip,
     encryptionKeyFile: opts.encryptionKeyFile,
-    open: opts.open
+    open: opts.open,
+    capacity: opts.capacity,
+    zone: opts.zone
   }
   if (opts.logTimestamps === true) {
     // a log file shared by every start of this daemon: where each one begins, and when each line was
