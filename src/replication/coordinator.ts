@@ -4,6 +4,7 @@ import { setMaxListeners } from 'main-event'
 import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot, siblingSetsEqual } from '../clock/index.ts'
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
 import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
+import { takeFallback } from '../routing/index.ts'
 import { deleteIfUnchanged, mergeHints, mergeIntoLocal } from './local-store.ts'
 import { shortPeer, waitForQuorum } from './quorum.ts'
 import type { KvRpc } from './rpc/index.ts'
@@ -375,7 +376,8 @@ export class Coordinator {
           // our hinted copy failed too: a fallback peer may still take one
         }
       }
-      for (let fallback = fallbacks.shift(); fallback != null; fallback = fallbacks.shift()) {
+      // a zone that lacks the key first (zones without a home replica, then the failed one's)
+      for (let fallback = takeFallback(fallbacks, home, replicas); fallback != null; fallback = takeFallback(fallbacks, home, replicas)) {
         try {
           await store(fallback, [owner])
           this.log('stored %k on %p as a hint for %s', key, fallback.peerId, shortPeer(owner))

@@ -9,7 +9,7 @@
 
 export { compareDistance, homeReplicas, keyId, peerKadId, preferenceList } from './xor.ts'
 export type { Placed } from './xor.ts'
-export { PlacementTable, memberPositions, placedPreferenceList, positionCount, prefix32 } from './positions.ts'
+export { PlacementTable, memberPositions, placedPreferenceList, positionCount, prefix32, takeFallback } from './positions.ts'
 export type { PlacedMember } from './positions.ts'
 export { Placement } from './placement.ts'
 export type { PlacedPeer, PlacementComponents, PlacementOptions, PreferenceListOptions } from './placement.ts'

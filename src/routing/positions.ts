@@ -266,3 +266,16 @@ export function placedPreferenceList<T extends PlacedMember> (target: Uint8Array
   const byId = new Map(list.map(m => [Buffer.from(m.kadId).toString('base64'), m]))
   return table.preferenceList(target, n, limit).map(m => byId.get(Buffer.from(m.kadId).toString('base64')) as T)
 }
+
+/**
+ * Takes out of `fallbacks` the one to try next for `failed`, a home replica that could not take a
+ * write (sloppy quorum): a member of a zone where none of `home` is first, then one of the failed
+ * replica's own zone (which now lacks its copy), then the nearest. `undefined` when none is left.
+ */
+export function takeFallback<T extends PlacedMember> (fallbacks: T[], failed: PlacedMember, home: PlacedMember[]): T | undefined {
+  const homeZones = new Set(home.map(h => h.zone ?? ''))
+  let at = fallbacks.findIndex(f => !homeZones.has(f.zone ?? ''))
+  if (at === -1) at = fallbacks.findIndex(f => (f.zone ?? '') === (failed.zone ?? ''))
+  if (at === -1) at = 0
+  return fallbacks.splice(at, 1)[0]
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
-import { PlacementTable, keyId, memberPositions, placedPreferenceList, positionCount, prefix32 } from '../../src/routing/index.ts'
+import { PlacementTable, keyId, memberPositions, placedPreferenceList, positionCount, prefix32, takeFallback } from '../../src/routing/index.ts'
 import { expect } from '../utils/expect.ts'
 import type { PlacedMember } from '../../src/routing/index.ts'
 
@@ -124,5 +124,19 @@ describe('routing/positions', () => {
         expect(lost.length).to.equal(members.length >= 3 ? gained.length : 0)
       }
     }), { numRuns: 100 })
+  })
+
+  it('a failed home replica is stood in for by a zone lacking the key: one without a home replica, then its own', () => {
+    const m = (i: number, zone: string): M => ({ i, zone, kadId: keyId(new TextEncoder().encode(`f-${i}`)) })
+    const home = [m(0, 'a'), m(1, 'b'), m(2, 'c')]
+    const fallbacks = [m(3, 'a'), m(4, 'c'), m(5, 'b'), m(6, 'b')]
+    // replica 1 (zone b) failed: the nearest fallback of zone b, not the nearer ones of a and c
+    expect(takeFallback(fallbacks, home[1] as M, home)?.i).to.equal(5)
+    expect(takeFallback(fallbacks, home[1] as M, home)?.i).to.equal(6)
+    expect(takeFallback(fallbacks, home[1] as M, home)?.i).to.equal(3)
+    // a zone holding no home replica comes first
+    const withD = [m(3, 'a'), m(7, 'd')]
+    expect(takeFallback(withD, home[0] as M, home)?.i).to.equal(7)
+    expect(takeFallback([], home[0] as M, home)).to.equal(undefined)
   })
 })
