@@ -83,6 +83,34 @@ describe('placement on real peers: zones, capacity, a data dir from the former p
     expect((counts[0] ?? 0) / others, `keys per peer ${counts.join(' ')}`).to.be.within(1.5, 2.6)
   })
 
+  it('a peer restarted with a higher capacity takes its larger share: the data moves as on a membership change', async () => {
+    const net = await createTestnet(6, { onTeardown: fn => { cleanup.add(fn) } })
+    const keys = Array.from({ length: 150 }, (_, i) => `grown-${i}`)
+    await putAll(net.peers[1] as Peer, keys)
+    const holding = async (peers: Peer[], who: Peer): Promise<number> => {
+      const held = await replicasByKey(peers)
+      return keys.filter(k => held.get(k)?.includes(who) === true).length
+    }
+    await eventually(async () => {
+      const held = await replicasByKey(net.peers)
+      return keys.every(k => held.get(k)?.length === 3)
+    }, 'every key on its 3 home replicas', 60_000, 500)
+    const before = await holding(net.peers, net.peers[0] as Peer)
+
+    await (net.peers[0] as Peer).stop()
+    const grown = await net.startPeer(0, { capacity: 3 })
+    const peers = [grown, ...net.peers.slice(1)]
+    await eventually(async () => peers.every(p => p.membership.list().find(m => m.peerId.equals(grown.peerId))?.capacity === 3), 'capacity 3 gossiped', 30_000, 200)
+    // weights 3 : 1 × 5 with N = 3: it is now a home replica of most keys (0.5 before)
+    expect(grown.placement.ownership(3).get(grown.peerId.toString())).to.be.greaterThan(0.7)
+    await eventually(async () => {
+      const held = await replicasByKey(peers)
+      return keys.every(k => grown.placement.fromView(enc.encode(k), 3).every(h => held.get(k)?.some(p => p.peerId.equals(h.peerId)) === true))
+    }, 'every key on its new home replicas', 60_000, 500)
+    const after = await holding(peers, grown)
+    expect(after, `held ${before} keys before, ${after} after`).to.be.greaterThan(Math.max(before * 1.3, 0.65 * keys.length))
+  })
+
   it('a data dir written under the former placement (one position per peer) restarts and converges, nothing lost', async () => {
     // no background passes while the old layout is written
     const net = await createTestnet(7, { onTeardown: fn => { cleanup.add(fn) }, peer: { handoffInterval: 3_600_000, antiEntropyInterval: 3_600_000 } })
