@@ -17,7 +17,7 @@
 import './polyfill.ts'
 
 export { createPeer, Peer } from './peer.ts'
-export type { KnownPeer, PeerEvents, PeerServices, PeerStatus } from './peer.ts'
+export type { KnownPeer, PeerEvents, PeerServices, PeerStatus, RingMember } from './peer.ts'
 export type { PeerInit } from './config.ts'
 export { createTestnet, ProcessTestnet } from './testnet/index.ts'
 export type { Testnet, TestnetInit, ProcessTestnetInit, ProcessTestnetPeer, TestnetProgress } from './testnet/index.ts'
