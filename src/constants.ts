@@ -188,6 +188,12 @@ export const REPLICA_REQUEST_TIMEOUT = 5 * second
  */
 export const PLACEMENT_LOOKUP_TIMEOUT = 2 * second
 
+/**
+ * How many of the members a placement's Kademlia lookup found it asks for their member view (a
+ * SWIM full-state sync) while its own view is partial: the first answer completes the view.
+ */
+export const PLACEMENT_SYNC_PEERS = 3
+
 /** Deadline of a whole client request (a quorum put or get). */
 export const CLIENT_REQUEST_TIMEOUT = 10 * second
 

@@ -218,7 +218,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       peerId: libp2p.peerId,
       members: this.membership,
       dht: libp2p.services.dht,
-      viewPartial: () => config.bootstrap.length > 0 && !this.membershipSynced
+      viewPartial: () => config.bootstrap.length > 0 && !this.membershipSynced,
+      // members kad-dht found near a key hand over their view, and the view then names the list
+      syncView: async (peers, options) => {
+        if (await this.membership.join(peers, options) > 0) this.membershipSynced = true
+      }
     })
     // SWIM join: a full-state exchange with the bootstrap peers that answered, without waiting for
     // the Kademlia self-lookup (at 50 peers starting at once it took 10–40 s on this machine)

@@ -1,6 +1,6 @@
 import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
-import { DEFAULT_N, MAX_N, PLACEMENT_LOOKUP_TIMEOUT } from '../constants.ts'
+import { DEFAULT_N, MAX_N, PLACEMENT_LOOKUP_TIMEOUT, PLACEMENT_SYNC_PEERS } from '../constants.ts'
 import { PlacementTable, placedPreferenceList } from './positions.ts'
 import { keyId, peerKadId } from './xor.ts'
 import type { PlacedMember } from './positions.ts'
@@ -37,6 +37,15 @@ export interface PlacementComponents {
    * @default () => false (the view is complete: a lone peer, or one that synced)
    */
   viewPartial?(): boolean
+  /**
+   * Asks `peers` (members a Kademlia lookup found near a key) for their member view and adopts it
+   * — a SWIM full-state sync. With positions on every member, the peers nearest a key by kad id
+   * need not be its home replicas; once their complete view is here, it names the preference list
+   * exactly as theirs does.
+   *
+   * @default none: what the lookup found is ranked as it is
+   */
+  syncView?(peers: PeerId[], options: AbortOptions): Promise<void>
 }
 
 /** Options of a placement lookup. */
@@ -60,8 +69,11 @@ export interface PreferenceListOptions extends PlacementOptions {
  * Only while the view may be partial (bootstrap peers configured, membership not synced yet) and
  * holds fewer than N members does it ask Kademlia (`getClosestPeers`, which hashes the key with
  * sha256 exactly as `keyId` does), and then never for long: not at all with an empty routing table,
- * and at most `PLACEMENT_LOOKUP_TIMEOUT`, after which what the lookup found is ranked together with
- * the view. On a settled network both paths name the same N peers (tested).
+ * and at most `PLACEMENT_LOOKUP_TIMEOUT`. The members it found are then asked for their view
+ * (`syncView`, a SWIM full-state sync): with virtual positions the peers nearest a key by kad id
+ * need not be its home replicas, but their complete view names the list exactly as they would.
+ * Without an answer, what the lookup found is ranked together with the view. On a settled network
+ * both paths name the same N peers (tested).
  */
 export class Placement {
   private readonly components: PlacementComponents
@@ -127,7 +139,10 @@ export class Placement {
     return dht.routingTable == null || dht.routingTable.size > 0
   }
 
-  /** The view's members plus those a Kademlia lookup bounded by `lookupTimeout` finds. */
+  /**
+   * The view's members plus those a Kademlia lookup bounded by `lookupTimeout` finds — or, once
+   * those members handed over their view (`syncView`), the adopted view.
+   */
   private async viewAndLookup (key: Uint8Array, options: PlacementOptions): Promise<PlacedPeer[]> {
     const found = new Map<string, PlacedPeer>()
     for (const member of this.components.members.list()) found.set(member.peerId.toString(), member)
@@ -141,6 +156,22 @@ export class Placement {
       if (options.signal?.aborted === true) throw err
     } finally {
       signal.clear()
+    }
+    // the sync gets its own deadline: a lookup that hung used up the first one
+    const syncSignal = anySignal([options.signal, AbortSignal.timeout(options.lookupTimeout ?? PLACEMENT_LOOKUP_TIMEOUT)])
+    setMaxListeners(Infinity, syncSignal)
+    try {
+      const self = this.components.peerId
+      const others = [...found.values()].map(p => p.peerId).filter(p => !p.equals(self) && !this.components.members.list().some(m => m.peerId.equals(p)))
+      if (this.components.syncView != null && others.length > 0) {
+        await this.components.syncView(others.slice(0, PLACEMENT_SYNC_PEERS), { signal: syncSignal })
+        // synced: the adopted view (found peers with their capacities and zones) decides
+        if (!this.viewMayBePartial()) return this.components.members.list()
+      }
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err
+    } finally {
+      syncSignal.clear()
     }
     return [...found.values()]
   }
