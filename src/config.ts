@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_N, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_N, MAX_ZONE_LENGTH, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -200,6 +200,23 @@ export interface PeerInit {
   gossip?: MembershipInit
 
   /**
+   * This peer's capacity weight: it occupies round(capacity × POSITIONS_PER_CAPACITY) positions
+   * in the key space, so its share of the keys follows it. Gossiped with its member record;
+   * restarting with another value moves data as a membership change does (issue #15).
+   *
+   * @default DEFAULT_CAPACITY (1); a positive number up to MAX_CAPACITY (64)
+   */
+  capacity?: number
+
+  /**
+   * This peer's zone (rack, room, site): the N home replicas of every key span min(N, zones)
+   * distinct zones. Gossiped with its member record.
+   *
+   * @default undefined (no zone)
+   */
+  zone?: string
+
+  /**
    * How often the peer hands off hinted copies and keys it no longer owns.
    *
    * @default HANDOFF_INTERVAL (10 s); PROFILES.testnet has 1 s
@@ -230,7 +247,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** `PeerInit` with every default applied and every address parsed. */
 export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
@@ -266,7 +283,9 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     syncReads: init.syncReads ?? true,
     handoffInterval: init.handoffInterval == null ? undefined : positiveInt(init.handoffInterval, 'handoffInterval'),
     antiEntropyInterval: init.antiEntropyInterval == null ? undefined : positiveInt(init.antiEntropyInterval, 'antiEntropyInterval'),
-    tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace')
+    tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace'),
+    capacity: capacity(init.capacity ?? DEFAULT_CAPACITY, 'capacity'),
+    zone: zone(init.zone, 'zone')
   }
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)
@@ -325,6 +344,10 @@ export interface DaemonConfig {
   encryptionRotateInterval: number
   /** an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md). @default false */
   open: boolean
+  /** capacity weight: this peer's share of the keys follows it (see `PeerInit.capacity`). @default 1 */
+  capacity: number
+  /** zone label: home replicas of a key span distinct zones (see `PeerInit.zone`). @default undefined (none) */
+  zone?: string
 }
 
 /** Settings given on the command line: any of DaemonConfig, plus the deprecated `gossip` (= `profile`). */
@@ -420,6 +443,39 @@ function integerSetting (def: number, min: number, max: number, text: SettingTex
   }
 }
 
+function capacitySetting (text: SettingText): Setting<number> {
+  const range = `a positive number up to ${MAX_CAPACITY}`
+  const parse = (value: unknown, key: string): number => capacity(value, key, range)
+  return {
+    ...text,
+    range,
+    default: DEFAULT_CAPACITY,
+    parse,
+    fromArg: arg => {
+      if (!/^\d+(\.\d+)?$/.test(arg.trim())) throw new InvalidConfigurationError(`expected ${range}`)
+      return parse(Number(arg), 'capacity')
+    }
+  }
+}
+
+function zoneSetting (text: SettingText): Setting<string | undefined> {
+  const range = `a label of 1–${MAX_ZONE_LENGTH} characters (e.g. rack-1)`
+  return { ...text, range, default: undefined, parse: (value, key) => zone(value, key, range), fromArg: arg => zone(arg, 'zone', range) }
+}
+
+/** A capacity weight: positive, finite, at most MAX_CAPACITY. */
+function capacity (value: unknown, key: string, range = `a positive number up to ${MAX_CAPACITY}`): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_CAPACITY) throw invalid(key, range, value)
+  return value
+}
+
+/** A zone label, or none. */
+function zone (value: unknown, key: string, range = `a label of 1–${MAX_ZONE_LENGTH} characters (e.g. rack-1)`): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '' || value.length > MAX_ZONE_LENGTH) throw invalid(key, range, value)
+  return value
+}
+
 function booleanSetting (def: boolean, text: SettingText): Setting<boolean> {
   return {
     ...text,
@@ -468,7 +524,9 @@ export const SETTINGS: Settings = {
     deprecatedAlias: 'gossip'
   }),
   encryptionKeyFile: optionalTextSetting({ help: 'key-encryption key file (base64 of 32 bytes): turns on encryption at rest', flag: { name: 'encryption-key-file', arg: '<file>', note: 'flag > `$P2PSTORE_ENCRYPTION_KEY` > config.json' } }),
-  encryptionRotateInterval: integerSetting(ENCRYPTION_ROTATE_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'age in ms at which the data key of encryption at rest is rotated', defaultNote: '7 days' })
+  encryptionRotateInterval: integerSetting(ENCRYPTION_ROTATE_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'age in ms at which the data key of encryption at rest is rotated', defaultNote: '7 days' }),
+  capacity: capacitySetting({ help: 'capacity weight: this peer holds a share of the keys proportional to it (2 holds about twice the keys of 1); gossiped, so a restart with another value moves data as a membership change does', flag: { name: 'capacity', arg: '<weight>' } }),
+  zone: zoneSetting({ help: 'zone label (rack, room, site): the N home replicas of every key span min(N, zones) distinct zones; gossiped', flag: { name: 'zone', arg: '<label>' } })
 }
 
 /** The config.json keys of SETTINGS, in order. */

@@ -191,6 +191,12 @@ export const REPLICA_REQUEST_TIMEOUT = 5 * second
  */
 export const PLACEMENT_LOOKUP_TIMEOUT = 2 * second
 
+/**
+ * How many of the members a placement's Kademlia lookup found it asks for their member view (a
+ * SWIM full-state sync) while its own view is partial: the first answer completes the view.
+ */
+export const PLACEMENT_SYNC_PEERS = 3
+
 /** Deadline of a whole client request (a quorum put or get). */
 export const CLIENT_REQUEST_TIMEOUT = 10 * second
 
@@ -322,3 +328,20 @@ export const PROFILES = {
 
 /** The name of a timing profile (see PROFILES). */
 export type ProfileName = keyof typeof PROFILES
+
+/**
+ * Virtual positions per unit of capacity (issue #15): a member of capacity c occupies
+ * round(c × POSITIONS_PER_CAPACITY) positions in the XOR key space. The spread of a member's share
+ * shrinks with the square root of its positions; 128 keeps the busiest of 10 000 equal members
+ * within 1.25 × the mean (README, placement; `npm run bench -- placement`).
+ */
+export const POSITIONS_PER_CAPACITY = 128
+
+/** Default capacity weight of a peer (`capacity` in config.json, `--capacity`). */
+export const DEFAULT_CAPACITY = 1
+
+/** Largest capacity weight a peer may declare (its positions: capacity × POSITIONS_PER_CAPACITY). */
+export const MAX_CAPACITY = 64
+
+/** Longest zone label, in characters. */
+export const MAX_ZONE_LENGTH = 64

@@ -143,6 +143,8 @@ export class Daemon {
         // gossip, handoff, anti-entropy and tombstone-grace timing
         ...PROFILES[config.profile],
         open: config.open,
+        capacity: config.capacity,
+        zone: config.zone,
         logger: this.init.logger,
         start: false
       })

@@ -19,6 +19,6 @@
 import './polyfill.ts'
 
 export { createPeer, Peer } from './peer.ts'
-export type { KnownPeer, PeerEvents, PeerServices, PeerStatus } from './peer.ts'
+export type { KnownPeer, PeerEvents, PeerServices, PeerStatus, RingMember } from './peer.ts'
 export type { PeerInit } from './config.ts'
 export * from './errors.ts'

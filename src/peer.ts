@@ -21,7 +21,7 @@ import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
 import { liveSiblings } from './clock/index.ts'
 import { resolvePeerConfig } from './config.ts'
-import { CONNECTION_PING_INTERVAL, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
+import { CONNECTION_PING_INTERVAL, DEFAULT_N, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
@@ -88,6 +88,26 @@ export interface PeerStatus {
   dataDir?: string
   /** who may belong: `open` (anyone), or a closed network's id, roster sequence and member count */
   admission?: { mode: 'open' | 'roster', network?: string, sequence?: string, members?: number }
+  /**
+   * this peer's place in the key space: its capacity weight and zone, and its exact expected share
+   * (the fraction of all keys it is a home replica of, in its current view; N / members when balanced)
+   */
+  placement?: { capacity: number, zone?: string, share: number, n: number }
+}
+
+/** One entry of `/v1/ring` and `p2pstore ring`: a member's place in the key space. */
+export interface RingMember {
+  peerId: string
+  state: MemberState
+  /** capacity weight (1 unless the member set another) */
+  capacity: number
+  zone?: string
+  /** exact expected share: the fraction of all keys it is a home replica of (0 outside the live view) */
+  share: number
+  /** keys it holds: this peer's own count, others' as they last announced it (undefined: not yet heard) */
+  keys?: number
+  /** this peer itself */
+  self: boolean
 }
 
 /** One entry of `/v1/peers` and `p2pstore peers`: a member as this peer sees it. */
@@ -179,7 +199,13 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.engine = config.engine ?? (config.dataDir == null
       ? new MemoryEngine()
       : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads, encryption: config.encryption }))
-    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission }, config.gossip)
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission }, {
+      ...config.gossip,
+      capacity: config.capacity,
+      zone: config.zone,
+      // read when this peer announces itself (after start: anti-entropy exists by then)
+      keyCount: () => this.antiEntropy?.keys ?? 0
+    })
     this.rosterGossip = new RosterGossip({ logger, admission, network: libp2p, events: libp2p })
     // a removed member is never a replica again: out of the view now, its news dropped from now on
     admission.addEventListener('roster:update', ({ detail }) => {
@@ -193,7 +219,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       peerId: libp2p.peerId,
       members: this.membership,
       dht: libp2p.services.dht,
-      viewPartial: () => config.bootstrap.length > 0 && !this.membershipSynced
+      viewPartial: () => config.bootstrap.length > 0 && !this.membershipSynced,
+      // members kad-dht found near a key hand over their view, and the view then names the list
+      syncView: async (peers, options) => {
+        if (await this.membership.join(peers, options) > 0) this.membershipSynced = true
+      }
     })
     // SWIM join: a full-state exchange with the bootstrap peers that answered, without waiting for
     // the Kademlia self-lookup (at 50 peers starting at once it took 10–40 s on this machine)
@@ -425,6 +455,29 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     return out.sort((a, b) => a.peerId.localeCompare(b.peerId))
   }
 
+  /**
+   * Every member this peer knows (but those that left) with its zone, capacity, exact expected
+   * share of the key space (N home replicas per key, zones spread) and the keys it holds.
+   */
+  async ring (options: AbortOptions = {}): Promise<RingMember[]> {
+    const shares = this.placement.ownership(this.config.n ?? DEFAULT_N)
+    const self = this.peerId.toString()
+    const keys = this.running ? await this.engine.count(options) : 0
+    const out: RingMember[] = [
+      { peerId: self, state: 'alive', capacity: this.config.capacity, zone: this.config.zone, share: shares.get(self) ?? 0, keys, self: true },
+      ...this.membership.members().filter(m => m.state !== 'left').map(m => ({
+        peerId: m.peerId.toString(),
+        state: m.state,
+        capacity: m.capacity ?? 1,
+        zone: m.zone,
+        share: shares.get(m.peerId.toString()) ?? 0,
+        keys: m.keys,
+        self: false
+      }))
+    ]
+    return out.sort((a, b) => (a.zone ?? '').localeCompare(b.zone ?? '') || a.peerId.localeCompare(b.peerId))
+  }
+
   /** A snapshot of the peer's state for `/v1/status`. */
   async status (options: AbortOptions = {}): Promise<PeerStatus> {
     // counts come straight from the member table: no peer-store reads for a status line
@@ -449,7 +502,13 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       dataDir: this.config.dataDir,
       admission: this.admission.open
         ? { mode: 'open' }
-        : { mode: 'roster', network: this.admission.network, sequence: this.admission.roster?.sequence.toString(), members: this.admission.roster?.members.length }
+        : { mode: 'roster', network: this.admission.network, sequence: this.admission.roster?.sequence.toString(), members: this.admission.roster?.members.length },
+      placement: {
+        capacity: this.config.capacity,
+        zone: this.config.zone,
+        share: this.placement.ownership(this.config.n ?? DEFAULT_N).get(this.peerId.toString()) ?? 0,
+        n: this.config.n ?? DEFAULT_N
+      }
     }
   }
 }

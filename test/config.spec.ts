@@ -25,6 +25,17 @@ describe('config', () => {
       expect(() => resolveDaemonConfig({}, { syncReads: 'no' })).to.throw(/syncReads/).with.property('name', 'InvalidConfigurationError')
     })
 
+    it('reads capacity and zone from config.json or the flags (capacity 1 and no zone by default), and refuses bad ones', () => {
+      expect(resolveDaemonConfig({}, {})).to.include({ capacity: 1, zone: undefined })
+      expect(resolveDaemonConfig({ capacity: 4 }, { capacity: 2, zone: 'rack-1' })).to.include({ capacity: 4, zone: 'rack-1' })
+      expect(resolvePeerConfig({ capacity: 0.5, zone: 'b' })).to.include({ capacity: 0.5, zone: 'b' })
+      for (const capacity of [0, -1, 'two', 1000]) {
+        expect(() => resolveDaemonConfig({}, { capacity })).to.throw(/capacity: expected a positive number/).with.property('name', 'InvalidConfigurationError')
+      }
+      expect(() => resolveDaemonConfig({}, { zone: '' })).to.throw(/zone: expected a label/).with.property('name', 'InvalidConfigurationError')
+      expect(() => resolvePeerConfig({ capacity: 0 })).to.throw(/capacity/).with.property('name', 'InvalidConfigurationError')
+    })
+
     it('takes the file over the defaults and the flags over the file', () => {
       const file = { apiPort: 5000, listen: ['/ip4/127.0.0.1/tcp/5001'], bootstrap: ['/ip4/127.0.0.1/tcp/9'] }
       const config = resolveDaemonConfig({ apiPort: 6000 }, file)

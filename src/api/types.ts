@@ -3,7 +3,7 @@
  * never import the server module that imports them).
  */
 
-import type { GetResult, KnownPeer, PeerStatus } from '../peer.ts'
+import type { GetResult, KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { DeleteOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -11,6 +11,7 @@ import type { AbortOptions } from '@libp2p/interface'
 export interface ApiPeer {
   status(options?: AbortOptions): Promise<PeerStatus>
   peers(options?: AbortOptions): Promise<KnownPeer[]>
+  ring(options?: AbortOptions): Promise<RingMember[]>
   get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
   delete(key: Uint8Array, options?: DeleteOptions): Promise<WriteResult>

@@ -190,6 +190,11 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(run(async ctx => (await import('./commands/peers.ts')).peersCommand(ctx))))
 
+  usageHint(program.command('ring')
+    .description('list every member with its zone, capacity, expected share of the keys and keys held (as nodetool ring)')
+    .addOption(json())
+    .action(run(async ctx => (await import('./commands/ring.ts')).ringCommand(ctx))))
+
   const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(settingArg(name) ?? Number)
 
   usageHint(program.command('put')
@@ -239,6 +244,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--swarm-key <file>', 'run the test net as a private network with this swarm key')
     .option('--open', 'run an open network (default: closed, every peer on a roster signed by <dir>/operator.key)')
     .option('--netns', 'one network namespace per daemon (root; needs iproute2 and iptables): faults then act in the kernel')
+    .option('--zones <a,b,c>', 'give the peers these zones, round-robin (peer 0 → a, 1 → b, …)', zonesArg)
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 
@@ -374,6 +380,12 @@ function seedArg (value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n > 2 ** 31) throw new InvalidArgumentError('expected a whole number from 0 to 2147483648')
   return n
+}
+
+function zonesArg (value: string): string[] {
+  const zones = value.split(',').map(z => z.trim())
+  if (zones.some(z => z === '')) throw new InvalidArgumentError('expected zone labels separated by commas, e.g. a,b,c')
+  return zones
 }
 
 function peersArg (value: string): number {

@@ -10,10 +10,10 @@ import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, faultsJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ShapeMismatch, writeJsonShape } from './shape.ts'
+import { errorJsonShape, faultsJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
-import type { KnownPeer, PeerStatus } from '../peer.ts'
+import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** Where a client should connect, and with which token. */
@@ -51,6 +51,8 @@ export interface ClientReadOptions extends QuorumOptions {
 export interface Client {
   status(options?: AbortOptions): Promise<PeerStatus>
   peers(options?: AbortOptions): Promise<KnownPeer[]>
+  /** every member's zone, capacity, expected share and keys held (`GET /v1/ring`) */
+  ring(options?: AbortOptions): Promise<RingMember[]>
   /** one or more live siblings; NotFoundError when there is none */
   get(key: string, options?: ClientReadOptions): Promise<GetJson>
   put(key: string, value: Uint8Array, options?: ClientWriteOptions): Promise<WriteJson>
@@ -93,6 +95,10 @@ export class HttpClient implements Client {
 
   async peers (options: AbortOptions = {}): Promise<KnownPeer[]> {
     return this.request('GET', '/v1/peers', knownPeersShape, options, this.timeout ?? API_STATUS_TIMEOUT)
+  }
+
+  async ring (options: AbortOptions = {}): Promise<RingMember[]> {
+    return this.request('GET', '/v1/ring', ringShape, options, this.timeout ?? API_STATUS_TIMEOUT)
   }
 
   async get (key: string, options: ClientReadOptions = {}): Promise<GetJson> {

@@ -7,7 +7,7 @@
  */
 
 import type { GetJson, WriteJson } from '../api/index.ts'
-import type { KnownPeer, PeerStatus } from '../peer.ts'
+import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 
 /** Checks that `value` has the shape of T and returns it typed; throws ShapeMismatch otherwise. */
 export type Shape<T> = (value: unknown, path: string) => T
@@ -95,8 +95,20 @@ export const peerStatusShape: Shape<PeerStatus> = object<PeerStatus>({
   bootstrapPeers: number,
   network: oneOf('public', 'private'),
   dataDir: optional(string),
-  admission: optional(object<NonNullable<PeerStatus['admission']>>({ mode: oneOf('open', 'roster'), network: optional(string), sequence: optional(string), members: optional(number) }))
+  admission: optional(object<NonNullable<PeerStatus['admission']>>({ mode: oneOf('open', 'roster'), network: optional(string), sequence: optional(string), members: optional(number) })),
+  placement: optional(object<NonNullable<PeerStatus['placement']>>({ capacity: number, zone: optional(string), share: number, n: number }))
 })
+
+/** `GET /v1/ring` */
+export const ringShape: Shape<RingMember[]> = arrayOf(object<RingMember>({
+  peerId: string,
+  state: oneOf('alive', 'suspect', 'dead', 'left'),
+  capacity: number,
+  zone: optional(string),
+  share: number,
+  keys: optional(number),
+  self: boolean
+}))
 
 /** `GET /v1/peers` */
 export const knownPeersShape: Shape<KnownPeer[]> = arrayOf(object<KnownPeer>({

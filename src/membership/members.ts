@@ -15,6 +15,12 @@ export interface MemberRecord {
   peerId: PeerId
   /** position in the key space (sha256 of the peer id, as kad-dht computes it) */
   kadId: Uint8Array
+  /** its capacity weight, as it last announced it alive (undefined = 1) */
+  capacity?: number
+  /** its zone label, as it last announced it alive (undefined = none) */
+  zone?: string
+  /** how many keys it said it held, in its latest alive announcement we saw (informational) */
+  keys?: number
   state: MemberState
   incarnation: number
   addrs: Multiaddr[]
@@ -29,7 +35,7 @@ export interface MemberRecord {
 /** What applying an update did. */
 export type Change =
   | { kind: 'none' }
-  | { kind: 'changed', record: MemberRecord, previous?: MemberState }
+  | { kind: 'changed', record: MemberRecord, previous?: MemberState, placementChanged?: boolean }
   | { kind: 'confirmation', record: MemberRecord, from: string }
   | { kind: 'refute', incarnation: number }
 
@@ -96,6 +102,9 @@ export class MemberTable {
       const record: MemberRecord = {
         peerId: update.peerId,
         kadId: peerKadId(update.peerId),
+        capacity: update.capacity,
+        zone: update.zone,
+        keys: update.keys,
         state: update.state,
         incarnation: update.incarnation,
         addrs: update.addrs,
@@ -113,16 +122,24 @@ export class MemberTable {
         return { kind: 'confirmation', record: current, from: accuser }
       }
       if (update.state === 'alive' && update.addrs.length > 0 && update.incarnation === current.incarnation) current.addrs = update.addrs
+      if (update.state === 'alive' && update.keys != null && update.incarnation === current.incarnation) current.keys = update.keys
       return { kind: 'none' }
     }
 
     const previous = current.state
+    const placementChanged = update.state === 'alive' && (current.capacity !== update.capacity || current.zone !== update.zone)
     current.state = update.state
     current.incarnation = update.incarnation
     if (update.addrs.length > 0) current.addrs = update.addrs
     current.stateSince = now
+    // only a member's own alive announcement says its capacity and zone (a restart may change them)
+    if (update.state === 'alive') {
+      current.capacity = update.capacity
+      current.zone = update.zone
+      current.keys = update.keys
+    }
     current.suspectedBy = update.state === 'suspect' ? new Set([accuser]) : new Set()
-    return { kind: 'changed', record: current, previous }
+    return { kind: 'changed', record: current, previous, placementChanged }
   }
 
   /** Notes that we heard from the member directly (any message from it). */

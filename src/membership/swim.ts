@@ -30,6 +30,12 @@ export interface MembershipInit {
   retransmitMult?: number
   /** full-state push-pull with a random member this often. @default 30_000 */
   pushPullInterval?: number
+  /** this peer's capacity weight, announced with its alive updates (issue #15). @default 1 */
+  capacity?: number
+  /** this peer's zone label, announced with its alive updates (issue #15). @default undefined (none) */
+  zone?: string
+  /** how many keys this peer holds, announced with its alive updates (for `p2pstore ring`). @default not announced */
+  keyCount?: () => number
 }
 
 /** What membership needs from libp2p (a libp2p node fits). */
@@ -69,6 +75,10 @@ export interface MembershipTraffic {
 export interface LiveMember {
   peerId: PeerId
   kadId: Uint8Array
+  /** capacity weight (undefined = 1) */
+  capacity?: number
+  /** zone label (undefined = none) */
+  zone?: string
   state: MemberRecord['state']
 }
 
@@ -88,7 +98,11 @@ const MAX_FRAME = 4 * 1024 * 1024
  */
 export class Membership extends TypedEventEmitter<MembershipEvents> implements Startable {
   private readonly components: MembershipComponents
-  private readonly init: Required<MembershipInit>
+  private readonly init: Required<Omit<MembershipInit, 'capacity' | 'zone' | 'keyCount'>>
+  private readonly keyCount?: () => number
+  private readonly capacity?: number
+  private readonly zone?: string
+  private changes = 0
   private readonly log: Logger
   private readonly selfKadId: Uint8Array
   private table: MemberTable
@@ -116,7 +130,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   constructor (components: MembershipComponents, init: MembershipInit = {}) {
     super()
     this.components = components
-    this.init = { ...GOSSIP_DEFAULT, ...stripUndefined(init) }
+    const { capacity, zone, keyCount, ...gossip } = init
+    this.keyCount = keyCount
+    this.init = { ...GOSSIP_DEFAULT, ...stripUndefined(gossip) }
+    // capacity 1 and no zone travel as the wire's defaults
+    this.capacity = capacity === 1 ? undefined : capacity
+    this.zone = zone === '' ? undefined : zone
     this.log = components.logger.forComponent('p2pstore:membership:swim')
     this.table = new MemberTable(components.peerId, Date.now())
     this.gossip = new Dissemination(this.init.retransmitMult)
@@ -138,6 +157,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     setMaxListeners(Infinity, this.shutdown.signal)
     // a fresh incarnation above any this peer used before a restart (refutation covers clock skew)
     this.table = new MemberTable(this.components.peerId, Math.max(Date.now(), this.table.incarnation + 1))
+    this.changes++
     await this.components.network.handle(PROTOCOL_MEMBERSHIP, (stream, connection) => {
       void this.serve(stream, connection.remotePeer)
     }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
@@ -196,7 +216,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /** This peer plus every member that is alive or suspect: the view placement uses. */
   list (): LiveMember[] {
-    return [{ peerId: this.components.peerId, kadId: this.selfKadId, state: 'alive' }, ...this.table.live()]
+    return [this.self(), ...this.table.live()]
+  }
+
+  /**
+   * A number that changes whenever a member's state, capacity or zone may have changed: placement
+   * rebuilds its table only then.
+   */
+  get version (): number {
+    return this.changes
+  }
+
+  private self (): LiveMember {
+    return { peerId: this.components.peerId, kadId: this.selfKadId, capacity: this.capacity, zone: this.zone, state: 'alive' }
   }
 
   /**
@@ -204,7 +236,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * a dead member may come back with an old value, so it must have confirmed the delete too.
    */
   notLeft (): LiveMember[] {
-    return [{ peerId: this.components.peerId, kadId: this.selfKadId, state: 'alive' }, ...this.table.all().filter(r => r.state !== 'left')]
+    return [this.self(), ...this.table.all().filter(r => r.state !== 'left')]
   }
 
   /** how many members are alive or suspect, this peer included */
@@ -451,15 +483,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
           this.reschedule(change.record)
           break
         case 'changed':
-          this.onChanged(change.record, update, change.previous)
+          this.onChanged(change.record, update, change.previous, change.placementChanged)
           break
       }
     }
   }
 
-  private onChanged (record: MemberRecord, update: MemberUpdate, previous?: MemberRecord['state']): void {
+  private onChanged (record: MemberRecord, update: MemberUpdate, previous?: MemberRecord['state'], placementChanged = false): void {
     const id = record.peerId.toString()
-    this.gossip.enqueue({ ...update, addrs: record.addrs })
+    this.changes++
+    this.gossip.enqueue({ ...update, addrs: record.addrs, capacity: record.capacity, zone: record.zone, keys: record.keys })
     if (record.state === 'suspect') {
       this.reschedule(record)
     } else {
@@ -470,8 +503,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (record.state === 'alive' && record.addrs.length > 0) {
       void this.components.network.peerStore.merge(record.peerId, { multiaddrs: record.addrs }).catch(err => { this.log.trace('could not store addresses of %p - %e', record.peerId, err) })
     }
-    if (previous !== record.state) {
-      this.log('member %p is %s (incarnation %d)', record.peerId, record.state, record.incarnation)
+    // a member back with another capacity or zone moves data just as a membership change does
+    if (previous !== record.state || placementChanged) {
+      this.log('member %p is %s (incarnation %d, capacity %s, zone %s)', record.peerId, record.state, record.incarnation, record.capacity ?? 1, record.zone ?? '-')
       this.safeDispatchEvent('member:update', { detail: { record, previous } })
     }
   }
@@ -507,7 +541,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       peerId: this.components.peerId,
       state: 'alive',
       incarnation: this.table.incarnation,
-      addrs: this.components.network.getMultiaddrs().map(a => a.decapsulateCode(421)).slice(0, 16)
+      addrs: this.components.network.getMultiaddrs().map(a => a.decapsulateCode(421)).slice(0, 16),
+      capacity: this.capacity,
+      zone: this.zone,
+      keys: this.keyCount?.()
     }
   }
 
@@ -527,7 +564,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   private fullState (): MemberUpdate[] {
-    return [this.selfUpdate(), ...this.table.all().map(r => ({ peerId: r.peerId, state: r.state, incarnation: r.incarnation, addrs: r.addrs }))]
+    return [this.selfUpdate(), ...this.table.all().map(r => ({ peerId: r.peerId, state: r.state, incarnation: r.incarnation, addrs: r.addrs, capacity: r.capacity, zone: r.zone, keys: r.keys }))]
   }
 }
 

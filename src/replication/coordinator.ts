@@ -4,6 +4,7 @@ import { setMaxListeners } from 'main-event'
 import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot } from '../clock/index.ts'
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
 import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
+import { takeFallback } from '../routing/index.ts'
 import { expected } from '../tasks/index.ts'
 import { Actors } from './actors.ts'
 import { mergeHints, mergeIntoLocal } from './local-store.ts'
@@ -313,7 +314,7 @@ export class Coordinator {
    * itself keeps its copy as such a hint too. With `strict`, only home replicas count.
    */
   private async coordinate (key: Uint8Array, put: ForwardedPut, options: AbortOptions): Promise<WriteResult> {
-    const preference = await this.components.placement.preferenceList(key, options)
+    const preference = await this.components.placement.preferenceList(key, { ...options, n: put.n })
     const replicas = preference.slice(0, put.n)
     const selfIsHome = replicas.some(r => r.peerId.equals(this.components.peerId))
     const others = replicas.filter(r => !r.peerId.equals(this.components.peerId))
@@ -359,7 +360,8 @@ export class Coordinator {
           // our hinted copy failed too: a fallback peer may still take one
         }
       }
-      for (let fallback = fallbacks.shift(); fallback != null; fallback = fallbacks.shift()) {
+      // a zone that lacks the key first (zones without a home replica, then the failed one's)
+      for (let fallback = takeFallback(fallbacks, home, replicas); fallback != null; fallback = takeFallback(fallbacks, home, replicas)) {
         try {
           await store(fallback, [owner])
           this.log('stored %k on %p as a hint for %s', key, fallback.peerId, shortPeer(owner))

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
-import { keyId, preferenceList } from '../routing/index.ts'
+import { keyId, placedPreferenceList } from '../routing/index.ts'
 import { RepeatingTask } from '../tasks/index.ts'
 import { deleteIfUnchanged } from './local-store.ts'
 import { expectOk } from './rpc/index.ts'
@@ -19,7 +19,7 @@ export interface HandoffComponents {
   rpc: Pick<KvRpc, 'request'>
   placement: Pick<Placement, 'fromView'>
   /** every member that has not left, dead ones included (who must confirm a tombstone GC) */
-  members: { notLeft(): Array<{ peerId: PeerId, kadId: Uint8Array, state: string }> }
+  members: { notLeft(): Array<{ peerId: PeerId, kadId: Uint8Array, capacity?: number, zone?: string, state: string }> }
 }
 
 /** Options of the handoff pass. */
@@ -128,7 +128,7 @@ export class Handoff implements Startable {
     // the whole store only when membership changed (or at start, for hints and tombstones kept
     // across a restart); otherwise just what changed since, the hints, and the tombstones due
     // placement ranks alive and suspect members alike: a suspicion or a refutation moves nothing
-    const view = this.components.members.notLeft().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => m.peerId.toString()).sort().join(',')
+    const view = this.components.members.notLeft().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(',')
     const full = this.dirty && view !== this.fullPassView
     this.dirty = false
     if (full) this.fullPassView = view
@@ -204,13 +204,13 @@ export class Handoff implements Startable {
 
   /** Whether this peer keeps a copy of `key`: a home replica, or (not hinted) within the margin. */
   private keeps (key: Uint8Array, hinted: boolean): boolean {
-    const placed = this.components.placement.fromView(key, hinted ? this.n : this.n + this.margin)
+    const placed = this.components.placement.fromView(key, this.n, hinted ? this.n : this.n + this.margin)
     return placed.some(p => p.peerId.equals(this.components.peerId))
   }
 
   /** What a pass does with one record: hand it off, drop its hint, or collect its tombstone. */
   private async visit (key: Uint8Array, record: StoredRecord, outcome: { handedOff: number, collected: number }, options: AbortOptions): Promise<void> {
-    const placed = this.components.placement.fromView(key, this.n + this.margin)
+    const placed = this.components.placement.fromView(key, this.n, this.n + this.margin)
     const home = placed.slice(0, this.n)
     const selfIsHome = home.some(p => p.peerId.equals(this.components.peerId))
     const hinted = record.hintFor != null && record.hintFor.length > 0
@@ -243,7 +243,7 @@ export class Handoff implements Startable {
     if (!isTombstone(state)) return false
     if (state.siblings.some(s => Date.now() - s.timestamp < this.grace)) return false
     // everyone who may hold a copy: the N home replicas and the margin beyond them
-    const confirmers = preferenceList(keyId(key), this.components.members.notLeft()).slice(0, this.n + this.margin)
+    const confirmers = placedPreferenceList(keyId(key), this.components.members.notLeft(), this.n, this.n + this.margin)
     const others = confirmers.filter(m => !m.peerId.equals(this.components.peerId))
     if (others.some(m => m.state !== 'alive')) return false
     const answers = await Promise.allSettled(others.map(async m => this.components.rpc.request(m.peerId, { type: 'read', key }, options)))

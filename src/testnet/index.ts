@@ -68,6 +68,12 @@ export interface TestnetInit {
 
   /** Extra settings for every peer (swarm key, intervals…); `dataDir`, `listen` and `bootstrap` are set by the test net. */
   peer?: Omit<PeerInit, 'dataDir' | 'listen' | 'bootstrap'>
+
+  /** Zones given round-robin: peer i gets `zones[i % zones.length]`. @default none */
+  zones?: string[]
+
+  /** Capacity weight of peer i (`capacities[i]`; peers past the list get the default). @default 1 each */
+  capacities?: number[]
 }
 
 /** A running in-process test net. */
@@ -128,6 +134,8 @@ export async function createTestnet (n: number, init: TestnetInit = {}): Promise
     logger: prefixLogger(`peer-${i}`),
     ...PROFILES.testnet,
     ...init.peer,
+    ...(init.zones == null || init.zones.length === 0 ? {} : { zone: init.zones[i % init.zones.length] }),
+    ...(init.capacities?.[i] == null ? {} : { capacity: init.capacities[i] }),
     allow: [LOOPBACK_ALLOW, ...(init.peer?.allow ?? [])],
     dataDir: dataDir(i),
     listen: ['/ip4/127.0.0.1/tcp/0'],

@@ -22,6 +22,7 @@ function stubPeer (): StubbedInstance<ApiPeer> {
   const peer = stubInterface<ApiPeer>()
   peer.status.resolves({ peerId: '12D3KooWTest' } as unknown as PeerStatus)
   peer.peers.resolves([] as KnownPeer[])
+  peer.ring.resolves([])
   peer.get.callsFake(async (key: Uint8Array) => new TextDecoder().decode(key).includes('missing') ? MISSING : FOUND)
   peer.put.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   peer.delete.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
@@ -55,6 +56,7 @@ const ROUTES: RouteCase[] = [
   { name: 'status', method: 'GET', url: '/v1/status', needs: 'read', ok: 200 },
   { name: 'status HEAD', method: 'HEAD', url: '/v1/status', needs: 'read', ok: 200 },
   { name: 'peers', method: 'GET', url: '/v1/peers', needs: 'read', ok: 200 },
+  { name: 'ring', method: 'GET', url: '/v1/ring', needs: 'read', ok: 200 },
   { name: 'get in prefix', method: 'GET', url: '/v1/kv/app%2Fx', needs: 'read', inPrefix: true, ok: 200 },
   { name: 'get missing key in prefix', method: 'GET', url: '/v1/kv/app%2Fmissing', needs: 'read', inPrefix: true, ok: 404 },
   { name: 'get outside prefix', method: 'GET', url: '/v1/kv/other', needs: 'read', inPrefix: false, ok: 200 },
@@ -169,7 +171,7 @@ describe('api tokens: every route × role × prefix', () => {
     let checked = 0
     for (const cred of creds) {
       for (const route of ROUTES) {
-        for (const stub of [peer.status, peer.peers, peer.get, peer.put, peer.delete, faults.partition, faults.heal, faults.partitions]) stub.resetHistory()
+        for (const stub of [peer.status, peer.peers, peer.ring, peer.get, peer.put, peer.delete, faults.partition, faults.heal, faults.partitions]) stub.resetHistory()
         const res = await inject(app, route, cred.header)
         const want = expected(cred, route)
         const what = `${cred.name} → ${route.method} ${route.url}`
@@ -179,7 +181,7 @@ describe('api tokens: every route × role × prefix', () => {
           if (route.method !== 'HEAD') expect(res.json(), what).to.include({ error: want === 401 ? 'UnauthorizedError' : 'ForbiddenError' })
           if (route.method !== 'HEAD' && want === 401 && cred.refusal != null) expect(res.json().message, what).to.match(cred.refusal)
           // refused before the handler: nothing was read, written or partitioned
-          for (const stub of [peer.status, peer.peers, peer.get, peer.put, peer.delete, faults.partition, faults.heal]) expect(stub.called, `${what} called the peer`).to.equal(false)
+          for (const stub of [peer.status, peer.peers, peer.ring, peer.get, peer.put, peer.delete, faults.partition, faults.heal]) expect(stub.called, `${what} called the peer`).to.equal(false)
         }
         checked++
       }

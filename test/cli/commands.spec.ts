@@ -8,7 +8,7 @@ import { expect } from '../utils/expect.ts'
 import { stubWith } from '../utils/stubs.ts'
 import type { ApiPeer } from '../../src/api/index.ts'
 import type { Client } from '../../src/client/index.ts'
-import type { KnownPeer, PeerStatus } from '../../src/peer.ts'
+import type { KnownPeer, PeerStatus, RingMember } from '../../src/peer.ts'
 
 const STATUS: PeerStatus = {
   peerId: '12D3KooWSelf',
@@ -70,6 +70,28 @@ describe('cli commands (stub client, captured output)', () => {
     expect(human.stdout).to.match(/^12D3KooWB\s+dead\s+3\s+never\s+…3KooWA\s+no\s+-$/m)
     expect(human.stderr).to.match(/2 members: 1 alive, 0 suspect, 1 dead, 0 left; 1 connected/)
     expect(JSON.parse((await run(['peers', '--json'], client)).stdout)).to.deep.equal(peers)
+  })
+
+  it('status shows the peer\'s capacity, zone and expected share', async () => {
+    const client = stubWith<Client>(s => s.status.resolves({ ...STATUS, placement: { capacity: 2, zone: 'b', share: 0.4567, n: 3 } }))
+    const human = await run(['status'], client)
+    expect(human.stdout).to.match(/^placement\s+capacity 2, zone b, expected share 45\.7 % of the keys \(N = 3/m)
+  })
+
+  it('ring lists every member with zone, capacity, expected share and keys held, or the list as JSON', async () => {
+    const ring: RingMember[] = [
+      { peerId: '12D3KooWA', state: 'alive', capacity: 1, zone: 'a', share: 0.25, keys: 30, self: true },
+      { peerId: '12D3KooWB', state: 'alive', capacity: 2, zone: 'b', share: 0.5, keys: 60, self: false },
+      { peerId: '12D3KooWC', state: 'dead', capacity: 1, zone: 'c', share: 0, self: false }
+    ]
+    const client = stubWith<Client>(s => s.ring.resolves(ring))
+    const human = await run(['ring'], client)
+    expect(human.code).to.equal(0)
+    expect(human.stdout.split('\n')[0]).to.match(/^PEER ID\s+ZONE\s+STATE\s+CAPACITY\s+EXPECTED SHARE\s+KEYS\s+OF KEYS HELD$/)
+    expect(human.stdout).to.match(/^12D3KooWA \(this\)\s+a\s+alive\s+1\s+25\.0 %\s+30\s+33\.3 % \(expected 33\.3 %\)$/m)
+    expect(human.stdout).to.match(/^12D3KooWC\s+c\s+dead\s+1\s+0\.0 %\s+\?\s+-$/m)
+    expect(human.stderr).to.match(/2 live members in 2 zones; expected share per unit of capacity max\/mean 1\.00, min\/mean 1\.00/)
+    expect(JSON.parse((await run(['ring', '--json'], client)).stdout)).to.deep.equal(ring)
   })
 
   it('peers on a test net shows each peer\'s index from DIR/testnet.json beside the daemon\'s data dir', async () => {

@@ -9,7 +9,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
-import { startCli } from '../utils/cli-process.ts'
+import { runCli, startCli } from '../utils/cli-process.ts'
 import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
 import type { Cleanup } from '../utils/cleanup.ts'
@@ -109,6 +109,28 @@ describe('cli: p2pstore testnet (bin/p2pstore.js as a process)', function () {
     const log = (await fs.readFile(path.join(dir, 'peer-0', 'daemon.log'), 'utf8')).split('\n').filter(l => l !== '')
     expect(log.filter(l => /^--- daemon started \S+ \(pid \d+\) ---$/.test(l))).to.have.length(2)
     for (const line of log.filter(l => !l.startsWith('--- '))) expect(line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S/)
+  })
+
+  it('testnet --zones gives the daemons zones round-robin, and ring shows them with their shares', async () => {
+    const dir = await cleanup.tempDir()
+    cleanup.add(() => { for (const pid of processesMentioning(dir)) process.kill(pid, 'SIGKILL') })
+    const run = startCli(cleanup, ['testnet', '--peers', '3', '--dir', dir, '--zones', 'a,b'])
+    await run.waitForLine(/^bootstrap from: /)
+    const written = JSON.parse(await fs.readFile(path.join(dir, 'testnet.json'), 'utf8')) as { peers: Array<{ peerId: string, api: string }> }
+    const zoneOf = new Map(written.peers.map((p, i) => [p.peerId, ['a', 'b', 'a'][i]]))
+    const ring = await runCli(cleanup, ['--api', written.peers[0]?.api ?? '', 'ring', '--json'])
+    expect(ring.code, ring.stderr).to.equal(0)
+    const members = JSON.parse(ring.stdout) as Array<{ peerId: string, zone?: string, share: number, capacity: number }>
+    expect(members).to.have.length(3)
+    for (const m of members) {
+      expect(m.zone).to.equal(zoneOf.get(m.peerId))
+      expect(m.capacity).to.equal(1)
+    }
+    // 3 peers and N = 3: every peer is a home replica of every key
+    expect(members.find(m => m.zone === 'b')?.share).to.be.closeTo(1, 1e-9)
+    expect(members.reduce((a, m) => a + m.share, 0)).to.be.closeTo(3, 1e-9)
+    run.child.kill('SIGINT')
+    expect(await run.exited).to.equal(0)
   })
 
   it('testnet --netns without iptables is bad input (exit 2) with the reason', async () => {

@@ -26,6 +26,23 @@ describe('membership: member table and suspicion (pure)', () => {
     expect(table.get(m)).to.include({ state: 'alive', incarnation: 6 })
   })
 
+  it('takes capacity and zone from alive announcements only, and says when a restart changed them', async () => {
+    const self = await newPeerId()
+    const m = await newPeerId()
+    const table = new MemberTable(self, 100)
+    table.apply({ peerId: m, state: 'alive', incarnation: 5, addrs: [], capacity: 2, zone: 'a' }, 'x', 0)
+    expect(table.get(m)).to.include({ capacity: 2, zone: 'a' })
+    // a suspicion carries no capacity: the record keeps what the member announced
+    table.apply({ peerId: m, state: 'suspect', incarnation: 5, addrs: [] }, 'x', 0)
+    expect(table.get(m)).to.include({ capacity: 2, zone: 'a' })
+    const same = table.apply({ peerId: m, state: 'alive', incarnation: 6, addrs: [], capacity: 2, zone: 'a' }, 'x', 0)
+    expect(same).to.include({ kind: 'changed', placementChanged: false })
+    // restarted with another capacity: the change is flagged, so data moves
+    const moved = table.apply({ peerId: m, state: 'alive', incarnation: 7, addrs: [], capacity: 4, zone: 'a' }, 'x', 0)
+    expect(moved).to.include({ kind: 'changed', placementChanged: true, previous: 'alive' })
+    expect(table.get(m)).to.include({ capacity: 4 })
+  })
+
   it('refutes a suspicion about itself by raising its incarnation above it', async () => {
     const self = await newPeerId()
     const table = new MemberTable(self, 10)

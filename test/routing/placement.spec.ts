@@ -91,4 +91,30 @@ describe('Placement with fewer members than N', function () {
     controller.abort(new DOMException('stop', 'AbortError'))
     await expect(lookingUp).to.be.rejected.and.eventually.have.property('name', 'AbortError')
   })
+
+  it('a partial view asks the members kad-dht found for their view, and then names the list that view names', async () => {
+    const [self, found] = await Promise.all([newPeer(), newPeer()])
+    // the rest of the network, with capacities and zones only a complete view knows
+    const rest = await Promise.all(Array.from({ length: 8 }, async (_, i) => ({ ...await newPeer(), capacity: 1 + (i % 3), zone: ['a', 'b', 'c'][i % 3] })))
+    const full = [self, { ...found, zone: 'a' }, ...rest]
+    let view: PlacedPeer[] = [self]
+    let synced = false
+    const asked: string[][] = []
+    const p = new Placement({
+      peerId: self.peerId,
+      members: { list: () => view, get size () { return view.length } },
+      dht: hangingDht([found.peerId]),
+      viewPartial: () => !synced,
+      syncView: async peers => {
+        asked.push(peers.map(id => id.toString()))
+        view = full
+        synced = true
+      }
+    })
+    const key = enc.encode('named by the full view')
+    const home = await p.homeReplicas(key, 3, { lookupTimeout: 50 })
+    expect(asked).to.deep.equal([[found.peerId.toString()]])
+    expect(home.map(r => r.peerId.toString())).to.deep.equal(p.fromView(key, 3).map(r => r.peerId.toString()))
+    expect(new Set(home.map(r => r.zone)).size).to.equal(3)
+  })
 })

@@ -23,7 +23,9 @@ export const SAMPLES: { [K in keyof DaemonConfig]-?: [NonNullable<DaemonConfig[K
   syncReads: [false, true],
   profile: ['testnet', 'default'],
   encryptionKeyFile: ['/mnt/keys/kek', 'kek'],
-  encryptionRotateInterval: [86_400_000, 1]
+  encryptionRotateInterval: [86_400_000, 1],
+  capacity: [2, 0.5],
+  zone: ['rack-1', 'b']
 }
 
 /** Values every setting must refuse: wrong types and values out of its range. */
@@ -45,5 +47,7 @@ export const BAD: { [K in keyof DaemonConfig]-?: unknown[] } = {
   syncReads: ['no', 1],
   profile: ['fast', 1, ''],
   encryptionKeyFile: ['', 1],
-  encryptionRotateInterval: [0, -1, 0.5, '7d']
+  encryptionRotateInterval: [0, -1, 0.5, '7d'],
+  capacity: [0, -1, 65, '2'],
+  zone: ['', 3, 'x'.repeat(65)]
 }

@@ -7,4 +7,9 @@ export function peersRoutes (app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/peers', async (_request, reply) => {
     return ctx.peer.peers({ signal: requestSignal(reply) })
   })
+
+  /** `GET /v1/ring`: every member's zone, capacity, exact expected share of the keys and keys held. */
+  app.get('/v1/ring', async (_request, reply) => {
+    return ctx.peer.ring({ signal: requestSignal(reply) })
+  })
 }

@@ -17,6 +17,9 @@ export async function statusCommand (ctx: CommandContext): Promise<number> {
       ['incarnation', String(status.incarnation)],
       ['local health', status.localHealth === 0 ? '0 (healthy)' : `${status.localHealth} (slow: probing ${status.localHealth + 1}× less often)`],
       ['keys held', String(status.keys)],
+      ...(status.placement == null
+        ? []
+        : [['placement', `capacity ${status.placement.capacity}, zone ${status.placement.zone ?? '-'}, expected share ${(100 * status.placement.share).toFixed(1)} % of the keys (N = ${status.placement.n}; see \`p2pstore ring\`)`] as [string, string]]),
       ['pending hints', `${status.pendingHints}${status.lastHandoff == null ? '' : ` (last handoff ${status.lastHandoff})`}`],
       ['anti-entropy', status.lastAntiEntropy == null
         ? 'no round yet'

@@ -8,6 +8,8 @@ export interface TestnetOptions {
   swarmKey?: string
   netns?: boolean
   open?: boolean
+  /** zones, round-robin (`--zones a,b,c`) */
+  zones?: string[]
 }
 
 /**
@@ -29,6 +31,7 @@ export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions)
     netns: opts.netns,
     onNotice: message => { ctx.out.info(message) },
     open: opts.open,
+    zones: opts.zones,
     onProgress: p => {
       if (p.phase === 'starting') progress(`starting peers: ${p.started}/${p.total}`)
       else if (p.phase === 'joining') progress(`joining: ${p.settled}/${p.total} peers know every other peer`)

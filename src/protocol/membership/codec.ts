@@ -1,6 +1,7 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { MAX_CAPACITY, MAX_ZONE_LENGTH } from '../../constants.ts'
 import { decodeOrThrow } from '../decode.ts'
 import * as pb from './membership.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -20,6 +21,12 @@ export interface MemberUpdate {
   addrs: Multiaddr[]
   /** suspect: who raised the suspicion (kept when relayed) */
   accuser?: PeerId
+  /** alive: the member's capacity weight (absent = 1, or unknown) */
+  capacity?: number
+  /** alive: the member's zone label (absent = none, or unknown) */
+  zone?: string
+  /** alive: how many keys the member held when it sent this (informational) */
+  keys?: number
 }
 
 /** A validated membership message. */
@@ -81,7 +88,10 @@ export function encodeMembershipMessage (message: MembershipMessage): Uint8Array
       state: STATE_CODES[u.state],
       incarnation: BigInt(u.incarnation),
       addrs: u.addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>),
-      accuser: u.accuser?.toString() ?? ''
+      accuser: u.accuser?.toString() ?? '',
+      capacity: u.capacity ?? 0,
+      zone: u.zone ?? '',
+      keys: BigInt(u.keys ?? 0)
     }))
   })
 }
@@ -112,7 +122,18 @@ function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpda
       throw new InvalidMessageError('malformed multiaddr in a member update')
     }
   })
-  return { peerId: parsePeerId(u.peerId), state, incarnation: Number(u.incarnation), addrs, accuser: u.accuser === '' ? undefined : parsePeerId(u.accuser) }
+  if (!Number.isFinite(u.capacity) || u.capacity < 0 || u.capacity > MAX_CAPACITY) throw new InvalidMessageError(`capacity ${u.capacity} out of range (0 < capacity ≤ ${MAX_CAPACITY})`)
+  if (u.zone.length > MAX_ZONE_LENGTH) throw new InvalidMessageError(`zone label of ${u.zone.length} characters (max ${MAX_ZONE_LENGTH})`)
+  return {
+    peerId: parsePeerId(u.peerId),
+    state,
+    incarnation: Number(u.incarnation),
+    addrs,
+    accuser: u.accuser === '' ? undefined : parsePeerId(u.accuser),
+    capacity: u.capacity === 0 ? undefined : u.capacity,
+    zone: u.zone === '' ? undefined : u.zone,
+    keys: u.keys === 0n || u.keys > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(u.keys)
+  }
 }
 
 function parsePeerId (text: string): PeerId {

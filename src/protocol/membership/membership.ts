@@ -8,6 +8,9 @@ export interface MemberUpdate {
   incarnation: bigint
   addrs: Uint8Array<ArrayBuffer>[]
   accuser: string
+  capacity: number
+  zone: string
+  keys: bigint
 }
 
 export namespace MemberUpdate {
@@ -67,6 +70,21 @@ export namespace MemberUpdate {
           w.string(obj.accuser)
         }
 
+        if ((obj.capacity != null && obj.capacity !== 0)) {
+          w.uint32(49)
+          w.double(obj.capacity)
+        }
+
+        if ((obj.zone != null && obj.zone !== '')) {
+          w.uint32(58)
+          w.string(obj.zone)
+        }
+
+        if ((obj.keys != null && obj.keys !== 0n)) {
+          w.uint32(64)
+          w.uint64(obj.keys)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -76,7 +94,10 @@ export namespace MemberUpdate {
           state: State.ALIVE,
           incarnation: 0n,
           addrs: [],
-          accuser: ''
+          accuser: '',
+          capacity: 0,
+          zone: '',
+          keys: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -107,6 +128,18 @@ export namespace MemberUpdate {
             }
             case 5: {
               obj.accuser = reader.string()
+              break
+            }
+            case 6: {
+              obj.capacity = reader.double()
+              break
+            }
+            case 7: {
+              obj.zone = reader.string()
+              break
+            }
+            case 8: {
+              obj.keys = reader.uint64()
               break
             }
             default: {
@@ -171,6 +204,27 @@ export namespace MemberUpdate {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.capacity`,
+                value: reader.double()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.zone`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.keys`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -209,6 +263,21 @@ export namespace MemberUpdate {
     value: string
   }
 
+  export interface MemberUpdateCapacityFieldEvent {
+    field: '$.capacity'
+    value: number
+  }
+
+  export interface MemberUpdateZoneFieldEvent {
+    field: '$.zone'
+    value: string
+  }
+
+  export interface MemberUpdateKeysFieldEvent {
+    field: '$.keys'
+    value: bigint
+  }
+
   export function encode (obj: Partial<MemberUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MemberUpdate.codec())
   }
@@ -217,7 +286,7 @@ export namespace MemberUpdate {
     return decodeMessage(buf, MemberUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent | MemberUpdateAddrsFieldEvent | MemberUpdateAccuserFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent | MemberUpdateAddrsFieldEvent | MemberUpdateAccuserFieldEvent | MemberUpdateCapacityFieldEvent | MemberUpdateZoneFieldEvent | MemberUpdateKeysFieldEvent> {
     return streamMessage(buf, MemberUpdate.codec(), opts)
   }
 }
@@ -418,6 +487,24 @@ export namespace MembershipMessage {
     index: number
   }
 
+  export interface MembershipMessageUpdatesCapacityFieldEvent {
+    field: '$.updates[].capacity'
+    value: number
+    index: number
+  }
+
+  export interface MembershipMessageUpdatesZoneFieldEvent {
+    field: '$.updates[].zone'
+    value: string
+    index: number
+  }
+
+  export interface MembershipMessageUpdatesKeysFieldEvent {
+    field: '$.updates[].keys'
+    value: bigint
+    index: number
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -426,7 +513,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesZoneFieldEvent | MembershipMessageUpdatesKeysFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

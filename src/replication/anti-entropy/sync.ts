@@ -17,7 +17,7 @@ export interface AntiEntropyComponents {
   rpc: Pick<KvRpc, 'request'>
   placement: Pick<Placement, 'fromView'>
   /** the live members to compare with */
-  members: { list(): Array<{ peerId: PeerId }> }
+  members: { list(): Array<{ peerId: PeerId, capacity?: number, zone?: string }> }
 }
 
 /** Options of anti-entropy. */
@@ -81,8 +81,8 @@ export class AntiEntropy implements Startable {
     this.index = new MerkleIndex({
       self,
       homesOf: key => this.components.placement.fromView(key, this.n).map(p => p.peerId.toString()),
-      // placement ranks `members.list()`: its ids are the view's fingerprint
-      viewFingerprint: () => this.components.members.list().map(m => m.peerId.toString()).sort().join(',')
+      // placement ranks `members.list()`: its ids, capacities and zones are the view's fingerprint
+      viewFingerprint: () => this.components.members.list().map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(',')
     })
   }
 
@@ -113,6 +113,11 @@ export class AntiEntropy implements Startable {
   }
 
   /** The last round, and how many ran. */
+  /** how many keys this peer holds, as its summaries know them (kept up to date by every change) */
+  get keys (): number {
+    return this.index.size
+  }
+
   get stats (): { rounds: number, last?: AntiEntropyRound } {
     return { rounds: this.rounds, last: this.lastRound }
   }

@@ -28,6 +28,8 @@ export interface DaemonSpawnInit {
   faultInjection?: boolean
   swarmKeyFile?: string
   open?: boolean
+  /** the daemon's zone (`--zone`), for test nets spread over zones */
+  zone?: string
   /** an IPC channel: the daemon reports ready over it, and exits when this process dies */
   ipc: boolean
   /** rewrites the command line, e.g. to run it inside a network namespace */
@@ -60,7 +62,8 @@ export function spawnDaemon (init: DaemonSpawnInit): SpawnedDaemon {
     ...(init.faultInjection === false ? [] : ['--fault-injection']),
     ...init.bootstrap.flatMap(ma => ['--bootstrap', ma]),
     ...(init.swarmKeyFile == null ? [] : ['--swarm-key', init.swarmKeyFile]),
-    ...(init.open === true ? ['--open'] : [])
+    ...(init.open === true ? ['--open'] : []),
+    ...(init.zone == null ? [] : ['--zone', init.zone])
   ]
   const log = openSync(logFile, 'a')
   let child: ChildProcess

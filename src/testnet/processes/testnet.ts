@@ -50,6 +50,8 @@ export interface ProcessTestnetInit {
   swarmKeyFile?: string
   /** an open network (no roster); by default the net is closed, with `<dir>/operator.key`. @default false */
   open?: boolean
+  /** zones given round-robin (`--zone`): peer i gets `zones[i % zones.length]`. @default none */
+  zones?: string[]
   /** called as daemons start and join */
   onProgress?(progress: TestnetProgress): void
   /** called with notices worth a line, e.g. that a remembered port was taken. @default undefined */
@@ -475,6 +477,7 @@ export class ProcessTestnet {
       faultInjection: this.init.faultInjection,
       swarmKeyFile: this.init.swarmKeyFile,
       open: this.init.open,
+      zone: this.init.zones == null || this.init.zones.length === 0 ? undefined : this.init.zones[index % this.init.zones.length],
       ipc: !this.attached,
       wrap: lab == null ? undefined : (command, args) => lab.wrap(index, command, args)
     })
