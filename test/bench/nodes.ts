@@ -12,6 +12,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { PROTOCOL_KAD } from '../../src/constants.ts'
@@ -39,12 +40,14 @@ export const BENCH_NAMESPACE = 'p2pstore-bench'
 const MAX_BENCH_RECORD_BYTES = 64 * 1024
 
 /** A started libp2p node on 127.0.0.1 (any free port), TCP + Noise + Yamux + identify + ping. */
-export async function createFloorNode (): Promise<Libp2p<FloorServices>> {
+export async function createFloorNode (init: { swarmKey?: Uint8Array } = {}): Promise<Libp2p<FloorServices>> {
   return createLibp2p<FloorServices>({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // a private network's pre-shared key, for a node that holds it (test/roster/stranger.spec.ts)
+    connectionProtector: init.swarmKey == null ? undefined : preSharedKey({ psk: init.swarmKey }),
     connectionManager: { allow: [LOOPBACK_ALLOW] },
     services: { identify: identify(), ping: ping() }
   })

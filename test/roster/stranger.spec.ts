@@ -5,6 +5,7 @@
  * merges it and the key is gone), and tells membership it is alive. On a closed network (the
  * default) it gets 0 bytes and changes 0 records, and never appears in membership.
  */
+import { generateKey } from '@libp2p/pnet'
 import { lpStream } from '@libp2p/utils'
 import { PROTOCOL_KV, PROTOCOL_MEMBERSHIP } from '../../src/constants.ts'
 import { decodeResponse, encodeRequest } from '../../src/protocol/kv/messages.ts'
@@ -69,12 +70,13 @@ describe('roster: a stranger against a test net', function () {
   this.timeout(120_000)
   const cleanup = useCleanup()
 
-  const run = async (open: boolean): Promise<{ result: AttackResult, answered: number, after: number, listed: number }> => {
-    const net = await createTestnet(4, { open, onTeardown: fn => { cleanup.add(fn) } })
+  const run = async (open: boolean, swarmKey?: Uint8Array): Promise<{ result: AttackResult, answered: number, after: number, listed: number }> => {
+    const net = await createTestnet(4, { open, onTeardown: fn => { cleanup.add(fn) }, ...(swarmKey == null ? {} : { peer: { swarmKey } }) })
     const [first, second] = net.peers
     if (first == null || second == null) throw new Error('no peers')
     await first.put(KEY, VALUE)
-    const node = await createFloorNode()
+    // the stranger holds the swarm key too when the network has one: only the roster keeps it out
+    const node = await createFloorNode({ swarmKey })
     cleanup.add(async () => { await node.stop() })
 
     const result: AttackResult = { bytesRead: 0, storesAccepted: 0, errors: [] }
@@ -98,6 +100,18 @@ describe('roster: a stranger against a test net', function () {
 
   it('on a closed network (the default) it reads 0 bytes, changes 0 records and never becomes a member', async () => {
     const { result, answered, after, listed } = await run(false)
+    expect(result.bytesRead, 'value bytes the stranger read').to.equal(0)
+    expect(result.storesAccepted, 'replicas that merged its empty STORE').to.equal(0)
+    expect(result.errors, 'every peer refused it').to.have.length(4)
+    expect(answered, 'membership exchanges answered').to.equal(0)
+    expect(after, 'siblings left').to.equal(1)
+    expect(listed, 'peers listing the stranger').to.equal(0)
+  })
+
+  it('on a closed network with a swarm key, a stranger that holds the key (a leaked key, a former member) is still refused by the roster', async () => {
+    const swarmKey = new Uint8Array(95)
+    generateKey(swarmKey)
+    const { result, answered, after, listed } = await run(false, swarmKey)
     expect(result.bytesRead, 'value bytes the stranger read').to.equal(0)
     expect(result.storesAccepted, 'replicas that merged its empty STORE').to.equal(0)
     expect(result.errors, 'every peer refused it').to.have.length(4)
