@@ -17,6 +17,7 @@ import { AddressInUseError } from './errors.ts'
 import { createPeer } from './peer.ts'
 import { dearmourRoster } from './roster/index.ts'
 import { encryptionKeyWarnings, resolveEncryptionKey } from './storage/index.ts'
+import { RepeatingTask } from './tasks/index.ts'
 import { openDaemonTokens } from './tokens/index.ts'
 import type { DaemonFlags } from './config.ts'
 import type { Peer } from './peer.ts'
@@ -83,7 +84,7 @@ export class Daemon {
   private peer?: Peer
   private api?: FastifyInstance
   private stopping?: Promise<void>
-  private rosterWatch?: ReturnType<typeof setInterval>
+  private rosterWatch?: RepeatingTask
 
   constructor (init: DaemonInit) {
     this.init = init
@@ -182,7 +183,7 @@ export class Daemon {
   /** Removes the api file, closes the API, stops the peer, releases the lock. Idempotent. */
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.rosterWatch)
+      await this.rosterWatch?.stop()
       await this.dataDir.remove(DATADIR_FILES.api).catch(() => {})
       await this.api?.close()
       await this.peer?.stop()
@@ -197,24 +198,23 @@ export class Daemon {
    */
   private watchRoster (peer: Peer): void {
     if (peer.admission.open) return
-    let last: string | undefined
-    let busy = false
-    this.rosterWatch = setInterval(() => {
-      if (busy) return
-      busy = true
-      void (async () => {
-        const text = await this.dataDir.readText(DATADIR_FILES.roster)
-        if (text == null || text === last) return
-        last = text
-        const held = peer.roster?.sequence ?? 0n
-        const adopted = await peer.updateRoster(dearmourRoster(text)).catch((err: Error) => {
-          if (err.name !== 'StaleRosterError') this.log.error('cannot adopt %s - %e', this.dataDir.file(DATADIR_FILES.roster), err)
-          return undefined
-        })
-        if (adopted != null) this.log('roster file: adopted sequence %s (held %s)', adopted.sequence, held)
-      })().catch(err => { this.log.error('roster file check failed - %e', err) }).finally(() => { busy = false })
-    }, ROSTER_FILE_POLL_INTERVAL)
-    this.rosterWatch.unref()
+    const file = DATADIR_FILES.roster
+    // a stat per check; the file is read and verified only when it changed (it is written atomically)
+    let seen = this.dataDir.fileStamp(file)
+    this.rosterWatch = new RepeatingTask(async () => {
+      const stamp = this.dataDir.fileStamp(file)
+      if (stamp == null || stamp === seen) return
+      seen = stamp
+      const text = await this.dataDir.readText(file)
+      if (text == null) return
+      const held = peer.roster?.sequence ?? 0n
+      const adopted = await peer.updateRoster(dearmourRoster(text)).catch((err: Error) => {
+        if (err.name !== 'StaleRosterError') this.log.error('cannot adopt %s - %e', this.dataDir.file(file), err)
+        return undefined
+      })
+      if (adopted != null) this.log('roster file: adopted sequence %s (held %s)', adopted.sequence, held)
+    }, { interval: ROSTER_FILE_POLL_INTERVAL, log: this.log, name: 'roster file check' })
+    this.rosterWatch.start()
   }
 }
 
