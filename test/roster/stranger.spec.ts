@@ -66,6 +66,16 @@ async function claimMembership (node: Libp2p, peer: Peer): Promise<boolean> {
   }
 }
 
+/** What a refused stranger leaves: 0 bytes read, 0 records changed, no peer answered or lists it, the value intact. */
+function expectRefused ({ result, answered, after, listed }: { result: AttackResult, answered: number, after: number, listed: number }): void {
+  expect(result.bytesRead, 'value bytes the stranger read').to.equal(0)
+  expect(result.storesAccepted, 'replicas that merged its empty STORE').to.equal(0)
+  expect(result.errors, 'every peer refused it').to.have.length(4)
+  expect(answered, 'membership exchanges answered').to.equal(0)
+  expect(after, 'siblings left').to.equal(1)
+  expect(listed, 'peers listing the stranger').to.equal(0)
+}
+
 describe('roster: a stranger against a test net', function () {
   this.timeout(120_000)
   const cleanup = useCleanup()
@@ -99,24 +109,12 @@ describe('roster: a stranger against a test net', function () {
   })
 
   it('on a closed network (the default) it reads 0 bytes, changes 0 records and never becomes a member', async () => {
-    const { result, answered, after, listed } = await run(false)
-    expect(result.bytesRead, 'value bytes the stranger read').to.equal(0)
-    expect(result.storesAccepted, 'replicas that merged its empty STORE').to.equal(0)
-    expect(result.errors, 'every peer refused it').to.have.length(4)
-    expect(answered, 'membership exchanges answered').to.equal(0)
-    expect(after, 'siblings left').to.equal(1)
-    expect(listed, 'peers listing the stranger').to.equal(0)
+    expectRefused(await run(false))
   })
 
   it('on a closed network with a swarm key, a stranger that holds the key (a leaked key, a former member) is still refused by the roster', async () => {
     const swarmKey = new Uint8Array(95)
     generateKey(swarmKey)
-    const { result, answered, after, listed } = await run(false, swarmKey)
-    expect(result.bytesRead, 'value bytes the stranger read').to.equal(0)
-    expect(result.storesAccepted, 'replicas that merged its empty STORE').to.equal(0)
-    expect(result.errors, 'every peer refused it').to.have.length(4)
-    expect(answered, 'membership exchanges answered').to.equal(0)
-    expect(after, 'siblings left').to.equal(1)
-    expect(listed, 'peers listing the stranger').to.equal(0)
+    expectRefused(await run(false, swarmKey))
   })
 })
