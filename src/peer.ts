@@ -27,7 +27,7 @@ import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
-import { AntiEntropy, Coordinator, Handoff, KvRpc, replicaHandlers } from './replication/index.ts'
+import { AntiEntropy, Coordinator, Handoff, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
@@ -37,7 +37,7 @@ import type { PeerConfig, PeerInit } from './config.ts'
 import type { BlockDirection, BlockedPeer } from './faults/index.ts'
 import type { JoinEvents } from './join/index.ts'
 import type { MemberState, MembershipEvents } from './membership/index.ts'
-import type { DeleteOptions, ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
+import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
 import type { AdmissionEvents, Roster } from './roster/index.ts'
 import type { Engine } from './storage/index.ts'
 import type { Identify } from '@libp2p/identify'
@@ -171,6 +171,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly coordinator: Coordinator
   private readonly handoff: Handoff
   private readonly antiEntropy: AntiEntropy
+  private readonly locator: Locator
   private readonly gate: PartitionGate
   /** who belongs: the roster in force, and the checks built on it */
   readonly admission: Admission
@@ -262,6 +263,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
       n: config.n, interval: config.antiEntropyInterval
     })
+    this.locator = new Locator({ peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, { n: config.n })
     // data follows membership: a member that joins, dies or comes back changes who owns what
     this.membership.addEventListener('member:update', () => {
       this.handoff.trigger()
@@ -377,6 +379,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     // every sibling is concurrent with every other: tombstones beside live values are conflicts
     const siblings = live.length === 0 ? live : state.siblings
     return { siblings, versions: state.siblings, context: state.context, replies, replicas, n }
+  }
+
+  /**
+   * Where `key` lives, as this peer sees it: its preference list with each peer's state, which
+   * home replicas hold it (with their clocks and sibling counts), copies on fallbacks (hinted, or
+   * awaiting handoff) and dead members that would be home replicas. Reads only; every replica is
+   * asked under the replica RPC's deadline.
+   */
+  async locate (key: Key, options: LocateOptions = {}): Promise<KeyLocation> {
+    return this.locator.locate(toKey(key), options)
   }
 
   /** The roster in force (undefined on an open network, or before a joining peer received one). */

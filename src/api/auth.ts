@@ -40,6 +40,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/kv/:key': { permission: 'read', keyed: true },
   'PUT /v1/kv/:key': { permission: 'write', keyed: true },
   'DELETE /v1/kv/:key': { permission: 'write', keyed: true },
+  'GET /v1/locate/:key': { permission: 'read', keyed: true },
   'GET /v1/faults': { permission: 'admin' },
   'PUT /v1/faults/partition': { permission: 'admin' },
   'DELETE /v1/faults/partition': { permission: 'admin' }

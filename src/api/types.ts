@@ -4,7 +4,7 @@
  */
 
 import type { GetResult, KnownPeer, PeerStatus, RingMember } from '../peer.ts'
-import type { DeleteOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
+import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** What the API serves: the subset of `Peer` it calls. */
@@ -15,6 +15,8 @@ export interface ApiPeer {
   get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
   delete(key: Uint8Array, options?: DeleteOptions): Promise<WriteResult>
+  /** where a key lives (`GET /v1/locate/:key`) */
+  locate(key: Uint8Array, options?: LocateOptions): Promise<KeyLocation>
 }
 
 /** Passed to every route plugin. */

@@ -23,6 +23,7 @@ import type { FaultOptions } from './commands/fault.ts'
 import type { GetCommandOptions } from './commands/get.ts'
 import type { InitOptions } from './commands/init.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
+import type { LocateCommandOptions } from './commands/locate.ts'
 import type { WriteCommandOptions } from './commands/put.ts'
 import type { RosterOptions } from './commands/roster.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
@@ -229,6 +230,13 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--strict', 'refuse sloppy quorum: only home replicas count towards --w')
     .addOption(json())
     .action(run(async (ctx, key: string, opts: WriteCommandOptions) => (await import('./commands/put.ts')).deleteCommand(ctx, key, opts))))
+
+  usageHint(program.command('locate')
+    .description('where a key lives: its preference list with each peer\'s state, which replicas hold it (clocks, siblings), hinted copies')
+    .argument('<key>', 'the key')
+    .addOption(quorum('n', 'replicas of the key (default 3)'))
+    .addOption(json())
+    .action(run(async (ctx, key: string, opts: LocateCommandOptions) => (await import('./commands/locate.ts')).locateCommand(ctx, key, opts))))
 
   usageHint(program.command('keygen')
     .description('generate keys: --swarm-key FILE writes a private-network key')

@@ -10,11 +10,15 @@ import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, faultsJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, writeJsonShape } from './shape.ts'
+import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
+import type { HealthJson } from './types.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
+import type { KeyLocation } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
+
+export type { HealthJson, HealthReason, Verdict } from './types.ts'
 
 /** Where a client should connect, and with which token. */
 export interface ApiTarget {
@@ -57,6 +61,13 @@ export interface Client {
   get(key: string, options?: ClientReadOptions): Promise<GetJson>
   put(key: string, value: Uint8Array, options?: ClientWriteOptions): Promise<WriteJson>
   delete(key: string, options?: ClientWriteOptions): Promise<WriteJson>
+  /**
+   * `GET /v1/health`: the verdict, also when the daemon answers it with 503 (not serving);
+   * a daemon without the route raises `NotFoundError`.
+   */
+  health(options?: AbortOptions): Promise<HealthJson>
+  /** `GET /v1/locate/:key`: where the key lives (preference list, holders, hinted copies) */
+  locate(key: string, options?: QuorumOptions): Promise<KeyLocation>
 }
 
 /** An error answered by the API, rebuilt with the same `name` so that exit codes map as on the daemon. */
@@ -114,6 +125,15 @@ export class HttpClient implements Client {
     return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context))
   }
 
+  async health (options: AbortOptions = {}): Promise<HealthJson> {
+    // 503 carries the same body: the daemon cannot serve, and says why
+    return this.request('GET', '/v1/health', healthShape, options, this.timeout ?? API_STATUS_TIMEOUT, {}, undefined, [503])
+  }
+
+  async locate (key: string, options: QuorumOptions = {}): Promise<KeyLocation> {
+    return this.request('GET', kvRoute(key, { n: options.n }).replace(/^\/v1\/kv\//, '/v1/locate/'), keyLocationShape, options, this.timeout ?? API_DATA_TIMEOUT)
+  }
+
   /**
    * `PUT /v1/faults/partition`: the daemon refuses connections with `peers` (served only by a
    * daemon run with `--fault-injection`; test nets and the checker use it).
@@ -128,7 +148,8 @@ export class HttpClient implements Client {
     await this.request('DELETE', '/v1/faults/partition', faultsJsonShape, options, this.timeout ?? API_STATUS_TIMEOUT)
   }
 
-  private async request<T> (method: string, route: string, shape: Shape<T>, options: AbortOptions, timeout: number, headers: Record<string, string> = {}, body?: Uint8Array): Promise<T> {
+  /** `bodyStatuses`: error statuses whose body is the answer's shape too (not `{ error, message }`). */
+  private async request<T> (method: string, route: string, shape: Shape<T>, options: AbortOptions, timeout: number, headers: Record<string, string> = {}, body?: Uint8Array, bodyStatuses: number[] = []): Promise<T> {
     const base = apiUrl(this.target.url)
     const what = `${method} ${route.replace(/\?.*$/, '')}`
     const deadline = AbortSignal.timeout(timeout)
@@ -159,7 +180,10 @@ export class HttpClient implements Client {
     }
     try {
       // 300 Multiple Choices is a successful read with siblings
-      if (answer.status < 200 || (answer.status > 299 && answer.status !== 300)) {
+      const failed = answer.status < 200 || (answer.status > 299 && answer.status !== 300)
+      // an error status that may carry the answer's shape: only an `{ error, message }` body is an error then
+      const errorBody = failed && bodyStatuses.includes(answer.status) && isErrorJson(parsed)
+      if (failed && (!bodyStatuses.includes(answer.status) || errorBody)) {
         const { error, message } = errorJsonShape(parsed, 'error')
         throw new RemoteError(error, message, answer.context)
       }
@@ -177,6 +201,15 @@ interface Answer {
   body: string
   /** the context token header, when the answer carried one */
   context?: string
+}
+
+function isErrorJson (value: unknown): boolean {
+  try {
+    errorJsonShape(value, 'error')
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** The API's base URL, parsed; only http: and https: are spoken. */

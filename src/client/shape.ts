@@ -6,8 +6,10 @@
  * @packageDocumentation
  */
 
+import type { HealthJson, HealthReason } from './types.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
+import type { KeyLocation, LocatedCopy, LocatedPeer } from '../replication/index.ts'
 
 /** Checks that `value` has the shape of T and returns it typed; throws ShapeMismatch otherwise. */
 export type Shape<T> = (value: unknown, path: string) => T
@@ -145,6 +147,67 @@ export const writeJsonShape: Shape<WriteJson> = object<WriteJson>({
 /** `PUT` and `DELETE /v1/faults/partition`: the partitions in place afterwards */
 export const faultsJsonShape: Shape<{ partitions: unknown[] }> = object<{ partitions: unknown[] }>({
   partitions: arrayOf<unknown>(value => value)
+})
+
+function nullable<T> (shape: Shape<T>): Shape<T | null | undefined> {
+  return (value, path) => value === undefined || value === null ? value : shape(value, path)
+}
+
+/** an object of numbers (a version vector: actor → counter) */
+const counts: Shape<Record<string, number>> = (value, path) => {
+  if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new ShapeMismatch(`${path}: expected an object, got ${describe(value)}`)
+  for (const [k, v] of Object.entries(value)) number(v, `${path}.${k}`)
+  return value as Record<string, number>
+}
+
+const verdict = oneOf<HealthJson['verdict']>('healthy', 'degraded', 'at-risk', 'unavailable')
+
+/** `GET /v1/health` (200, or 503 with the same body) */
+export const healthShape: Shape<HealthJson> = object<HealthJson>({
+  verdict,
+  peerId: string,
+  serving: optional(boolean),
+  checkedAt: optional(string),
+  members: optional(object<NonNullable<HealthJson['members']>>({ alive: number, suspect: number, dead: number, left: number, total: number })),
+  view: optional(object<NonNullable<HealthJson['view']>>({ digest: optional(string), agreeing: number, disagreeing: number, unknown: number })),
+  keys: optional(object<NonNullable<HealthJson['keys']>>({ primary: number, underReplicated: number, writeUnavailable: number, readUnavailable: number, singleCopy: number })),
+  rereplication: nullable(object<NonNullable<HealthJson['rereplication']>>({ active: boolean, done: number, total: number, progress: number, etaSeconds: optional(number) })),
+  reasons: arrayOf(object<HealthReason>({
+    severity: oneOf('degraded', 'at-risk', 'unavailable'),
+    cause: string,
+    effect: optional(string),
+    peers: optional(arrayOf(string)),
+    keys: optional(arrayOf(string))
+  })),
+  derived: optional(isTrue)
+})
+
+/** `GET /v1/locate/:key` */
+export const keyLocationShape: Shape<KeyLocation> = object<KeyLocation>({
+  n: number,
+  peerId: string,
+  peers: arrayOf(object<LocatedPeer>({
+    peerId: string,
+    place: number,
+    role: oneOf('home', 'fallback', 'displaced'),
+    state: string,
+    zone: optional(string),
+    self: boolean,
+    answer: oneOf('holds', 'missing', 'unreachable', 'not-asked'),
+    error: optional(string),
+    copy: optional(object<LocatedCopy>({
+      siblings: number,
+      tombstones: number,
+      clock: counts,
+      cloud: number,
+      latest: optional(number),
+      current: boolean,
+      hintFor: optional(arrayOf(string))
+    }))
+  })),
+  homeCopies: number,
+  otherCopies: number,
+  siblings: number
 })
 
 /** Every error answer: `{ error, message, hint }` (hint optional here). */
