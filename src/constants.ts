@@ -96,6 +96,9 @@ export const QUERY_SELF_INTERVAL = 5 * minute
  */
 export const API_STATUS_TIMEOUT = 5 * second
 
+/** How often `p2pstore status --watch` asks the daemon again (and so redraws at most). */
+export const STATUS_WATCH_INTERVAL = 1 * second
+
 /**
  * Deadline of the CLI's `put`, `get` and `delete` requests: the daemon's own deadline of a whole
  * quorum operation (CLIENT_REQUEST_TIMEOUT) plus a margin, so its answer (even a timeout) arrives.

@@ -185,6 +185,20 @@ export const EXIT = {
 } as const
 
 /**
+ * Exit codes of `p2pstore status --check` only: the monitoring-plugin convention (Nagios,
+ * Icinga, Sensu; systemd `ExecCondition=` treats non-zero as "skip"): 0 OK, 1 warning, 2
+ * critical, 3 unknown. They replace the EXIT table for that one command, because monitoring
+ * systems read them that way; README, "Exit codes", documents both.
+ */
+export const CHECK_EXIT = {
+  healthy: 0,
+  degraded: 1,
+  'at-risk': 2,
+  /** also: the daemon could not be asked (unreachable, timed out, refused the token, not a daemon) */
+  unavailable: 3
+} as const
+
+/**
  * Error name → HTTP status, exit code and hint. Every error class above and every reused libp2p
  * error the edges can meet has a row; a test fails when one is missing here or in README.
  */

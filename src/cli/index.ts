@@ -26,6 +26,7 @@ import type { KeygenOptions } from './commands/keygen.ts'
 import type { LocateCommandOptions } from './commands/locate.ts'
 import type { WriteCommandOptions } from './commands/put.ts'
 import type { RosterOptions } from './commands/roster.ts'
+import type { StatusOptions } from './commands/status.ts'
 import type { TestnetOptions } from './commands/testnet.ts'
 import type { TokenCreateOptions, TokenRotateOptions } from './commands/token.ts'
 import type { CommandContext } from './context.ts'
@@ -181,10 +182,24 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .action(run(async (ctx, action: string, file: string | undefined, opts: EncryptionOptions) =>
       (await import('./commands/encryption.ts')).encryptionCommand(ctx, action, file, { ...opts, encryptionKey: env('P2PSTORE_ENCRYPTION_KEY') }))))
 
+  // --watch runs until Ctrl-C; a plain status or --check answers once (both stop on a closed stdout)
+  const statusHandler = async (ctx: CommandContext, opts: StatusOptions): Promise<number> => (await import('./commands/status.ts')).statusCommand(ctx, opts)
+  const runStatus = run(statusHandler)
+  const watchStatus = runUntilStopped(statusHandler)
   usageHint(program.command('status')
-    .description("show the daemon's peer id, addresses, uptime and connections")
+    .description("show the daemon's peer id, addresses, uptime and connections; --check its health verdict as the exit code; --watch a live view")
+    .option('--check', 'exit with the health verdict: 0 healthy, 1 degraded, 2 at risk, 3 unavailable or unreachable (monitoring-plugin codes)')
+    .option('--watch', 'redraw the verdict, members, keys and traffic every second until Ctrl-C (a JSON line per change when not a terminal or with --json)')
     .addOption(json())
-    .action(run(async ctx => (await import('./commands/status.ts')).statusCommand(ctx))))
+    .action(async (...args: unknown[]) => {
+      const opts = args[0] as StatusOptions
+      await (opts.watch === true ? watchStatus : runStatus)(...args)
+    }))
+
+  usageHint(program.command('members')
+    .description('one row per member, problem rows first: state, peer id, address, zone, capacity, share of the keys, keys held (as nodetool status)')
+    .addOption(json())
+    .action(run(async ctx => (await import('./commands/members.ts')).membersCommand(ctx))))
 
   usageHint(program.command('peers')
     .description('list the peers the daemon knows')

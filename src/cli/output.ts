@@ -14,6 +14,8 @@ import { describeError, EXIT } from '../errors.ts'
 /** A writable stream as the output needs it: `write` (with a completion callback) and its `error` event. */
 export interface OutputStream {
   write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): unknown
+  /** true on a terminal (real streams set it; captured ones may, to test terminal output) */
+  isTTY?: boolean
   /** present on real streams: a failed write (EPIPE) is reported here, not thrown */
   on?(event: 'error', listener: (err: Error & { code?: string }) => void): unknown
 }
@@ -51,6 +53,11 @@ export class Output {
     // without a listener a failed write is an uncaught 'error' event: a stack trace and exit 1
     streams.stdout.on?.('error', err => { this.stdoutFailed(err) })
     streams.stderr.on?.('error', () => { created.stderrClosed = true })
+  }
+
+  /** Whether stdout is a terminal (and not `--json`): a live view may clear and redraw it. */
+  get interactive (): boolean {
+    return !this.json && this.streams.stdout.isTTY === true
   }
 
   /** Fires when stdout can take no more output (its reader went away): the command should stop. */

@@ -1,8 +1,32 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { InvalidParametersError } from '@libp2p/interface'
+import { STATUS_WATCH_INTERVAL } from '../../constants.ts'
+import { CHECK_EXIT, describeError } from '../../errors.ts'
+import { columnLines, memberRows, membersSummary, memberTable } from './members.ts'
+import type { MemberRow } from './members.ts'
+import type { Client, HealthJson, HealthReason, Verdict } from '../../client/index.ts'
 import type { PeerStatus } from '../../peer.ts'
 import type { CommandContext } from '../context.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
-/** `p2pstore status`: the daemon's peer id, addresses, uptime and connections. */
-export async function statusCommand (ctx: CommandContext): Promise<number> {
+/** Options of `p2pstore status`. */
+export interface StatusOptions {
+  /** ask `/v1/health` and exit with CHECK_EXIT */
+  check?: boolean
+  /** redraw (terminal) or print a JSON line per change until stopped */
+  watch?: boolean
+  /** `--watch` only: how often to ask again, in ms. @default STATUS_WATCH_INTERVAL */
+  interval?: number
+}
+
+/**
+ * `p2pstore status`: the daemon's peer id, addresses, uptime and connections; `--check` its health
+ * verdict as an exit code for scripts and monitoring; `--watch` a live view until Ctrl-C.
+ */
+export async function statusCommand (ctx: CommandContext, opts: StatusOptions = {}): Promise<number> {
+  if (opts.check === true && opts.watch === true) throw new InvalidParametersError('--check and --watch do not go together: --check answers once, for scripts; --watch runs until Ctrl-C')
+  if (opts.check === true) return checkCommand(ctx)
+  if (opts.watch === true) return watchCommand(ctx, opts.interval ?? STATUS_WATCH_INTERVAL)
   const client = await ctx.client()
   const status = await client.status({ signal: ctx.signal })
   ctx.out.result(status, () => {
@@ -31,10 +55,193 @@ export async function statusCommand (ctx: CommandContext): Promise<number> {
   return 0
 }
 
+/**
+ * The daemon's health: `GET /v1/health`, or — from a daemon without that route (404) — a verdict
+ * derived from `/v1/status` and `/v1/peers`, marked `derived` (members only: key safety unknown).
+ */
+export async function healthOf (client: Client, options: AbortOptions = {}): Promise<HealthJson> {
+  try {
+    return await client.health(options)
+  } catch (err) {
+    if ((err as Error).name !== 'NotFoundError') throw err
+  }
+  const [status, peers] = await Promise.all([client.status(options), client.peers(options)])
+  return deriveHealth(status, peers.filter(p => p.state === 'dead' || p.state === 'suspect').map(p => ({ peerId: p.peerId, state: p.state })))
+}
+
+/**
+ * A verdict from membership alone, for daemons without `/v1/health`: dead or suspect members make
+ * it degraded; being the only live member of a network that had others makes it at risk (every
+ * key it holds has one live copy).
+ */
+export function deriveHealth (status: PeerStatus, problems: Array<{ peerId: string, state: string }>): HealthJson {
+  const { alive, suspect, dead, left } = status.peers
+  const reasons: HealthReason[] = []
+  const unknown = 'this daemon has no /v1/health: key safety not checked'
+  const n = status.placement?.n ?? 3
+  const deadIds = problems.filter(p => p.state === 'dead').map(p => p.peerId)
+  const suspectIds = problems.filter(p => p.state === 'suspect').map(p => p.peerId)
+  if (alive + suspect === 0 && dead > 0) {
+    reasons.push({ severity: 'at-risk', cause: `every other member is dead (${dead})`, effect: `keys held here have a single live copy; ${unknown}`, peers: deadIds })
+  } else if (dead > 0) {
+    reasons.push({ severity: 'degraded', cause: `${dead} member${dead === 1 ? '' : 's'} dead: ${deadIds.map(shortId).join(', ')}`, effect: `keys they held have fewer than ${n} copies until re-replication; ${unknown}`, peers: deadIds })
+  }
+  if (suspect > 0) {
+    reasons.push({ severity: 'degraded', cause: `${suspect} member${suspect === 1 ? '' : 's'} suspect: ${suspectIds.map(shortId).join(', ')}`, effect: 'writes to them go to fallbacks with hints', peers: suspectIds })
+  }
+  const verdict: Verdict = reasons.some(r => r.severity === 'at-risk') ? 'at-risk' : reasons.length > 0 ? 'degraded' : 'healthy'
+  return {
+    verdict,
+    peerId: status.peerId,
+    serving: true,
+    checkedAt: new Date().toISOString(),
+    members: { alive: alive + 1, suspect, dead, left, total: status.peers.known + 1 },
+    reasons,
+    derived: true
+  }
+}
+
+/**
+ * `status --check`: one verdict, as monitoring plugins exit (CHECK_EXIT: 0 healthy, 1 degraded,
+ * 2 at risk, 3 unavailable — also when the daemon cannot be asked at all). Prints the verdict and
+ * its reasons, cause first, in one short block; `--json` prints the health body.
+ */
+async function checkCommand (ctx: CommandContext): Promise<number> {
+  let health: HealthJson
+  try {
+    health = await healthOf(await ctx.client(), { signal: ctx.signal })
+  } catch (err) {
+    // cancelled or a closed stdout: the usual exit code of that
+    if (ctx.signal.aborted) throw err
+    const described = describeError(err)
+    const body = { verdict: 'unavailable' as const, serving: false, checkedAt: new Date().toISOString(), reasons: [{ severity: 'unavailable' as const, cause: described.message, effect: described.hint }], error: described.name }
+    ctx.out.result(body, () => {
+      ctx.out.line(`UNAVAILABLE: ${described.message}`)
+      ctx.out.line(`  next: ${described.hint}`)
+    })
+    return CHECK_EXIT.unavailable
+  }
+  ctx.out.result(health, () => { for (const line of verdictBlock(health)) ctx.out.line(line) })
+  return CHECK_EXIT[health.verdict]
+}
+
+/** `DEGRADED (…a1b2's view, …)` then one line per reason, cause → effect, then the counts. */
+export function verdictBlock (health: HealthJson): string[] {
+  const lines = [`${health.verdict.toUpperCase()} (the view of …${health.peerId.slice(-6)}${health.derived === true ? ', from /v1/status: this daemon has no /v1/health' : ''})`]
+  for (const r of health.reasons) lines.push(`  ${r.cause}${r.effect == null ? '' : ` → ${r.effect}`}`)
+  const counts: string[] = []
+  if (health.members != null) counts.push(`members ${health.members.alive} alive, ${health.members.suspect} suspect, ${health.members.dead} dead`)
+  if (health.keys != null) counts.push(`keys ${health.keys.primary} primary, ${health.keys.underReplicated} under-replicated, ${health.keys.singleCopy} single-copy, ${health.keys.writeUnavailable} write- and ${health.keys.readUnavailable} read-unavailable`)
+  if (health.rereplication != null && health.rereplication.active) counts.push(`re-replication ${Math.round(100 * health.rereplication.progress)} %${health.rereplication.etaSeconds == null ? '' : `, ETA ${health.rereplication.etaSeconds} s`}`)
+  if (health.view != null && health.view.disagreeing > 0) counts.push(`${health.view.disagreeing} peer(s) see other members than this one`)
+  if (counts.length > 0) lines.push(`  ${counts.join('; ')}`)
+  return lines
+}
+
+/** One state of the network as `--watch` shows it. */
+export interface WatchSnapshot {
+  at: string
+  /** the daemon's verdict (`unavailable` when it cannot be asked) */
+  verdict: Verdict
+  peerId?: string
+  reasons: HealthReason[]
+  /** the verdict was derived from /v1/status (no /v1/health on this daemon) */
+  derived?: true
+  members: MemberRow[]
+  keys?: HealthJson['keys'] & { held: number }
+  traffic?: { connections: number, pendingHints: number }
+  /** why the daemon could not be asked */
+  error?: string
+}
+
+/** What a change is: verdict, reasons' severities and peers, members' states, key counts — not the seconds in a reason's text. */
+function signature (s: WatchSnapshot): string {
+  return JSON.stringify([s.verdict, s.error, s.reasons.map(r => [r.severity, [...(r.peers ?? [])].sort()]), s.members.map(m => [m.peerId, m.state]), s.keys])
+}
+
+async function snapshot (client: Client, options: AbortOptions): Promise<WatchSnapshot> {
+  const [health, members, status] = await Promise.all([healthOf(client, options), memberRows(client, options), client.status(options)])
+  return {
+    at: new Date().toISOString(),
+    verdict: health.verdict,
+    peerId: health.peerId,
+    reasons: health.reasons,
+    ...(health.derived === true ? { derived: true as const } : {}),
+    members,
+    keys: { ...(health.keys ?? { primary: 0, underReplicated: 0, writeUnavailable: 0, readUnavailable: 0, singleCopy: 0 }), held: status.keys },
+    traffic: { connections: status.connections, pendingHints: status.pendingHints }
+  }
+}
+
+/**
+ * `status --watch`: asks the daemon every `interval` ms (polling `/v1/health`, `/v1/ring`,
+ * `/v1/peers` and `/v1/status`) until Ctrl-C. On a terminal it clears and redraws the view when it
+ * changed; otherwise (a pipe, or `--json`) it prints one JSON line per change. A daemon that stops
+ * answering shows as `unavailable` and is asked again. Ends with 0 on Ctrl-C (as `testnet` does),
+ * 141 when stdout closes.
+ */
+async function watchCommand (ctx: CommandContext, interval: number): Promise<number> {
+  const client = await ctx.client()
+  let last: string | undefined
+  let lastScreen: string | undefined
+  while (!ctx.signal.aborted) {
+    let snap: WatchSnapshot
+    try {
+      snap = await snapshot(client, { signal: ctx.signal })
+    } catch (err) {
+      if (ctx.signal.aborted) break
+      const described = describeError(err)
+      snap = { at: new Date().toISOString(), verdict: 'unavailable', reasons: [{ severity: 'unavailable', cause: described.message, effect: described.hint }], members: [], error: described.name }
+    }
+    if (ctx.out.interactive) {
+      const screen = watchScreen(snap)
+      if (screen !== lastScreen) {
+        // home, clear to the end: one redraw without scrolling
+        ctx.out.stdout(`\x1b[H\x1b[2J${screen}`)
+        lastScreen = screen
+      }
+    } else {
+      const sig = signature(snap)
+      if (sig !== last) ctx.out.data(snap)
+      last = sig
+    }
+    try {
+      await sleep(interval, undefined, { signal: ctx.signal })
+    } catch {
+      break
+    }
+  }
+  return 0
+}
+
+/** The terminal view: verdict and reasons, key counts, traffic, the members table. */
+export function watchScreen (snap: WatchSnapshot): string {
+  const lines: string[] = []
+  if (snap.error != null) {
+    lines.push(`UNAVAILABLE: ${snap.reasons[0]?.cause ?? snap.error}`)
+    lines.push(`  next: ${snap.reasons[0]?.effect ?? ''}`)
+    lines.push('  (asking again every second; Ctrl-C stops)')
+    return `${lines.join('\n')}\n`
+  }
+  lines.push(...verdictBlock({ verdict: snap.verdict, peerId: snap.peerId ?? '', reasons: snap.reasons, derived: snap.derived }))
+  if (snap.keys != null) lines.push(`keys     ${snap.keys.held} held here${snap.derived === true ? '' : `; of those it is first live home replica of: ${snap.keys.primary}, ${snap.keys.underReplicated} under-replicated, ${snap.keys.singleCopy} single-copy`}`)
+  if (snap.traffic != null) lines.push(`traffic  ${snap.traffic.connections} connections, ${snap.traffic.pendingHints} pending hints`)
+  lines.push('')
+  const { header, cells } = memberTable(snap.members)
+  lines.push(...columnLines(header, cells))
+  lines.push(membersSummary(snap.members))
+  lines.push('Ctrl-C stops')
+  return `${lines.join('\n')}\n`
+}
+
 function joinedText (status: PeerStatus): string {
   if (status.joined) return 'yes'
   if (status.bootstrapPeers === 0) return 'not yet (no bootstrap peers configured: others join through this peer)'
   return `not yet (retrying ${status.bootstrapPeers} bootstrap peer(s); see the daemon's log)`
+}
+
+function shortId (peerId: string): string {
+  return `…${peerId.slice(-6)}`
 }
 
 /** `3725` → `1h 2m 5s` */
