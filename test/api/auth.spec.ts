@@ -23,6 +23,7 @@ function stubPeer (): StubbedInstance<ApiPeer> {
   peer.status.resolves({ peerId: '12D3KooWTest' } as unknown as PeerStatus)
   peer.peers.resolves([] as KnownPeer[])
   peer.ring.resolves([])
+  peer.locate.resolves({ n: 3, peerId: '12D3KooWTest', peers: [], homeCopies: 0, otherCopies: 0, siblings: 0 })
   peer.get.callsFake(async (key: Uint8Array) => new TextDecoder().decode(key).includes('missing') ? MISSING : FOUND)
   peer.put.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   peer.delete.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
@@ -68,6 +69,8 @@ const ROUTES: RouteCase[] = [
   { name: 'put prefix without the slash', method: 'PUT', url: '/v1/kv/app', needs: 'write', inPrefix: false, ok: 200, body: 'v' },
   { name: 'delete in prefix', method: 'DELETE', url: '/v1/kv/app%2Fx', needs: 'write', inPrefix: true, ok: 200 },
   { name: 'delete outside prefix', method: 'DELETE', url: '/v1/kv/other', needs: 'write', inPrefix: false, ok: 200 },
+  { name: 'locate in prefix', method: 'GET', url: '/v1/locate/app%2Fx', needs: 'read', inPrefix: true, ok: 200 },
+  { name: 'locate outside prefix', method: 'GET', url: '/v1/locate/other', needs: 'read', inPrefix: false, ok: 200 },
   { name: 'faults', method: 'GET', url: '/v1/faults', needs: 'admin', ok: 200 },
   { name: 'partition', method: 'PUT', url: '/v1/faults/partition', needs: 'admin', ok: 200, body: '{"peers":[]}' },
   { name: 'heal', method: 'DELETE', url: '/v1/faults/partition', needs: 'admin', ok: 200 },
