@@ -77,14 +77,13 @@ export async function healthOf (client: Client, options: AbortOptions = {}): Pro
 export function deriveHealth (status: PeerStatus, problems: Array<{ peerId: string, state: string }>): HealthJson {
   const { alive, suspect, dead, left } = status.peers
   const reasons: HealthReason[] = []
-  const unknown = 'this daemon has no /v1/health: key safety not checked'
   const n = status.placement?.n ?? 3
   const deadIds = problems.filter(p => p.state === 'dead').map(p => p.peerId)
   const suspectIds = problems.filter(p => p.state === 'suspect').map(p => p.peerId)
   if (alive + suspect === 0 && dead > 0) {
-    reasons.push({ severity: 'at-risk', cause: `every other member is dead (${dead})`, effect: `keys held here have a single live copy; ${unknown}`, peers: deadIds })
+    reasons.push({ severity: 'at-risk', cause: `every other member is dead (${dead})`, effect: 'keys held here have a single live copy', peers: deadIds })
   } else if (dead > 0) {
-    reasons.push({ severity: 'degraded', cause: `${dead} member${dead === 1 ? '' : 's'} dead: ${deadIds.map(shortId).join(', ')}`, effect: `keys they held have fewer than ${n} copies until re-replication; ${unknown}`, peers: deadIds })
+    reasons.push({ severity: 'degraded', cause: `${dead} member${dead === 1 ? '' : 's'} dead: ${deadIds.map(shortId).join(', ')}`, effect: `keys they held may have fewer than ${n} copies until re-replication`, peers: deadIds })
   }
   if (suspect > 0) {
     reasons.push({ severity: 'degraded', cause: `${suspect} member${suspect === 1 ? '' : 's'} suspect: ${suspectIds.map(shortId).join(', ')}`, effect: 'writes to them go to fallbacks with hints', peers: suspectIds })
@@ -148,7 +147,8 @@ export interface WatchSnapshot {
   /** the verdict was derived from /v1/status (no /v1/health on this daemon) */
   derived?: true
   members: MemberRow[]
-  keys?: HealthJson['keys'] & { held: number }
+  /** keys this daemon holds, and the health counts when the daemon has /v1/health */
+  keys?: Partial<NonNullable<HealthJson['keys']>> & { held: number }
   traffic?: { connections: number, pendingHints: number }
   /** why the daemon could not be asked */
   error?: string
@@ -168,7 +168,7 @@ async function snapshot (client: Client, options: AbortOptions): Promise<WatchSn
     reasons: health.reasons,
     ...(health.derived === true ? { derived: true as const } : {}),
     members,
-    keys: { ...(health.keys ?? { primary: 0, underReplicated: 0, writeUnavailable: 0, readUnavailable: 0, singleCopy: 0 }), held: status.keys },
+    keys: { ...health.keys, held: status.keys },
     traffic: { connections: status.connections, pendingHints: status.pendingHints }
   }
 }
@@ -224,7 +224,7 @@ export function watchScreen (snap: WatchSnapshot): string {
     return `${lines.join('\n')}\n`
   }
   lines.push(...verdictBlock({ verdict: snap.verdict, peerId: snap.peerId ?? '', reasons: snap.reasons, derived: snap.derived }))
-  if (snap.keys != null) lines.push(`keys     ${snap.keys.held} held here${snap.derived === true ? '' : `; of those it is first live home replica of: ${snap.keys.primary}, ${snap.keys.underReplicated} under-replicated, ${snap.keys.singleCopy} single-copy`}`)
+  if (snap.keys != null) lines.push(`keys     ${snap.keys.held} held here${snap.keys.primary == null ? '' : `; of those it is first live home replica of: ${snap.keys.primary}, ${snap.keys.underReplicated ?? 0} under-replicated, ${snap.keys.singleCopy ?? 0} single-copy`}`)
   if (snap.traffic != null) lines.push(`traffic  ${snap.traffic.connections} connections, ${snap.traffic.pendingHints} pending hints`)
   lines.push('')
   const { header, cells } = memberTable(snap.members)
