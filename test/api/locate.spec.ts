@@ -141,4 +141,18 @@ describe('GET /v1/locate/:key on a real 5-peer loopback network', function () {
     expect(missing.json()).to.include({ homeCopies: 0, otherCopies: 0, siblings: 0 })
     expect(missing.json().peers).to.deep.equal([{ peerId: peer.peerId.toString(), place: 1, role: 'home', state: 'alive', self: true, answer: 'missing' }])
   })
+
+  it('Peer.locate() aborted by its caller fails with AbortError', async () => {
+    const net = await createTestnet(2, { open: true, onTeardown: fn => { cleanup.add(fn) } })
+    const peer = net.peers[0]
+    if (peer == null) throw new Error('no peer')
+    const controller = new AbortController()
+    controller.abort()
+    await expect(peer.locate('k', { signal: controller.signal })).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+    // aborted while the replicas are being asked
+    const racing = new AbortController()
+    const pending = peer.locate('k', { signal: racing.signal })
+    racing.abort()
+    await expect(pending).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+  })
 })
