@@ -100,6 +100,15 @@ export const API_STATUS_TIMEOUT = 5 * second
 export const STATUS_WATCH_INTERVAL = 1 * second
 
 /**
+ * The longest `status --watch` waits between two polls while `/v1/events` is live: events wake it
+ * sooner (the daemon's heartbeat comes every 5 s).
+ */
+export const STATUS_WATCH_EVENTS_INTERVAL = 5 * second
+
+/** An event stream (`/v1/events`) silent for this long (three missed 5 s heartbeats) is given up. */
+export const EVENTS_IDLE_TIMEOUT = 15 * second
+
+/**
  * Deadline of the CLI's `put`, `get` and `delete` requests: the daemon's own deadline of a whole
  * quorum operation (CLIENT_REQUEST_TIMEOUT) plus a margin, so its answer (even a timeout) arrives.
  */

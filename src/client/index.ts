@@ -8,7 +8,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
-import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
+import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, EVENTS_IDLE_TIMEOUT } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
 import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
@@ -68,6 +68,17 @@ export interface Client {
   health(options?: AbortOptions): Promise<HealthJson>
   /** `GET /v1/locate/:key`: where the key lives (preference list, holders, hinted copies) */
   locate(key: string, options?: QuorumOptions): Promise<KeyLocation>
+  /**
+   * `GET /v1/events`: the daemon's server-sent events (`health`, `member`) until `options.signal`
+   * fires; a daemon without the route raises `NotFoundError`.
+   */
+  events?(options?: AbortOptions): AsyncIterable<ServerEvent>
+}
+
+/** One server-sent event: its `event:` name (`message` when it has none) and its `data:` lines. */
+export interface ServerEvent {
+  event: string
+  data: string
 }
 
 /** An error answered by the API, rebuilt with the same `name` so that exit codes map as on the daemon. */
@@ -132,6 +143,68 @@ export class HttpClient implements Client {
 
   async locate (key: string, options: QuorumOptions = {}): Promise<KeyLocation> {
     return this.request('GET', kvRoute(key, { n: options.n }).replace(/^\/v1\/kv\//, '/v1/locate/'), keyLocationShape, options, this.timeout ?? API_DATA_TIMEOUT)
+  }
+
+  /**
+   * `GET /v1/events` as a stream of events. The deadline covers the answer's head; after that the
+   * stream lasts until `options.signal` fires, the daemon ends it, or nothing (not even a
+   * heartbeat) arrived for EVENTS_IDLE_TIMEOUT, which ends it with a TimeoutError.
+   */
+  async * events (options: AbortOptions = {}): AsyncGenerator<ServerEvent> {
+    const base = apiUrl(this.target.url)
+    const timeout = this.timeout ?? API_STATUS_TIMEOUT
+    const what = 'GET /v1/events'
+    const head = AbortSignal.timeout(timeout)
+    const stop = new AbortController()
+    const signal = AbortSignal.any([stop.signal, ...(options.signal == null ? [] : [options.signal])])
+    let res: http.IncomingMessage
+    try {
+      res = await openStream(base, '/v1/events', {
+        accept: 'text/event-stream',
+        ...(this.target.token == null ? {} : { authorization: `Bearer ${this.target.token}` })
+      }, AbortSignal.any([head, signal]))
+    } catch (err) {
+      if (options.signal?.aborted === true) throw new AbortError(`${what} to the daemon at ${this.target.url} was cancelled`)
+      if (head.aborted) throw new TimeoutError(`the daemon at ${this.target.url} did not answer ${what} within ${formatMs(timeout)}`)
+      const e = err as Error & { code?: string }
+      throw new DaemonUnreachableError(`cannot reach the daemon at ${this.target.url} (${e.code ?? e.message})`, { cause: err })
+    }
+    const type = res.headers['content-type'] ?? ''
+    if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
+      const chunks: Buffer[] = []
+      for await (const chunk of res) chunks.push(chunk as Buffer)
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+      } catch {}
+      if (res.statusCode !== 200 && isErrorJson(parsed)) {
+        const { error, message } = errorJsonShape(parsed, 'error')
+        throw new RemoteError(error, message)
+      }
+      throw new NotADaemonError(`the server at ${this.target.url} is not a p2pstore daemon: ${what} answered ${res.statusCode ?? 0} (${type === '' ? 'no content type' : type.split(';')[0] ?? ''}), not an event stream`)
+    }
+    let idle: NodeJS.Timeout | undefined
+    let timedOut = false
+    const refresh = (): void => {
+      clearTimeout(idle)
+      idle = setTimeout(() => { timedOut = true; stop.abort() }, EVENTS_IDLE_TIMEOUT)
+    }
+    refresh()
+    res.setEncoding('utf8')
+    const parser = new EventStreamParser()
+    try {
+      for await (const chunk of res) {
+        refresh()
+        yield * parser.push(chunk as string)
+      }
+    } catch (err) {
+      if (options.signal?.aborted === true) throw new AbortError(`${what} to the daemon at ${this.target.url} was cancelled`)
+      if (timedOut) throw new TimeoutError(`the daemon at ${this.target.url} sent nothing on ${what} for ${formatMs(EVENTS_IDLE_TIMEOUT)}`)
+      throw err
+    } finally {
+      clearTimeout(idle)
+      res.destroy()
+    }
   }
 
   /**
@@ -247,6 +320,64 @@ async function send (base: URL, method: string, path: string, headers: Record<st
     })
     req.once('error', reject)
     req.end(body == null ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength))
+  })
+}
+
+/**
+ * The `text/event-stream` format (WHATWG HTML, "Server-sent events"): lines of `field: value`,
+ * `event` and `data` fields (several `data` lines join with a newline), `:` comments (heartbeats),
+ * and a blank line ending each event.
+ */
+export class EventStreamParser {
+  private buffer = ''
+  private event = ''
+  private data: string[] = []
+
+  /** The events that `chunk` completes. */
+  push (chunk: string): ServerEvent[] {
+    const out: ServerEvent[] = []
+    this.buffer += chunk
+    const lines = this.buffer.split(/\r?\n/)
+    // the last piece has no line end yet
+    this.buffer = lines.pop() ?? ''
+    for (const line of lines) {
+      const event = this.line(line)
+      if (event != null) out.push(event)
+    }
+    return out
+  }
+
+  private line (line: string): ServerEvent | undefined {
+    if (line === '') {
+      const event = this.data.length === 0 ? undefined : { event: this.event === '' ? 'message' : this.event, data: this.data.join('\n') }
+      this.event = ''
+      this.data = []
+      return event
+    }
+    if (line.startsWith(':')) return undefined
+    const colon = line.indexOf(':')
+    const field = colon < 0 ? line : line.slice(0, colon)
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+    if (field === 'event') this.event = value
+    else if (field === 'data') this.data.push(value)
+    return undefined
+  }
+}
+
+/** A GET whose answer is read as a stream (server-sent events): resolves with the response once its head arrived. */
+async function openStream (base: URL, path: string, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
+  const transport = base.protocol === 'https:' ? https : http
+  return new Promise((resolve, reject) => {
+    const req = transport.request({
+      method: 'GET',
+      hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: base.port === '' ? undefined : Number(base.port),
+      path,
+      headers,
+      signal
+    }, resolve)
+    req.once('error', reject)
+    req.end()
   })
 }
 

@@ -214,6 +214,39 @@ describe('cli views: status --check, status --watch, members, locate', function 
       expect(res.stdout).to.match(/^DEAD\s+…9z8y7x\s+b\s+1\s+0\.0 %\s+12\s+12D3KooWDead/m)
     })
 
+    it('follows /v1/events when the daemon serves it: each event makes it ask again', async () => {
+      let verdict: HealthJson['verdict'] = 'healthy'
+      const streams: ServerResponse[] = []
+      const requests: string[] = []
+      const url = await listen(cleanup, (req, res) => {
+        requests.push(req.url ?? '')
+        const send = (body: unknown): void => { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
+        if (req.url === '/v1/events') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' })
+          res.write(': connected\n\n')
+          streams.push(res)
+        } else if (req.url === '/v1/health') send(health(verdict))
+        else if (req.url === '/v1/status') send(STATUS)
+        else if (req.url === '/v1/peers') send(PEERS)
+        else send(RING)
+      })
+      cleanup.add(() => { for (const s of streams) s.destroy() })
+      const stop = new AbortController()
+      let lines: string[] = []
+      const watching = run(['--api', url, 'status', '--watch'], { signal: stop.signal, onStdout: all => { lines = all.trimEnd().split('\n') } })
+      await eventually(async () => streams.length === 1 && lines.length === 1, 'the event stream open and a first line', 30_000)
+      for (const next of ['degraded', 'at-risk'] as const) {
+        verdict = next
+        const asked = requests.filter(r => r === '/v1/health').length
+        streams[0]?.write(`event: health\ndata: ${JSON.stringify(health(next))}\n\n`)
+        await eventually(async () => requests.filter(r => r === '/v1/health').length > asked && lines.some(l => l.includes(`"verdict":"${next}"`)), `a line with ${next}`, 30_000)
+      }
+      stop.abort()
+      expect((await watching).code).to.equal(0)
+      expect(lines.map(l => (JSON.parse(l) as { verdict: string }).verdict)).to.deep.equal(['healthy', 'degraded', 'at-risk'])
+      expect(requests.filter(r => r === '/v1/events')).to.have.length(1)
+    })
+
     it('a daemon that goes away shows as unavailable and is asked again', async () => {
       let up = true
       const { url } = await standIn(cleanup, () => up ? { status: 200, body: health('healthy') } : { status: 503, body: { error: 'NotStartedError', message: 'the peer is not running', hint: 'start it' } })

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { createApiServer } from '../../src/api/index.ts'
-import { HttpClient } from '../../src/client/index.ts'
+import { EventStreamParser, HttpClient } from '../../src/client/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
 import { listen } from '../utils/http.ts'
@@ -32,7 +32,7 @@ describe('HttpClient: health() and locate()', function () {
 
   it('locate(): the key reaches the route as its bytes, n goes in the query, and the answer is shape-checked', async () => {
     const keys: string[] = []
-    const peer = stubWith<ApiPeer>(s => s.locate.callsFake(async (key: Uint8Array, options) => { keys.push(`${new TextDecoder().decode(key)}|${options?.n ?? '-'}`); return LOCATION }))
+    const peer = stubWith<ApiPeer>(s => s.locate.callsFake(async (key: Uint8Array, options?: { n?: number }) => { keys.push(`${new TextDecoder().decode(key)}|${options?.n ?? '-'}`); return LOCATION }))
     const app = createApiServer({ peer })
     cleanup.add(async () => { await app.close() })
     const client = new HttpClient({ url: await app.listen({ host: '127.0.0.1', port: 0 }) })
@@ -46,5 +46,43 @@ describe('HttpClient: health() and locate()', function () {
 
     const wrong = await listen(cleanup, (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...LOCATION, peers: [{ peerId: 'x' }] })) })
     await expect(new HttpClient({ url: wrong }).locate('k')).to.be.rejected.and.eventually.have.property('name', 'NotADaemonError')
+  })
+
+  it('EventStreamParser: events, multi-line data, comments (heartbeats), CRLF, and chunks split anywhere', () => {
+    const stream = ': hi\n\nevent: health\ndata: {"a":1}\n\nevent: member\r\ndata: x\r\ndata: y\r\n\r\ndata:plain\n\n'
+    const expected = [{ event: 'health', data: '{"a":1}' }, { event: 'member', data: 'x\ny' }, { event: 'message', data: 'plain' }]
+    expect(new EventStreamParser().push(stream)).to.deep.equal(expected)
+    fc.assert(fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 6 }), cuts => {
+      const at = [...new Set(cuts)].sort((a, b) => a - b)
+      const parser = new EventStreamParser()
+      const got = [0, ...at].map((from, i) => stream.slice(from, at[i] ?? stream.length)).flatMap(piece => parser.push(piece))
+      expect(got).to.deep.equal(expected)
+    }))
+  })
+
+  it('events(): a stream of events until the caller stops; 404 is NotFoundError, another content type is not a daemon', async () => {
+    let mode: 'stream' | 'missing' | 'json' = 'stream'
+    const url = await listen(cleanup, (_req, res) => {
+      if (mode === 'missing') { res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'NotFoundError', message: 'no such endpoint: GET /v1/events', hint: '-' })); return }
+      if (mode === 'json') { res.writeHead(200, { 'content-type': 'application/json' }).end('[]'); return }
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write('event: health\ndata: {"verdict":"healthy"}\n\n')
+      res.write('event: member\ndata: {"peerId":"p","state":"dead"}\n\n')
+    })
+    const client = new HttpClient({ url })
+    const stop = new AbortController()
+    const seen: string[] = []
+    const reading = (async () => {
+      for await (const e of client.events({ signal: stop.signal })) {
+        seen.push(e.event)
+        if (seen.length === 2) stop.abort()
+      }
+    })()
+    await expect(reading).to.be.rejected.and.eventually.have.property('name', 'AbortError')
+    expect(seen).to.deep.equal(['health', 'member'])
+    mode = 'missing'
+    await expect(client.events()[Symbol.asyncIterator]().next()).to.be.rejected.and.eventually.have.property('name', 'NotFoundError')
+    mode = 'json'
+    await expect(client.events()[Symbol.asyncIterator]().next()).to.be.rejected.and.eventually.have.property('name', 'NotADaemonError')
   })
 })

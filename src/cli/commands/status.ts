@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidParametersError } from '@libp2p/interface'
-import { STATUS_WATCH_INTERVAL } from '../../constants.ts'
+import { STATUS_WATCH_EVENTS_INTERVAL, STATUS_WATCH_INTERVAL } from '../../constants.ts'
 import { CHECK_EXIT, describeError } from '../../errors.ts'
 import { columnLines, memberRows, membersSummary, memberTable } from './members.ts'
 import type { MemberRow } from './members.ts'
-import type { Client, HealthJson, HealthReason, Verdict } from '../../client/index.ts'
+import type { Client, HealthJson, HealthReason, ServerEvent, Verdict } from '../../client/index.ts'
 import type { PeerStatus } from '../../peer.ts'
 import type { CommandContext } from '../context.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -175,43 +175,114 @@ async function snapshot (client: Client, options: AbortOptions): Promise<WatchSn
 
 /**
  * `status --watch`: asks the daemon every `interval` ms (polling `/v1/health`, `/v1/ring`,
- * `/v1/peers` and `/v1/status`) until Ctrl-C. On a terminal it clears and redraws the view when it
- * changed; otherwise (a pipe, or `--json`) it prints one JSON line per change. A daemon that stops
- * answering shows as `unavailable` and is asked again. Ends with 0 on Ctrl-C (as `testnet` does),
- * 141 when stdout closes.
+ * `/v1/peers` and `/v1/status`) until Ctrl-C. While the daemon's event stream (`/v1/events`) is
+ * live, an event asks again at once (but never sooner than `interval` after the last time) and
+ * polling slows to STATUS_WATCH_EVENTS_INTERVAL. On a terminal it clears and redraws the view when
+ * it changed; otherwise (a pipe, or `--json`) it prints one JSON line per change. A daemon that
+ * stops answering shows as `unavailable` and is asked again. Ends with 0 on Ctrl-C (as `testnet`
+ * does), 141 when stdout closes.
  */
 async function watchCommand (ctx: CommandContext, interval: number): Promise<number> {
   const client = await ctx.client()
+  const events = new WatchEvents(client, ctx.signal)
   let last: string | undefined
   let lastScreen: string | undefined
-  while (!ctx.signal.aborted) {
-    let snap: WatchSnapshot
-    try {
-      snap = await snapshot(client, { signal: ctx.signal })
-    } catch (err) {
-      if (ctx.signal.aborted) break
-      const described = describeError(err)
-      snap = { at: new Date().toISOString(), verdict: 'unavailable', reasons: [{ severity: 'unavailable', cause: described.message, effect: described.hint }], members: [], error: described.name }
-    }
-    if (ctx.out.interactive) {
-      const screen = watchScreen(snap)
-      if (screen !== lastScreen) {
-        // home, clear to the end: one redraw without scrolling
-        ctx.out.stdout(`\x1b[H\x1b[2J${screen}`)
-        lastScreen = screen
+  try {
+    while (!ctx.signal.aborted) {
+      const started = Date.now()
+      let snap: WatchSnapshot
+      try {
+        snap = await snapshot(client, { signal: ctx.signal })
+      } catch (err) {
+        if (ctx.signal.aborted) break
+        const described = describeError(err)
+        snap = { at: new Date().toISOString(), verdict: 'unavailable', reasons: [{ severity: 'unavailable', cause: described.message, effect: described.hint }], members: [], error: described.name }
       }
-    } else {
-      const sig = signature(snap)
-      if (sig !== last) ctx.out.data(snap)
-      last = sig
+      if (ctx.out.interactive) {
+        const screen = watchScreen(snap)
+        if (screen !== lastScreen) {
+          // home, clear to the end: one redraw without scrolling
+          ctx.out.stdout(`\x1b[H\x1b[2J${screen}`)
+          lastScreen = screen
+        }
+      } else {
+        const sig = signature(snap)
+        if (sig !== last) ctx.out.data(snap)
+        last = sig
+      }
+      try {
+        // at most one snapshot per interval; while events flow, the next one waits for an event
+        await sleep(Math.max(0, started + interval - Date.now()), undefined, { signal: ctx.signal })
+        if (events.live) await events.next(STATUS_WATCH_EVENTS_INTERVAL - interval)
+      } catch {
+        break
+      }
     }
-    try {
-      await sleep(interval, undefined, { signal: ctx.signal })
-    } catch {
-      break
-    }
+  } finally {
+    events.close()
   }
   return 0
+}
+
+/**
+ * The daemon's `/v1/events`, followed in the background while a watch runs: `live` while the
+ * stream is open, `next()` resolves at the next event (or after `ms`). A daemon without the route
+ * (404), or a stream that fails, leaves the watch polling.
+ */
+class WatchEvents {
+  live = false
+  private readonly controller = new AbortController()
+  /** the watch's signal and `close()` */
+  private readonly signal: AbortSignal
+  private wake?: () => void
+  private pending = false
+
+  constructor (client: Client, signal: AbortSignal) {
+    this.signal = AbortSignal.any([signal, this.controller.signal])
+    const stream = client.events?.({ signal: this.signal })
+    if (stream == null || typeof (stream as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') return
+    void (async () => {
+      try {
+        for await (const event of stream) this.onEvent(event)
+      } catch {
+        // no /v1/events (an older daemon), or the stream broke: polling goes on
+      } finally {
+        this.live = false
+        this.wake?.()
+      }
+    })()
+  }
+
+  /** Any event (health, member, heartbeat) is a reason to look again. */
+  private onEvent (_event: ServerEvent): void {
+    this.live = true
+    this.pending = true
+    this.wake?.()
+  }
+
+  /** Resolves at the next event since the last call, or after `ms`; rejects when the watch stops. */
+  async next (ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false
+      return
+    }
+    const done = new AbortController()
+    const signal = AbortSignal.any([this.signal, done.signal])
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.wake = resolve
+        sleep(ms, undefined, { signal }).then(() => { resolve() }, (err: unknown) => { if (done.signal.aborted) resolve(); else reject(err) })
+      })
+    } finally {
+      done.abort()
+      this.wake = undefined
+      this.pending = false
+    }
+  }
+
+  close (): void {
+    this.controller.abort()
+  }
 }
 
 /** The terminal view: verdict and reasons, key counts, traffic, the members table. */
