@@ -61,12 +61,16 @@ describe('cli views against real peers and as a process', function () {
     const located = await start(['--api', url, 'locate', 'colour']).done
     expect(located.code, located.stderr).to.equal(EXIT.ok)
     expect(located.stdout.split('\n')[0]).to.match(/^colour: 3 of 3 home replicas hold it; 1 value \(N = 3, as …\w{6} sees it\)$/)
-    expect(located.stdout.split('\n').filter(l => /^\d\s+home\s+\S+.*\s+alive\s+holds\s+1\s/.test(l))).to.have.length(3)
+    expect(located.stdout.split('\n').filter(l => /^\d\s+home\s+12D3\S+( \(this\))?\s+(alive|suspect)\s+holds\s+1\s/.test(l)), located.stdout).to.have.length(3)
 
     // this daemon has no /v1/health yet: the verdict comes from membership
-    const healthy = await start(['--api', url, 'status', '--check']).done
-    expect(healthy.code, healthy.stdout + healthy.stderr).to.equal(CHECK_EXIT.healthy)
-    expect(healthy.stdout).to.match(/^HEALTHY \(the view of …\w{6}, from \/v1\/status/)
+    // (on a loaded machine a member may be suspect for a moment: ask until the view is settled)
+    let healthy: Captured | undefined
+    await eventually(async () => {
+      healthy = await start(['--api', url, 'status', '--check']).done
+      return healthy.code === CHECK_EXIT.healthy
+    }, 'a healthy verdict', 60_000, 500)
+    expect(healthy?.stdout).to.match(/^HEALTHY \(the view of …\w{6}, from \/v1\/status/)
 
     const stop = new AbortController()
     cleanup.add(() => { stop.abort() })
