@@ -77,7 +77,6 @@ describe('cli views against real peers and as a process', function () {
     const watch = start(['--api', url, 'status', '--watch', '--json'], stop.signal)
     const lines = (): Array<{ verdict: string, members: Array<{ peerId: string, state: string }> }> => watch.stdout().trimEnd().split('\n').filter(l => l !== '').map(l => JSON.parse(l))
     await eventually(async () => lines().length >= 1, 'the first snapshot', 30_000)
-    expect(lines()[0]).to.include({ verdict: 'healthy' })
     expect(lines()[0]?.members).to.have.length(4)
 
     await victim.stop({ leave: false })
