@@ -73,6 +73,8 @@ export interface Client {
    * fires; a daemon without the route raises `NotFoundError`.
    */
   events?(options?: AbortOptions): AsyncIterable<ServerEvent>
+  /** `GET /metrics`: the Prometheus text exposition, as it is; `NotFoundError` from a daemon without it */
+  metrics?(options?: AbortOptions): Promise<string>
 }
 
 /** One server-sent event: its `event:` name (`message` when it has none) and its `data:` lines. */
@@ -143,6 +145,31 @@ export class HttpClient implements Client {
 
   async locate (key: string, options: QuorumOptions = {}): Promise<KeyLocation> {
     return this.request('GET', kvRoute(key, { n: options.n }).replace(/^\/v1\/kv\//, '/v1/locate/'), keyLocationShape, options, this.timeout ?? API_DATA_TIMEOUT)
+  }
+
+  async metrics (options: AbortOptions = {}): Promise<string> {
+    const base = apiUrl(this.target.url)
+    const timeout = this.timeout ?? API_STATUS_TIMEOUT
+    const deadline = AbortSignal.timeout(timeout)
+    let answer: Answer
+    try {
+      answer = await send(base, 'GET', '/metrics', { accept: 'text/plain', ...(this.target.token == null ? {} : { authorization: `Bearer ${this.target.token}` }) }, undefined, AbortSignal.any([deadline, ...(options.signal == null ? [] : [options.signal])]))
+    } catch (err) {
+      if (options.signal?.aborted === true) throw new AbortError(`GET /metrics to the daemon at ${this.target.url} was cancelled`)
+      if (deadline.aborted) throw new TimeoutError(`the daemon at ${this.target.url} did not answer GET /metrics within ${formatMs(timeout)}`)
+      const e = err as Error & { code?: string }
+      throw new DaemonUnreachableError(`cannot reach the daemon at ${this.target.url} (${e.code ?? e.message})`, { cause: err })
+    }
+    if (answer.status === 200 && answer.contentType.startsWith('text/plain')) return answer.body
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(answer.body)
+    } catch {}
+    if (isErrorJson(parsed)) {
+      const { error, message } = errorJsonShape(parsed, 'error')
+      throw new RemoteError(error, message)
+    }
+    throw new NotADaemonError(`the server at ${this.target.url} is not a p2pstore daemon: GET /metrics answered ${answer.status} (${answer.contentType === '' ? 'no content type' : answer.contentType.split(';')[0] ?? ''})`)
   }
 
   /**

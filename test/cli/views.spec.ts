@@ -1,4 +1,5 @@
 import http from 'node:http'
+import { requestCounts } from '../../src/cli/commands/status.ts'
 import { main } from '../../src/cli/index.ts'
 import { CHECK_EXIT, EXIT } from '../../src/errors.ts'
 import { useCleanup } from '../utils/cleanup.ts'
@@ -245,6 +246,58 @@ describe('cli views: status --check, status --watch, members, locate', function 
       expect((await watching).code).to.equal(0)
       expect(lines.map(l => (JSON.parse(l) as { verdict: string }).verdict)).to.deep.equal(['healthy', 'degraded', 'at-risk'])
       expect(requests.filter(r => r === '/v1/events')).to.have.length(1)
+    })
+
+    it('traffic: request rates from /metrics between two polls (a terminal shows them; a daemon without /metrics is not asked again)', async () => {
+      let scrapes = 0
+      const requests: string[] = []
+      const url = await listen(cleanup, (req, res) => {
+        requests.push(req.url ?? '')
+        const send = (body: unknown): void => { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
+        if (req.url === '/metrics') {
+          scrapes++
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end([
+            '# TYPE p2pstore_requests_total counter',
+            `p2pstore_requests_total{op="get",outcome="ok"} ${100 * scrapes}`,
+            `p2pstore_requests_total{op="put",outcome="quorum_unavailable"} ${10 * scrapes}`,
+            'p2pstore_request_duration_seconds_bucket{op="get",le="0.0005"} 3'
+          ].join('\n'))
+        } else if (req.url === '/v1/health') send(health('healthy'))
+        else if (req.url === '/v1/status') send(STATUS)
+        else if (req.url === '/v1/peers') send(PEERS)
+        else if (req.url === '/v1/ring') send(RING)
+        else res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'NotFoundError', message: 'no such endpoint', hint: '-' }))
+      })
+      const stop = new AbortController()
+      let screen = ''
+      const watching = run(['--api', url, 'status', '--watch'], { signal: stop.signal, tty: true, onStdout: all => { screen = all } })
+      await eventually(async () => /requests\/s: get \d+\.\d, put \d+\.\d \(\d+\.\d failed\)/.test(screen), 'a traffic line with rates', 30_000)
+      stop.abort()
+      expect((await watching).code).to.equal(0)
+
+      // the stand-ins of the other tests have no /metrics: asked once, then never again
+      const { url: plain, requests: asked } = await standIn(cleanup, () => ({ status: 200, body: health('healthy') }))
+      const again = new AbortController()
+      const watchingPlain = run(['--api', plain, 'status', '--watch', '--json'], { signal: again.signal })
+      await eventually(async () => asked.filter(r => r === '/v1/health').length >= 3, 'three polls', 30_000)
+      again.abort()
+      expect((await watchingPlain).code).to.equal(0)
+      expect(asked.filter(r => r === '/metrics')).to.have.length(1)
+      expect(requests.filter(r => r === '/metrics').length).to.be.at.least(2)
+    })
+
+    it('requestCounts sums p2pstore_requests_total by op, and failures apart', () => {
+      const counts = requestCounts([
+        '# HELP p2pstore_requests_total requests',
+        'p2pstore_requests_total{op="get",outcome="ok"} 5',
+        'p2pstore_requests_total{op="get",outcome="not_found"} 2',
+        'p2pstore_requests_total{outcome="timeout",op="get"} 1',
+        'p2pstore_requests_total{op="put",outcome="siblings"} 4',
+        'p2pstore_requests_total{op="put",outcome="bad_request"} 3',
+        'p2pstore_requests_total_other{op="x"} 100',
+        'p2pstore_requests_total{op="delete",outcome="ok"} NaN'
+      ].join('\n'))
+      expect(Object.fromEntries(counts)).to.deep.equal({ get: 8, put: 7, failed: 4 })
     })
 
     it('a daemon that goes away shows as unavailable and is asked again', async () => {

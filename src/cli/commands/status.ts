@@ -149,7 +149,14 @@ export interface WatchSnapshot {
   members: MemberRow[]
   /** keys this daemon holds, and the health counts when the daemon has /v1/health */
   keys?: Partial<NonNullable<HealthJson['keys']>> & { held: number }
-  traffic?: { connections: number, pendingHints: number }
+  traffic?: {
+    connections: number
+    pendingHints: number
+    /** requests per second by operation since the previous snapshot (from `/metrics`; absent without it) */
+    requestsPerSecond?: Record<string, number>
+    /** of those, failed per second: outcomes other than ok, not found and siblings */
+    failedPerSecond?: number
+  }
   /** why the daemon could not be asked */
   error?: string
 }
@@ -159,8 +166,8 @@ function signature (s: WatchSnapshot): string {
   return JSON.stringify([s.verdict, s.error, s.reasons.map(r => [r.severity, [...(r.peers ?? [])].sort()]), s.members.map(m => [m.peerId, m.state]), s.keys])
 }
 
-async function snapshot (client: Client, options: AbortOptions): Promise<WatchSnapshot> {
-  const [health, members, status] = await Promise.all([healthOf(client, options), memberRows(client, options), client.status(options)])
+async function snapshot (client: Client, traffic: RequestRates, options: AbortOptions): Promise<WatchSnapshot> {
+  const [health, members, status, rates] = await Promise.all([healthOf(client, options), memberRows(client, options), client.status(options), traffic.sample(client, options)])
   return {
     at: new Date().toISOString(),
     verdict: health.verdict,
@@ -169,7 +176,59 @@ async function snapshot (client: Client, options: AbortOptions): Promise<WatchSn
     ...(health.derived === true ? { derived: true as const } : {}),
     members,
     keys: { ...health.keys, held: status.keys },
-    traffic: { connections: status.connections, pendingHints: status.pendingHints }
+    traffic: { connections: status.connections, pendingHints: status.pendingHints, ...rates }
+  }
+}
+
+/** Outcomes of `p2pstore_requests_total` that are answers, not failures. */
+const ANSWERED = new Set(['ok', 'not_found', 'notfound', 'not-found', 'siblings'])
+
+/**
+ * Requests served, summed by operation, from the `p2pstore_requests_total{op,outcome}` counters
+ * of a Prometheus text exposition (plus `failed`: outcomes other than ok, not found, siblings).
+ */
+export function requestCounts (text: string): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    const match = /^p2pstore_requests_total\{([^}]*)\}\s+(\S+)/.exec(line)
+    if (match == null) continue
+    const value = Number(match[2])
+    if (!Number.isFinite(value)) continue
+    const labels = new Map([...(match[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(m => [m[1] ?? '', m[2] ?? '']))
+    const op = labels.get('op') ?? 'other'
+    counts.set(op, (counts.get(op) ?? 0) + value)
+    if (!ANSWERED.has(labels.get('outcome') ?? 'ok')) counts.set('failed', (counts.get('failed') ?? 0) + value)
+  }
+  return counts
+}
+
+/**
+ * Request rates between two scrapes of the daemon's `/metrics`. A daemon without it (404), or a
+ * token that may not read it (403), is not asked again.
+ */
+class RequestRates {
+  private previous?: { at: number, counts: Map<string, number> }
+  private unavailable = false
+
+  async sample (client: Client, options: AbortOptions): Promise<{ requestsPerSecond?: Record<string, number>, failedPerSecond?: number }> {
+    if (this.unavailable || client.metrics == null) return {}
+    let text: string | undefined
+    try {
+      text = await client.metrics(options)
+    } catch (err) {
+      const name = (err as Error).name
+      if (name === 'NotFoundError' || name === 'ForbiddenError' || name === 'NotADaemonError') this.unavailable = true
+      return {}
+    }
+    if (typeof text !== 'string') return {}
+    const now = { at: Date.now(), counts: requestCounts(text) }
+    const before = this.previous
+    this.previous = now
+    const seconds = before == null ? 0 : (now.at - before.at) / 1000
+    if (before == null || seconds <= 0) return {}
+    const rate = (name: string): number => Math.max(0, Math.round(10 * ((now.counts.get(name) ?? 0) - (before.counts.get(name) ?? 0)) / seconds) / 10)
+    const ops = [...now.counts.keys()].filter(k => k !== 'failed').sort()
+    return { requestsPerSecond: Object.fromEntries(ops.map(op => [op, rate(op)])), failedPerSecond: rate('failed') }
   }
 }
 
@@ -185,6 +244,7 @@ async function snapshot (client: Client, options: AbortOptions): Promise<WatchSn
 async function watchCommand (ctx: CommandContext, interval: number): Promise<number> {
   const client = await ctx.client()
   const events = new WatchEvents(client, ctx.signal)
+  const traffic = new RequestRates()
   let last: string | undefined
   let lastScreen: string | undefined
   try {
@@ -192,7 +252,7 @@ async function watchCommand (ctx: CommandContext, interval: number): Promise<num
       const started = Date.now()
       let snap: WatchSnapshot
       try {
-        snap = await snapshot(client, { signal: ctx.signal })
+        snap = await snapshot(client, traffic, { signal: ctx.signal })
       } catch (err) {
         if (ctx.signal.aborted) break
         const described = describeError(err)
@@ -296,7 +356,11 @@ export function watchScreen (snap: WatchSnapshot): string {
   }
   lines.push(...verdictBlock({ verdict: snap.verdict, peerId: snap.peerId ?? '', reasons: snap.reasons, derived: snap.derived }))
   if (snap.keys != null) lines.push(`keys     ${snap.keys.held} held here${snap.keys.primary == null ? '' : `; of those it is first live home replica of: ${snap.keys.primary}, ${snap.keys.underReplicated ?? 0} under-replicated, ${snap.keys.singleCopy ?? 0} single-copy`}`)
-  if (snap.traffic != null) lines.push(`traffic  ${snap.traffic.connections} connections, ${snap.traffic.pendingHints} pending hints`)
+  if (snap.traffic != null) {
+    const rates = snap.traffic.requestsPerSecond
+    const requests = rates == null ? '' : `; requests/s: ${Object.entries(rates).map(([op, r]) => `${op} ${r.toFixed(1)}`).join(', ') || 'none'} (${(snap.traffic.failedPerSecond ?? 0).toFixed(1)} failed)`
+    lines.push(`traffic  ${snap.traffic.connections} connections, ${snap.traffic.pendingHints} pending hints${requests}`)
+  }
   lines.push('')
   const { header, cells } = memberTable(snap.members)
   lines.push(...columnLines(header, cells))
