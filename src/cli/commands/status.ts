@@ -161,9 +161,14 @@ export interface WatchSnapshot {
   error?: string
 }
 
-/** What a change is: verdict, reasons' severities and peers, members' states, key counts — not the seconds in a reason's text. */
+/**
+ * What a change is: verdict, reasons' severities and peers, members' states, the health's key
+ * counts — not the seconds in a reason's text, nor the keys held or the traffic, which move with
+ * every write.
+ */
 function signature (s: WatchSnapshot): string {
-  return JSON.stringify([s.verdict, s.error, s.reasons.map(r => [r.severity, [...(r.peers ?? [])].sort()]), s.members.map(m => [m.peerId, m.state]), s.keys])
+  const { held: _held, ...health } = s.keys ?? { held: 0 }
+  return JSON.stringify([s.verdict, s.error, s.reasons.map(r => [r.severity, [...(r.peers ?? [])].sort()]), s.members.map(m => [m.peerId, m.state]), health])
 }
 
 async function snapshot (client: Client, traffic: RequestRates, options: AbortOptions): Promise<WatchSnapshot> {
