@@ -373,5 +373,11 @@ describe('cli views: status --check, status --watch, members, locate', function 
     const missing = await run(['locate', 'nothing'], { client: nowhere })
     expect(missing.code).to.equal(EXIT.notFound)
     expect(missing.stderr).to.match(/no peer asked holds this key/)
+
+    // an older daemon without the route: a clear word, not "not found"
+    const { url } = await standIn(cleanup, () => ({ status: 200, body: health('healthy') }))
+    const older = await run(['--api', url, 'locate', 'k'])
+    expect(older.code).to.equal(EXIT.badInput)
+    expect(older.stderr).to.match(/this daemon does not serve GET \/v1\/locate\/:key \(an older p2pstore\): upgrade it/)
   })
 })

@@ -1,3 +1,4 @@
+import { UnsupportedOperationError } from '@libp2p/interface'
 import { EXIT } from '../../errors.ts'
 import type { KeyLocation, LocatedCopy, LocatedPeer } from '../../replication/index.ts'
 import type { CommandContext } from '../context.ts'
@@ -15,7 +16,17 @@ export interface LocateCommandOptions {
  */
 export async function locateCommand (ctx: CommandContext, key: string, opts: LocateCommandOptions): Promise<number> {
   const client = await ctx.client()
-  const location = await client.locate(key, { n: opts.n, signal: ctx.signal })
+  let location: KeyLocation
+  try {
+    location = await client.locate(key, { n: opts.n, signal: ctx.signal })
+  } catch (err) {
+    // an older daemon has no such route: say so, not "nothing is stored under that name"
+    const e = err as Error
+    if (e.name === 'NotFoundError' && e.message.startsWith('no such endpoint')) {
+      throw Object.assign(new UnsupportedOperationError(`this daemon does not serve GET /v1/locate/:key (an older p2pstore): upgrade it to locate keys (${e.message})`), { cause: err })
+    }
+    throw err
+  }
   const found = location.homeCopies + location.otherCopies > 0
   ctx.out.result(location, () => {
     const home = location.peers.filter(p => p.role === 'home')
