@@ -171,7 +171,7 @@ export const healthShape: Shape<HealthJson> = object<HealthJson>({
   members: optional(object<NonNullable<HealthJson['members']>>({ alive: number, suspect: number, dead: number, left: number, total: number })),
   view: optional(object<NonNullable<HealthJson['view']>>({ digest: optional(string), agreeing: number, disagreeing: number, unknown: number })),
   keys: optional(object<NonNullable<HealthJson['keys']>>({ primary: number, underReplicated: number, writeUnavailable: number, readUnavailable: number, singleCopy: number })),
-  rereplication: nullable(object<NonNullable<HealthJson['rereplication']>>({ active: boolean, done: number, total: number, progress: number, etaSeconds: optional(number) })),
+  rereplication: nullable(object<NonNullable<HealthJson['rereplication']>>({ active: boolean, done: number, total: number, progress: number, etaSeconds: nullable(number) })),
   reasons: arrayOf(object<HealthReason>({
     severity: oneOf('degraded', 'at-risk', 'unavailable'),
     cause: string,

@@ -27,7 +27,7 @@ export interface HealthJson {
   members?: { alive: number, suspect: number, dead: number, left: number, total: number }
   view?: { digest?: string, agreeing: number, disagreeing: number, unknown: number }
   keys?: { primary: number, underReplicated: number, writeUnavailable: number, readUnavailable: number, singleCopy: number }
-  rereplication?: { active: boolean, done: number, total: number, progress: number, etaSeconds?: number } | null
+  rereplication?: { active: boolean, done: number, total: number, progress: number, etaSeconds?: number | null } | null
   reasons: HealthReason[]
   /** set by the client, never by a daemon: this verdict was derived from `/v1/status` because the daemon has no `/v1/health` */
   derived?: true
