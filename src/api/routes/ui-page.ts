@@ -51,7 +51,7 @@ function peerCell (id: string): string {
 export function renderLive (d: PageData): string {
   const r = d.report
   const reasons = r.reasons.length === 0
-    ? '<p class="ok-line">Every member is alive and every key this peer is first replica of has all its copies.</p>'
+    ? '<p class="ok-line">Every key this peer is first replica of has all its copies, and no live member is in doubt.</p>'
     : `<ol class="reasons">${r.reasons.map((reason, i) => `
       <li class="sev-${esc(reason.severity)}"><span class="cause">${esc(reason.cause)}</span> <span class="arrow">→</span> <span class="effect">${esc(reason.effect)}</span>${
         reason.keys.length + reason.peers.length === 0
@@ -231,7 +231,8 @@ const SCRIPT = `
       show('disconnected (' + err.message + '), retrying', 'bad')
     }
   }
-  const soon = () => { if (!queued) { queued = true; setTimeout(refresh, 250) } }
+  // events come in bursts (a death is several): one refresh per second at most
+  const soon = () => { if (!queued) { queued = true; setTimeout(refresh, 1000) } }
   if (typeof EventSource === 'function') {
     const events = new EventSource('/v1/events')
     for (const name of ['health', 'member', 'traffic']) events.addEventListener(name, soon)
