@@ -41,6 +41,10 @@ describe('health: replication safety over a real 4-peer test net', function () {
       expect(r.rereplication).to.equal(null)
     }
 
+    // views agree: each peer's digest, announced in its alive updates, equals everyone else's
+    // (a loaded machine makes members flap suspect ↔ alive, which changes views: hence the long wait)
+    await within(() => peers.every(p => p.health.report().view.agreeing === 3) && new Set(peers.map(p => p.health.report().view.digest)).size === 1, 'every peer sees 3 others share its view', 180_000)
+
     const victim = peers[3] as Peer
     const survivors = peers.slice(0, 3)
     const seen = new Map<string, number>()
