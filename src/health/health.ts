@@ -112,7 +112,6 @@ export class Health extends TypedEventEmitter<HealthEvents> implements Startable
   private readonly serving: () => boolean
   private readonly settle: number
   private readonly entries = new Map<string, KeyEntry>()
-  private readonly dirty = new Map<string, Uint8Array | undefined>()
   private readonly confirmedAt = new Map<string, number>()
   private readonly losses = new Map<string, Loss>()
   private readonly repaired: Array<{ peerId: string, seconds: number, keys: number }> = []
@@ -168,18 +167,25 @@ export class Health extends TypedEventEmitter<HealthEvents> implements Startable
     if (this.running) return
     this.running = true
     // subscribe before the scan: a change during the scan wins over what the scan read
+    const touched = new Set<string>()
+    let scanning = true
     this.unsubscribe = this.components.engine.onChange((key, record) => {
-      this.dirty.set(hex(key), record == null ? undefined : key)
+      const id = hex(key)
+      if (scanning) touched.add(id)
+      this.track(id, key, record != null)
       this.changed()
     })
     this.components.membership.addEventListener('member:update', this.onMember)
     this.loading = (async () => {
       for await (const { key } of this.components.engine.entries()) {
         const id = hex(key)
-        if (!this.dirty.has(id) && !this.entries.has(id)) this.dirty.set(id, key)
+        if (!touched.has(id)) this.track(id, key, true)
       }
       this.changed()
-    })()
+    })().finally(() => {
+      scanning = false
+      touched.clear()
+    })
     this.loading.catch(err => { this.log.error('indexing the store for health failed - %e', err) })
   }
 
@@ -446,14 +452,21 @@ export class Health extends TypedEventEmitter<HealthEvents> implements Startable
         loss.affected = loss.keys.size
       }
     }
-    for (const [id, key] of this.dirty) {
-      if (key == null) this.entries.delete(id)
-      else if (!this.entries.has(id)) {
-        const homes = this.homesOf(key)
-        this.entries.set(id, { key, homes, since: homes.map(() => 0) })
-      }
+  }
+
+  /**
+   * A key appeared or went away. A new key is placed at once, in the view it was written under
+   * (one lookup in placement's cached table, as the write itself made): its home replicas then are
+   * trusted, and only those a later view change brings need evidence.
+   */
+  private track (id: string, key: Uint8Array, present: boolean): void {
+    if (!present) {
+      this.entries.delete(id)
+      return
     }
-    this.dirty.clear()
+    if (this.entries.has(id)) return
+    const homes = this.homesOf(key)
+    this.entries.set(id, { key, homes, since: homes.map(() => 0) })
   }
 
   private homesOf (key: Uint8Array): string[] {
