@@ -35,6 +35,7 @@ const FLOORS = [
   ['src/daemon.ts', 'src/client'],
   ['src/api'],
   ['src/peer.ts'],
+  ['src/health'],
   ['src/config.ts', 'src/join'],
   ['src/replication'],
   ['src/membership'],

@@ -357,3 +357,12 @@ export const MAX_CAPACITY = 64
 
 /** Longest zone label, in characters. */
 export const MAX_ZONE_LENGTH = 64
+
+/** `GET /v1/events`: most server-sent-event subscribers at once (each holds a connection open); more get 503. */
+export const MAX_EVENT_SUBSCRIBERS = 16
+/** `GET /v1/events`: the health report is sent at least this often, as a heartbeat (issue #18). */
+export const EVENTS_HEARTBEAT = 5 * second
+/** The `/ui` traffic strip: one sample of the kv API's requests per this period, the last `UI_TRAFFIC_SAMPLES` kept. */
+export const UI_TRAFFIC_PERIOD = 5 * second
+/** See `UI_TRAFFIC_PERIOD`: 36 samples are three minutes. */
+export const UI_TRAFFIC_SAMPLES = 36

@@ -25,6 +25,7 @@ import { CONNECTION_PING_INTERVAL, DEFAULT_N, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEO
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
+import { Health } from './health/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
@@ -172,6 +173,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly handoff: Handoff
   private readonly antiEntropy: AntiEntropy
   private readonly locator: Locator
+  /** replication safety and the health verdict (issue #18) */
+  readonly health: Health
   private readonly gate: PartitionGate
   /** who belongs: the roster in force, and the checks built on it */
   readonly admission: Admission
@@ -205,7 +208,9 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       capacity: config.capacity,
       zone: config.zone,
       // read when this peer announces itself (after start: anti-entropy exists by then)
-      keyCount: () => this.antiEntropy?.keys ?? 0
+      keyCount: () => this.antiEntropy?.keys ?? 0,
+      // read when this peer announces itself (after start: health exists by then)
+      viewDigest: () => this.health?.viewDigest()
     })
     this.rosterGossip = new RosterGossip({ logger, admission, network: libp2p, events: libp2p })
     // a removed member is never a replica again: out of the view now, its news dropped from now on
@@ -261,7 +266,12 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       n: config.n, interval: config.handoffInterval, tombstoneGrace: config.tombstoneGrace
     })
     this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
-      n: config.n, interval: config.antiEntropyInterval
+      n: config.n,
+      interval: config.antiEntropyInterval,
+      onRound: (round, complete) => { this.health.roundDone(round.peer, round.at - round.ms, complete) }
+    })
+    this.health = new Health({ logger, peerId: libp2p.peerId, engine: this.engine, placement: this.placement, membership: this.membership }, {
+      n: config.n, r: config.r, w: config.w, serving: () => this.running
     })
     this.locator = new Locator({ peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, { n: config.n })
     // data follows membership: a member that joins, dies or comes back changes who owns what
@@ -320,6 +330,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.joiner.start()
       this.handoff.start()
       this.antiEntropy.start()
+      this.health.start()
       this.startedAt = Date.now()
       this.running = true
       this.stopping = undefined
@@ -339,6 +350,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       // a failed start was reported to its caller
       await this.starting?.catch(expected(this.log.trace, 'the start before this stop'))
       await this.joiner.stop()
+      await this.health.stop()
       await this.antiEntropy.stop()
       await this.handoff.stop()
       await this.membership.stop({ leave: options.leave ?? true })

@@ -33,6 +33,9 @@ export interface RoutePermission {
  */
 export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/health': { permission: 'health' },
+  'GET /v1/events': { permission: 'health' },
+  'GET /ui': { permission: 'health' },
+  'POST /v1/ui/session': { permission: 'health' },
   'GET /metrics': { permission: 'metrics' },
   'GET /v1/status': { permission: 'read' },
   'GET /v1/peers': { permission: 'read' },
@@ -71,7 +74,8 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
   const required = init.required ?? true
   app.addHook('onRequest', async (request) => {
     if (!required && init.store.entries().length === 0) return
-    const secret = bearer(request)
+    // the status page's cookie stands in for the header on GET only: a cross-site form cannot write with it
+    const secret = bearer(request) ?? (request.method === 'GET' || request.method === 'HEAD' ? uiCookie(request) : undefined)
     if (secret == null) throw new UnauthorizedError('this API demands a bearer token (Authorization: Bearer p2ps_…)')
     const token = init.store.verify(secret)
 
@@ -94,6 +98,16 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
 
 function bearer (request: FastifyRequest): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')
+  return match?.[1]
+}
+
+/** The cookie `POST /v1/ui/session` sets for the status page (see routes/ui.ts). */
+export const UI_COOKIE = 'p2pstore_ui'
+/** How long the status page's cookie lasts (seconds): 12 h. */
+export const UI_COOKIE_MAX_AGE = 12 * 3600
+
+function uiCookie (request: FastifyRequest): string | undefined {
+  const match = new RegExp(`(?:^|;\\s*)${UI_COOKIE}=([^;\\s]+)`).exec(request.headers.cookie ?? '')
   return match?.[1]
 }
 

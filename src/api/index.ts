@@ -14,10 +14,13 @@ import { describeError, ValueTooLargeError } from '../errors.ts'
 import { requireApiTokens, requireBearerToken } from './auth.ts'
 import { clientErrorHandler, errorJson, frameworkErrors, resolveApiLimits } from './edges.ts'
 import { faultRoutes } from './routes/faults.ts'
+import { healthRoutes } from './routes/health.ts'
 import { kvRoutes } from './routes/kv.ts'
 import { locateRoutes } from './routes/locate.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
+import { uiRoutes } from './routes/ui.ts'
+import { Traffic } from './traffic.ts'
 import type { ApiTokensInit } from './auth.ts'
 import type { ApiLimits } from './edges.ts'
 import type { FaultTarget } from './routes/faults.ts'
@@ -28,7 +31,7 @@ export { isLoopbackHost, ROUTE_PERMISSIONS } from './auth.ts'
 export type { ApiTokensInit, RoutePermission } from './auth.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
 export type { FaultTarget, PartitionJson } from './routes/faults.ts'
-export type { ApiContext, ApiPeer } from './types.ts'
+export type { ApiContext, ApiHealth, ApiPeer } from './types.ts'
 export type { ApiLimits, ErrorJson } from './edges.ts'
 
 /** Options of `createApiServer()`. */
@@ -74,7 +77,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
     clientErrorHandler: clientErrorHandler(limits)
   })
   app.server.maxConnections = limits.maxConnections
-  const ctx: ApiContext = { peer: init.peer }
+  const ctx: ApiContext = { peer: init.peer, traffic: new Traffic() }
   // values are raw bytes whatever their content type claims
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
@@ -96,7 +99,13 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
     return reply.status(404).send({ error: 'NotFoundError', message: `no such endpoint: ${request.method} ${request.url}`, hint: 'see README, "HTTP API"' })
   })
 
+  // the status page's traffic strip: kv requests as answered
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url === '/v1/kv/:key') ctx.traffic?.record(reply.statusCode, reply.elapsedTime)
+  })
   statusRoutes(app, ctx)
+  healthRoutes(app, ctx)
+  uiRoutes(app, ctx)
   peersRoutes(app, ctx)
   kvRoutes(app, ctx)
   locateRoutes(app, ctx)

@@ -3,9 +3,18 @@
  * never import the server module that imports them).
  */
 
+import type { Traffic } from './traffic.ts'
+import type { HealthEvents, HealthReport, MemberEvent } from '../health/index.ts'
 import type { GetResult, KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
+import type { TypedEventTarget } from 'main-event'
+
+/** What `/v1/health`, `/v1/events` and `/ui` read (a peer's `health`). */
+export interface ApiHealth extends TypedEventTarget<HealthEvents> {
+  report(): HealthReport
+  recentEvents(): MemberEvent[]
+}
 
 /** What the API serves: the subset of `Peer` it calls. */
 export interface ApiPeer {
@@ -17,9 +26,13 @@ export interface ApiPeer {
   delete(key: Uint8Array, options?: DeleteOptions): Promise<WriteResult>
   /** where a key lives (`GET /v1/locate/:key`) */
   locate(key: Uint8Array, options?: LocateOptions): Promise<KeyLocation>
+  /** health and replication safety (issue #18); without it `/v1/health`, `/v1/events` and `/ui` answer 503 */
+  readonly health?: ApiHealth
 }
 
 /** Passed to every route plugin. */
 export interface ApiContext {
   peer: ApiPeer
+  /** the kv API's recent traffic, for the status page */
+  traffic?: Traffic
 }

@@ -21,6 +21,8 @@ export interface MemberRecord {
   zone?: string
   /** how many keys it said it held, in its latest alive announcement we saw (informational) */
   keys?: number
+  /** the digest of its member view it last announced itself, and when we received it (issue #18) */
+  viewDigest?: { digest: Uint8Array, at: number }
   state: MemberState
   incarnation: number
   addrs: Multiaddr[]
@@ -109,6 +111,7 @@ export class MemberTable {
         incarnation: update.incarnation,
         addrs: update.addrs,
         lastHeard: from === id ? now : 0,
+        viewDigest: from === id && update.viewDigest != null ? { digest: update.viewDigest, at: now } : undefined,
         stateSince: now,
         suspectedBy: update.state === 'suspect' ? new Set([accuser]) : new Set()
       }
@@ -116,6 +119,8 @@ export class MemberTable {
       return { kind: 'changed', record }
     }
 
+    // only the member itself says what its view is: relayed news would be older than its own
+    if (from === id && update.viewDigest != null) current.viewDigest = { digest: update.viewDigest, at: now }
     if (!overrides(update, current)) {
       if (update.state === 'suspect' && current.state === 'suspect' && update.incarnation === current.incarnation && !current.suspectedBy.has(accuser)) {
         current.suspectedBy.add(accuser)

@@ -36,6 +36,8 @@ export interface MembershipInit {
   zone?: string
   /** how many keys this peer holds, announced with its alive updates (for `p2pstore ring`). @default not announced */
   keyCount?: () => number
+  /** a digest of this peer's member view, announced with its alive updates (issue #18). @default not announced */
+  viewDigest?: () => Uint8Array | undefined
 }
 
 /** What membership needs from libp2p (a libp2p node fits). */
@@ -98,8 +100,9 @@ const MAX_FRAME = 4 * 1024 * 1024
  */
 export class Membership extends TypedEventEmitter<MembershipEvents> implements Startable {
   private readonly components: MembershipComponents
-  private readonly init: Required<Omit<MembershipInit, 'capacity' | 'zone' | 'keyCount'>>
+  private readonly init: Required<Omit<MembershipInit, 'capacity' | 'zone' | 'keyCount' | 'viewDigest'>>
   private readonly keyCount?: () => number
+  private readonly viewDigest?: () => Uint8Array | undefined
   private readonly capacity?: number
   private readonly zone?: string
   private changes = 0
@@ -130,8 +133,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   constructor (components: MembershipComponents, init: MembershipInit = {}) {
     super()
     this.components = components
-    const { capacity, zone, keyCount, ...gossip } = init
+    const { capacity, zone, keyCount, viewDigest, ...gossip } = init
     this.keyCount = keyCount
+    this.viewDigest = viewDigest
     this.init = { ...GOSSIP_DEFAULT, ...stripUndefined(gossip) }
     // capacity 1 and no zone travel as the wire's defaults
     this.capacity = capacity === 1 ? undefined : capacity
@@ -544,7 +548,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       addrs: this.components.network.getMultiaddrs().map(a => a.decapsulateCode(421)).slice(0, 16),
       capacity: this.capacity,
       zone: this.zone,
-      keys: this.keyCount?.()
+      keys: this.keyCount?.(),
+      viewDigest: this.viewDigest?.()
     }
   }
 

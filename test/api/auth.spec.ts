@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { stubInterface } from 'sinon-ts'
 import { createApiServer, ROUTE_PERMISSIONS } from '../../src/api/index.ts'
 import { DataDir } from '../../src/datadir/index.ts'
@@ -6,6 +7,7 @@ import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
 import type { ApiPeer, FaultTarget } from '../../src/api/index.ts'
 import type { Sibling } from '../../src/clock/index.ts'
+import type { HealthEvents, HealthReport } from '../../src/health/index.ts'
 import type { GetResult, KnownPeer, PeerStatus } from '../../src/peer.ts'
 import type { Role } from '../../src/tokens/index.ts'
 import type { FastifyInstance } from 'fastify'
@@ -27,7 +29,22 @@ function stubPeer (): StubbedInstance<ApiPeer> {
   peer.get.callsFake(async (key: Uint8Array) => new TextDecoder().decode(key).includes('missing') ? MISSING : FOUND)
   peer.put.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   peer.delete.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
+  Object.assign(peer, { health: Object.assign(new TypedEventEmitter<HealthEvents>(), { report: () => HEALTHY, recentEvents: () => [] }) })
   return peer
+}
+
+const HEALTHY: HealthReport = {
+  verdict: 'healthy',
+  peerId: '12D3KooWTest',
+  serving: true,
+  checkedAt: new Date(T0).toISOString(),
+  members: { alive: 1, suspect: 0, dead: 0, left: 0, total: 1 },
+  view: { digest: '00', agreeing: 0, disagreeing: 0, unknown: 0, disagreeingPeers: [] },
+  keys: { primary: 0, underReplicated: 0, writeUnavailable: 0, readUnavailable: 0, singleCopy: 0 },
+  rereplication: null,
+  reasons: [],
+  notes: [],
+  replication: { n: 3, r: 2, w: 2 }
 }
 
 function stubFaults (): StubbedInstance<FaultTarget> {
@@ -43,7 +60,7 @@ type Needs = 'read' | 'write' | 'admin' | 'metrics' | 'health' | 'unknown'
 
 interface RouteCase {
   name: string
-  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE'
+  method: 'GET' | 'HEAD' | 'PUT' | 'DELETE' | 'POST'
   url: string
   needs: Needs
   /** the key is inside the prefix app/ (true), outside (false), or there is no key (undefined) */
@@ -51,6 +68,10 @@ interface RouteCase {
   /** the status when allowed */
   ok: number
   body?: string
+  /** an event stream: the answer's head is checked, then the stream is dropped */
+  stream?: boolean
+  /** a browser page: a 401 answers a sign-in form, not JSON */
+  page?: boolean
 }
 
 const ROUTES: RouteCase[] = [
@@ -76,7 +97,10 @@ const ROUTES: RouteCase[] = [
   { name: 'heal', method: 'DELETE', url: '/v1/faults/partition', needs: 'admin', ok: 200 },
   // not served yet: an authenticated caller learns it does not exist, an anonymous one learns nothing
   { name: 'metrics (not served yet)', method: 'GET', url: '/metrics', needs: 'unknown', ok: 404 },
-  { name: 'health (not served yet)', method: 'GET', url: '/v1/health', needs: 'unknown', ok: 404 },
+  { name: 'health', method: 'GET', url: '/v1/health', needs: 'health', ok: 200 },
+  { name: 'events', method: 'GET', url: '/v1/events', needs: 'health', ok: 200, stream: true },
+  { name: 'status page', method: 'GET', url: '/ui', needs: 'health', ok: 200, page: true },
+  { name: 'status page session', method: 'POST', url: '/v1/ui/session', needs: 'health', ok: 204 },
   { name: 'unknown endpoint', method: 'GET', url: '/v1/nope', needs: 'unknown', ok: 404 }
 ]
 
@@ -162,7 +186,8 @@ describe('api tokens: every route × role × prefix', () => {
       method: route.method,
       url: route.url,
       headers: { ...(header == null ? {} : { authorization: header }), ...(route.body == null ? {} : { 'content-type': 'application/octet-stream' }) },
-      ...(route.body == null ? {} : { payload: route.body })
+      ...(route.body == null ? {} : { payload: route.body }),
+      ...(route.stream === true ? { payloadAsStream: true } : {})
     })
   }
 
@@ -171,6 +196,8 @@ describe('api tokens: every route × role × prefix', () => {
     const peer = stubPeer()
     const faults = stubFaults()
     const app = createApiServer({ peer, faults, tokens: { store } })
+    // ends the event streams the matrix opened
+    cleanup.add(async () => { await app.close() })
     let checked = 0
     for (const cred of creds) {
       for (const route of ROUTES) {
@@ -178,8 +205,17 @@ describe('api tokens: every route × role × prefix', () => {
         const res = await inject(app, route, cred.header)
         const want = expected(cred, route)
         const what = `${cred.name} → ${route.method} ${route.url}`
-        expect(res.statusCode, `${what}: ${res.body}`).to.equal(want)
-        if (want === 401 || want === 403) {
+        expect(res.statusCode, `${what}: ${route.stream === true ? '(stream)' : res.body}`).to.equal(want)
+        if (route.stream === true) {
+          if (want === 200) expect(res.headers['content-type'], what).to.match(/^text\/event-stream/)
+          else expect(res.headers['content-type'], what).to.match(/json/)
+          res.stream().destroy()
+        } else if (route.page === true && want === 401) {
+          // a browser gets the sign-in form, under the page's policy
+          expect(res.headers['content-type'], what).to.match(/^text\/html/)
+          expect(res.headers['content-security-policy'], what).to.match(/script-src 'nonce-/)
+          expect(res.body, what).to.include('id="login"')
+        } else if (want === 401 || want === 403) {
           // HEAD answers carry no body
           if (route.method !== 'HEAD') expect(res.json(), what).to.include({ error: want === 401 ? 'UnauthorizedError' : 'ForbiddenError' })
           if (route.method !== 'HEAD' && want === 401 && cred.refusal != null) expect(res.json().message, what).to.match(cred.refusal)

@@ -27,6 +27,8 @@ export interface MemberUpdate {
   zone?: string
   /** alive: how many keys the member held when it sent this (informational) */
   keys?: number
+  /** alive, from the member itself: a digest of its member view (at most 32 bytes) */
+  viewDigest?: Uint8Array
 }
 
 /** A validated membership message. */
@@ -91,7 +93,8 @@ export function encodeMembershipMessage (message: MembershipMessage): Uint8Array
       accuser: u.accuser?.toString() ?? '',
       capacity: u.capacity ?? 0,
       zone: u.zone ?? '',
-      keys: BigInt(u.keys ?? 0)
+      keys: BigInt(u.keys ?? 0),
+      viewDigest: (u.viewDigest ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>
     }))
   })
 }
@@ -123,6 +126,7 @@ function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpda
     }
   })
   if (!Number.isFinite(u.capacity) || u.capacity < 0 || u.capacity > MAX_CAPACITY) throw new InvalidMessageError(`capacity ${u.capacity} out of range (0 < capacity ≤ ${MAX_CAPACITY})`)
+  if (u.viewDigest.byteLength > 32) throw new InvalidMessageError(`view digest of ${u.viewDigest.byteLength} bytes (max 32)`)
   if (u.zone.length > MAX_ZONE_LENGTH) throw new InvalidMessageError(`zone label of ${u.zone.length} characters (max ${MAX_ZONE_LENGTH})`)
   return {
     peerId: parsePeerId(u.peerId),
@@ -132,7 +136,8 @@ function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpda
     accuser: u.accuser === '' ? undefined : parsePeerId(u.accuser),
     capacity: u.capacity === 0 ? undefined : u.capacity,
     zone: u.zone === '' ? undefined : u.zone,
-    keys: u.keys === 0n || u.keys > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(u.keys)
+    keys: u.keys === 0n || u.keys > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(u.keys),
+    viewDigest: u.viewDigest.byteLength === 0 ? undefined : u.viewDigest
   }
 }
 

@@ -1,4 +1,5 @@
 import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -11,6 +12,7 @@ export interface MemberUpdate {
   capacity: number
   zone: string
   keys: bigint
+  viewDigest: Uint8Array<ArrayBuffer>
 }
 
 export namespace MemberUpdate {
@@ -85,6 +87,11 @@ export namespace MemberUpdate {
           w.uint64(obj.keys)
         }
 
+        if ((obj.viewDigest != null && obj.viewDigest.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.viewDigest)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -97,7 +104,8 @@ export namespace MemberUpdate {
           accuser: '',
           capacity: 0,
           zone: '',
-          keys: 0n
+          keys: 0n,
+          viewDigest: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -140,6 +148,10 @@ export namespace MemberUpdate {
             }
             case 8: {
               obj.keys = reader.uint64()
+              break
+            }
+            case 9: {
+              obj.viewDigest = reader.bytes()
               break
             }
             default: {
@@ -225,6 +237,13 @@ export namespace MemberUpdate {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.viewDigest`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -278,6 +297,11 @@ export namespace MemberUpdate {
     value: bigint
   }
 
+  export interface MemberUpdateViewDigestFieldEvent {
+    field: '$.viewDigest'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<MemberUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MemberUpdate.codec())
   }
@@ -286,7 +310,7 @@ export namespace MemberUpdate {
     return decodeMessage(buf, MemberUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent | MemberUpdateAddrsFieldEvent | MemberUpdateAccuserFieldEvent | MemberUpdateCapacityFieldEvent | MemberUpdateZoneFieldEvent | MemberUpdateKeysFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent | MemberUpdateAddrsFieldEvent | MemberUpdateAccuserFieldEvent | MemberUpdateCapacityFieldEvent | MemberUpdateZoneFieldEvent | MemberUpdateKeysFieldEvent | MemberUpdateViewDigestFieldEvent> {
     return streamMessage(buf, MemberUpdate.codec(), opts)
   }
 }
@@ -505,6 +529,12 @@ export namespace MembershipMessage {
     index: number
   }
 
+  export interface MembershipMessageUpdatesViewDigestFieldEvent {
+    field: '$.updates[].viewDigest'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -513,7 +543,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesZoneFieldEvent | MembershipMessageUpdatesKeysFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesZoneFieldEvent | MembershipMessageUpdatesKeysFieldEvent | MembershipMessageUpdatesViewDigestFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

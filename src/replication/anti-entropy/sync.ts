@@ -28,6 +28,12 @@ export interface AntiEntropyInit {
   interval?: number
   /** keys transferred at once. @default ANTI_ENTROPY_CONCURRENCY (4) */
   concurrency?: number
+  /**
+   * Told of every round that ran to its end, with whether every differing key was transferred
+   * (`complete`): the evidence health counts a replica's copies as confirmed by (issue #18).
+   * @default none
+   */
+  onRound?: (round: AntiEntropyRound, complete: boolean) => void
 }
 
 /** The outcome of one round. */
@@ -62,6 +68,7 @@ export class AntiEntropy implements Startable {
   private readonly log: Logger
   private readonly n: number
   private readonly concurrency: number
+  private readonly onRound?: (round: AntiEntropyRound, complete: boolean) => void
   private readonly index: MerkleIndex
   private readonly task: RepeatingTask
   private loading?: Promise<void>
@@ -76,6 +83,7 @@ export class AntiEntropy implements Startable {
     this.log = components.logger.forComponent('p2pstore:replication:anti-entropy')
     this.n = init.n ?? DEFAULT_N
     this.concurrency = init.concurrency ?? ANTI_ENTROPY_CONCURRENCY
+    this.onRound = init.onRound
     this.task = new RepeatingTask(async ({ signal }) => { await this.tick(signal) }, { interval: init.interval ?? ANTI_ENTROPY_INTERVAL, log: this.log, name: 'anti-entropy round' })
     const self = components.peerId.toString()
     this.index = new MerkleIndex({
@@ -145,6 +153,7 @@ export class AntiEntropy implements Startable {
     const differing = differingBuckets(mine, summary.leaves ?? [])
     let pushed = 0
     let pulled = 0
+    let complete = true
     if (differing.length > 0) {
       const answer = expectOk(await this.components.rpc.request(peer, { type: 'digests', buckets: differing }, options), peer)
       // our digests as of now: a write since the summary only makes a key look different
@@ -154,10 +163,12 @@ export class AntiEntropy implements Startable {
       const toPull = [...theirs.values()].filter(d => !sameHash(ours.get(hex(d.key))?.hash, d.hash))
       pushed = await this.each(toPush, async d => this.push(peer, d.key, options))
       pulled = await this.each(toPull, async d => this.pull(peer, d.key, options))
+      complete = pushed === toPush.length && pulled === toPull.length
     }
     const round = { peer: id, keys, differing: differing.length, pushed, pulled, at: Date.now(), ms: Date.now() - begin }
     this.lastRound = round
     this.rounds++
+    this.onRound?.(round, complete)
     if (pushed + pulled > 0) this.log('round with %p: %d leaves differed, %d keys sent, %d fetched in %d ms', peer, differing.length, pushed, pulled, round.ms)
     return round
   }

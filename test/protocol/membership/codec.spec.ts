@@ -26,11 +26,13 @@ describe('protocol/membership codec', () => {
     const frame = (u: Partial<pb.MemberUpdate>): Uint8Array => pb.MembershipMessage.encode({
       type: pb.MembershipMessage.Type.SYNC,
       target: '',
-      updates: [{ peerId: a.toString(), state: pb.MemberUpdate.State.ALIVE, incarnation: 1n, addrs: [], accuser: '', capacity: 0, zone: '', keys: 0n, ...u }]
+      updates: [{ peerId: a.toString(), state: pb.MemberUpdate.State.ALIVE, incarnation: 1n, addrs: [], accuser: '', capacity: 0, zone: '', keys: 0n, viewDigest: new Uint8Array(0), ...u }]
     })
     expect(() => decodeMembershipMessage(frame({ capacity: -1 }))).to.throw().with.property('name', 'InvalidMessageError')
     expect(() => decodeMembershipMessage(frame({ capacity: Number.NaN }))).to.throw().with.property('name', 'InvalidMessageError')
     expect(() => decodeMembershipMessage(frame({ capacity: 1e9 }))).to.throw().with.property('name', 'InvalidMessageError')
     expect(() => decodeMembershipMessage(frame({ zone: 'z'.repeat(65) }))).to.throw().with.property('name', 'InvalidMessageError')
+    expect(() => decodeMembershipMessage(frame({ viewDigest: new Uint8Array(33) }))).to.throw().with.property('name', 'InvalidMessageError')
+    expect(decodeMembershipMessage(frame({ viewDigest: Uint8Array.of(1, 2) })).updates[0]?.viewDigest).to.deep.equal(Uint8Array.of(1, 2))
   })
 })
