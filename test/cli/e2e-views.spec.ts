@@ -57,20 +57,23 @@ describe('cli views against real peers and as a process', function () {
     const url = await apiOf(cleanup, watched)
 
     await watched.put('colour', new TextEncoder().encode('blue'))
+    // enough keys that the victim is a home replica of some: its death leaves them short of a copy
+    for (let i = 0; i < 30; i++) await watched.put(`k${i}`, new TextEncoder().encode(`v${i}`))
     await eventually(async () => (await watched.locate('colour')).homeCopies === 3, '3 copies', 30_000)
     const located = await start(['--api', url, 'locate', 'colour']).done
     expect(located.code, located.stderr).to.equal(EXIT.ok)
     expect(located.stdout.split('\n')[0]).to.match(/^colour: 3 of 3 home replicas hold it; 1 value \(N = 3, as …\w{6} sees it\)$/)
     expect(located.stdout.split('\n').filter(l => /^\d\s+home\s+12D3\S+( \(this\))?\s+(alive|suspect)\s+holds\s+1\s/.test(l)), located.stdout).to.have.length(3)
 
-    // this daemon has no /v1/health yet: the verdict comes from membership
+    // the verdict comes from the daemon's /v1/health
     // (on a loaded machine a member may be suspect for a moment: ask until the view is settled)
     let healthy: Captured | undefined
     await eventually(async () => {
       healthy = await start(['--api', url, 'status', '--check']).done
       return healthy.code === CHECK_EXIT.healthy
     }, 'a healthy verdict', 60_000, 500)
-    expect(healthy?.stdout).to.match(/^HEALTHY \(the view of …\w{6}, from \/v1\/status/)
+    expect(healthy?.stdout).to.match(/^HEALTHY \(the view of …\w{6}\)/)
+    expect(healthy?.stdout).to.not.include('from /v1/status')
 
     const stop = new AbortController()
     cleanup.add(() => { stop.abort() })
@@ -83,7 +86,8 @@ describe('cli views against real peers and as a process', function () {
     const id = victim.peerId.toString()
     await eventually(async () => lines().some(l => l.members.find(m => m.peerId === id)?.state === 'dead'), 'a line with the victim dead', 90_000, 200)
     const deadLine = lines().find(l => l.members.find(m => m.peerId === id)?.state === 'dead')
-    expect(deadLine).to.include({ verdict: 'degraded' })
+    // degraded while keys lack a copy; a small net may have re-replicated already (data safe: healthy)
+    expect(['degraded', 'healthy']).to.include(deadLine?.verdict)
     // problem rows first
     expect(deadLine?.members[0]).to.deep.include({ peerId: id, state: 'dead' })
     stop.abort()
@@ -91,8 +95,11 @@ describe('cli views against real peers and as a process', function () {
     expect(watched_.code, watched_.stderr).to.equal(0)
 
     const degraded = await start(['--api', url, 'status', '--check']).done
-    expect(degraded.code).to.equal(CHECK_EXIT.degraded)
-    expect(degraded.stdout).to.include(`1 member dead: …${id.slice(-6)}`)
+    // degraded while its keys lack a copy; already healthy again if re-replication was quick
+    expect([CHECK_EXIT.degraded, CHECK_EXIT.healthy], degraded.stdout).to.include(degraded.code)
+    if (degraded.code === CHECK_EXIT.degraded) expect(degraded.stdout).to.include(`peer ${id.slice(0, 4)}…${id.slice(-4)} dead`)
+    // re-replication restores N confirmed copies: the verdict follows back to healthy
+    await eventually(async () => (await start(['--api', url, 'status', '--check']).done).code === CHECK_EXIT.healthy, 'healthy again after re-replication', 120_000, 1000)
   })
 
   it('bin/p2pstore.js: an unreachable daemon makes status --check exit 3 with an actionable message', async () => {
