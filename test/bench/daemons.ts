@@ -489,7 +489,7 @@ function etcdScenarios (etcd: Etcd, prefix: string, getKeys: number, timeLimitMs
 
 /** CPU seconds per scenario and concurrency, and the windows of p2pstore's runs (for profiles). */
 class CpuMeter {
-  readonly cpu = new Map<string, { seconds: number, ops: number }>()
+  readonly cpu = new Map<string, { seconds: number, ops: number, wallSeconds: number }>()
   readonly windows: Record<string, Array<{ from: number, to: number }>> = {}
 
   /** `scenario` with every run's CPU over `pids` counted. */
@@ -499,23 +499,29 @@ class CpuMeter {
       run: async (inFlight, count) => {
         const from = monotonicUs()
         const before = cpuSecondsOf(pids())
+        const began = performance.now()
         const run = await scenario.run(inFlight, count)
+        const wallSeconds = (performance.now() - began) / 1000
         const used = cpuSecondsOf(pids()) - before
         if (windowName != null) (this.windows[windowName] ??= []).push({ from, to: monotonicUs() })
         const key = `${scenario.id}\u0000${inFlight}`
-        const acc = this.cpu.get(key) ?? { seconds: 0, ops: 0 }
+        const acc = this.cpu.get(key) ?? { seconds: 0, ops: 0, wallSeconds: 0 }
         acc.seconds += used
         acc.ops += run.latenciesMs.length
+        acc.wallSeconds += wallSeconds
         this.cpu.set(key, acc)
         return run
       }
     }
   }
 
-  /** CPU ms per successful operation, summed over the servers. */
-  perOpMs (id: string, inFlight: number): number | undefined {
+  /**
+   * CPU ms per successful operation, summed over the servers; with `idleCores` (what the servers
+   * used together while idle, in cores), net of that background cost over the runs' wall time.
+   */
+  perOpMs (id: string, inFlight: number, idleCores = 0): number | undefined {
     const acc = this.cpu.get(`${id}\u0000${inFlight}`)
-    return acc == null || acc.ops === 0 ? undefined : round(1000 * acc.seconds / acc.ops, 3)
+    return acc == null || acc.ops === 0 ? undefined : round(1000 * (acc.seconds - idleCores * acc.wallSeconds) / acc.ops, 3)
   }
 }
 
@@ -548,7 +554,8 @@ export interface NetReport {
   label: string
   size: number
   profile: TimingProfile
-  results: Record<string, Record<string, MeasuredBlock & { cpuMsPerOp?: number }>>
+  /** by scenario, then by concurrency; cpuMsPerOp: all server CPU over the runs per op; cpuMsPerOpNetOfIdle: minus the idle rate × wall time */
+  results: Record<string, Record<string, MeasuredBlock & { cpuMsPerOp?: number, cpuMsPerOpNetOfIdle?: number }>>
   idle: Record<string, IdleFigures>
   ratios: Record<string, number | undefined>
   profileDir?: string
@@ -619,7 +626,8 @@ function netReport (spec: NetSpec, label: string, results: Results, meter: CpuMe
   const out: NetReport['results'] = {}
   for (const [id, byFlight] of results) {
     const short = id.replace(`${label}.`, 'p2pstore.')
-    out[short] = Object.fromEntries([...byFlight].map(([inFlight, block]) => [String(inFlight), { ...block, cpuMsPerOp: meter.perOpMs(id, inFlight) }]))
+    const idleCores = (idle[short.startsWith('etcd.') ? 'etcd' : 'p2pstore']?.totalPct ?? 0) / 100
+    out[short] = Object.fromEntries([...byFlight].map(([inFlight, block]) => [String(inFlight), { ...block, cpuMsPerOp: meter.perOpMs(id, inFlight), cpuMsPerOpNetOfIdle: meter.perOpMs(id, inFlight, idleCores) }]))
   }
   const r = (a: number | undefined, b: number | undefined): number | undefined => a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? undefined : round(a / b, 2)
   const f = (id: string, inFlight: number, k: 'p50Ms' | 'p99Ms' | 'opsPerSec' | 'cpuMsPerOp'): number | undefined => out[id]?.[String(inFlight)]?.[k]
@@ -654,10 +662,10 @@ export function renderDaemonReport (report: DaemonReport): string {
     lines.push('')
     lines.push(`${n.label}: ${n.size} daemons, --profile ${n.profile}, N3/W2/R2, fsync on; one keep-alive client; 100 B values${n.error == null ? '' : ` — FAILED: ${n.error}`}`)
     if (n.error != null) continue
-    lines.push(`${'scenario'.padEnd(36)}${'in flight'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ops/s'.padStart(10)}${'CPU ms/op'.padStart(11)}${'samples'.padStart(9)}${'errors'.padStart(8)}`)
+    lines.push(`${'scenario'.padEnd(36)}${'in flight'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ops/s'.padStart(10)}${'CPU ms/op'.padStart(11)}${'– idle'.padStart(9)}${'samples'.padStart(9)}${'errors'.padStart(8)}`)
     for (const [id, byFlight] of Object.entries(n.results)) {
       for (const [inFlight, b] of Object.entries(byFlight)) {
-        lines.push(`${id.padEnd(36)}${inFlight.padStart(10)}${num(b.p50Ms, 10)}${num(b.p99Ms, 10)}${num(b.opsPerSec, 10)}${num(b.cpuMsPerOp, 11)}${String(b.samples).padStart(9)}${String(b.errors).padStart(8)}`)
+        lines.push(`${id.padEnd(36)}${inFlight.padStart(10)}${num(b.p50Ms, 10)}${num(b.p99Ms, 10)}${num(b.opsPerSec, 10)}${num(b.cpuMsPerOp, 11)}${num(b.cpuMsPerOpNetOfIdle, 9)}${String(b.samples).padStart(9)}${String(b.errors).padStart(8)}`)
       }
     }
     const idle = Object.entries(n.idle).map(([k, v]) => `${k} ${v.meanPct} % of a core per process (${v.totalPct} % all ${v.perProcessPct.length}; each: ${v.perProcessPct.join(', ')}) over ${v.seconds} s`)
@@ -685,7 +693,7 @@ export async function runDaemonBench (options: DaemonBenchOptions, command: stri
   const budget = options.quick ? QUICK : FULL
   const m = machine({ command, mode: options.quick ? 'quick' : 'full', timings: options.nets.map(n => `${n.size}:${n.profile}`).join(',') })
   const notes = [
-    'CPU ms/op: utime + stime of every server process of that system (all daemons; all 3 etcd members) over the runs, divided by the successful operations; it includes what the servers do in the background meanwhile',
+    'CPU ms/op: utime + stime of every server process of that system (all daemons; all 3 etcd members) over the runs, divided by the successful operations; it includes what the servers do in the background meanwhile. "– idle": the same minus the idle CPU rate of that system (idle window) × the runs\' wall time',
     'p2pstore: every request goes to daemon 0 (at 10 daemons it is a home replica of about 3 keys in 10); puts write fresh keys, gets read preloaded ones'
   ]
   process.once('SIGINT', onSignal)
