@@ -10,7 +10,7 @@
  * preloaded ones, 100-byte values. CPU per operation is the utime + stime of every server process
  * of the system (from /proc/PID/stat) over each run, divided by its successful operations.
  *
- * etcd (`/usr/bin/etcd`, Debian's etcd-server 3.4; fsync on, its only mode) is driven through its
+ * etcd (`/usr/bin/etcd`, Debian's etcd-server 3.4, or `$ETCD_BIN`; fsync on) is driven through its
  * JSON gRPC gateway, `POST /v3/kv/put` and `/v3/kv/range` with base64 keys and values, at the
  * leader and at a follower; gets linearizable (the default) and serializable.
  *
@@ -47,7 +47,8 @@ import type { Planned, Results, Scenario } from './scenario.ts'
 import type { MeasuredBlock, RunResult } from './stats.ts'
 import type { ChildProcess } from 'node:child_process'
 
-const ETCD = '/usr/bin/etcd'
+/** The etcd binary: Debian's etcd-server, or `$ETCD_BIN` (e.g. an upstream release). */
+const ETCD = process.env.ETCD_BIN ?? '/usr/bin/etcd'
 
 /** This package's CLI (it runs dist/: `npm run build` first). */
 const CLI = fileURLToPath(new URL('../../bin/p2pstore.js', import.meta.url))
@@ -73,7 +74,7 @@ const VALUE_BYTES = 100
 const OP_TIMEOUT = 10_000
 
 /** Deadline of a net's start, until every daemon sees every other alive. */
-const START_TIMEOUT = 120_000
+const START_TIMEOUT = 180_000
 
 /** Pause after a net settled, before its idle window (start-up work done, timers running). */
 const SETTLE_PAUSE = 3_000
@@ -322,18 +323,27 @@ async function startStoreNet (spec: NetSpec, options: DaemonBenchOptions, progre
   const profileDir = options.cpuProf == null ? undefined : path.join(options.cpuProf, label)
   if (profileDir != null) await fs.mkdir(profileDir, { recursive: true })
   const began = performance.now()
-  const first = await spawnDaemon(0, spec, root, [], profileDir)
-  const rest = await Promise.all(Array.from({ length: spec.size - 1 }, async (_, i) => spawnDaemon(i + 1, spec, root, first.multiaddrs, profileDir)))
-  const daemons = [first, ...rest]
-  const deadline = performance.now() + START_TIMEOUT
-  for (;;) {
-    const settled = await settledCount(daemons)
-    if (settled === daemons.length) break
-    if (performance.now() > deadline) throw new Error(`${label}: only ${settled} of ${daemons.length} daemons see every other alive after ${START_TIMEOUT / 1000} s; logs in ${root}`)
-    await sleep(250)
+  const before = new Set(children)
+  try {
+    const first = await spawnDaemon(0, spec, root, [], profileDir)
+    const rest = await Promise.all(Array.from({ length: spec.size - 1 }, async (_, i) => spawnDaemon(i + 1, spec, root, first.multiaddrs, profileDir)))
+    const daemons = [first, ...rest]
+    const deadline = performance.now() + START_TIMEOUT
+    for (;;) {
+      const settled = await settledCount(daemons)
+      if (settled === daemons.length) break
+      if (performance.now() > deadline) throw new Error(`${label}: only ${settled} of ${daemons.length} daemons see every other alive after ${START_TIMEOUT / 1000} s`)
+      await sleep(250)
+    }
+    progress(`${label}: ${spec.size} daemons up and meshed in ${Math.round(performance.now() - began)} ms`)
+    return { label, spec, daemons, profileDir, pids: daemons.map(d => d.child.pid ?? 0) }
+  } catch (err) {
+    // this net's daemons go now, not at the end: the next net must not share the machine with them
+    await Promise.all([...children].filter(c => !before.has(c)).map(async c => { await stopChild(c) }))
+    await fs.rm(root, { recursive: true, force: true }).catch(() => {})
+    tempDirs.delete(root)
+    throw err
   }
-  progress(`${label}: ${spec.size} daemons up and meshed in ${Math.round(performance.now() - began)} ms`)
-  return { label, spec, daemons, profileDir, pids: daemons.map(d => d.child.pid ?? 0) }
 }
 
 async function stopStoreNet (n: StoreNet): Promise<void> {
