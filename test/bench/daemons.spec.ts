@@ -36,16 +36,17 @@ describe('bench: daemons vs etcd, options and report', () => {
         label: 'p2pstore-3-default',
         size: 3,
         profile: 'default',
-        results: { 'p2pstore.put': { 1: { p50Ms: 7.5, p99Ms: 40, opsPerSec: 120, samples: 100, inFlight: 1, errors: 0, cpuMsPerOp: 4.5, cpuMsPerOpNetOfIdle: 4 } } },
-        idle: { p2pstore: { perProcessPct: [2, 3, 4], meanPct: 3, totalPct: 9, seconds: 20 } },
+        results: { 'p2pstore.put': { 1: { p50Ms: 7.5, p99Ms: 40, opsPerSec: 120, samples: 100, inFlight: 1, errors: 0, cpuMsPerOp: 4.5, cpuMsPerOpNetOfIdle: 4, writeCallsPerOp: 31.5 } } },
+        idle: { p2pstore: { perProcessPct: [2, 3, 4], meanPct: 3, totalPct: 9, seconds: 20, writesPerProcessPerSec: 12.5 } },
         ratios: { putP50VsEtcdLeader: undefined }
       }],
       notes: []
     }
     const text = renderDaemonReport(report)
     expect(text).to.contain('etcd: etcd not found: apt-get install etcd-server')
-    expect(text).to.match(/p2pstore\.put\s+1\s+7\.500\s+40\.000\s+120\.0\s+4\.500\s+4\.000\s+100\s+0/)
+    expect(text).to.match(/p2pstore\.put\s+1\s+7\.500\s+40\.000\s+120\.0\s+4\.500\s+4\.000\s+31\.5\s+100\s+0/)
     expect(text).to.contain('idle: p2pstore 3 % of a core per process')
+    expect(text).to.contain('12.5 write calls/s per process')
     expect(text).to.match(/putP50VsEtcdLeader\s+–/)
   })
 })

@@ -38,7 +38,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { cpuSeconds, cpuSecondsOf } from './proc-stat.ts'
+import { cpuSeconds, cpuSecondsOf, writeCallsOf } from './proc-stat.ts'
 import { machine } from './report.ts'
 import { interleave, MissError } from './scenario.ts'
 import { round, runLoad } from './stats.ts'
@@ -499,7 +499,7 @@ function etcdScenarios (etcd: Etcd, prefix: string, getKeys: number, timeLimitMs
 
 /** CPU seconds per scenario and concurrency, and the windows of p2pstore's runs (for profiles). */
 class CpuMeter {
-  readonly cpu = new Map<string, { seconds: number, ops: number, wallSeconds: number }>()
+  readonly cpu = new Map<string, { seconds: number, ops: number, wallSeconds: number, writes: number }>()
   readonly windows: Record<string, Array<{ from: number, to: number }>> = {}
 
   /** `scenario` with every run's CPU over `pids` counted. */
@@ -509,14 +509,17 @@ class CpuMeter {
       run: async (inFlight, count) => {
         const from = monotonicUs()
         const before = cpuSecondsOf(pids())
+        const writesBefore = writeCallsOf(pids())
         const began = performance.now()
         const run = await scenario.run(inFlight, count)
         const wallSeconds = (performance.now() - began) / 1000
         const used = cpuSecondsOf(pids()) - before
+        const writes = writeCallsOf(pids()) - writesBefore
         if (windowName != null) (this.windows[windowName] ??= []).push({ from, to: monotonicUs() })
         const key = `${scenario.id}\u0000${inFlight}`
-        const acc = this.cpu.get(key) ?? { seconds: 0, ops: 0, wallSeconds: 0 }
+        const acc = this.cpu.get(key) ?? { seconds: 0, ops: 0, wallSeconds: 0, writes: 0 }
         acc.seconds += used
+        acc.writes += writes
         acc.ops += run.latenciesMs.length
         acc.wallSeconds += wallSeconds
         this.cpu.set(key, acc)
@@ -533,6 +536,12 @@ class CpuMeter {
     const acc = this.cpu.get(`${id}\u0000${inFlight}`)
     return acc == null || acc.ops === 0 ? undefined : round(1000 * (acc.seconds - idleCores * acc.wallSeconds) / acc.ops, 3)
   }
+
+  /** Write system calls per successful operation, summed over the servers (socket writes, log writes, fsyncs' writes). */
+  writesPerOp (id: string, inFlight: number): number | undefined {
+    const acc = this.cpu.get(`${id}\u0000${inFlight}`)
+    return acc == null || acc.ops === 0 ? undefined : round(acc.writes / acc.ops, 1)
+  }
 }
 
 /** Microseconds of CLOCK_MONOTONIC: V8's profile timestamps on Linux use the same clock. */
@@ -543,13 +552,15 @@ function monotonicUs (): number {
 /** % of one core each pid used over `seconds`. */
 async function idleCpu (groups: Record<string, number[]>, seconds: number): Promise<Record<string, IdleFigures>> {
   const before = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.map(p => cpuSeconds(p) ?? 0)]))
+  const writesBefore = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, writeCallsOf(pids)]))
   const began = performance.now()
   await sleep(seconds * 1000)
   const wall = (performance.now() - began) / 1000
   return Object.fromEntries(Object.entries(groups).map(([k, pids]) => {
     const perProcessPct = pids.map((p, i) => round(100 * ((cpuSeconds(p) ?? 0) - (before[k]?.[i] ?? 0)) / wall, 2))
     const total = perProcessPct.reduce((a, b) => a + b, 0)
-    return [k, { perProcessPct, meanPct: round(total / pids.length, 2), totalPct: round(total, 2), seconds: round(wall, 1) }]
+    const writesPerProcessPerSec = round((writeCallsOf(pids) - (writesBefore[k] ?? 0)) / wall / pids.length, 1)
+    return [k, { perProcessPct, meanPct: round(total / pids.length, 2), totalPct: round(total, 2), seconds: round(wall, 1), writesPerProcessPerSec }]
   }))
 }
 
@@ -558,6 +569,8 @@ export interface IdleFigures {
   meanPct: number
   totalPct: number
   seconds: number
+  /** write system calls per process per second (socket writes: one per libp2p frame or HTTP response) */
+  writesPerProcessPerSec?: number
 }
 
 export interface NetReport {
@@ -565,7 +578,7 @@ export interface NetReport {
   size: number
   profile: TimingProfile
   /** by scenario, then by concurrency; cpuMsPerOp: all server CPU over the runs per op; cpuMsPerOpNetOfIdle: minus the idle rate × wall time */
-  results: Record<string, Record<string, MeasuredBlock & { cpuMsPerOp?: number, cpuMsPerOpNetOfIdle?: number }>>
+  results: Record<string, Record<string, MeasuredBlock & { cpuMsPerOp?: number, cpuMsPerOpNetOfIdle?: number, writeCallsPerOp?: number }>>
   idle: Record<string, IdleFigures>
   ratios: Record<string, number | undefined>
   profileDir?: string
@@ -637,7 +650,7 @@ function netReport (spec: NetSpec, label: string, results: Results, meter: CpuMe
   for (const [id, byFlight] of results) {
     const short = id.replace(`${label}.`, 'p2pstore.')
     const idleCores = (idle[short.startsWith('etcd.') ? 'etcd' : 'p2pstore']?.totalPct ?? 0) / 100
-    out[short] = Object.fromEntries([...byFlight].map(([inFlight, block]) => [String(inFlight), { ...block, cpuMsPerOp: meter.perOpMs(id, inFlight), cpuMsPerOpNetOfIdle: meter.perOpMs(id, inFlight, idleCores) }]))
+    out[short] = Object.fromEntries([...byFlight].map(([inFlight, block]) => [String(inFlight), { ...block, cpuMsPerOp: meter.perOpMs(id, inFlight), cpuMsPerOpNetOfIdle: meter.perOpMs(id, inFlight, idleCores), writeCallsPerOp: meter.writesPerOp(id, inFlight) }]))
   }
   const r = (a: number | undefined, b: number | undefined): number | undefined => a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? undefined : round(a / b, 2)
   const f = (id: string, inFlight: number, k: 'p50Ms' | 'p99Ms' | 'opsPerSec' | 'cpuMsPerOp'): number | undefined => out[id]?.[String(inFlight)]?.[k]
@@ -672,13 +685,13 @@ export function renderDaemonReport (report: DaemonReport): string {
     lines.push('')
     lines.push(`${n.label}: ${n.size} daemons, --profile ${n.profile}, N3/W2/R2, fsync on; one keep-alive client; 100 B values${n.error == null ? '' : ` — FAILED: ${n.error}`}`)
     if (n.error != null) continue
-    lines.push(`${'scenario'.padEnd(36)}${'in flight'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ops/s'.padStart(10)}${'CPU ms/op'.padStart(11)}${'– idle'.padStart(9)}${'samples'.padStart(9)}${'errors'.padStart(8)}`)
+    lines.push(`${'scenario'.padEnd(36)}${'in flight'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ops/s'.padStart(10)}${'CPU ms/op'.padStart(11)}${'– idle'.padStart(9)}${'writes/op'.padStart(10)}${'samples'.padStart(9)}${'errors'.padStart(8)}`)
     for (const [id, byFlight] of Object.entries(n.results)) {
       for (const [inFlight, b] of Object.entries(byFlight)) {
-        lines.push(`${id.padEnd(36)}${inFlight.padStart(10)}${num(b.p50Ms, 10)}${num(b.p99Ms, 10)}${num(b.opsPerSec, 10)}${num(b.cpuMsPerOp, 11)}${num(b.cpuMsPerOpNetOfIdle, 9)}${String(b.samples).padStart(9)}${String(b.errors).padStart(8)}`)
+        lines.push(`${id.padEnd(36)}${inFlight.padStart(10)}${num(b.p50Ms, 10)}${num(b.p99Ms, 10)}${num(b.opsPerSec, 10)}${num(b.cpuMsPerOp, 11)}${num(b.cpuMsPerOpNetOfIdle, 9)}${(b.writeCallsPerOp == null ? '–' : b.writeCallsPerOp.toFixed(1)).padStart(10)}${String(b.samples).padStart(9)}${String(b.errors).padStart(8)}`)
       }
     }
-    const idle = Object.entries(n.idle).map(([k, v]) => `${k} ${v.meanPct} % of a core per process (${v.totalPct} % all ${v.perProcessPct.length}; each: ${v.perProcessPct.join(', ')}) over ${v.seconds} s`)
+    const idle = Object.entries(n.idle).map(([k, v]) => `${k} ${v.meanPct} % of a core per process (${v.totalPct} % all ${v.perProcessPct.length}; each: ${v.perProcessPct.join(', ')}) over ${v.seconds} s${v.writesPerProcessPerSec == null ? '' : `, ${v.writesPerProcessPerSec} write calls/s per process`}`)
     lines.push(`idle: ${idle.join('; ')}`)
     lines.push('ratios p2pstore / etcd (target):')
     const target: Record<string, string> = {
@@ -704,6 +717,7 @@ export async function runDaemonBench (options: DaemonBenchOptions, command: stri
   const m = machine({ command, mode: options.quick ? 'quick' : 'full', timings: options.nets.map(n => `${n.size}:${n.profile}`).join(',') })
   const notes = [
     'CPU ms/op: utime + stime of every server process of that system (all daemons; all 3 etcd members) over the runs, divided by the successful operations; it includes what the servers do in the background meanwhile. "– idle": the same minus the idle CPU rate of that system (idle window) × the runs\' wall time',
+    'writes/op: write system calls (/proc/PID/io syscw: socket writes — one per libp2p frame or HTTP response — and log writes) of all the system\'s servers per successful operation',
     'p2pstore: every request goes to daemon 0 (at 10 daemons it is a home replica of about 3 keys in 10); puts write fresh keys, gets read preloaded ones'
   ]
   process.once('SIGINT', onSignal)

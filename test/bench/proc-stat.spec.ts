@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { cpuSeconds, parseProcStat } from './proc-stat.ts'
+import { cpuSeconds, parseProcIo, parseProcStat, writeCallsOf } from './proc-stat.ts'
 
 describe('bench: /proc/PID/stat', () => {
   it('reads utime and stime, fields 14 and 15', () => {
@@ -20,5 +20,16 @@ describe('bench: /proc/PID/stat', () => {
   it('reads this process, and nothing for a pid that does not exist', () => {
     expect(cpuSeconds(process.pid)).to.be.a('number').that.is.at.least(0)
     expect(cpuSeconds(2 ** 30)).to.equal(undefined)
+  })
+
+  it('reads syscr and syscw of /proc/PID/io, and refuses text without them', () => {
+    const text = 'rchar: 100\nwchar: 200\nsyscr: 7\nsyscw: 9\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n'
+    expect(parseProcIo(text)).to.deep.equal({ syscr: 7, syscw: 9 })
+    expect(() => parseProcIo('rchar: 1\n')).to.throw(RangeError)
+  })
+
+  it('counts the write calls of this process, and none of a pid that does not exist', () => {
+    expect(writeCallsOf([process.pid])).to.be.a('number').that.is.at.least(0)
+    expect(writeCallsOf([2 ** 30])).to.equal(0)
   })
 })

@@ -59,3 +59,32 @@ export function cpuSeconds (pid: number): number | undefined {
 export function cpuSecondsOf (pids: number[]): number {
   return pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0)
 }
+
+/** Read and write system calls of one process so far (`/proc/PID/io`: syscr, syscw). */
+export interface ProcIo {
+  syscr: number
+  syscw: number
+}
+
+/** Parses the text of `/proc/PID/io` (`name: value` lines). */
+export function parseProcIo (text: string): ProcIo {
+  const fields = new Map(text.split('\n').map(line => line.split(':').map(s => s.trim()) as [string, string]))
+  const syscr = Number(fields.get('syscr'))
+  const syscw = Number(fields.get('syscw'))
+  if (!Number.isInteger(syscr) || !Number.isInteger(syscw)) throw new RangeError(`no syscr/syscw in /proc/PID/io: '${text.slice(0, 60)}'`)
+  return { syscr, syscw }
+}
+
+/**
+ * Write system calls (write, writev, sendmsg…: every socket write and every fsync'd log write)
+ * `pids` have made so far, summed; a process gone or unreadable counts 0.
+ */
+export function writeCallsOf (pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    try {
+      return sum + parseProcIo(readFileSync(`/proc/${pid}/io`, 'utf8')).syscw
+    } catch {
+      return sum
+    }
+  }, 0)
+}
