@@ -11,11 +11,15 @@
  * 4. Membership: SWIM traffic per peer per second and false deaths/suspicions while the load runs
  *    (in-process nets), and failure detection between 10 daemon processes (failure-detection.ts):
  *    SIGKILL → dead at every peer, SIGSTOP → suspect.
+ * 5. Daemons (daemons.ts, issue 17): 3 and 10 `p2pstore daemon` processes through the HTTP API,
+ *    side by side with a 3-member etcd cluster; alone: `npm run bench -- daemons [options]`.
  *
  * Progress goes to stderr, the table to stdout, the figures to `--json FILE`.
  *
  *   npm run bench [-- --quick] [--json FILE] [--peers 10,50,100] [--kad-peers 10,50]
  *     [--rounds N] [--join-trials N] [--timings production|testnet] [--no-detection] [--no-sync]
+ *     [--no-daemons]
+ *   npm run bench -- daemons [--quick] [--nets …] [--cpu-prof DIR] [--json FILE]   (only the daemon scenario)
  */
 // must stay the first import: libp2p needs Promise.withResolvers on Node.js 20
 import '../../src/polyfill.ts'
@@ -24,6 +28,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { DEFAULT_N, QUERY_SELF_INTERVAL } from '../../src/constants.ts'
+import { daemonsMain, parseDaemonOptions, renderDaemonReport, runDaemonBench } from './daemons.ts'
 import { detectFailures } from './failure-detection.ts'
 import { FloorProcess, floorRun } from './floor.ts'
 import { kadScenarios, pkScenarios, probeNamespaces, startKadNet } from './kad.ts'
@@ -34,6 +39,7 @@ import { byFlight, headline, machine, ratios, renderTable } from './report.ts'
 import { mib, RssPeak } from './resources.ts'
 import { interleave } from './scenario.ts'
 import { medianMax, round } from './stats.ts'
+import type { DaemonReport } from './daemons.ts'
 import type { KadNet } from './kad.ts'
 import type { SizeLabel, StoreScenarios, Timings } from './p2pstore.ts'
 import type { BenchReport, MembershipUnderLoad, ScaleEntry, Resources } from './report.ts'
@@ -53,6 +59,7 @@ const USAGE = `usage: npm run bench -- [options]
   --timings T           background timings of the peers: production (default) or testnet
   --no-detection        skip the failure-detection trials (10 daemon processes)
   --no-sync             p2pstore peers acknowledge writes without fsync (default: fsync, as a daemon)
+  --no-daemons          skip the daemon processes vs etcd scenario (alone: npm run bench -- daemons --help)
   -h, --help            this text
 `
 
@@ -99,6 +106,8 @@ interface Options {
   detection: boolean
   /** peers fsync every write before acknowledging it (the daemon's default) */
   sync: boolean
+  /** run the daemon processes vs etcd scenario last */
+  daemons: boolean
 }
 
 /** How much of everything a mode runs. */
@@ -188,6 +197,7 @@ function parseOptions (argv: string[]): Options | undefined {
       timings: { type: 'string', default: 'production' },
       'no-detection': { type: 'boolean', default: false },
       'no-sync': { type: 'boolean', default: false },
+      'no-daemons': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
@@ -206,7 +216,8 @@ function parseOptions (argv: string[]): Options | undefined {
     joinTrials: parsePositive(values['join-trials'], '--join-trials', quick ? 1 : 3),
     timings: values.timings,
     detection: !values['no-detection'],
-    sync: !values['no-sync']
+    sync: !values['no-sync'],
+    daemons: !values['no-daemons']
   }
 }
 
@@ -542,6 +553,7 @@ function buildReport (ctx: Context, main: MainPhase, scale: ScaleEntry[], detect
 }
 
 async function main (argv: string[]): Promise<number> {
+  if (argv[0] === 'daemons') return daemonsMain(argv.slice(1), `npm run bench -- ${argv.join(' ')}`)
   let options
   try {
     options = parseOptions(argv)
@@ -572,11 +584,20 @@ async function main (argv: string[]): Promise<number> {
   const m = machine({ command: `npm run bench -- ${argv.join(' ')}`.trim(), mode: options.quick ? 'quick' : 'full', timings: options.timings })
   const teardowns = new Teardowns()
   let report: BenchReport
+  let daemons: DaemonReport | { error: string } | undefined
   try {
     const mainResults = await mainPhase(ctx, teardowns)
     await teardowns.run()
     const scale = await scalePhase(ctx, mainResults)
     const detection = await detectionPhase(ctx)
+    if (options.daemons) {
+      ctx.progress('daemons: p2pstore daemon processes vs etcd (daemons.ts)')
+      const daemonOptions = parseDaemonOptions(options.quick ? ['--quick'] : [])
+      daemons = daemonOptions == null
+        ? undefined
+        : await runDaemonBench(daemonOptions, `npm run bench -- daemons${options.quick ? ' --quick' : ''}`, line => { ctx.progress(`daemons: ${line}`) })
+          .catch((err: unknown) => ({ error: (err as Error).message }))
+    }
     m.wallSeconds = Math.round((performance.now() - started) / 1000)
     if (rejections.length > 0) ctx.notes.push(`${rejections.length} unhandled promise rejection(s) during the run, first: ${rejections[0]}`)
     report = buildReport(ctx, mainResults, scale, detection, m)
@@ -587,10 +608,11 @@ async function main (argv: string[]): Promise<number> {
     await teardowns.run()
   }
   if (options.json != null) {
-    await fs.writeFile(options.json, JSON.stringify(report, null, 2) + '\n')
+    await fs.writeFile(options.json, JSON.stringify(daemons == null ? report : { ...report, daemons }, null, 2) + '\n')
     ctx.progress(`wrote ${options.json}`)
   }
-  await new Promise<void>(resolve => { process.stdout.write(renderTable(report), () => { resolve() }) })
+  const daemonTable = daemons == null ? '' : 'error' in daemons ? `\ndaemons: FAILED: ${daemons.error}\n` : `\n${renderDaemonReport(daemons)}`
+  await new Promise<void>(resolve => { process.stdout.write(renderTable(report) + daemonTable, () => { resolve() }) })
   return 0
 }
 
