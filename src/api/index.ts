@@ -15,6 +15,7 @@ import { requireApiTokens, requireBearerToken } from './auth.ts'
 import { clientErrorHandler, errorJson, frameworkErrors, resolveApiLimits } from './edges.ts'
 import { faultRoutes } from './routes/faults.ts'
 import { kvRoutes } from './routes/kv.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
 import type { ApiTokensInit } from './auth.ts'
@@ -98,6 +99,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   statusRoutes(app, ctx)
   peersRoutes(app, ctx)
   kvRoutes(app, ctx)
+  metricsRoutes(app, ctx)
   if (init.faults != null) faultRoutes(app, init.faults)
   return app
 }

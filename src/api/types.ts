@@ -15,6 +15,10 @@ export interface ApiPeer {
   get(key: Uint8Array, options?: ReadOptions): Promise<GetResult>
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>
   delete(key: Uint8Array, options?: DeleteOptions): Promise<WriteResult>
+  /** the peer's Prometheus registry, served at `/metrics` (a peer has one; stand-ins may not) */
+  metrics?: { registry: { contentType: string, metrics(): Promise<string> } }
+  /** the peer's id, named as the coordinator of a request trace */
+  peerId?: { toString(): string }
 }
 
 /** Passed to every route plugin. */

@@ -8,11 +8,12 @@
 import http from 'node:http'
 import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
-import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER } from '../constants.ts'
+import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, TRACE_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, faultsJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, writeJsonShape } from './shape.ts'
+import { errorJsonShape, faultsJsonShape, getJsonShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
+import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -27,6 +28,8 @@ export interface QuorumOptions extends AbortOptions {
   n?: number
   r?: number
   w?: number
+  /** ask for the request's trace (`?trace=1`): in the answer's `trace`, or the error's */
+  trace?: boolean
 }
 
 /** Options of a write through the API. */
@@ -63,11 +66,14 @@ export interface Client {
 export class RemoteError extends Error {
   /** the context token the answer carried (a 404 of a deleted key still has one) */
   readonly context?: string
+  /** the request's trace, when it was asked for (`trace: true`) */
+  readonly trace?: TraceJson
 
-  constructor (name: string, message: string, context?: string) {
+  constructor (name: string, message: string, context?: string, trace?: TraceJson) {
     super(message)
     this.name = name
     this.context = context
+    this.trace = trace
   }
 }
 
@@ -102,15 +108,15 @@ export class HttpClient implements Client {
   }
 
   async get (key: string, options: ClientReadOptions = {}): Promise<GetJson> {
-    return this.request('GET', kvRoute(key, { n: options.n, r: options.r, resolve: options.resolve }), getJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, { accept: 'application/json' })
+    return this.request('GET', kvRoute(key, { n: options.n, r: options.r, resolve: options.resolve, trace: traceFlag(options) }), getJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, { accept: 'application/json' })
   }
 
   async put (key: string, value: Uint8Array, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    return this.request('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined }), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context), value)
+    return this.request('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined, trace: traceFlag(options) }), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context), value)
   }
 
   async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined }
+    const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined, trace: traceFlag(options) }
     return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context))
   }
 
@@ -161,7 +167,7 @@ export class HttpClient implements Client {
       // 300 Multiple Choices is a successful read with siblings
       if (answer.status < 200 || (answer.status > 299 && answer.status !== 300)) {
         const { error, message } = errorJsonShape(parsed, 'error')
-        throw new RemoteError(error, message, answer.context)
+        throw new RemoteError(error, message, answer.context, answer.trace)
       }
       return shape(parsed, 'answer')
     } catch (err) {
@@ -177,6 +183,8 @@ interface Answer {
   body: string
   /** the context token header, when the answer carried one */
   context?: string
+  /** the trace header, decoded, when the answer carried one */
+  trace?: TraceJson
 }
 
 /** The API's base URL, parsed; only http: and https: are spoken. */
@@ -209,12 +217,27 @@ async function send (base: URL, method: string, path: string, headers: Record<st
       res.once('error', reject)
       res.once('end', () => {
         const context = res.headers[CONTEXT_HEADER.toLowerCase()]
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8'), context: typeof context === 'string' ? context : undefined })
+        const trace = decodeTrace(res.headers[TRACE_HEADER])
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8'), context: typeof context === 'string' ? context : undefined, ...(trace == null ? {} : { trace }) })
       })
     })
     req.once('error', reject)
     req.end(body == null ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength))
   })
+}
+
+/** The trace header (base64url JSON), or undefined when absent or not a trace. */
+function decodeTrace (header: string | string[] | undefined): TraceJson | undefined {
+  if (typeof header !== 'string') return undefined
+  try {
+    return traceJsonShape(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), 'trace')
+  } catch {
+    return undefined
+  }
+}
+
+function traceFlag (options: { trace?: boolean }): string | undefined {
+  return options.trace === true ? '1' : undefined
 }
 
 /** `1500` → `1.5 s`, `300` → `300 ms` */

@@ -7,6 +7,7 @@
  */
 
 import type { GetJson, WriteJson } from '../api/index.ts'
+import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 
 /** Checks that `value` has the shape of T and returns it typed; throws ShapeMismatch otherwise. */
@@ -122,6 +123,14 @@ export const knownPeersShape: Shape<KnownPeer[]> = arrayOf(object<KnownPeer>({
   suspectedBy: arrayOf(string)
 }))
 
+/** a request trace (`?trace=1`) */
+export const traceJsonShape: Shape<TraceJson> = object<TraceJson>({
+  coordinator: string,
+  started: string,
+  answeredMs: optional(number),
+  events: arrayOf(object<TraceJson['events'][number]>({ ms: number, peer: optional(string), kind: string as Shape<TraceJson['events'][number]['kind']>, activity: string }))
+})
+
 /** `GET /v1/kv/:key` with `Accept: application/json` */
 export const getJsonShape: Shape<GetJson> = object<GetJson>({
   key: string,
@@ -129,7 +138,8 @@ export const getJsonShape: Shape<GetJson> = object<GetJson>({
   siblings: arrayOf(object<GetJson['siblings'][number]>({ value: string, encoding: oneOf('utf8', 'base64'), timestamp: number, deleted: optional(isTrue) })),
   replies: optional(number),
   replicas: optional(number),
-  n: optional(number)
+  n: optional(number),
+  trace: optional(traceJsonShape)
 })
 
 /** `PUT` and `DELETE /v1/kv/:key` */
@@ -139,7 +149,8 @@ export const writeJsonShape: Shape<WriteJson> = object<WriteJson>({
   acks: number,
   replicas: optional(number),
   n: optional(number),
-  coordinator: string
+  coordinator: string,
+  trace: optional(traceJsonShape)
 })
 
 /** `PUT` and `DELETE /v1/faults/partition`: the partitions in place afterwards */
