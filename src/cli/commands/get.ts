@@ -22,7 +22,7 @@ export async function getCommand (ctx: CommandContext, key: string, opts: GetCom
   const client = await ctx.client()
   let result: GetJson
   try {
-    result = await withTrace(ctx, opts.trace, async () => client.get(key, { n: opts.n, r: opts.r, resolve: opts.resolve, trace: opts.trace, signal: ctx.signal }))
+    result = await withTrace(ctx, opts.trace, async () => client.get(key, { n: opts.n, r: opts.r, resolve: opts.resolve, ...(opts.trace === true ? { trace: true } : {}), signal: ctx.signal }))
   } catch (err) {
     const context = (err as { context?: unknown }).context
     if (ctx.out.json && (err as Error).name === 'NotFoundError' && typeof context === 'string') {

@@ -57,5 +57,5 @@ function copies (result: WriteJson): string {
 }
 
 function writeOptions (ctx: CommandContext, opts: WriteCommandOptions): ClientWriteOptions {
-  return { context: opts.context, n: opts.n, w: opts.w, strict: opts.strict, trace: opts.trace, signal: ctx.signal }
+  return { context: opts.context, n: opts.n, w: opts.w, strict: opts.strict, ...(opts.trace === true ? { trace: true } : {}), signal: ctx.signal }
 }
