@@ -20,9 +20,11 @@ type Options = Partial<CalculatedMetricOptions<number | Record<string, number>>>
 const DEFAULT_LABEL = 'name'
 
 /**
- * libp2p's metrics, per peer: gauges (metrics and metric groups), counters (their names get
- * `_total` when they lack it), histograms and summaries, registered on `registry`; calculated
- * ones are computed when scraped. Streams and connections are counted as they open.
+ * libp2p's metrics, per peer: gauges (metrics and metric groups), counters, histograms and
+ * summaries, registered on `registry`; calculated ones are computed when scraped. Names are made to
+ * follow Prometheus' conventions as `promtool check metrics` checks them: counters end in `_total`
+ * and nothing else does, and milliseconds become seconds. Streams and connections are counted as
+ * they open.
  */
 export class Libp2pMetrics implements Metrics {
   private readonly registry: Registry
@@ -49,9 +51,10 @@ export class Libp2pMetrics implements Metrics {
   registerMetric (name: string, options?: MetricOptions): Metric
   registerMetric (name: string, options: CalculatedMetricOptions): void
   registerMetric (name: string, options: Options = {}): Metric | undefined {
-    return this.make(name, options, calculators => {
-      const gauge = new Gauge({ name, help: help(name, options), registers: [this.registry], collect: calculators.length === 0 ? undefined : async function () { this.set(await sum(calculators)) } })
-      return gaugeMetric(gauge)
+    const { exported, scale } = gaugeName(name)
+    return this.make(exported, options, calculators => {
+      const gauge = new Gauge({ name: exported, help: help(name, options), registers: [this.registry], collect: calculators.length === 0 ? undefined : async function () { this.set(scale * await sum(calculators)) } })
+      return gaugeMetric(gauge, scale)
     })
   }
 
@@ -59,15 +62,16 @@ export class Libp2pMetrics implements Metrics {
   registerMetricGroup (name: string, options: CalculatedMetricOptions<Record<string, number>>): void
   registerMetricGroup (name: string, options: Options = {}): MetricGroup | undefined {
     const label = options.label ?? DEFAULT_LABEL
-    return this.make(name, options, calculators => {
+    const { exported, scale } = gaugeName(name)
+    return this.make(exported, options, calculators => {
       const gauge = new Gauge({
-        name,
+        name: exported,
         help: help(name, options),
         labelNames: [label],
         registers: [this.registry],
-        collect: calculators.length === 0 ? undefined : async function () { this.reset(); for (const [k, v] of Object.entries(await merged(calculators))) this.set({ [label]: k }, v) }
+        collect: calculators.length === 0 ? undefined : async function () { this.reset(); for (const [k, v] of Object.entries(await merged(calculators))) this.set({ [label]: k }, scale * v) }
       })
-      return gaugeGroup(gauge, label)
+      return gaugeGroup(gauge, label, scale)
     })
   }
 
@@ -104,9 +108,10 @@ export class Libp2pMetrics implements Metrics {
   registerHistogram (name: string, options?: HistogramOptions): Libp2pHistogram
   registerHistogram (name: string, options: CalculatedMetricOptions & HistogramOptions): void
   registerHistogram (name: string, options: Options = {}): Libp2pHistogram | undefined {
-    return this.make(name, options, calculators => {
-      const histogram = new Histogram({ name, help: help(name, options), buckets: options.buckets, registers: [this.registry], collect: calculators.length === 0 ? undefined : async function () { this.observe(await sum(calculators)) } })
-      return { observe: (v: number) => { histogram.observe(v) }, reset: () => { histogram.reset() }, timer: () => histogram.startTimer() }
+    const { exported, scale } = gaugeName(name)
+    return this.make(exported, options, calculators => {
+      const histogram = new Histogram({ name: exported, help: help(name, options), buckets: options.buckets?.map(b => b * scale), registers: [this.registry], collect: calculators.length === 0 ? undefined : async function () { this.observe(scale * await sum(calculators)) } })
+      return { observe: (v: number) => { histogram.observe(scale * v) }, reset: () => { histogram.reset() }, timer: () => histogram.startTimer() }
     })
   }
 
@@ -114,17 +119,18 @@ export class Libp2pMetrics implements Metrics {
   registerHistogramGroup (name: string, options: CalculatedMetricOptions<Record<string, number>> & HistogramOptions): void
   registerHistogramGroup (name: string, options: Options = {}): HistogramGroup | undefined {
     const label = options.label ?? DEFAULT_LABEL
-    return this.make(name, options, calculators => {
+    const { exported, scale } = gaugeName(name)
+    return this.make(exported, options, calculators => {
       const histogram = new Histogram({
-        name,
+        name: exported,
         help: help(name, options),
         labelNames: [label],
-        buckets: options.buckets,
+        buckets: options.buckets?.map(b => b * scale),
         registers: [this.registry],
-        collect: calculators.length === 0 ? undefined : async function () { for (const [k, v] of Object.entries(await merged(calculators))) this.observe({ [label]: k }, v) }
+        collect: calculators.length === 0 ? undefined : async function () { for (const [k, v] of Object.entries(await merged(calculators))) this.observe({ [label]: k }, scale * v) }
       })
       return {
-        observe: (values: Partial<Record<string, number>>) => { for (const [k, v] of Object.entries(values)) if (v != null) histogram.observe({ [label]: k }, v) },
+        observe: (values: Partial<Record<string, number>>) => { for (const [k, v] of Object.entries(values)) if (v != null) histogram.observe({ [label]: k }, scale * v) },
         reset: () => { histogram.reset() },
         timer: (key: string) => histogram.startTimer({ [label]: key })
       }
@@ -134,9 +140,10 @@ export class Libp2pMetrics implements Metrics {
   registerSummary (name: string, options?: SummaryOptions): Libp2pSummary
   registerSummary (name: string, options: CalculatedMetricOptions & SummaryOptions): void
   registerSummary (name: string, options: Options = {}): Libp2pSummary | undefined {
-    return this.make(name, options, calculators => {
-      const summary = new Summary({ name, help: help(name, options), ...summaryOptions(options), registers: [this.registry], collect: calculators.length === 0 ? undefined : async function () { this.observe(await sum(calculators)) } })
-      return { observe: (v: number) => { summary.observe(v) }, reset: () => { summary.reset() }, timer: () => summary.startTimer() }
+    const { exported, scale } = gaugeName(name)
+    return this.make(exported, options, calculators => {
+      const summary = new Summary({ name: exported, help: help(name, options), ...summaryOptions(options), registers: [this.registry], collect: calculators.length === 0 ? undefined : async function () { this.observe(scale * await sum(calculators)) } })
+      return { observe: (v: number) => { summary.observe(scale * v) }, reset: () => { summary.reset() }, timer: () => summary.startTimer() }
     })
   }
 
@@ -144,17 +151,18 @@ export class Libp2pMetrics implements Metrics {
   registerSummaryGroup (name: string, options: CalculatedMetricOptions<Record<string, number>> & SummaryOptions): void
   registerSummaryGroup (name: string, options: Options = {}): SummaryGroup | undefined {
     const label = options.label ?? DEFAULT_LABEL
-    return this.make(name, options, calculators => {
+    const { exported, scale } = gaugeName(name)
+    return this.make(exported, options, calculators => {
       const summary = new Summary({
-        name,
+        name: exported,
         help: help(name, options),
         labelNames: [label],
         ...summaryOptions(options),
         registers: [this.registry],
-        collect: calculators.length === 0 ? undefined : async function () { for (const [k, v] of Object.entries(await merged(calculators))) this.observe({ [label]: k }, v) }
+        collect: calculators.length === 0 ? undefined : async function () { for (const [k, v] of Object.entries(await merged(calculators))) this.observe({ [label]: k }, scale * v) }
       })
       return {
-        observe: (values: Partial<Record<string, number>>) => { for (const [k, v] of Object.entries(values)) if (v != null) summary.observe({ [label]: k }, v) },
+        observe: (values: Partial<Record<string, number>>) => { for (const [k, v] of Object.entries(values)) if (v != null) summary.observe({ [label]: k }, scale * v) },
         reset: () => { summary.reset() },
         timer: (key: string) => summary.startTimer({ [label]: key })
       }
@@ -193,6 +201,23 @@ function help (name: string, options: MetricOptions): string {
   return options.help ?? `libp2p: ${name.replaceAll('_', ' ')}`
 }
 
+/**
+ * The exported name of a libp2p gauge, histogram or summary, in Prometheus' conventions: base
+ * units (`_milliseconds` becomes `_seconds`, its values scaled), and no `_total`, which only
+ * counters carry (libp2p names some gauges of current counts so).
+ */
+function gaugeName (name: string): { exported: string, scale: number } {
+  let exported = name.endsWith('_total') ? name.slice(0, -'_total'.length) : name
+  // a name left ending like a histogram's own series would clash with them
+  if (/_(bucket|count|sum)$/.test(exported)) exported = `${exported}s`
+  let scale = 1
+  if (exported.endsWith('_milliseconds')) {
+    exported = `${exported.slice(0, -'_milliseconds'.length)}_seconds`
+    scale = 1 / 1000
+  }
+  return { exported, scale }
+}
+
 function counterName (name: string): string {
   return name.endsWith('_total') ? name : `${name}_total`
 }
@@ -219,11 +244,11 @@ async function merged (calculators: Array<Calculate<number | Record<string, numb
   return out
 }
 
-function gaugeMetric (gauge: Gauge): Metric {
+function gaugeMetric (gauge: Gauge, scale: number): Metric {
   return {
-    update: (v: number) => { gauge.set(v) },
-    increment: (v = 1) => { gauge.inc(v) },
-    decrement: (v = 1) => { gauge.dec(v) },
+    update: (v: number) => { gauge.set(scale * v) },
+    increment: (v = 1) => { gauge.inc(scale * v) },
+    decrement: (v = 1) => { gauge.dec(scale * v) },
     reset: () => { gauge.reset() },
     timer: (): StopTimer => {
       const end = gauge.startTimer()
@@ -232,11 +257,11 @@ function gaugeMetric (gauge: Gauge): Metric {
   }
 }
 
-function gaugeGroup (gauge: Gauge, label: string): MetricGroup {
+function gaugeGroup (gauge: Gauge, label: string, scale: number): MetricGroup {
   return {
-    update: (values: Partial<Record<string, number>>) => { for (const [k, v] of Object.entries(values)) if (v != null) gauge.set({ [label]: k }, v) },
-    increment: (values: Partial<Record<string, number | true>>) => { for (const [k, v] of Object.entries(values)) gauge.inc({ [label]: k }, v === true ? 1 : (v ?? 0)) },
-    decrement: (values: Partial<Record<string, number | true>>) => { for (const [k, v] of Object.entries(values)) gauge.dec({ [label]: k }, v === true ? 1 : (v ?? 0)) },
+    update: (values: Partial<Record<string, number>>) => { for (const [k, v] of Object.entries(values)) if (v != null) gauge.set({ [label]: k }, scale * v) },
+    increment: (values: Partial<Record<string, number | true>>) => { for (const [k, v] of Object.entries(values)) gauge.inc({ [label]: k }, v === true ? scale : scale * (v ?? 0)) },
+    decrement: (values: Partial<Record<string, number | true>>) => { for (const [k, v] of Object.entries(values)) gauge.dec({ [label]: k }, v === true ? scale : scale * (v ?? 0)) },
     reset: () => { gauge.reset() },
     timer: (key: string): StopTimer => {
       const end = gauge.startTimer({ [label]: key })
