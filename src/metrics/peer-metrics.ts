@@ -108,6 +108,7 @@ export class PeerMetrics {
   /** this peer's id, part of its view digest */
   private readonly peerId?: string
   private sources: MetricsSources = {}
+  private readonly children = new Map<string, unknown>()
   private safetySource?: SafetySource
   private readonly loop: IntervalHistogram
 
@@ -281,7 +282,7 @@ export class PeerMetrics {
    */
   async request<T> (op: RequestOp, run: () => Promise<T>, classify: (value: T) => RequestOutcome): Promise<T> {
     const started = performance.now()
-    const inFlight = this.requestsInFlight.labels(op)
+    const inFlight = this.child(`in-flight:${op}`, () => this.requestsInFlight.labels(op))
     inFlight.inc()
     let outcome: RequestOutcome = 'error'
     try {
@@ -293,8 +294,8 @@ export class PeerMetrics {
       throw err
     } finally {
       inFlight.dec()
-      this.requests.labels(op, outcome).inc()
-      this.requestDuration.labels(op).observe((performance.now() - started) / 1000)
+      this.child(`requests:${op}:${outcome}`, () => this.requests.labels(op, outcome)).inc()
+      this.child(`duration:${op}`, () => this.requestDuration.labels(op)).observe((performance.now() - started) / 1000)
     }
   }
 
@@ -304,12 +305,26 @@ export class PeerMetrics {
    */
   rpc<T> (protocol: string, type: string, started: number, reply: Promise<T>): Promise<T> {
     reply.then(() => {
-      this.rpcDuration.labels(protocol, type).observe((performance.now() - started) / 1000)
+      this.child(`rpc:${protocol}:${type}`, () => this.rpcDuration.labels(protocol, type)).observe((performance.now() - started) / 1000)
     }, (err: unknown) => {
       const name = (err as Error | undefined)?.name
       this.rpcErrors.labels(protocol, type, name === 'TimeoutError' ? 'timeout' : name === 'AbortError' ? 'aborted' : 'error').inc()
     })
     return reply
+  }
+
+  /**
+   * The labelled child of a hot metric, made once: prom-client's `labels()` hashes and checks its
+   * labels on every call, several times the cost of the observation itself. The label values come
+   * from small fixed sets, so the cache stays small.
+   */
+  private child<C> (id: string, make: () => C): C {
+    let child = this.children.get(id) as C | undefined
+    if (child == null) {
+      child = make()
+      this.children.set(id, child)
+    }
+    return child
   }
 
   /**
