@@ -8,7 +8,7 @@
  */
 
 export { PeerMetrics, errorOutcome, LATENCY_BUCKETS } from './peer-metrics.ts'
-export type { MetricsSources, PeerMetricsInit, RequestOp, RequestOutcome, SafetySource } from './peer-metrics.ts'
+export type { MetricsSources, PeerMetricsInit, RequestOp, RequestOutcome, SafetyObserver, SafetySource } from './peer-metrics.ts'
 export { Libp2pMetrics } from './libp2p.ts'
 export { RequestTrace, formatTrace, traced } from './trace.ts'
 export type { TraceEvent, TraceJson } from './trace.ts'

@@ -23,6 +23,16 @@ export interface SafetySource {
   safety(): { underReplicated: number, writeUnavailable: number, readUnavailable: number, singleCopy: number } | Promise<{ underReplicated: number, writeUnavailable: number, readUnavailable: number, singleCopy: number }>
 }
 
+/**
+ * Where the health module reports the two recoveries no anchor store exports: re-replication lag
+ * (a peer declared dead → N copies restored of what it held) and failure-detection time (a peer's
+ * last answer → it declared dead), in seconds.
+ */
+export interface SafetyObserver {
+  rereplicationLag(seconds: number): void
+  failureDetection(seconds: number): void
+}
+
 /** What a peer's parts report when scraped; each is optional (a part not built reports nothing). */
 export interface MetricsSources {
   /** members by state, this peer excluded */
@@ -273,6 +283,14 @@ export class PeerMetrics {
    */
   setSafetySource (source: SafetySource | undefined): void {
     this.safetySource = source
+  }
+
+  /** The observation callbacks of `p2pstore_rereplication_lag_seconds` and `p2pstore_failure_detection_seconds`. */
+  get safetyObserver (): SafetyObserver {
+    return {
+      rereplicationLag: seconds => { this.rereplicationLag.observe(seconds) },
+      failureDetection: seconds => { this.failureDetection.observe(seconds) }
+    }
   }
 
   /**
