@@ -210,6 +210,8 @@ async function send (base: URL, method: string, path: string, headers: Record<st
       port: base.port === '' ? undefined : Number(base.port),
       path,
       headers: { ...headers, ...(body == null ? {} : { 'content-length': String(body.byteLength) }) },
+      // a request trace (x-p2pstore-trace) can be larger than Node's default 16 KiB of headers
+      maxHeaderSize: 64 * 1024,
       signal
     }, res => {
       const chunks: Buffer[] = []

@@ -32,8 +32,12 @@ export interface TraceJson {
   events: TraceEvent[]
 }
 
-/** Most events one trace keeps (a request touches N + a few fallbacks: this is generous). */
-const MAX_EVENTS = 200
+/**
+ * Most events one trace keeps, and the longest activity text: a request touches N replicas and a
+ * few fallbacks, and the trace travels in one HTTP header (Node's clients take 16 KiB of headers).
+ */
+const MAX_EVENTS = 64
+const MAX_ACTIVITY = 240
 
 /** The recorder of one request's trace. */
 export class RequestTrace {
@@ -52,7 +56,8 @@ export class RequestTrace {
   note (kind: TraceEvent['kind'], activity: string, peer?: string): void {
     if (this.events.length >= MAX_EVENTS) return
     const ms = Math.round((performance.now() - this.origin) * 1000) / 1000
-    this.events.push(peer == null ? { ms, kind, activity } : { ms, peer, kind, activity })
+    const text = activity.length > MAX_ACTIVITY ? `${activity.slice(0, MAX_ACTIVITY - 1)}…` : activity
+    this.events.push(peer == null ? { ms, kind, activity: text } : { ms, peer, kind, activity: text })
   }
 
   /** Records the preference list: each peer, its place, its state, whether it is a home replica. */
