@@ -174,6 +174,26 @@ describe('metrics: one registry per peer, GET /metrics', function () {
     expect(valueOf(after, 'p2pstore_replica_requests_total', { type: 'store', outcome: 'ok' })).to.be.greaterThan(0)
   })
 
+  it('counts ownership transfers when a joining peer takes over keys', async () => {
+    const net = await testnet(3)
+    const [a] = net.peers
+    if (a == null) throw new Error('no peers')
+    // 3 peers hold every key; with 5, a key's fifth place is beyond N + margin (1), and when that
+    // is one of the first three (3 keys in 5) its holder hands its copy over and drops it
+    for (let i = 0; i < 30; i++) await a.put(`moved-${i}`, enc.encode(`value ${i}`))
+    const peers = [...net.peers, await net.startPeer(), await net.startPeer()]
+    await eventually(async () => {
+      let moved = 0
+      for (const p of net.peers) {
+        await p.runHandoff().catch(() => undefined)
+        moved += valueOf(await scrape(p), 'p2pstore_transfer_keys_total')
+      }
+      return moved > 0
+    }, 'a transfer counted', 120_000, 500)
+    const bytes = (await Promise.all(peers.map(async p => valueOf(await scrape(p), 'p2pstore_transfer_bytes_total')))).reduce((x, y) => x + y, 0)
+    expect(bytes).to.be.greaterThan(0)
+  })
+
   it('reads the replication-safety gauges from the injected source, and 0 without one', async () => {
     const metrics = new PeerMetrics()
     cleanup.add(() => { metrics.close() })
