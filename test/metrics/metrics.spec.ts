@@ -130,7 +130,9 @@ describe('metrics: one registry per peer, GET /metrics', function () {
   })
 
   it('counts read repairs (missing copy), sloppy writes, hints stored and delivered as they happen', async () => {
-    const net = await testnet(4)
+    // the cut-off replica must stay a member (suspect at worst, never dead) until it is healed: a
+    // dead one leaves the home replicas, and its hint becomes a plain copy instead of a delivery
+    const net = await createTestnet(4, { onTeardown: fn => { cleanup.add(fn) }, peer: { gossip: { suspicionMult: 200 } } })
     const key = 'repaired-and-hinted'
     const first = net.peers[0]
     if (first == null) throw new Error('no peers')

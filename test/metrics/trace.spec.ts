@@ -47,7 +47,8 @@ describe('request traces (?trace=1)', function () {
   })
 
   it('a put with one home replica cut off traces its failed store and the hint that stood in for it', async () => {
-    const net = await createTestnet(4, { onTeardown: fn => { cleanup.add(fn) } })
+    // the cut-off replica stays a member (never declared dead) for the length of the test
+    const net = await createTestnet(4, { onTeardown: fn => { cleanup.add(fn) }, peer: { gossip: { suspicionMult: 200 } } })
     const key = 'traced-hint'
     const first = net.peers[0]
     if (first == null) throw new Error('no peers')
@@ -80,7 +81,7 @@ describe('request traces (?trace=1)', function () {
   })
 
   it('a failed request still carries its trace, in the header', async () => {
-    const net = await createTestnet(2, { onTeardown: fn => { cleanup.add(fn) } })
+    const net = await createTestnet(2, { onTeardown: fn => { cleanup.add(fn) }, peer: { gossip: { suspicionMult: 200 } } })
     const [a, b] = net.peers
     if (a == null || b == null) throw new Error('no peers')
     await a.partition([b.peerId])
