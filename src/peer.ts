@@ -337,6 +337,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.joiner.start()
       this.handoff.start()
       this.antiEntropy.start()
+      this.metrics.open()
       this.startedAt = Date.now()
       this.running = true
       this.stopping = undefined
@@ -364,6 +365,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       await this.coordinator.settled()
       await this.libp2p.stop()
       await this.engine.close()
+      this.metrics.close()
       this.running = false
       this.starting = undefined
       this.log('stopped %p', this.peerId)

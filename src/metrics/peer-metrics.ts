@@ -391,7 +391,12 @@ export class PeerMetrics {
     })
   }
 
-  /** Stops the event-loop monitor. Idempotent. */
+  /** (Re)starts the event-loop monitor, after a `close()`. Idempotent. */
+  open (): void {
+    this.loop.enable()
+  }
+
+  /** Stops the event-loop monitor (the registry stays readable). Idempotent. */
   close (): void {
     this.loop.disable()
   }
