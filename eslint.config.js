@@ -42,7 +42,7 @@ const FLOORS = [
   ['src/storage', 'src/roster'],
   ['src/protocol'],
   ['src/clock', 'src/routing'],
-  ['src/datadir', 'src/faults'],
+  ['src/datadir', 'src/faults', 'src/metrics'],
   ['src/tasks', 'src/util'],
   ['src/polyfill.ts', 'src/constants.ts', 'src/errors.ts']
 ]

@@ -220,6 +220,10 @@ export const KV_MAX_IN_FLIGHT = 256
 
 /** HTTP header carrying the opaque context token, both ways (Riak's X-Riak-Vclock). */
 export const CONTEXT_HEADER = 'x-p2pstore-context'
+/** HTTP header of a request trace (`?trace=1`): the trace as base64url JSON, on every answer */
+export const TRACE_HEADER = 'x-p2pstore-trace'
+/** how long a traced request waits after its answer for late replies and read repairs to show */
+export const TRACE_GRACE = 2 * second
 
 /** Roster gossip: peers swap signed rosters on every new connection; the newest sequence wins. */
 export const PROTOCOL_ROSTER = '/p2pstore/roster/1.0.0'

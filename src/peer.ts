@@ -13,13 +13,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { defaultLogger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
-import { liveSiblings } from './clock/index.ts'
+import { contextSize, liveSiblings } from './clock/index.ts'
 import { resolvePeerConfig } from './config.ts'
 import { CONNECTION_PING_INTERVAL, DEFAULT_N, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
@@ -28,6 +28,7 @@ import { PartitionGate } from './faults/index.ts'
 import { Health } from './health/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
+import { PeerMetrics } from './metrics/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
@@ -179,6 +180,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   /** who belongs: the roster in force, and the checks built on it */
   readonly admission: Admission
   private readonly rosterGossip: RosterGossip
+  /** this peer's Prometheus registry and metric families (`/metrics`), libp2p's own included */
+  readonly metrics: PeerMetrics
   private readonly log: Logger
   private startedAt = 0
   /** a membership sync with a bootstrap peer succeeded: the member view is no longer partial */
@@ -191,8 +194,9 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    * Use `createPeer()`; the constructor only wires already built parts. `gate` must be the one whose
    * gater `libp2p` was created with, and so must `admission`.
    */
-  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission) {
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics) {
     super()
+    this.metrics = metrics ?? new PeerMetrics({ peerId: libp2p.peerId.toString() })
     this.libp2p = libp2p
     this.gate = gate
     this.admission = admission
@@ -200,10 +204,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.config = config
     const logger = config.logger ?? defaultLogger()
     this.log = logger.forComponent('p2pstore:peer')
-    this.engine = config.engine ?? (config.dataDir == null
+    // every part reads and writes through the timed view: storage latency is one histogram
+    this.engine = this.metrics.timedStorage(config.engine ?? (config.dataDir == null
       ? new MemoryEngine()
-      : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads, encryption: config.encryption }))
-    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission }, {
+      : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads, encryption: config.encryption })))
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics }, {
       ...config.gossip,
       capacity: config.capacity,
       zone: config.zone,
@@ -243,12 +248,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
           this.log('membership synced with %d of %d bootstrap peers', n, detail.via.length)
         })
     })
-    this.membership.addEventListener('member:update', evt => { this.safeDispatchEvent('member:update', { detail: evt.detail }) })
-    this.rpc = new KvRpc({ logger, network: libp2p, admission }, {
+    this.membership.addEventListener('member:update', evt => {
+      this.metrics.memberTransitions.inc({ from: evt.detail.previous ?? 'none', to: evt.detail.record.state })
+      this.safeDispatchEvent('member:update', { detail: evt.detail })
+    })
+    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics }, {
       // the dispatch map; requests only arrive after start(), when the parts below exist
       handlers: replicaHandlers({
         logger,
         engine: this.engine,
+        metrics: this.metrics,
         coordinator: { coordinateForwarded: async (key, put, options) => this.coordinator.coordinateForwarded(key, put, options) },
         antiEntropy: {
           leavesFor: async (peer, options) => this.antiEntropy.leavesFor(peer, options),
@@ -259,10 +268,10 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12
     })
-    this.coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement }, {
+    this.coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, metrics: this.metrics }, {
       n: config.n, r: config.r, w: config.w
     })
-    this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
+    this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership, metrics: this.metrics }, {
       n: config.n, interval: config.handoffInterval, tombstoneGrace: config.tombstoneGrace
     })
     this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
@@ -273,7 +282,22 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.health = new Health({ logger, peerId: libp2p.peerId, engine: this.engine, placement: this.placement, membership: this.membership }, {
       n: config.n, r: config.r, w: config.w, serving: () => this.running
     })
+    // the four p2pstore_keys_* gauges and the two safety histograms of /metrics read health
+    this.metrics.setSafetySource(this.health)
+    const safety = this.metrics.safetyObserver
+    this.health.addEventListener('health:rereplication', evt => { safety.rereplicationLag(evt.detail.seconds) })
+    this.health.addEventListener('health:detection', evt => { safety.failureDetection(evt.detail.seconds) })
     this.locator = new Locator({ peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, { n: config.n })
+    // what the metrics read when scraped
+    this.metrics.bind({
+      members: () => this.membership.members().map(m => ({ peerId: m.peerId.toString(), state: m.state })),
+      localHealth: () => this.membership.localHealth,
+      gossip: () => this.membership.traffic(),
+      hints: () => this.handoff.hintStats(),
+      transfers: () => this.handoff.transferStats(),
+      antiEntropy: () => ({ rounds: this.antiEntropy.stats.rounds, lastSuccess: this.antiEntropy.stats.last?.at }),
+      storageKeys: async () => this.running ? this.engine.count() : 0
+    })
     // data follows membership: a member that joins, dies or comes back changes who owns what
     this.membership.addEventListener('member:update', () => {
       this.handoff.trigger()
@@ -331,6 +355,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.handoff.start()
       this.antiEntropy.start()
       this.health.start()
+      this.metrics.open()
       this.startedAt = Date.now()
       this.running = true
       this.stopping = undefined
@@ -359,6 +384,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       await this.coordinator.settled()
       await this.libp2p.stop()
       await this.engine.close()
+      this.metrics.close()
       this.running = false
       this.starting = undefined
       this.log('stopped %p', this.peerId)
@@ -372,7 +398,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    * write is blind and becomes a sibling of whatever is there.
    */
   async put (key: Key, value: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.coordinator.put(toKey(key), value, options)
+    this.metrics.objectSize.labels('put').observe(value.byteLength)
+    return this.metrics.request('put', async () => this.coordinator.put(toKey(key), value, options), result => this.written(result))
   }
 
   /**
@@ -381,16 +408,28 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    * read and writes a tombstone that supersedes nothing (see `DeleteOptions.blind`).
    */
   async delete (key: Key, options: DeleteOptions = {}): Promise<WriteResult> {
-    return this.coordinator.delete(toKey(key), options)
+    return this.metrics.request('delete', async () => this.coordinator.delete(toKey(key), options), result => this.written(result))
   }
 
   /** Reads `key` from R of its N home replicas; read-repairs the others in the background. */
   async get (key: Key, options: ReadOptions = {}): Promise<GetResult> {
-    const { state, replies, replicas, n } = await this.coordinator.get(toKey(key), options)
-    const live = liveSiblings(state)
-    // every sibling is concurrent with every other: tombstones beside live values are conflicts
-    const siblings = live.length === 0 ? live : state.siblings
-    return { siblings, versions: state.siblings, context: state.context, replies, replicas, n }
+    return this.metrics.request('get', async () => {
+      const { state, replies, replicas, n } = await this.coordinator.get(toKey(key), options)
+      const live = liveSiblings(state)
+      // every sibling is concurrent with every other: tombstones beside live values are conflicts
+      const siblings = live.length === 0 ? live : state.siblings
+      this.metrics.readSiblings.observe(state.siblings.length)
+      this.metrics.clockEntries.observe(contextSize(state.context))
+      this.metrics.objectSize.labels('get').observe(state.siblings.reduce((sum, s) => sum + s.value.byteLength, 0))
+      return { siblings, versions: state.siblings, context: state.context, replies, replicas, n }
+    }, result => result.siblings.length === 0 ? 'not_found' : result.siblings.length > 1 ? 'siblings' : 'ok')
+  }
+
+  /** A write's outcome for the metrics: its acks, and whether another peer coordinated it. */
+  private written (result: WriteResult): 'ok' {
+    this.metrics.writeAcks.observe(result.acks)
+    if (result.coordinator !== this.peerId.toString()) this.metrics.forwarded.inc()
+    return 'ok'
   }
 
   /**
@@ -559,8 +598,11 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
 
   const gate = new PartitionGate()
   const admission = await resolveAdmission(config, config.logger ?? defaultLogger())
+  // one registry per peer: libp2p's own metrics land beside p2pstore's
+  const metrics = new PeerMetrics({ peerId: peerIdFromPrivateKey(privateKey).toString() })
   const libp2p = await createLibp2p<PeerServices>({
     start: false,
+    metrics: () => metrics.libp2p,
     // partitions (fault injection) and admission: a connection either refuses is refused
     connectionGater: anyGater(gate.gater(), admission.gater()),
     privateKey,
@@ -587,12 +629,13 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
         querySelfInterval: config.dhtRefreshInterval,
         logPrefix: 'p2pstore:dht',
         datastorePrefix: '/p2pstore/dht',
-        metricsPrefix: 'p2pstore_dht'
+        // libp2p's families are all `libp2p_*`; `p2pstore_*` are p2pstore's own
+        metricsPrefix: 'libp2p_kad_dht'
       })
     }
   })
 
-  const peer = new Peer(libp2p, config, gate, admission)
+  const peer = new Peer(libp2p, config, gate, admission, metrics)
   if (config.start) await peer.start()
   return peer
 }

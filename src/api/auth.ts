@@ -28,8 +28,7 @@ export interface RoutePermission {
 
 /**
  * `METHOD url-pattern` → what it needs. HEAD counts as GET. A route missing here needs `admin`
- * (fail closed), and a test fails when a served route is missing. `/metrics` and `/v1/health` are
- * listed ahead of their routes.
+ * (fail closed), and a test fails when a served route is missing.
  */
 export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/health': { permission: 'health' },

@@ -17,6 +17,7 @@ import { faultRoutes } from './routes/faults.ts'
 import { healthRoutes } from './routes/health.ts'
 import { kvRoutes } from './routes/kv.ts'
 import { locateRoutes } from './routes/locate.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { peersRoutes } from './routes/peers.ts'
 import { statusRoutes } from './routes/status.ts'
 import { uiRoutes } from './routes/ui.ts'
@@ -109,6 +110,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   peersRoutes(app, ctx)
   kvRoutes(app, ctx)
   locateRoutes(app, ctx)
+  metricsRoutes(app, ctx)
   if (init.faults != null) faultRoutes(app, init.faults)
   return app
 }

@@ -28,6 +28,10 @@ export interface ApiPeer {
   locate(key: Uint8Array, options?: LocateOptions): Promise<KeyLocation>
   /** health and replication safety (issue #18); without it `/v1/health`, `/v1/events` and `/ui` answer 503 */
   readonly health?: ApiHealth
+  /** the peer's Prometheus registry, served at `/metrics` (a peer has one; stand-ins may not) */
+  metrics?: { registry: { contentType: string, metrics(): Promise<string> } }
+  /** the peer's id, named as the coordinator of a request trace */
+  peerId?: { toString(): string }
 }
 
 /** Passed to every route plugin. */

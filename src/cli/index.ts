@@ -221,6 +221,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(quorum('n', 'replicas for this write (default 3)'))
     .addOption(quorum('w', 'acknowledgements to wait for (default 2)'))
     .option('--strict', 'refuse sloppy quorum: only home replicas count towards --w')
+    .option('--trace', 'print what the request did (replicas asked, replies, quorum, hints) as a timeline on stderr')
     .addOption(json())
     .action(run(async (ctx, key: string, value: string | undefined, opts: WriteCommandOptions) =>
       (await import('./commands/put.ts')).putCommand(ctx, key, value, opts, environment.stdin ?? readStdin))))
@@ -231,6 +232,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(quorum('n', 'replicas of the key (default 3)'))
     .addOption(quorum('r', 'replies to wait for (default 2)'))
     .addOption(new Option('--resolve <policy>', 'read-time resolution of siblings').choices(['lww']))
+    .option('--trace', 'print what the request did (replicas asked, replies, quorum, read repairs) as a timeline on stderr')
     .addOption(json())
     .action(run(async (ctx, key: string, opts: GetCommandOptions) => (await import('./commands/get.ts')).getCommand(ctx, key, opts))))
 
@@ -243,6 +245,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(quorum('r', 'replies the read before the delete waits for (default 2)'))
     .addOption(quorum('w', 'acknowledgements to wait for (default 2)'))
     .option('--strict', 'refuse sloppy quorum: only home replicas count towards --w')
+    .option('--trace', 'print what the request did (replicas asked, replies, quorum, hints) as a timeline on stderr')
     .addOption(json())
     .action(run(async (ctx, key: string, opts: WriteCommandOptions) => (await import('./commands/put.ts')).deleteCommand(ctx, key, opts))))
 

@@ -8,12 +8,13 @@
 import http from 'node:http'
 import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
-import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, EVENTS_IDLE_TIMEOUT } from '../constants.ts'
+import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, EVENTS_IDLE_TIMEOUT, TRACE_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, writeJsonShape } from './shape.ts'
+import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
 import type { HealthJson } from './types.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
+import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { KeyLocation } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -31,6 +32,8 @@ export interface QuorumOptions extends AbortOptions {
   n?: number
   r?: number
   w?: number
+  /** ask for the request's trace (`?trace=1`): in the answer's `trace`, or the error's */
+  trace?: boolean
 }
 
 /** Options of a write through the API. */
@@ -87,11 +90,14 @@ export interface ServerEvent {
 export class RemoteError extends Error {
   /** the context token the answer carried (a 404 of a deleted key still has one) */
   readonly context?: string
+  /** the request's trace, when it was asked for (`trace: true`) */
+  readonly trace?: TraceJson
 
-  constructor (name: string, message: string, context?: string) {
+  constructor (name: string, message: string, context?: string, trace?: TraceJson) {
     super(message)
     this.name = name
     this.context = context
+    this.trace = trace
   }
 }
 
@@ -126,15 +132,15 @@ export class HttpClient implements Client {
   }
 
   async get (key: string, options: ClientReadOptions = {}): Promise<GetJson> {
-    return this.request('GET', kvRoute(key, { n: options.n, r: options.r, resolve: options.resolve }), getJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, { accept: 'application/json' })
+    return this.request('GET', kvRoute(key, { n: options.n, r: options.r, resolve: options.resolve, trace: traceFlag(options) }), getJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, { accept: 'application/json' })
   }
 
   async put (key: string, value: Uint8Array, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    return this.request('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined }), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context), value)
+    return this.request('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined, trace: traceFlag(options) }), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context), value)
   }
 
   async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined }
+    const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined, trace: traceFlag(options) }
     return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context))
   }
 
@@ -285,7 +291,7 @@ export class HttpClient implements Client {
       const errorBody = failed && bodyStatuses.includes(answer.status) && isErrorJson(parsed)
       if (failed && (!bodyStatuses.includes(answer.status) || errorBody)) {
         const { error, message } = errorJsonShape(parsed, 'error')
-        throw new RemoteError(error, message, answer.context)
+        throw new RemoteError(error, message, answer.context, answer.trace)
       }
       return shape(parsed, 'answer')
     } catch (err) {
@@ -301,6 +307,8 @@ interface Answer {
   body: string
   /** the context token header, when the answer carried one */
   context?: string
+  /** the trace header, decoded, when the answer carried one */
+  trace?: TraceJson
 }
 
 function isErrorJson (value: unknown): boolean {
@@ -335,6 +343,8 @@ async function send (base: URL, method: string, path: string, headers: Record<st
       port: base.port === '' ? undefined : Number(base.port),
       path,
       headers: { ...headers, ...(body == null ? {} : { 'content-length': String(body.byteLength) }) },
+      // a request trace (x-p2pstore-trace) can be larger than Node's default 16 KiB of headers
+      maxHeaderSize: 64 * 1024,
       signal
     }, res => {
       const chunks: Buffer[] = []
@@ -342,7 +352,8 @@ async function send (base: URL, method: string, path: string, headers: Record<st
       res.once('error', reject)
       res.once('end', () => {
         const context = res.headers[CONTEXT_HEADER.toLowerCase()]
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8'), context: typeof context === 'string' ? context : undefined })
+        const trace = decodeTrace(res.headers[TRACE_HEADER])
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8'), context: typeof context === 'string' ? context : undefined, ...(trace == null ? {} : { trace }) })
       })
     })
     req.once('error', reject)
@@ -391,6 +402,16 @@ export class EventStreamParser {
   }
 }
 
+/** The trace header (base64url JSON), or undefined when absent or not a trace. */
+function decodeTrace (header: string | string[] | undefined): TraceJson | undefined {
+  if (typeof header !== 'string') return undefined
+  try {
+    return traceJsonShape(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), 'trace')
+  } catch {
+    return undefined
+  }
+}
+
 /** A GET whose answer is read as a stream (server-sent events): resolves with the response once its head arrived. */
 async function openStream (base: URL, path: string, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
   const transport = base.protocol === 'https:' ? https : http
@@ -406,6 +427,10 @@ async function openStream (base: URL, path: string, headers: Record<string, stri
     req.once('error', reject)
     req.end()
   })
+}
+
+function traceFlag (options: { trace?: boolean }): string | undefined {
+  return options.trace === true ? '1' : undefined
 }
 
 /** `1500` → `1.5 s`, `300` → `300 ms` */

@@ -8,6 +8,7 @@
 
 import type { HealthJson, HealthReason } from './types.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
+import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { KeyLocation, LocatedCopy, LocatedPeer } from '../replication/index.ts'
 
@@ -124,6 +125,14 @@ export const knownPeersShape: Shape<KnownPeer[]> = arrayOf(object<KnownPeer>({
   suspectedBy: arrayOf(string)
 }))
 
+/** a request trace (`?trace=1`) */
+export const traceJsonShape: Shape<TraceJson> = object<TraceJson>({
+  coordinator: string,
+  started: string,
+  answeredMs: optional(number),
+  events: arrayOf(object<TraceJson['events'][number]>({ ms: number, peer: optional(string), kind: string as Shape<TraceJson['events'][number]['kind']>, activity: string }))
+})
+
 /** `GET /v1/kv/:key` with `Accept: application/json` */
 export const getJsonShape: Shape<GetJson> = object<GetJson>({
   key: string,
@@ -131,7 +140,8 @@ export const getJsonShape: Shape<GetJson> = object<GetJson>({
   siblings: arrayOf(object<GetJson['siblings'][number]>({ value: string, encoding: oneOf('utf8', 'base64'), timestamp: number, deleted: optional(isTrue) })),
   replies: optional(number),
   replicas: optional(number),
-  n: optional(number)
+  n: optional(number),
+  trace: optional(traceJsonShape)
 })
 
 /** `PUT` and `DELETE /v1/kv/:key` */
@@ -141,7 +151,8 @@ export const writeJsonShape: Shape<WriteJson> = object<WriteJson>({
   acks: number,
   replicas: optional(number),
   n: optional(number),
-  coordinator: string
+  coordinator: string,
+  trace: optional(traceJsonShape)
 })
 
 /** `PUT` and `DELETE /v1/faults/partition`: the partitions in place afterwards */

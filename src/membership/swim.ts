@@ -9,6 +9,7 @@ import { Dissemination } from './dissemination.ts'
 import { MemberTable } from './members.ts'
 import { suspicionTimeout } from './suspicion.ts'
 import type { MemberRecord } from './members.ts'
+import type { PeerMetrics } from '../metrics/index.ts'
 import type { MemberUpdate, MembershipMessage } from '../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -57,6 +58,8 @@ export interface MembershipComponents {
    * naming others is dropped, so a non-member never enters the view. @default everyone
    */
   admission?: { admits(peer: PeerId): boolean }
+  /** where probes, refutations and streams are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'probes' | 'probeDuration' | 'refutations' | 'streamsOpened'>
 }
 
 /** Events of the membership view. */
@@ -321,15 +324,22 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (this.probing.has(id)) return
     this.probing.add(id)
     try {
+      const sent = performance.now()
       if (await this.ping(target.peerId, this.timeout, signal)) {
+        this.components.metrics?.probes.inc({ result: 'ack' })
+        this.components.metrics?.probeDuration.observe((performance.now() - sent) / 1000)
         this.adjustHealth(-1)
         return
       }
       if (signal.aborted) return
       const helpers = shuffle(this.table.live().filter(r => r.state === 'alive' && !r.peerId.equals(target.peerId))).slice(0, this.init.indirectChecks)
       const answers = await Promise.all(helpers.map(async h => this.pingReq(h.peerId, target.peerId, signal)))
-      if (answers.includes('ack')) return
+      if (answers.includes('ack')) {
+        this.components.metrics?.probes.inc({ result: 'indirect_ack' })
+        return
+      }
       if (signal.aborted) return
+      this.components.metrics?.probes.inc({ result: 'suspect' })
       // Lifeguard: without any nack either, the fault may well be ours
       if (!answers.includes('nack')) this.adjustHealth(1)
       // check again after async work: it may have refuted or been declared dead meanwhile; a
@@ -396,6 +406,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeout)])
     setMaxListeners(Infinity, deadline)
     const stream = await this.components.network.dialProtocol(peer, PROTOCOL_MEMBERSHIP, { signal: deadline })
+    this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'outbound' })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
       const out = encodeMembershipMessage(message)
@@ -422,6 +433,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       stream.abort(new InvalidMessageError('not a member of this network'))
       return
     }
+    this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'inbound' })
     const deadline = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(10 * this.init.probeTimeout + 5000)])
     setMaxListeners(Infinity, deadline)
     try {
@@ -478,6 +490,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         case 'refute':
           // Lifeguard: being suspected is a sign that we may be the slow one
           this.adjustHealth(1)
+          this.components.metrics?.refutations.inc()
           this.log('refuting %s about us with incarnation %d', update.state, change.incarnation)
           this.gossip.enqueue(this.selfUpdate())
           break

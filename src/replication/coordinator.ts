@@ -4,6 +4,7 @@ import { setMaxListeners } from 'main-event'
 import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot } from '../clock/index.ts'
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
 import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
+import { traced } from '../metrics/index.ts'
 import { takeFallback } from '../routing/index.ts'
 import { expected } from '../tasks/index.ts'
 import { Actors } from './actors.ts'
@@ -13,6 +14,7 @@ import { ReadRepair } from './read-repair.ts'
 import { expectOk, remoteError } from './rpc/index.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { CausalContext, SiblingSet } from '../clock/index.ts'
+import type { PeerMetrics, RequestTrace } from '../metrics/index.ts'
 import type { ForwardedPut, KvResponse } from '../protocol/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
 import type { Engine } from '../storage/index.ts'
@@ -25,6 +27,8 @@ export interface CoordinatorComponents {
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
   placement: Pick<Placement, 'homeReplicas' | 'preferenceList'> & Partial<Pick<Placement, 'viewMayBePartial'>>
+  /** where sloppy writes and read repairs are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'sloppyWrites' | 'readRepairs'>
 }
 
 /** Defaults and limits of client requests. */
@@ -58,6 +62,8 @@ export interface WriteOptions extends AbortOptions {
    * @default false
    */
   strict?: boolean
+  /** record what the request does here (`?trace=1`). @default undefined (not recorded) */
+  trace?: RequestTrace
 }
 
 /** Options of a delete. */
@@ -85,6 +91,8 @@ export interface ReadOptions extends AbortOptions {
   n?: number
   /** replies required */
   r?: number
+  /** record what the request does here (`?trace=1`). @default undefined (not recorded) */
+  trace?: RequestTrace
 }
 
 /** The outcome of a put or delete. */
@@ -187,7 +195,7 @@ export class Coordinator {
       // one deadline for the read and the write
       const signal = this.requestSignal(options)
       try {
-        const { state } = await this.read(key, { n: options.n, r: options.r, signal })
+        const { state } = await this.read(key, { n: options.n, r: options.r, signal, trace: options.trace })
         return await this.coordinatedWrite(key, new Uint8Array(0), true, { ...options, context: state.context, signal })
       } finally {
         signal.clear()
@@ -208,13 +216,19 @@ export class Coordinator {
     const signal = this.requestSignal(options)
     try {
       const replicas = await this.components.placement.homeReplicas(key, n, { signal })
-      const reads = replicas.map(replica => ({ replica, peer: replica.peerId.toString(), promise: this.readReplica(replica, key, { signal }) }))
+      const trace = options.trace
+      trace?.preference(replicas, n)
+      const reads = replicas.map(replica => {
+        const peer = replica.peerId.toString()
+        return { replica, peer, promise: traced(trace, peer, 'read', this.readReplica(replica, key, { signal }), describeRead) }
+      })
       // R is never capped: with fewer replicas than R the read fails with the quorum error as soon
       // as those that exist have answered
       const results = await waitForQuorum(reads, r, { op: 'get', unit: 'replies', n, alone: replicas.length < n && this.alone(replicas), partial: this.viewPartial() })
       const state = results.reduce<SiblingSet>((acc, res) => mergeSiblingSets(acc, res.value ?? emptySiblingSet()), emptySiblingSet())
       if (state.siblings.length > WARN_SIBLINGS) this.log('key %k has %d siblings (warning past %d)', key, state.siblings.length, WARN_SIBLINGS)
-      this.readRepair.start(key, reads)
+      trace?.note('quorum', `${results.length} of ${r} replies: ${results.map(res => shortPeer(res.peer)).join(', ')}`)
+      this.readRepair.start(key, reads, trace)
       return { state, replies: results.length, replicas: replicas.length, n }
     } finally {
       signal.clear()
@@ -265,9 +279,9 @@ export class Coordinator {
       const put: ForwardedPut = { value, deleted, context: options.context ?? emptyContext(), n, w, strict: options.strict ?? false }
       const replicas = await this.components.placement.homeReplicas(key, n, { signal })
       if (replicas.some(r => r.peerId.equals(this.components.peerId))) {
-        return await this.coordinate(key, put, { signal })
+        return await this.coordinate(key, put, { signal, trace: options.trace })
       }
-      return await this.forward(key, put, replicas, { signal })
+      return await this.forward(key, put, replicas, { signal, trace: options.trace })
     } finally {
       signal.clear()
     }
@@ -277,12 +291,14 @@ export class Coordinator {
    * Forwards a write to the nearest home replica that answers. Only failures to reach a replica
    * move on to the next one; an answer (success, or an error such as a quorum failure) is final.
    */
-  private async forward (key: Uint8Array, put: ForwardedPut, replicas: PlacedPeer[], options: AbortOptions): Promise<WriteResult> {
+  private async forward (key: Uint8Array, put: ForwardedPut, replicas: PlacedPeer[], options: AbortOptions & { trace?: RequestTrace }): Promise<WriteResult> {
     const errors: Error[] = []
+    options.trace?.preference(replicas, put.n)
     for (const replica of replicas) {
       let response: KvResponse
       try {
-        response = await this.components.rpc.request(replica.peerId, { type: 'coordinate', key, put }, options)
+        options.trace?.note('forward', 'not a home replica: forwarding to a home replica to coordinate', replica.peerId.toString())
+        response = await traced(options.trace, replica.peerId.toString(), 'coordinate', this.components.rpc.request(replica.peerId, { type: 'coordinate', key, put }, { signal: options.signal }))
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         errors.push(err as Error)
@@ -313,8 +329,10 @@ export class Coordinator {
    * copy naming it; hinted handoff delivers it later. A coordinator that is not a home replica
    * itself keeps its copy as such a hint too. With `strict`, only home replicas count.
    */
-  private async coordinate (key: Uint8Array, put: ForwardedPut, options: AbortOptions): Promise<WriteResult> {
-    const preference = await this.components.placement.preferenceList(key, { ...options, n: put.n })
+  private async coordinate (key: Uint8Array, put: ForwardedPut, options: AbortOptions & { trace?: RequestTrace }): Promise<WriteResult> {
+    const trace = options.trace
+    const preference = await this.components.placement.preferenceList(key, { signal: options.signal, n: put.n })
+    trace?.preference(preference, put.n)
     const replicas = preference.slice(0, put.n)
     const selfIsHome = replicas.some(r => r.peerId.equals(this.components.peerId))
     const others = replicas.filter(r => !r.peerId.equals(this.components.peerId))
@@ -337,7 +355,8 @@ export class Coordinator {
     let selfMayStandIn = !selfIsHome && !put.strict
 
     const store = async (target: PlacedPeer, hintFor?: string[]): Promise<void> => {
-      expectOk(await this.components.rpc.request(target.peerId, { type: 'store', key, state: local.delta, hintFor }, { signal: options.signal }), target.peerId)
+      const request = this.components.rpc.request(target.peerId, { type: 'store', key, state: local.delta, hintFor }, { signal: options.signal })
+      expectOk(await traced(trace, target.peerId.toString(), hintFor == null ? 'store' : `store as a hint for ${shortPeer(hintFor[0] ?? '')}`, request), target.peerId)
     }
     /** a home replica's copy, or when it cannot take it (and sloppy quorum is allowed) a hinted one on a fallback */
     const storeFor = async (home: PlacedPeer): Promise<void> => {
@@ -355,6 +374,8 @@ export class Coordinator {
         selfMayStandIn = false
         try {
           await local.durable
+          this.components.metrics?.sloppyWrites.inc()
+          trace?.note('hint', `this peer's own copy stands in for ${shortPeer(owner)} (a hint)`, this.self)
           return
         } catch {
           // our hinted copy failed too: a fallback peer may still take one
@@ -364,6 +385,8 @@ export class Coordinator {
       for (let fallback = takeFallback(fallbacks, home, replicas); fallback != null; fallback = takeFallback(fallbacks, home, replicas)) {
         try {
           await store(fallback, [owner])
+          this.components.metrics?.sloppyWrites.inc()
+          trace?.note('hint', `stored as a hint for ${shortPeer(owner)}`, fallback.peerId.toString())
           this.log('stored %k on %p as a hint for %s', key, fallback.peerId, shortPeer(owner))
           return
         } catch (err) {
@@ -375,12 +398,14 @@ export class Coordinator {
     }
 
     const stores = others.map(replica => ({ peer: replica.peerId.toString(), promise: storeFor(replica) }))
-    if (selfIsHome) stores.unshift({ peer: this.self, promise: local.durable })
+    if (selfIsHome) stores.unshift({ peer: this.self, promise: traced(trace, this.self, 'local write', local.durable) })
+    if (trace != null) for (const s of stores) trace.track(s.promise)
     for (const s of stores) s.promise.catch(expected(this.log, `store of ${shortPeer(s.peer)}`))
 
     // W is never capped: with fewer replicas than W the write still goes to every one that exists,
     // then fails with the count of durable copies (settle), without waiting for the deadline
     const acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks', n: put.n, alone: put.n > 1 && preference.length === 1, partial: this.viewPartial(), settle: true })
+    trace?.note('quorum', `${acked.length} of ${put.w} acks: ${acked.map(a => shortPeer(a.peer)).join(', ')}`)
     return { context: local.clientContext, acks: acked.length, replicas: replicas.length, n: put.n, coordinator: this.self }
   }
 
@@ -460,6 +485,11 @@ export class Coordinator {
       throw new KeyTooLargeError(`key of ${key.byteLength} bytes is longer than the limit of ${this.maxKeyBytes} bytes`)
     }
   }
+}
+
+/** A replica's read, for a trace. */
+function describeRead (state: SiblingSet | undefined): string {
+  return state == null ? 'not found' : `${state.siblings.length} version${state.siblings.length === 1 ? '' : 's'}`
 }
 
 function isAborted (options: AbortOptions): boolean {

@@ -7,6 +7,7 @@ import { deleteIfUnchanged } from './local-store.ts'
 import { expectOk } from './rpc/index.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
+import type { PeerMetrics } from '../metrics/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
 import type { Engine, StoredRecord } from '../storage/index.ts'
 import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
@@ -20,6 +21,8 @@ export interface HandoffComponents {
   placement: Pick<Placement, 'fromView'>
   /** every member that has not left, dead ones included (who must confirm a tombstone GC) */
   members: { notLeft(): Array<{ peerId: PeerId, kadId: Uint8Array, capacity?: number, zone?: string, state: string }> }
+  /** where deliveries and transfers are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'hintsDelivered' | 'hintsFailed' | 'transferKeys' | 'transferBytes' | 'transferFailures'>
 }
 
 /** Options of the handoff pass. */
@@ -83,6 +86,10 @@ export class Handoff implements Startable {
   private changed = new Map<string, Uint8Array>()
   /** keys whose record is a hinted copy */
   private readonly hinted = new Map<string, Uint8Array>()
+  /** when each hinted copy became one (ms since the epoch), for the oldest hint's age */
+  private readonly hintedSince = new Map<string, number>()
+  /** a pass is running */
+  private passing = false
   /** keys whose record is a tombstone, with when it may first be collected */
   private readonly tombstones = new Map<string, { key: Uint8Array, due: number }>()
   private unsubscribe?: () => void
@@ -124,6 +131,18 @@ export class Handoff implements Startable {
     return this.last
   }
 
+  /** Hinted copies held now, and when the oldest became one (for the metrics). */
+  hintStats (): { pending: number, oldestSince?: number } {
+    let oldest: number | undefined
+    for (const since of this.hintedSince.values()) if (oldest == null || since < oldest) oldest = since
+    return { pending: this.hinted.size, oldestSince: oldest }
+  }
+
+  /** Whether a pass runs now, and the changed keys queued for the next one (for the metrics). */
+  transferStats (): { active: boolean, backlog: number } {
+    return { active: this.passing, backlog: this.changed.size }
+  }
+
   private async tick (signal?: AbortSignal): Promise<void> {
     // the whole store only when membership changed (or at start, for hints and tombstones kept
     // across a restart); otherwise just what changed since, the hints, and the tombstones due
@@ -132,7 +151,12 @@ export class Handoff implements Startable {
     const full = this.dirty && view !== this.fullPassView
     this.dirty = false
     if (full) this.fullPassView = view
-    this.last = full ? await this.pass({ signal }) : await this.incrementalPass({ signal })
+    this.passing = true
+    try {
+      this.last = full ? await this.pass({ signal }) : await this.incrementalPass({ signal })
+    } finally {
+      this.passing = false
+    }
     if (this.last.handedOff > 0 || this.last.pendingHints > 0 || this.last.collected > 0) {
       this.log('%s handoff pass: %d copies handed off, %d hints pending, %d tombstones collected', full ? 'full' : 'incremental', this.last.handedOff, this.last.pendingHints, this.last.collected)
     }
@@ -192,8 +216,13 @@ export class Handoff implements Startable {
 
   /** Lists or unlists `key` as a hinted copy and as a tombstone, as `record` says. */
   private track (id: string, key: Uint8Array, record: StoredRecord | undefined): void {
-    if (record?.hintFor != null && record.hintFor.length > 0) this.hinted.set(id, key)
-    else this.hinted.delete(id)
+    if (record?.hintFor != null && record.hintFor.length > 0) {
+      this.hinted.set(id, key)
+      if (!this.hintedSince.has(id)) this.hintedSince.set(id, Date.now())
+    } else {
+      this.hinted.delete(id)
+      this.hintedSince.delete(id)
+    }
     if (record != null && isTombstone(record.set)) {
       const newest = Math.max(...record.set.siblings.map(s => s.timestamp))
       this.tombstones.set(id, { key, due: newest + this.grace })
@@ -222,10 +251,18 @@ export class Handoff implements Startable {
       return
     }
     const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
+    const metrics = this.components.metrics
     if (owners.length > 0 && await this.deliver(key, record.set, owners, options)) {
+      if (hinted) {
+        metrics?.hintsDelivered.inc()
+      } else if (metrics != null) {
+        metrics.transferKeys.inc()
+        metrics.transferBytes.inc(record.set.siblings.reduce((sum, s) => sum + s.value.byteLength, 0))
+      }
       // a record changed meanwhile is listed again by the change listener
       if (await deleteIfUnchanged(this.components.engine, key, record.set, options)) outcome.handedOff++
     } else {
+      if (owners.length > 0) (hinted ? metrics?.hintsFailed : metrics?.transferFailures)?.inc()
       // an owner could not take it: the next pass tries again
       this.changed.set(hexOf(key), key.slice())
     }

@@ -4,6 +4,7 @@ import { shortPeer } from './quorum.ts'
 import { expectOk } from './rpc/index.ts'
 import type { KvRpc } from './rpc/index.ts'
 import type { SiblingSet } from '../clock/index.ts'
+import type { PeerMetrics, RequestTrace } from '../metrics/index.ts'
 import type { PlacedPeer } from '../routing/index.ts'
 import type { Engine } from '../storage/index.ts'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
@@ -13,6 +14,8 @@ export interface ReadRepairComponents {
   peerId: PeerId
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
+  /** where repairs are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'readRepairs'>
 }
 
 /** One replica's read of a get: its peer and the promise of its sibling set. */
@@ -44,8 +47,9 @@ export class ReadRepair {
   }
 
   /** Starts repairing `key` in the background after its reads; see `settled()`. */
-  start (key: Uint8Array, reads: ReplicaRead[]): void {
-    const task = this.repair(key, reads)
+  start (key: Uint8Array, reads: ReplicaRead[], trace?: RequestTrace): void {
+    const task = this.repair(key, reads, {}, trace)
+    trace?.track(task)
     this.repairs.add(task)
     void task.finally(() => this.repairs.delete(task))
   }
@@ -56,7 +60,7 @@ export class ReadRepair {
   }
 
   /** Repairs `key` after `reads` have settled; resolves when every repair ended (failures are logged). */
-  async repair (key: Uint8Array, reads: ReplicaRead[], options: AbortOptions = {}): Promise<void> {
+  async repair (key: Uint8Array, reads: ReplicaRead[], options: AbortOptions = {}, trace?: RequestTrace): Promise<void> {
     const settled = await Promise.allSettled(reads.map(async r => r.promise))
     const replies: Array<{ peer: string, replica: PlacedPeer, had: SiblingSet | undefined }> = []
     reads.forEach((r, i) => {
@@ -69,6 +73,8 @@ export class ReadRepair {
     const self = this.components.peerId.toString()
     await Promise.all(replies.filter(r => behind.has(r.peer)).map(async reply => {
       this.log('read repair of %k on %s', key, shortPeer(reply.peer))
+      this.components.metrics?.readRepairs.inc({ reason: reply.had == null ? 'missing' : 'stale' })
+      trace?.note('repair', `read repair: ${reply.had == null ? 'no copy' : 'an older version'}, sending the merge`, reply.peer)
       try {
         if (reply.peer === self) {
           await mergeIntoLocal(this.components.engine, key, final, options)

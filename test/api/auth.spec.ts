@@ -30,6 +30,7 @@ function stubPeer (): StubbedInstance<ApiPeer> {
   peer.put.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   peer.delete.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   Object.assign(peer, { health: Object.assign(new TypedEventEmitter<HealthEvents>(), { report: () => HEALTHY, recentEvents: () => [] }) })
+  Object.assign(peer, { metrics: { registry: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '' } } })
   return peer
 }
 
@@ -95,6 +96,7 @@ const ROUTES: RouteCase[] = [
   { name: 'faults', method: 'GET', url: '/v1/faults', needs: 'admin', ok: 200 },
   { name: 'partition', method: 'PUT', url: '/v1/faults/partition', needs: 'admin', ok: 200, body: '{"peers":[]}' },
   { name: 'heal', method: 'DELETE', url: '/v1/faults/partition', needs: 'admin', ok: 200 },
+  { name: 'metrics', method: 'GET', url: '/metrics', needs: 'metrics', ok: 200 },
   // not served yet: an authenticated caller learns it does not exist, an anonymous one learns nothing
   { name: 'metrics (not served yet)', method: 'GET', url: '/metrics', needs: 'unknown', ok: 404 },
   { name: 'health', method: 'GET', url: '/v1/health', needs: 'health', ok: 200 },

@@ -5,6 +5,7 @@
  * and never downloads a browser). Without them it says what is missing and how to get it, and
  * exits 2 (bad environment) instead of letting every suite fail in its `before all` hook.
  */
+import { spawnSync } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { NetnsLab } from '../../src/faults/index.ts'
@@ -33,5 +34,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.stderr.write(`npm run test:system: the status page's browser test needs ${CHROMIUM}\n` +
       '  (Debian: `apt-get install chromium-headless-shell`, or set P2PSTORE_CHROMIUM); `.ci/run` installs it.\n')
     process.exitCode = 2
+  } else {
+    // test/metrics/promtool.system.spec.ts checks the alert rules and /metrics with promtool
+    const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' })
+    if (promtool.error != null || promtool.status !== 0) {
+      process.stderr.write('npm run test:system: promtool is missing (Debian: `apt-get install prometheus`); `.ci/run` installs it.\n')
+      process.exitCode = 2
+    }
   }
 }

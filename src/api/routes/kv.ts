@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { InvalidParametersError, NotFoundError } from '@libp2p/interface'
 import { emptyContext, resolveLww } from '../../clock/index.ts'
-import { CONTEXT_HEADER, MAX_N } from '../../constants.ts'
+import { CONTEXT_HEADER, MAX_N, TRACE_GRACE, TRACE_HEADER } from '../../constants.ts'
+import { RequestTrace } from '../../metrics/index.ts'
 import { decodeContextToken, encodeContextToken } from '../../protocol/index.ts'
 import { requestSignal } from '../request-signal.ts'
 import { invalidInput, wholeNumberPattern } from '../validation.ts'
 import type { Sibling } from '../../clock/index.ts'
+import type { TraceJson } from '../../metrics/index.ts'
 import type { ApiContext } from '../types.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
@@ -31,6 +33,8 @@ export interface GetJson {
   replicas?: number
   /** the replicas the key should have */
   n?: number
+  /** what the request did (`?trace=1`) */
+  trace?: TraceJson
 }
 
 /** The answer to a put or delete. */
@@ -44,10 +48,12 @@ export interface WriteJson {
   /** the replicas the key should have */
   n?: number
   coordinator: string
+  /** what the request did (`?trace=1`) */
+  trace?: TraceJson
 }
 
 interface KvParams { key: string }
-interface KvQuery { n?: string, r?: string, w?: string, resolve?: string, strict?: string, blind?: string }
+interface KvQuery { n?: string, r?: string, w?: string, resolve?: string, strict?: string, blind?: string, trace?: string }
 
 /** `n`, `r`, `w`: a whole number from 1 to MAX_N; empty means "not given". */
 const QUORUM = { type: 'string', pattern: wholeNumberPattern(MAX_N) } as const
@@ -55,9 +61,9 @@ const QUORUM = { type: 'string', pattern: wholeNumberPattern(MAX_N) } as const
 const FLAG = { type: 'string', enum: ['', 'true', '1', 'false', '0'] } as const
 
 /** The query of each method, fields in the order they are checked. */
-const GET_QUERY = { type: 'object', properties: { n: QUORUM, r: QUORUM, resolve: { type: 'string', enum: ['lww'] } } } as const
-const PUT_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG } } as const
-const DELETE_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG, r: QUORUM, blind: FLAG } } as const
+const GET_QUERY = { type: 'object', properties: { n: QUORUM, r: QUORUM, resolve: { type: 'string', enum: ['lww'] }, trace: FLAG } } as const
+const PUT_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG, trace: FLAG } } as const
+const DELETE_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG, r: QUORUM, blind: FLAG, trace: FLAG } } as const
 const PARAMS = { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } as const
 /** A write's headers: at most one context token (Node joins repeated headers it knows, not ours). */
 const WRITE_HEADERS = { type: 'object', properties: { [CONTEXT_HEADER]: { type: 'string' } } } as const
@@ -72,6 +78,7 @@ const queryErrors = invalidInput({
   resolve: value => `resolve=${String(value)} is not a read policy (only "lww")`,
   strict: flagMessage('strict'),
   blind: flagMessage('blind'),
+  trace: flagMessage('trace'),
   [CONTEXT_HEADER]: value => `send one ${CONTEXT_HEADER} header, not ${Array.isArray(value) ? value.length : String(value)}`
 })
 
@@ -91,11 +98,13 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const r = intParam(request.query.r)
     const resolve = request.query.resolve
 
-    const result = await ctx.peer.get(key, { n, r, signal: requestSignal(reply) })
+    const trace = traceOf(ctx, request.query.trace)
+    const result = await runTraced(trace, reply, async () => ctx.peer.get(key, { n, r, signal: requestSignal(reply), trace }),
+      res => `answered with ${res.siblings.length} version${res.siblings.length === 1 ? '' : 's'} from ${res.replies} of ${res.replicas} replicas`)
     const context = encodeContextToken(result.context, key)
     reply.header(CONTEXT_HEADER, context)
     let siblings = result.siblings
-    const counts = { replies: result.replies, replicas: result.replicas, n: result.n }
+    const counts = { replies: result.replies, replicas: result.replicas, n: result.n, ...(trace == null ? {} : { trace: trace.toJSON() }) }
     if (resolve === 'lww') {
       // the latest version wins, and a newer delete beats an older concurrent value
       const winner = resolveLww(result.versions)
@@ -121,17 +130,48 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const token = request.headers[CONTEXT_HEADER] as string | undefined
     // no context: a blind put; a delete reads first (unless ?blind=true)
     const context = token == null || token === '' ? undefined : decodeContextToken(token, key)
-    const options = { context, n: intParam(request.query.n), w: intParam(request.query.w), strict: boolParam(request.query.strict), signal: requestSignal(reply) }
-    const result = deleted
-      ? await ctx.peer.delete(key, { ...options, r: intParam(request.query.r), blind: boolParam(request.query.blind) })
-      : await ctx.peer.put(key, bodyBytes(request.body), { ...options, context: context ?? emptyContext() })
+    const trace = traceOf(ctx, request.query.trace)
+    const options = { context, n: intParam(request.query.n), w: intParam(request.query.w), strict: boolParam(request.query.strict), signal: requestSignal(reply), trace }
+    const value = deleted ? undefined : bodyBytes(request.body)
+    const result = await runTraced(trace, reply, async () => value == null
+      ? ctx.peer.delete(key, { ...options, r: intParam(request.query.r), blind: boolParam(request.query.blind) })
+      : ctx.peer.put(key, value, { ...options, context: context ?? emptyContext() }),
+    res => `answered after ${res.acks} acks of ${res.replicas} replicas`)
     const newContext = encodeContextToken(result.context, key)
     reply.header(CONTEXT_HEADER, newContext)
-    return { key: request.params.key, context: newContext, acks: result.acks, replicas: result.replicas, n: result.n, coordinator: result.coordinator }
+    const json: WriteJson = { key: request.params.key, context: newContext, acks: result.acks, replicas: result.replicas, n: result.n, coordinator: result.coordinator }
+    if (trace != null) json.trace = trace.toJSON()
+    return json
   }
 
   app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: PUT_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, false))
   app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: DELETE_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, true))
+}
+
+/** A trace recorder when the query asks for one (`?trace=1`). */
+function traceOf (ctx: ApiContext, flag: string | undefined): RequestTrace | undefined {
+  return boolParam(flag) === true ? new RequestTrace(ctx.peer.peerId?.toString() ?? 'this peer') : undefined
+}
+
+/**
+ * Runs a request with its trace, if any: marks the answer, waits a short grace for late replies
+ * and read repairs, and sends the trace in the `x-p2pstore-trace` header (base64url JSON), on an
+ * error answer too.
+ */
+async function runTraced<T> (trace: RequestTrace | undefined, reply: FastifyReply, run: () => Promise<T>, describe: (value: T) => string): Promise<T> {
+  if (trace == null) return run()
+  try {
+    const value = await run()
+    trace.answer(describe(value))
+    return value
+  } catch (err) {
+    const e = err as Error
+    trace.answer(`failed: ${e.name}: ${e.message}`)
+    throw err
+  } finally {
+    await trace.settle(TRACE_GRACE)
+    reply.header(TRACE_HEADER, Buffer.from(JSON.stringify(trace.toJSON())).toString('base64url'))
+  }
 }
 
 function keyBytes (key: string): Uint8Array {

@@ -1,4 +1,5 @@
 import { EXIT } from '../../errors.ts'
+import { withTrace } from '../trace.ts'
 import type { GetJson } from '../../api/index.ts'
 import type { CommandContext } from '../context.ts'
 
@@ -7,6 +8,8 @@ export interface GetCommandOptions {
   n?: number
   r?: number
   resolve?: 'lww'
+  /** print what the request did, as a timeline on stderr */
+  trace?: boolean
 }
 
 /**
@@ -19,7 +22,7 @@ export async function getCommand (ctx: CommandContext, key: string, opts: GetCom
   const client = await ctx.client()
   let result: GetJson
   try {
-    result = await client.get(key, { n: opts.n, r: opts.r, resolve: opts.resolve, signal: ctx.signal })
+    result = await withTrace(ctx, opts.trace, async () => client.get(key, { n: opts.n, r: opts.r, resolve: opts.resolve, ...(opts.trace === true ? { trace: true } : {}), signal: ctx.signal }))
   } catch (err) {
     const context = (err as { context?: unknown }).context
     if (ctx.out.json && (err as Error).name === 'NotFoundError' && typeof context === 'string') {

@@ -1,3 +1,4 @@
+import { withTrace } from '../trace.ts'
 import type { WriteJson } from '../../api/index.ts'
 import type { ClientWriteOptions } from '../../client/index.ts'
 import type { CommandContext } from '../context.ts'
@@ -12,6 +13,8 @@ export interface WriteCommandOptions {
   r?: number
   /** delete only: a tombstone without reading first */
   blind?: boolean
+  /** print what the request did, as a timeline on stderr */
+  trace?: boolean
 }
 
 /**
@@ -21,7 +24,7 @@ export interface WriteCommandOptions {
 export async function putCommand (ctx: CommandContext, key: string, value: string | undefined, opts: WriteCommandOptions, stdin: () => Promise<Uint8Array>): Promise<number> {
   const bytes = value == null ? await stdin() : new TextEncoder().encode(value)
   const client = await ctx.client()
-  const result = await client.put(key, bytes, writeOptions(ctx, opts))
+  const result = await withTrace(ctx, opts.trace, async () => client.put(key, bytes, writeOptions(ctx, opts)))
   ctx.out.result(result, () => {
     ctx.out.line(`stored ${key} (${bytes.byteLength} byte${bytes.byteLength === 1 ? '' : 's'}, ${copies(result)})`)
     ctx.out.line(`context: ${result.context}`)
@@ -36,7 +39,7 @@ export async function putCommand (ctx: CommandContext, key: string, value: strin
  */
 export async function deleteCommand (ctx: CommandContext, key: string, opts: WriteCommandOptions): Promise<number> {
   const client = await ctx.client()
-  const result = await client.delete(key, { ...writeOptions(ctx, opts), r: opts.r, blind: opts.blind })
+  const result = await withTrace(ctx, opts.trace, async () => client.delete(key, { ...writeOptions(ctx, opts), r: opts.r, blind: opts.blind }))
   ctx.out.result(result, () => {
     ctx.out.line(`deleted ${key} (${opts.blind === true ? 'blind tombstone, ' : ''}${copies(result)})`)
     ctx.out.line(`context: ${result.context}`)
@@ -54,5 +57,5 @@ function copies (result: WriteJson): string {
 }
 
 function writeOptions (ctx: CommandContext, opts: WriteCommandOptions): ClientWriteOptions {
-  return { context: opts.context, n: opts.n, w: opts.w, strict: opts.strict, signal: ctx.signal }
+  return { context: opts.context, n: opts.n, w: opts.w, strict: opts.strict, ...(opts.trace === true ? { trace: true } : {}), signal: ctx.signal }
 }

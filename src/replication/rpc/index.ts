@@ -17,6 +17,7 @@ import { expected } from '../../tasks/index.ts'
 import { Channel } from './channel.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
+import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 
@@ -36,6 +37,8 @@ export interface KvRpcComponents {
   }
   /** Who may send requests (a closed network's roster); others' streams are reset unread. @default everyone */
   admission?: { admits(peer: PeerId): boolean }
+  /** where requests, their latency and streams are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'rpc' | 'replicaRequests' | 'streamsOpened'>
 }
 
 /** Options of the RPC. */
@@ -110,9 +113,12 @@ export class KvRpc implements Startable {
     // the usual case is an open channel: its request keeps the deadline with one timer and only
     // listens to the caller's signal (shutdown closes every channel, which fails its requests) —
     // joining three signals per request cost more CPU than the rest of a replica message
+    const metrics = this.components.metrics
+    const started = metrics == null ? 0 : performance.now()
     const open = this.openChannel(peer)
     const channel = open ?? await this.openWithDeadline(peer, options)
-    return channel.request(request, { signal: options.signal, timeout: this.init.requestTimeout })
+    const reply = channel.request(request, { signal: options.signal, timeout: this.init.requestTimeout })
+    return metrics == null ? reply : metrics.rpc('kv', request.type, started, reply)
   }
 
   /** The open channel to `peer`, if there is one that has not failed. */
@@ -148,6 +154,7 @@ export class KvRpc implements Startable {
     if (opening == null) {
       opening = this.components.network.dialProtocol(peer, PROTOCOL_KV, options)
         .then(stream => {
+          this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'outbound' })
           const channel = new Channel(peer, stream, this.init.maxMessageBytes, this.init.limits ?? DEFAULT_KV_LIMITS, this.log)
           // a channel opened after stop() began would outlive it
           if (!this.started) channel.close(new Error('peer is stopping'))
@@ -163,6 +170,7 @@ export class KvRpc implements Startable {
   /** Reads requests from one inbound stream and answers each as soon as its handler is done. */
   private async serve (stream: Stream, from: PeerId): Promise<void> {
     this.inbound.add(stream)
+    this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'inbound' })
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * this.init.maxMessageBytes)
     const lp = lpStream(stream, { maxDataLength: this.init.maxMessageBytes })
     const maxInFlight = this.init.maxInFlight ?? KV_MAX_IN_FLIGHT
@@ -212,6 +220,7 @@ export class KvRpc implements Startable {
       if ((err as Error).name !== 'AbortError') this.log.error('%s request from %p failed - %e', request.type, from, err)
       response = errorResponse(err)
     }
+    this.components.metrics?.replicaRequests.inc({ type: request.type, outcome: response.status === 'not-found' ? 'not_found' : response.status })
     try {
       await lp.write(encodeResponse(id, response))
     } catch (err) {

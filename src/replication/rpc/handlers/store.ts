@@ -1,4 +1,5 @@
 import { mergeIntoLocal } from '../../local-store.ts'
+import type { PeerMetrics } from '../../../metrics/index.ts'
 import type { KvResponse } from '../../../protocol/index.ts'
 import type { Engine } from '../../../storage/index.ts'
 import type { KvRequestOf, KvMessageHandler } from '../types.ts'
@@ -7,6 +8,8 @@ import type { AbortOptions } from '@libp2p/interface'
 /** What the STORE handler uses. */
 export interface StoreHandlerComponents {
   engine: Engine
+  /** where hinted copies taken are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'hintsStored'>
 }
 
 /**
@@ -23,6 +26,7 @@ export class StoreHandler implements KvMessageHandler<'store'> {
 
   async handle (request: KvRequestOf<'store'>, _from: unknown, options: AbortOptions): Promise<KvResponse> {
     await mergeIntoLocal(this.components.engine, request.key, request.state, options, request.hintFor)
+    if (request.hintFor != null && request.hintFor.length > 0) this.components.metrics?.hintsStored.inc()
     return { status: 'ok' }
   }
 }
