@@ -66,7 +66,7 @@ export function renderLive (d: PageData): string {
   const view = r.view.disagreeing > 0
     ? `<span class="bad">${r.view.disagreeing} of ${r.view.agreeing + r.view.disagreeing + r.view.unknown} peers see another member view</span>`
     : r.view.unknown > 0
-      ? `${r.view.agreeing} peers share this view, ${r.view.unknown} not heard since it changed`
+      ? `${r.view.agreeing} ${r.view.agreeing === 1 ? 'peer shares' : 'peers share'} this view, ${r.view.unknown} not heard since it changed`
       : `all ${r.view.agreeing} peers share this view`
 
   return `
