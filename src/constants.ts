@@ -255,6 +255,14 @@ export const GOSSIP_TESTNET = {
   pushPullInterval: 3 * second
 } as const
 
+/**
+ * A member's membership stream to another (its channel: probes, indirect probes, push-pull and
+ * leave, each request with an id) is closed once unused this long, and reopened on the next
+ * request; the other side closes an inbound one idle twice as long. Round-robin probing reaches
+ * each member once per n protocol periods, so a channel lives across rounds up to ~300 members.
+ */
+export const GOSSIP_CHANNEL_IDLE_TIMEOUT = 5 * minute
+
 /** Lifeguard: the local health multiplier saturates here (probes then run 9× slower). */
 export const MAX_LOCAL_HEALTH = 8
 
