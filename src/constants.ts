@@ -299,6 +299,12 @@ export const ANTI_ENTROPY_INTERVAL = 30 * second
 /** Test nets compare every 2 s. */
 export const ANTI_ENTROPY_INTERVAL_TESTNET = 2 * second
 
+/**
+ * A member whose last anti-entropy round found every leaf equal is skipped while nothing was
+ * written here and the view is unchanged, for up to this many intervals; then a round runs anyway.
+ */
+export const ANTI_ENTROPY_QUIET_ROUNDS = 10
+
 /** Keys transferred at once during an anti-entropy round (the throttle that keeps foreground requests first). */
 export const ANTI_ENTROPY_CONCURRENCY = 4
 
