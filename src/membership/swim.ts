@@ -1,10 +1,12 @@
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { anySignal } from 'any-signal'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
-import { GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { GOSSIP_CHANNEL_IDLE_TIMEOUT, GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
 import { RepeatingTask, expected } from '../tasks/index.ts'
+import { MemberChannel, isEndOfStream } from './channel.ts'
 import { Dissemination } from './dissemination.ts'
 import { MemberTable } from './members.ts'
 import { suspicionTimeout } from './suspicion.ts'
@@ -39,6 +41,11 @@ export interface MembershipInit {
   keyCount?: () => number
   /** a digest of this peer's member view, announced with its alive updates (issue #18). @default not announced */
   viewDigest?: () => Uint8Array | undefined
+  /**
+   * an outbound membership stream (channel) to a member unused this long is closed; the member's
+   * side closes an inbound one after twice as long. @default GOSSIP_CHANNEL_IDLE_TIMEOUT (5 min)
+   */
+  channelIdleTimeout?: number
 }
 
 /** What membership needs from libp2p (a libp2p node fits). */
@@ -89,6 +96,9 @@ export interface LiveMember {
 
 const MAX_FRAME = 4 * 1024 * 1024
 
+/** The message types a member may send as requests; the others are responses. */
+const REQUESTS = new Set<MembershipMessage['type']>(['ping', 'ping-req', 'sync', 'leave'])
+
 /**
  * SWIM membership with Lifeguard (see the references in suspicion.ts and members.ts): every
  * protocol period this peer probes one member, in round-robin order over a list shuffled each
@@ -103,7 +113,8 @@ const MAX_FRAME = 4 * 1024 * 1024
  */
 export class Membership extends TypedEventEmitter<MembershipEvents> implements Startable {
   private readonly components: MembershipComponents
-  private readonly init: Required<Omit<MembershipInit, 'capacity' | 'zone' | 'keyCount' | 'viewDigest'>>
+  private readonly init: Required<Omit<MembershipInit, 'capacity' | 'zone' | 'keyCount' | 'viewDigest' | 'channelIdleTimeout'>>
+  private readonly channelIdleTimeout: number
   private readonly keyCount?: () => number
   private readonly viewDigest?: () => Uint8Array | undefined
   private readonly capacity?: number
@@ -125,6 +136,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   /** the peers `join()` was given: the push-pull falls back to them while no member is known */
   private seeds: PeerId[] = []
   private readonly counters: MembershipTraffic = { messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 }
+  /** outbound channels by member, while they open or once open */
+  private readonly channels = new Map<string, Promise<MemberChannel>>()
+  /** the channels of `channels` that opened, for the synchronous fast path of `request()` */
+  private readonly opened = new Map<string, MemberChannel>()
+  /** inbound membership streams being served */
+  private readonly inbound = new Set<Stream>()
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     // a closed connection is a strong hint (a crashed peer resets its sockets): probe it now
     const record = this.table.get(evt.detail)
@@ -136,9 +153,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   constructor (components: MembershipComponents, init: MembershipInit = {}) {
     super()
     this.components = components
-    const { capacity, zone, keyCount, viewDigest, ...gossip } = init
+    const { capacity, zone, keyCount, viewDigest, channelIdleTimeout, ...gossip } = init
     this.keyCount = keyCount
     this.viewDigest = viewDigest
+    this.channelIdleTimeout = channelIdleTimeout ?? GOSSIP_CHANNEL_IDLE_TIMEOUT
     this.init = { ...GOSSIP_DEFAULT, ...stripUndefined(gossip) }
     // capacity 1 and no zone travel as the wire's defaults
     this.capacity = capacity === 1 ? undefined : capacity
@@ -187,6 +205,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.suspicions.clear()
     await Promise.all([this.probeTask.stop(), this.syncTask.stop()])
     await this.components.network.unhandle(PROTOCOL_MEMBERSHIP)
+    const closing = new Error('peer is stopping')
+    // a channel that never opened has nothing to close (its dial failure was its requests' error)
+    for (const pending of this.channels.values()) void pending.then(c => { c.close(closing) }, () => {})
+    this.channels.clear()
+    this.opened.clear()
+    for (const stream of this.inbound) stream.abort(closing)
+    this.inbound.clear()
   }
 
   /**
@@ -401,31 +426,83 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     await Promise.allSettled(targets.map(async t => this.request(t.peerId, { type: 'leave', updates: [update] }, LEAVE_TIMEOUT, this.shutdown.signal)))
   }
 
-  /** One request and its response on a new stream, within `timeout`; the reply's updates are applied. */
+  /**
+   * One request and its response over the channel to `peer` (opened, or reopened after a failure,
+   * on demand), within `timeout`; the reply's updates are applied. A new stream per probe cost more
+   * CPU than all else an idle peer did (multistream-select, Yamux and peer-store work each time).
+   */
   private async request (peer: PeerId, message: MembershipMessage, timeout: number, signal: AbortSignal): Promise<MembershipMessage> {
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeout)])
+    const begin = Date.now()
+    const channel = this.openChannel(peer) ?? await this.openWithDeadline(peer, timeout, signal)
+    // one deadline for the whole exchange, the dial of a new channel included
+    const left = Math.max(1, timeout - (Date.now() - begin))
+    const { reply, bytes } = await channel.request(message, { signal, timeout: left, onSent: n => { this.count('sent', n) } })
+    this.count('received', bytes)
+    this.table.heard(peer, Date.now())
+    this.applyUpdates(reply.updates, peer.toString())
+    return reply
+  }
+
+  /** The open channel to `peer`, if there is one that has not failed. */
+  private openChannel (peer: PeerId): MemberChannel | undefined {
+    const channel = this.opened.get(peer.toString())
+    return channel != null && !channel.closed ? channel : undefined
+  }
+
+  private async openWithDeadline (peer: PeerId, timeout: number, signal: AbortSignal): Promise<MemberChannel> {
+    const deadline = anySignal([signal, AbortSignal.timeout(timeout)])
     setMaxListeners(Infinity, deadline)
-    const stream = await this.components.network.dialProtocol(peer, PROTOCOL_MEMBERSHIP, { signal: deadline })
-    this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'outbound' })
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-      const out = encodeMembershipMessage(message)
-      this.count('sent', out.byteLength)
-      await lp.write(out, { signal: deadline })
-      const frame = await lp.read({ signal: deadline })
-      this.count('received', frame.byteLength)
-      const reply = decodeMembershipMessage(frame)
-      this.table.heard(peer, Date.now())
-      this.applyUpdates(reply.updates, peer.toString())
-      await stream.close({ signal: deadline }).catch(expected(this.log.trace, 'closing a membership stream'))
-      return reply
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
+      return await this.channel(peer, deadline)
+    } finally {
+      deadline.clear()
     }
   }
 
-  /** Answers one inbound request. Malformed input resets the stream and changes nothing. */
+  private async channel (peer: PeerId, signal: AbortSignal): Promise<MemberChannel> {
+    const key = peer.toString()
+    const existing = this.channels.get(key)
+    if (existing != null) {
+      const channel = await existing.catch(() => undefined)
+      // check again after async work: it may have failed meanwhile
+      if (channel != null && !channel.closed) return channel
+      if (this.channels.get(key) === existing) {
+        this.channels.delete(key)
+        if (this.opened.get(key) === channel) this.opened.delete(key)
+      }
+    }
+    let opening = this.channels.get(key)
+    if (opening == null) {
+      opening = this.components.network.dialProtocol(peer, PROTOCOL_MEMBERSHIP, { signal })
+        .then(stream => {
+          this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'outbound' })
+          const channel = new MemberChannel(peer, stream, { maxFrame: MAX_FRAME, idleTimeout: this.channelIdleTimeout, log: this.log })
+          // a channel opened after stop() began would outlive it
+          if (!this.running) channel.close(new Error('peer is stopping'))
+          else this.opened.set(key, channel)
+          return channel
+        })
+      this.channels.set(key, opening)
+      opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
+    }
+    return opening
+  }
+
+  /** Closes the channel to a member that died or left: nothing more is sent to it until it is back. */
+  private dropChannel (peer: PeerId): void {
+    const key = peer.toString()
+    const pending = this.channels.get(key)
+    this.channels.delete(key)
+    this.opened.delete(key)
+    void pending?.then(c => { c.close(new Error('member is no longer alive')) }, () => {})
+  }
+
+  /**
+   * Serves one inbound stream: every request is answered as soon as it is handled (an indirect
+   * probe waits for its target while pings behind it are answered), with the request's id. The
+   * stream lives until the member closes it or leaves it idle for twice its channel idle timeout.
+   * Malformed input resets the stream and changes nothing.
+   */
   private async serve (stream: Stream, from: PeerId): Promise<void> {
     if (this.components.admission?.admits(from) === false) {
       // defence in depth: the connection gater should not have let a non-member connect at all
@@ -434,45 +511,73 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       return
     }
     this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'inbound' })
-    const deadline = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(10 * this.init.probeTimeout + 5000)])
-    setMaxListeners(Infinity, deadline)
+    this.inbound.add(stream)
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * MAX_FRAME)
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
+    // one idle timer per stream, pushed back by every frame
+    const idle = new AbortController()
+    setMaxListeners(Infinity, idle.signal)
+    const idleTimeout = 2 * this.channelIdleTimeout
+    const timer = setTimeout(() => { idle.abort() }, idleTimeout)
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-      const frame = await lp.read({ signal: deadline })
-      this.count('received', frame.byteLength)
-      const message = decodeMembershipMessage(frame)
-      this.table.heard(from, Date.now())
-      this.applyUpdates(message.updates, from.toString())
-      let reply: MembershipMessage
-      switch (message.type) {
-        case 'ping':
-        case 'leave':
-          reply = { type: 'ack', updates: this.piggyback(from) }
-          break
-        case 'ping-req': {
-          const target = message.target
-          if (target == null) throw new InvalidMessageError('ping-req without a target')
-          const acked = await this.ping(target, this.init.probeTimeout * (this.health + 1), deadline)
-          reply = { type: acked ? 'ack' : 'nack', updates: this.piggyback(from) }
-          break
+      for (;;) {
+        let frame
+        try {
+          frame = await lp.read({ signal: idle.signal })
+        } catch (err) {
+          if (idle.signal.aborted && !this.shutdown.signal.aborted) throw new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`)
+          throw err
         }
-        case 'sync':
-          reply = { type: 'sync-reply', updates: this.fullState() }
-          break
-        default:
-          throw new InvalidMessageError(`unexpected ${message.type} as a request`)
+        timer.refresh()
+        this.count('received', frame.byteLength)
+        const message = decodeMembershipMessage(frame)
+        // the roster may have dropped the member since the stream opened
+        if (this.components.admission?.admits(from) === false) throw new InvalidMessageError('not a member of this network')
+        if (!REQUESTS.has(message.type)) throw new InvalidMessageError(`unexpected ${message.type} as a request`)
+        void this.answer(lp, message, from)
       }
-      const out = encodeMembershipMessage(reply)
-      this.count('sent', out.byteLength)
-      await lp.write(out, { signal: deadline })
-      await stream.close({ signal: deadline }).catch(expected(this.log.trace, 'closing a membership stream'))
     } catch (err) {
       const e = err as Error
-      if (!this.shutdown.signal.aborted) {
+      if (isEndOfStream(stream, e) || this.shutdown.signal.aborted) {
+        await stream.close().catch(expected(this.log.trace, 'closing a membership stream'))
+      } else {
         if (e.name === 'InvalidMessageError') this.log.error('bad membership message from %p - %e', from, e)
-        else this.log.trace('membership exchange with %p failed - %e', from, e)
+        else this.log.trace('membership stream from %p failed - %e', from, e)
+        stream.abort(e)
       }
-      stream.abort(deadline.aborted && !this.shutdown.signal.aborted ? new TimeoutError('membership request timed out') : e)
+    } finally {
+      clearTimeout(timer)
+      this.inbound.delete(stream)
+    }
+  }
+
+  /** Handles one request and writes its response, with the request's id. */
+  private async answer (lp: ReturnType<typeof lpStream>, message: MembershipMessage, from: PeerId): Promise<void> {
+    this.table.heard(from, Date.now())
+    this.applyUpdates(message.updates, from.toString())
+    let reply: MembershipMessage
+    switch (message.type) {
+      case 'ping-req': {
+        // the decoder guarantees a target on a ping-req
+        const acked = message.target != null && await this.ping(message.target, this.init.probeTimeout * (this.health + 1), this.shutdown.signal)
+        reply = { type: acked ? 'ack' : 'nack', updates: this.piggyback(from) }
+        break
+      }
+      case 'sync':
+        reply = { type: 'sync-reply', updates: this.fullState() }
+        break
+      default:
+        // ping and leave
+        reply = { type: 'ack', updates: this.piggyback(from) }
+    }
+    const out = encodeMembershipMessage({ ...reply, id: message.id })
+    this.count('sent', out.byteLength)
+    try {
+      // no deadline of its own (a timeout signal per reply fires, and allocates, long after):
+      // a write stuck behind a paused member's full window ends with its stream
+      await lp.write(out)
+    } catch (err) {
+      if (!this.shutdown.signal.aborted) this.log.trace('could not answer %p - %e', from, err)
     }
   }
 
@@ -517,6 +622,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       if (pending != null) clearTimeout(pending.timer)
       this.suspicions.delete(id)
     }
+    if (record.state === 'dead' || record.state === 'left') this.dropChannel(record.peerId)
     if (record.state === 'alive' && record.addrs.length > 0) {
       void this.components.network.peerStore.merge(record.peerId, { multiaddrs: record.addrs }).catch(err => { this.log.trace('could not store addresses of %p - %e', record.peerId, err) })
     }

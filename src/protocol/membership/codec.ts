@@ -37,6 +37,11 @@ export interface MembershipMessage {
   /** `ping-req`: whom to probe */
   target?: PeerId
   updates: MemberUpdate[]
+  /**
+   * the request's id on a long-lived stream, echoed by its response (1 … 2^32 − 1); absent or 0
+   * when the stream carries this one exchange only
+   */
+  id?: number
 }
 
 /** Limits of one membership message. */
@@ -85,6 +90,7 @@ export function encodeMembershipMessage (message: MembershipMessage): Uint8Array
   return pb.MembershipMessage.encode({
     type: TYPE_CODES[message.type],
     target: message.target?.toString() ?? '',
+    id: message.id ?? 0,
     updates: message.updates.map(u => ({
       peerId: u.peerId.toString(),
       state: STATE_CODES[u.state],
@@ -110,7 +116,7 @@ export function decodeMembershipMessage (frame: Parameters<typeof pb.MembershipM
   if (type === 'ping-req') {
     target = parsePeerId(raw.target)
   }
-  return { type, target, updates: raw.updates.map(u => decodeUpdate(u, limits)) }
+  return { type, target, updates: raw.updates.map(u => decodeUpdate(u, limits)), ...(raw.id === 0 ? {} : { id: raw.id }) }
 }
 
 function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpdate {

@@ -319,6 +319,7 @@ export interface MembershipMessage {
   type: MembershipMessage.Type
   target: string
   updates: MemberUpdate[]
+  id: number
 }
 
 export namespace MembershipMessage {
@@ -374,6 +375,11 @@ export namespace MembershipMessage {
           }
         }
 
+        if ((obj.id != null && obj.id !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.id)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -381,7 +387,8 @@ export namespace MembershipMessage {
         const obj: any = {
           type: Type.PING,
           target: '',
-          updates: []
+          updates: [],
+          id: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -406,6 +413,10 @@ export namespace MembershipMessage {
               obj.updates.push(MemberUpdate.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.updates$
               }))
+              break
+            }
+            case 4: {
+              obj.id = reader.uint32()
               break
             }
             default: {
@@ -457,6 +468,13 @@ export namespace MembershipMessage {
 
               obj.updates++
 
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.uint32()
+              }
               break
             }
             default: {
@@ -535,6 +553,11 @@ export namespace MembershipMessage {
     index: number
   }
 
+  export interface MembershipMessageIdFieldEvent {
+    field: '$.id'
+    value: number
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -543,7 +566,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesZoneFieldEvent | MembershipMessageUpdatesKeysFieldEvent | MembershipMessageUpdatesViewDigestFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesZoneFieldEvent | MembershipMessageUpdatesKeysFieldEvent | MembershipMessageUpdatesViewDigestFieldEvent | MembershipMessageIdFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }

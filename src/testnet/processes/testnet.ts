@@ -60,7 +60,7 @@ export interface ProcessTestnetInit {
   startTimeout?: number
   /** deadline for every daemon to know every other. @default 120_000 */
   joinTimeout?: number
-  /** Kademlia refresh of the daemons, short so simultaneous joins settle fast. @default 5_000 */
+  /** Kademlia self-query interval of the daemons. @default the daemon's (QUERY_SELF_INTERVAL, 5 min) */
   dhtRefreshInterval?: number
   /** run the daemons with `--fault-injection` so `partition()` and `heal()` work. @default true */
   faultInjection?: boolean

@@ -21,6 +21,12 @@ describe('protocol/membership codec', () => {
     expect(decoded.updates[1]?.keys).to.equal(undefined)
   })
 
+  it('carries a request id for long-lived streams; a message without one decodes without one (one exchange per stream)', () => {
+    expect(decodeMembershipMessage(encodeMembershipMessage({ type: 'ping', updates: [], id: 2 ** 32 - 1 })).id).to.equal(2 ** 32 - 1)
+    expect(decodeMembershipMessage(encodeMembershipMessage({ type: 'ack', updates: [], id: 7 })).id).to.equal(7)
+    expect(decodeMembershipMessage(encodeMembershipMessage({ type: 'ack', updates: [] }))).to.not.have.property('id')
+  })
+
   it('refuses a capacity out of range or an overlong zone as InvalidMessageError', async () => {
     const a = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
     const frame = (u: Partial<pb.MemberUpdate>): Uint8Array => pb.MembershipMessage.encode({

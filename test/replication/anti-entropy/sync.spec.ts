@@ -116,6 +116,31 @@ describe('anti-entropy: rounds between two replicas (stubbed rpc)', () => {
     await b.antiEntropy.stop()
   })
 
+  it('skips the round with a member while its last one found every leaf equal and nothing changed here; a local write, or quietRounds intervals, make it run again (fake time)', async () => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
+    const [a, b] = await pair(1_000)
+    a.antiEntropy.start()
+    b.antiEntropy.start()
+    const summaries = (): number => a.requests.filter(r => r.type === 'summary').length
+    // the first round runs, finds nothing to do; the next ones are skipped
+    await clock.tickAsync(1_000)
+    expect(summaries()).to.equal(1)
+    await clock.tickAsync(5_000)
+    expect(summaries(), 'summaries sent while nothing changed').to.equal(1)
+    // a write here: the next round runs, and repairs b
+    await a.engine.update(enc.encode('k'), () => ({ set: written('v') }))
+    await clock.tickAsync(1_000)
+    expect(summaries()).to.equal(2)
+    expect(await b.engine.get(enc.encode('k'))).to.not.equal(undefined)
+    // quiet again, but never for more than quietRounds (10) intervals
+    await clock.tickAsync(9_000)
+    const quiet = summaries()
+    await clock.tickAsync(3_000)
+    expect(summaries(), 'a round after 10 quiet intervals').to.be.greaterThan(quiet)
+    await a.antiEntropy.stop()
+    await b.antiEntropy.stop()
+  })
+
   it('round, leavesFor and digestsFor reject with AbortError when aborted, sending and storing nothing', async () => {
     const [a, b] = await pair()
     a.antiEntropy.start()
