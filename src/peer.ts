@@ -7,7 +7,6 @@
  */
 
 import path from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
@@ -27,6 +26,7 @@ import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
+import { framedNoise } from './protocol/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
@@ -543,7 +543,8 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     logger: config.logger,
     addresses: { listen: config.listen, announce: config.announce },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // Noise with one socket write per message and no RangeError per chunk (protocol/noise.ts)
+    connectionEncrypters: [framedNoise()],
     streamMuxers: [yamux()],
     connectionProtector: config.swarmKey == null ? undefined : preSharedKey({ psk: config.swarmKey }),
     connectionManager: {
