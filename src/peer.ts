@@ -7,7 +7,6 @@
  */
 
 import path from 'node:path'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -26,7 +25,7 @@ import { AddressInUseError, NoRosterError } from './errors.ts'
 import { PartitionGate } from './faults/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
-import { framedNoise } from './protocol/index.ts'
+import { deferredWindowYamux, framedNoise } from './protocol/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
@@ -545,7 +544,8 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     transports: [tcp()],
     // Noise with one socket write per message and no RangeError per chunk (protocol/noise.ts)
     connectionEncrypters: [framedNoise()],
-    streamMuxers: [yamux()],
+    // Yamux with window updates at half a window, not after every frame (protocol/yamux.ts)
+    streamMuxers: [deferredWindowYamux()],
     connectionProtector: config.swarmKey == null ? undefined : preSharedKey({ psk: config.swarmKey }),
     connectionManager: {
       allow: config.allow,

@@ -19,9 +19,10 @@
  */
 
 import { noise } from '@chainsafe/libp2p-noise'
-import { Uint8ArrayList } from 'uint8arraylist'
+import { isUint8ArrayList } from 'uint8arraylist'
 import type { NoiseComponents, NoiseExtensions, NoiseInit } from '@chainsafe/libp2p-noise'
 import type { ConnectionEncrypter, MessageStream, SecureConnectionOptions, SecuredConnection } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * What the length decoder answers for fewer than 2 buffered bytes: longer than any frame a 2-byte
@@ -33,8 +34,8 @@ export const NOISE_NEED_MORE_BYTES = 0x10000
 /** A Noise frame's 2-byte big-endian length, or `NOISE_NEED_MORE_BYTES` while it is incomplete. */
 export function noiseFrameLength (data: Uint8Array | Uint8ArrayList): number {
   if (data.byteLength < 2) return NOISE_NEED_MORE_BYTES
-  if (data instanceof Uint8Array) return (data[0] ?? 0) * 256 + (data[1] ?? 0)
-  return data.getUint16(0)
+  if (isUint8ArrayList(data)) return data.getUint16(0)
+  return (data[0] ?? 0) * 256 + (data[1] ?? 0)
 }
 
 /** The parts of the library's decrypting stream this module tunes (absent in other versions). */
@@ -47,8 +48,9 @@ export function coalesceSends (stream: MessageStream): void {
   const send = stream.send
   if (typeof send !== 'function') return
   stream.send = function (data: Uint8Array | Uint8ArrayList): boolean {
-    // subarray() of a one-part list is that part, uncopied; of several, one copy of the message
-    return send.call(this, data instanceof Uint8ArrayList ? data.subarray() : data)
+    // subarray() of a one-part list is that part, uncopied; of several, one copy of the message.
+    // isUint8ArrayList, not instanceof: the library brings its own copy of uint8arraylist
+    return send.call(this, isUint8ArrayList(data) ? data.subarray() : data)
   }
 }
 
