@@ -7,8 +7,6 @@
  */
 
 import path from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -29,6 +27,7 @@ import { Health } from './health/index.ts'
 import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
 import { PeerMetrics } from './metrics/index.ts'
+import { deferredWindowYamux, framedNoise } from './protocol/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
@@ -609,8 +608,10 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     logger: config.logger,
     addresses: { listen: config.listen, announce: config.announce },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // Noise with one socket write per message and no RangeError per chunk (protocol/noise.ts)
+    connectionEncrypters: [framedNoise()],
+    // Yamux with window updates at half a window, not after every frame (protocol/yamux.ts)
+    streamMuxers: [deferredWindowYamux()],
     connectionProtector: config.swarmKey == null ? undefined : preSharedKey({ psk: config.swarmKey }),
     connectionManager: {
       allow: config.allow,

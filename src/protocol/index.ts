@@ -29,3 +29,5 @@ export {
   encodeSignedRoster
 } from './roster/codec.ts'
 export type { WireRosterBody, WireRosterMember, WireSignedRoster } from './roster/codec.ts'
+export { framedNoise, noiseFrameLength, NOISE_NEED_MORE_BYTES } from './noise.ts'
+export { deferredWindowYamux, deferWindowUpdates } from './yamux.ts'

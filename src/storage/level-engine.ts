@@ -15,6 +15,7 @@ import { toString as uint8ArrayToString } from 'uint8arrays'
 import { DataDirError, DataDirLockedError, EncryptionKeyError } from '../errors.ts'
 import { AbstractEngine } from './abstract-engine.ts'
 import { Keyring } from './encryption.ts'
+import { GroupCommit } from './group-commit.ts'
 import { throwIfAborted } from './key-lock.ts'
 import { META_KEYS, OBJECTS_RANGE, objectKey, userKey } from './layout.ts'
 import { checkSchemaVersion, encodeSchemaVersion, ENCRYPTED_SCHEMA_VERSION, SCHEMA_VERSION } from './schema-version.ts'
@@ -50,7 +51,8 @@ export interface LevelEngineInit extends EngineOptions {
   /** directory of the LevelDB, created when missing (normally `<datadir>/storage`) */
   path: string
   /**
-   * fsync LevelDB's log before acknowledging each write of a record. With `false` a write is
+   * fsync LevelDB's log before acknowledging each write of a record (writes that arrive while a
+   * sync runs share the next one: group commit). With `false` a write is
    * acknowledged once it is in the operating system's cache: it survives `kill -9` but not power
    * loss or a kernel crash. The incarnation counter and the storage epoch are always synced.
    *
@@ -163,6 +165,12 @@ export class LevelEngine extends AbstractEngine {
   private readonly encryption?: EncryptionInit
   private keyring?: Keyring
   private db?: ClassicLevel<Uint8Array, Uint8Array>
+  /**
+   * Record writes and deletes, committed in groups: those arriving while a synced batch runs go
+   * out together in the next one, with one fsync (group-commit.ts). Each is acknowledged only once
+   * its batch is durable.
+   */
+  private readonly group = new GroupCommit(async operations => { await this.store().batch(operations, { sync: this.sync }) })
 
   constructor (components: LevelEngineComponents, init: LevelEngineInit) {
     super(init)
@@ -363,11 +371,11 @@ export class LevelEngine extends AbstractEngine {
   protected async writeRecord (key: Uint8Array, bytes: Uint8Array): Promise<void> {
     const dbKey = objectKey(key)
     const value = this.keyring == null ? bytes : await this.keyring.seal(dbKey, bytes)
-    await this.store().put(dbKey, value, { sync: this.sync })
+    await this.group.write({ type: 'put', key: dbKey, value })
   }
 
   protected async deleteRecord (key: Uint8Array): Promise<void> {
-    await this.store().del(objectKey(key), { sync: this.sync })
+    await this.group.write({ type: 'del', key: objectKey(key) })
   }
 
   protected async * scanRecords (): AsyncGenerator<[Uint8Array, Uint8Array]> {
