@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-import type { HealthJson, HealthReason } from './types.ts'
+import type { HealthJson, HealthNote, HealthReason } from './types.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
 import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
@@ -190,6 +190,7 @@ export const healthShape: Shape<HealthJson> = object<HealthJson>({
     peers: optional(arrayOf(string)),
     keys: optional(arrayOf(string))
   })),
+  notes: optional(arrayOf(object<HealthNote>({ cause: string, effect: string, peers: optional(arrayOf(string)) }))),
   derived: optional(isTrue)
 })
 

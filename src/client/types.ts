@@ -12,6 +12,13 @@ export interface HealthReason {
   keys?: string[]
 }
 
+/** Something worth knowing that does not count against the verdict. */
+export interface HealthNote {
+  cause: string
+  effect: string
+  peers?: string[]
+}
+
 /**
  * `GET /v1/health` (issue #18's shared contract): one peer's verdict on whether its data is safe,
  * with the counts behind it. Fields beyond `verdict`, `peerId` and `reasons` are optional here so
@@ -29,6 +36,8 @@ export interface HealthJson {
   keys?: { primary: number, underReplicated: number, writeUnavailable: number, readUnavailable: number, singleCopy: number }
   rereplication?: { active: boolean, done: number, total: number, progress: number, etaSeconds?: number | null } | null
   reasons: HealthReason[]
+  /** what does not count against the verdict, e.g. a dead member whose keys have N copies again */
+  notes?: HealthNote[]
   /** set by the client, never by a daemon: this verdict was derived from `/v1/status` because the daemon has no `/v1/health` */
   derived?: true
 }

@@ -128,6 +128,7 @@ async function checkCommand (ctx: CommandContext): Promise<number> {
 export function verdictBlock (health: HealthJson): string[] {
   const lines = [`${health.verdict.toUpperCase()} (the view of …${health.peerId.slice(-6)}${health.derived === true ? ', from /v1/status: this daemon has no /v1/health' : ''})`]
   for (const r of health.reasons) lines.push(`  ${r.cause}${r.effect == null ? '' : ` → ${r.effect}`}`)
+  for (const n of health.notes ?? []) lines.push(`  note: ${n.cause} → ${n.effect}`)
   const counts: string[] = []
   if (health.members != null) counts.push(`members ${health.members.alive} alive, ${health.members.suspect} suspect, ${health.members.dead} dead`)
   if (health.keys != null) counts.push(`keys ${health.keys.primary} primary, ${health.keys.underReplicated} under-replicated, ${health.keys.singleCopy} single-copy, ${health.keys.writeUnavailable} write- and ${health.keys.readUnavailable} read-unavailable`)
