@@ -135,6 +135,14 @@ describe('cli views: status --check, status --watch, members, locate', function 
       })
     }
 
+    it('healthy with a note: a dead member whose keys have N copies again is printed as a note, and does not change the exit code', async () => {
+      const body = health('healthy', { notes: [{ cause: `peer …${DEAD.slice(-6)} dead 65 s`, effect: 'its 66 keys here had 3 copies again after 0.4 s', peers: [DEAD] }] })
+      const { url } = await standIn(cleanup, () => ({ status: 200, body }))
+      const human = await run(['--api', url, 'status', '--check'])
+      expect(human.code, human.stderr).to.equal(CHECK_EXIT.healthy)
+      expect(human.stdout.split('\n')[1]).to.equal(`  note: peer …${DEAD.slice(-6)} dead 65 s → its 66 keys here had 3 copies again after 0.4 s`)
+    })
+
     it('a daemon without /v1/health (404): the verdict comes from /v1/status and /v1/peers, marked as such', async () => {
       const { url } = await standIn(cleanup, () => ({ status: 404, body: { error: 'NotFoundError', message: 'no such endpoint: GET /v1/health', hint: 'see README' } }))
       const human = await run(['--api', url, 'status', '--check'])
