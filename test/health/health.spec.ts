@@ -19,6 +19,14 @@ async function deadEverywhere (observers: Peer[], subject: Peer): Promise<boolea
   return true
 }
 
+/** One unlabelled series of a peer's /metrics (its registry, as the route serves it). */
+async function gauge (peer: Peer, name: string): Promise<number> {
+  const text = await peer.metrics.registry.metrics()
+  const line = text.split('\n').find(l => l.startsWith(`${name} `))
+  if (line == null) throw new Error(`${name} is not in /metrics`)
+  return Number(line.slice(name.length + 1))
+}
+
 const sum = (peers: Peer[], pick: (r: HealthReport) => number): number => peers.reduce((n, p) => n + pick(p.health.report()), 0)
 
 describe('health: replication safety over a real 4-peer test net', function () {
@@ -48,12 +56,15 @@ describe('health: replication safety over a real 4-peer test net', function () {
     const victim = peers[3] as Peer
     const survivors = peers.slice(0, 3)
     const seen = new Map<string, number>()
+    const scraped: number[] = []
     const repaired: Array<{ peerId: string, keys: number }> = []
     const detected: string[] = []
     for (const s of survivors) {
       s.health.addEventListener('health:change', evt => {
         const id = s.peerId.toString()
         seen.set(id, Math.max(seen.get(id) ?? 0, evt.detail.keys.underReplicated))
+        // what Prometheus would scrape at that moment
+        void gauge(s, 'p2pstore_keys_underreplicated').then(v => { scraped.push(v) }, () => {})
       })
       s.health.addEventListener('health:rereplication', evt => { repaired.push(evt.detail) })
       s.health.addEventListener('health:detection', evt => { detected.push(evt.detail.peerId) })
@@ -65,6 +76,11 @@ describe('health: replication safety over a real 4-peer test net', function () {
     expect([...seen.values()].some(n => n > 0), 'under-replicated rose on some survivor').to.equal(true)
     await within(() => survivors.every(p => p.health.report().keys.underReplicated === 0), 'under-replicated back to 0 everywhere')
     await within(() => survivors.every(p => p.health.report().verdict === 'healthy'), 'healthy again')
+    // /metrics follows: the gauge rose on some survivor and is back to 0 on all; both lags were observed
+    expect(scraped.some(v => v > 0), `p2pstore_keys_underreplicated scraped during the repair: ${scraped.join(', ')}`).to.equal(true)
+    await within(async () => (await Promise.all(survivors.map(async p => gauge(p, 'p2pstore_keys_underreplicated')))).every(v => v === 0), 'the gauge back to 0 on every survivor')
+    for (const p of survivors) expect(await gauge(p, 'p2pstore_failure_detection_seconds_count'), 'failure detection observed').to.be.at.least(1)
+    expect((await Promise.all(survivors.map(async p => gauge(p, 'p2pstore_rereplication_lag_seconds_count')))).some(v => v > 0), 're-replication lag observed').to.equal(true)
     expect(sum(survivors, r => r.keys.primary)).to.equal(KEYS.length)
     expect(detected.filter(id => id === victim.peerId.toString())).to.have.length(3)
     // the survivors that answer for the victim's keys timed their repair
