@@ -1,7 +1,6 @@
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
-import { ChannelPool, RequestChannel, isEndOfStream } from '../channel/index.ts'
+import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../channel/index.ts'
 import { GOSSIP_CHANNEL_IDLE_TIMEOUT, GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
@@ -499,23 +498,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'inbound' })
     this.inbound.add(stream)
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * MAX_FRAME)
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-    // one idle timer per stream, pushed back by every frame
-    const idle = new AbortController()
-    setMaxListeners(Infinity, idle.signal)
     const idleTimeout = 2 * this.channelIdleTimeout
-    const timer = setTimeout(() => { idle.abort() }, idleTimeout)
+    const reader = new FrameReader(stream, {
+      maxFrame: MAX_FRAME,
+      idleTimeout,
+      idleError: () => new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`),
+      shutdown: this.shutdown.signal
+    })
+    const lp = reader.lp
     try {
       for (;;) {
-        let frame
-        try {
-          frame = await lp.read({ signal: idle.signal })
-        } catch (err) {
-          if (idle.signal.aborted && !this.shutdown.signal.aborted) throw new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`)
-          throw err
-        }
-        timer.refresh()
+        const frame = await reader.read()
         this.count('received', frame.byteLength)
         const message = decodeMembershipMessage(frame)
         // the roster may have dropped the member since the stream opened
@@ -533,13 +526,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         stream.abort(e)
       }
     } finally {
-      clearTimeout(timer)
+      reader.close()
       this.inbound.delete(stream)
     }
   }
 
   /** Handles one request and writes its response, with the request's id. */
-  private async answer (lp: ReturnType<typeof lpStream>, message: MembershipMessage, from: PeerId): Promise<void> {
+  private async answer (lp: FrameReader['lp'], message: MembershipMessage, from: PeerId): Promise<void> {
     this.table.heard(from, Date.now())
     this.applyUpdates(message.updates, from.toString())
     let reply: MembershipMessage

@@ -8,9 +8,8 @@
  */
 
 import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
 import { setMaxListeners } from 'main-event'
-import { ChannelPool, RequestChannel, isEndOfStream } from '../../channel/index.ts'
+import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../../channel/index.ts'
 import { KV_MAX_IN_FLIGHT, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { expected } from '../../tasks/index.ts'
@@ -149,25 +148,19 @@ export class KvRpc implements Startable {
   private async serve (stream: Stream, from: PeerId): Promise<void> {
     this.inbound.add(stream)
     this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'inbound' })
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * this.init.maxMessageBytes)
-    const lp = lpStream(stream, { maxDataLength: this.init.maxMessageBytes })
     const maxInFlight = this.init.maxInFlight ?? KV_MAX_IN_FLIGHT
     let inFlight = 0
-    // one idle timer per stream, pushed back by every frame (a timeout signal per read cost more
-    // than decoding the request); stop() aborts inbound streams itself
-    const idle = new AbortController()
-    setMaxListeners(Infinity, idle.signal)
-    const timer = setTimeout(() => { idle.abort() }, this.init.idleTimeout)
+    // stop() aborts inbound streams itself
+    const reader = new FrameReader(stream, {
+      maxFrame: this.init.maxMessageBytes,
+      idleTimeout: this.init.idleTimeout,
+      idleError: () => new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`),
+      shutdown: this.shutdown.signal
+    })
+    const lp = reader.lp
     try {
       for (;;) {
-        let frame
-        try {
-          frame = await lp.read({ signal: idle.signal })
-        } catch (err) {
-          if (idle.signal.aborted && !this.shutdown.signal.aborted) throw new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`)
-          throw err
-        }
-        timer.refresh()
+        const frame = await reader.read()
         // decoding validates every field: a malformed frame ends here, before any handler runs
         const { id, request } = decodeRequest(frame, this.init.limits ?? DEFAULT_KV_LIMITS)
         if (inFlight >= maxInFlight) {
@@ -185,12 +178,12 @@ export class KvRpc implements Startable {
         stream.abort(e)
       }
     } finally {
-      clearTimeout(timer)
+      reader.close()
       this.inbound.delete(stream)
     }
   }
 
-  private async answer (lp: ReturnType<typeof lpStream>, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async answer (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     let response: KvResponse
     try {
       response = await this.dispatch(request, from, { signal: this.shutdown.signal })
