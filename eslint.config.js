@@ -40,7 +40,7 @@ const FLOORS = [
   ['src/replication'],
   ['src/membership'],
   ['src/storage', 'src/roster'],
-  ['src/protocol'],
+  ['src/protocol', 'src/channel'],
   ['src/clock', 'src/routing'],
   ['src/datadir', 'src/faults', 'src/metrics'],
   ['src/tasks', 'src/util'],

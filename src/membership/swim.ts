@@ -1,12 +1,10 @@
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
-import { anySignal } from 'any-signal'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
+import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../channel/index.ts'
 import { GOSSIP_CHANNEL_IDLE_TIMEOUT, GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
 import { RepeatingTask, expected } from '../tasks/index.ts'
-import { MemberChannel, isEndOfStream } from './channel.ts'
 import { Dissemination } from './dissemination.ts'
 import { MemberTable } from './members.ts'
 import { suspicionTimeout } from './suspicion.ts'
@@ -96,6 +94,19 @@ export interface LiveMember {
 
 const MAX_FRAME = 4 * 1024 * 1024
 
+/** A reply and the size of its frame (for the traffic counters). */
+interface MemberReply {
+  reply: MembershipMessage
+  bytes: number
+}
+
+/**
+ * One outbound long-lived `/p2pstore/membership/1.0.0` stream to one member, carrying its probes,
+ * indirect probes, push-pulls and leave. A channel unused for `channelIdleTimeout` ms closes
+ * itself (its member was not probed for that long).
+ */
+type MemberChannel = RequestChannel<MembershipMessage, MemberReply>
+
 /** The message types a member may send as requests; the others are responses. */
 const REQUESTS = new Set<MembershipMessage['type']>(['ping', 'ping-req', 'sync', 'leave'])
 
@@ -136,10 +147,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   /** the peers `join()` was given: the push-pull falls back to them while no member is known */
   private seeds: PeerId[] = []
   private readonly counters: MembershipTraffic = { messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0 }
-  /** outbound channels by member, while they open or once open */
-  private readonly channels = new Map<string, Promise<MemberChannel>>()
-  /** the channels of `channels` that opened, for the synchronous fast path of `request()` */
-  private readonly opened = new Map<string, MemberChannel>()
+  /**
+   * Outbound channels by member. A request that times out leaves its channel open: a paused member
+   * (SIGSTOP) still holds its connection, and the replies it sends once resumed are dropped by id.
+   */
+  private readonly channels = new ChannelPool<MemberChannel>(async (peer, options) => this.dial(peer, options))
   /** inbound membership streams being served */
   private readonly inbound = new Set<Stream>()
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
@@ -206,10 +218,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     await Promise.all([this.probeTask.stop(), this.syncTask.stop()])
     await this.components.network.unhandle(PROTOCOL_MEMBERSHIP)
     const closing = new Error('peer is stopping')
-    // a channel that never opened has nothing to close (its dial failure was its requests' error)
-    for (const pending of this.channels.values()) void pending.then(c => { c.close(closing) }, () => {})
-    this.channels.clear()
-    this.opened.clear()
+    this.channels.closeAll(closing)
     for (const stream of this.inbound) stream.abort(closing)
     this.inbound.clear()
   }
@@ -433,7 +442,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    */
   private async request (peer: PeerId, message: MembershipMessage, timeout: number, signal: AbortSignal): Promise<MembershipMessage> {
     const begin = Date.now()
-    const channel = this.openChannel(peer) ?? await this.openWithDeadline(peer, timeout, signal)
+    const channel = this.channels.get(peer) ?? await this.channels.open(peer, { timeout, signals: [signal] })
     // one deadline for the whole exchange, the dial of a new channel included
     const left = Math.max(1, timeout - (Date.now() - begin))
     const { reply, bytes } = await channel.request(message, { signal, timeout: left, onSent: n => { this.count('sent', n) } })
@@ -443,58 +452,35 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     return reply
   }
 
-  /** The open channel to `peer`, if there is one that has not failed. */
-  private openChannel (peer: PeerId): MemberChannel | undefined {
-    const channel = this.opened.get(peer.toString())
-    return channel != null && !channel.closed ? channel : undefined
-  }
-
-  private async openWithDeadline (peer: PeerId, timeout: number, signal: AbortSignal): Promise<MemberChannel> {
-    const deadline = anySignal([signal, AbortSignal.timeout(timeout)])
-    setMaxListeners(Infinity, deadline)
-    try {
-      return await this.channel(peer, deadline)
-    } finally {
-      deadline.clear()
-    }
-  }
-
-  private async channel (peer: PeerId, signal: AbortSignal): Promise<MemberChannel> {
-    const key = peer.toString()
-    const existing = this.channels.get(key)
-    if (existing != null) {
-      const channel = await existing.catch(() => undefined)
-      // check again after async work: it may have failed meanwhile
-      if (channel != null && !channel.closed) return channel
-      if (this.channels.get(key) === existing) {
-        this.channels.delete(key)
-        if (this.opened.get(key) === channel) this.opened.delete(key)
-      }
-    }
-    let opening = this.channels.get(key)
-    if (opening == null) {
-      opening = this.components.network.dialProtocol(peer, PROTOCOL_MEMBERSHIP, { signal })
-        .then(stream => {
-          this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'outbound' })
-          const channel = new MemberChannel(peer, stream, { maxFrame: MAX_FRAME, idleTimeout: this.channelIdleTimeout, log: this.log })
-          // a channel opened after stop() began would outlive it
-          if (!this.running) channel.close(new Error('peer is stopping'))
-          else this.opened.set(key, channel)
-          return channel
-        })
-      this.channels.set(key, opening)
-      opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
-    }
-    return opening
+  /** A new channel over a new stream to `peer`. */
+  private async dial (peer: PeerId, options: AbortOptions): Promise<MemberChannel> {
+    const stream = await this.components.network.dialProtocol(peer, PROTOCOL_MEMBERSHIP, options)
+    this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'outbound' })
+    const channel = new RequestChannel<MembershipMessage, MemberReply>(peer, stream, {
+      name: 'membership',
+      encode: (id, message) => encodeMembershipMessage({ ...message, id }),
+      decode: frame => {
+        const reply = decodeMembershipMessage(frame)
+        return { id: reply.id ?? 0, response: { reply, bytes: frame.byteLength } }
+      },
+      describe: message => `a membership ${message.type}`,
+      maxFrame: MAX_FRAME,
+      idleTimeout: this.channelIdleTimeout,
+      log: this.log.trace,
+      // the wire's uint32; 0 means "one exchange per stream" (version 0.1.0, or a tool): such a
+      // peer's reply answers the oldest request in flight, and the stream then ends
+      maxId: 2 ** 32 - 1,
+      zeroIsOldest: true,
+      rejectUnknownIds: false
+    })
+    // a channel opened after stop() began would outlive it
+    if (!this.running) channel.close(new Error('peer is stopping'))
+    return channel
   }
 
   /** Closes the channel to a member that died or left: nothing more is sent to it until it is back. */
   private dropChannel (peer: PeerId): void {
-    const key = peer.toString()
-    const pending = this.channels.get(key)
-    this.channels.delete(key)
-    this.opened.delete(key)
-    void pending?.then(c => { c.close(new Error('member is no longer alive')) }, () => {})
+    this.channels.drop(peer, new Error('member is no longer alive'))
   }
 
   /**
@@ -512,23 +498,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     this.components.metrics?.streamsOpened.inc({ protocol: 'membership', direction: 'inbound' })
     this.inbound.add(stream)
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * MAX_FRAME)
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-    // one idle timer per stream, pushed back by every frame
-    const idle = new AbortController()
-    setMaxListeners(Infinity, idle.signal)
     const idleTimeout = 2 * this.channelIdleTimeout
-    const timer = setTimeout(() => { idle.abort() }, idleTimeout)
+    const reader = new FrameReader(stream, {
+      maxFrame: MAX_FRAME,
+      idleTimeout,
+      idleError: () => new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`),
+      shutdown: this.shutdown.signal
+    })
+    const lp = reader.lp
     try {
       for (;;) {
-        let frame
-        try {
-          frame = await lp.read({ signal: idle.signal })
-        } catch (err) {
-          if (idle.signal.aborted && !this.shutdown.signal.aborted) throw new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`)
-          throw err
-        }
-        timer.refresh()
+        const frame = await reader.read()
         this.count('received', frame.byteLength)
         const message = decodeMembershipMessage(frame)
         // the roster may have dropped the member since the stream opened
@@ -546,13 +526,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         stream.abort(e)
       }
     } finally {
-      clearTimeout(timer)
+      reader.close()
       this.inbound.delete(stream)
     }
   }
 
   /** Handles one request and writes its response, with the request's id. */
-  private async answer (lp: ReturnType<typeof lpStream>, message: MembershipMessage, from: PeerId): Promise<void> {
+  private async answer (lp: FrameReader['lp'], message: MembershipMessage, from: PeerId): Promise<void> {
     this.table.heard(from, Date.now())
     this.applyUpdates(message.updates, from.toString())
     let reply: MembershipMessage

@@ -8,13 +8,11 @@
  */
 
 import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
-import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
+import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../../channel/index.ts'
 import { KV_MAX_IN_FLIGHT, PROTOCOL_KV } from '../../constants.ts'
-import { DEFAULT_KV_LIMITS, decodeRequest, encodeResponse } from '../../protocol/index.ts'
+import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { expected } from '../../tasks/index.ts'
-import { Channel } from './channel.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
@@ -26,6 +24,9 @@ export type { KvHandlers, KvMessageHandler, KvRequestOf } from './types.ts'
 export { replicaHandlers } from './handlers/index.ts'
 export type { ReplicaHandlersComponents } from './handlers/index.ts'
 export { expectOk, remoteError } from './errors.ts'
+
+/** The outbound channel to one peer. */
+type KvChannel = RequestChannel<KvRequest, KvResponse>
 
 /** What the RPC needs from libp2p (a libp2p node fits). */
 export interface KvRpcComponents {
@@ -62,9 +63,8 @@ export class KvRpc implements Startable {
   private readonly components: KvRpcComponents
   private readonly init: KvRpcInit
   private readonly log: Logger
-  private readonly channels = new Map<string, Promise<Channel>>()
-  /** the channels of `channels` that opened, for the synchronous fast path of `request()` */
-  private readonly opened = new Map<string, Channel>()
+  /** outbound channels by peer */
+  private readonly channels = new ChannelPool<KvChannel>(async (peer, options) => this.dial(peer, options))
   private readonly inbound = new Set<Stream>()
   private shutdown = new AbortController()
   private started = false
@@ -97,10 +97,7 @@ export class KvRpc implements Startable {
     this.shutdown.abort()
     await this.components.network.unhandle(PROTOCOL_KV)
     const closing = new Error('peer is stopping')
-    // a channel that never opened has nothing to close (its dial failure was its requests' error)
-    for (const pending of this.channels.values()) void pending.then(c => { c.close(closing) }, () => {})
-    this.channels.clear()
-    this.opened.clear()
+    this.channels.closeAll(closing)
     for (const stream of this.inbound) stream.abort(closing)
     this.inbound.clear()
   }
@@ -115,81 +112,55 @@ export class KvRpc implements Startable {
     // joining three signals per request cost more CPU than the rest of a replica message
     const metrics = this.components.metrics
     const started = metrics == null ? 0 : performance.now()
-    const open = this.openChannel(peer)
+    const open = this.channels.get(peer)
     const channel = open ?? await this.openWithDeadline(peer, options)
     const reply = channel.request(request, { signal: options.signal, timeout: this.init.requestTimeout })
     return metrics == null ? reply : metrics.rpc('kv', request.type, started, reply)
   }
 
-  /** The open channel to `peer`, if there is one that has not failed. */
-  private openChannel (peer: PeerId): Channel | undefined {
-    const channel = this.opened.get(peer.toString())
-    return channel != null && !channel.closed ? channel : undefined
-  }
-
-  private async openWithDeadline (peer: PeerId, options: AbortOptions): Promise<Channel> {
+  private async openWithDeadline (peer: PeerId, options: AbortOptions): Promise<KvChannel> {
     if (!this.started) throw new NotStartedError('the kv rpc is stopped')
-    const signal = anySignal([this.shutdown.signal, options.signal, AbortSignal.timeout(this.init.requestTimeout)])
-    setMaxListeners(Infinity, signal)
-    try {
-      return await this.channel(peer, { signal })
-    } finally {
-      signal.clear()
-    }
+    return this.channels.open(peer, { timeout: this.init.requestTimeout, signals: [this.shutdown.signal, options.signal] })
   }
 
-  private async channel (peer: PeerId, options: AbortOptions): Promise<Channel> {
-    const key = peer.toString()
-    const existing = this.channels.get(key)
-    if (existing != null) {
-      const channel = await existing.catch(() => undefined)
-      // check again after async work: it may have failed meanwhile
-      if (channel != null && !channel.closed) return channel
-      if (this.channels.get(key) === existing) {
-        this.channels.delete(key)
-        if (this.opened.get(key) === channel) this.opened.delete(key)
-      }
-    }
-    let opening = this.channels.get(key)
-    if (opening == null) {
-      opening = this.components.network.dialProtocol(peer, PROTOCOL_KV, options)
-        .then(stream => {
-          this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'outbound' })
-          const channel = new Channel(peer, stream, this.init.maxMessageBytes, this.init.limits ?? DEFAULT_KV_LIMITS, this.log)
-          // a channel opened after stop() began would outlive it
-          if (!this.started) channel.close(new Error('peer is stopping'))
-          else this.opened.set(key, channel)
-          return channel
-        })
-      this.channels.set(key, opening)
-      opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
-    }
-    return opening
+  /** A new channel over a new stream to `peer`. */
+  private async dial (peer: PeerId, options: AbortOptions): Promise<KvChannel> {
+    const stream = await this.components.network.dialProtocol(peer, PROTOCOL_KV, options)
+    this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'outbound' })
+    const limits = this.init.limits ?? DEFAULT_KV_LIMITS
+    const channel = new RequestChannel<KvRequest, KvResponse>(peer, stream, {
+      name: 'kv',
+      encode: (id, request) => encodeRequest(BigInt(id), request),
+      decode: frame => {
+        const { id, response } = decodeResponse(frame, limits)
+        return { id: Number(id), response }
+      },
+      describe: request => `a ${request.type} request`,
+      maxFrame: this.init.maxMessageBytes,
+      log: this.log
+    })
+    // a channel opened after stop() began would outlive it
+    if (!this.started) channel.close(new Error('peer is stopping'))
+    return channel
   }
 
   /** Reads requests from one inbound stream and answers each as soon as its handler is done. */
   private async serve (stream: Stream, from: PeerId): Promise<void> {
     this.inbound.add(stream)
     this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'inbound' })
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * this.init.maxMessageBytes)
-    const lp = lpStream(stream, { maxDataLength: this.init.maxMessageBytes })
     const maxInFlight = this.init.maxInFlight ?? KV_MAX_IN_FLIGHT
     let inFlight = 0
-    // one idle timer per stream, pushed back by every frame (a timeout signal per read cost more
-    // than decoding the request); stop() aborts inbound streams itself
-    const idle = new AbortController()
-    setMaxListeners(Infinity, idle.signal)
-    const timer = setTimeout(() => { idle.abort() }, this.init.idleTimeout)
+    // stop() aborts inbound streams itself
+    const reader = new FrameReader(stream, {
+      maxFrame: this.init.maxMessageBytes,
+      idleTimeout: this.init.idleTimeout,
+      idleError: () => new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`),
+      shutdown: this.shutdown.signal
+    })
+    const lp = reader.lp
     try {
       for (;;) {
-        let frame
-        try {
-          frame = await lp.read({ signal: idle.signal })
-        } catch (err) {
-          if (idle.signal.aborted && !this.shutdown.signal.aborted) throw new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`)
-          throw err
-        }
-        timer.refresh()
+        const frame = await reader.read()
         // decoding validates every field: a malformed frame ends here, before any handler runs
         const { id, request } = decodeRequest(frame, this.init.limits ?? DEFAULT_KV_LIMITS)
         if (inFlight >= maxInFlight) {
@@ -207,12 +178,12 @@ export class KvRpc implements Startable {
         stream.abort(e)
       }
     } finally {
-      clearTimeout(timer)
+      reader.close()
       this.inbound.delete(stream)
     }
   }
 
-  private async answer (lp: ReturnType<typeof lpStream>, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async answer (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     let response: KvResponse
     try {
       response = await this.dispatch(request, from, { signal: this.shutdown.signal })
@@ -234,9 +205,4 @@ export class KvRpc implements Startable {
     if (handler == null) throw new InvalidParametersError(`this peer does not answer ${request.type} requests`)
     return handler.handle(request, from, options)
   }
-}
-
-/** The remote closed its side cleanly between frames: not an error. */
-function isEndOfStream (stream: Stream, err: Error): boolean {
-  return err.name === 'UnexpectedEOFError' && stream.readStatus !== 'readable'
 }

@@ -1,0 +1,56 @@
+import { lpStream } from '@libp2p/utils'
+import { setMaxListeners } from 'main-event'
+import type { Stream } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/** Options of a FrameReader. */
+export interface FrameReaderInit {
+  /** largest frame read or written */
+  maxFrame: number
+  /** a read fails once no frame came for this long */
+  idleTimeout: number
+  /** what that read fails with */
+  idleError(): Error
+  /** the owner is stopping (it aborts its streams itself): a read then fails with the stream's own error */
+  shutdown: AbortSignal
+}
+
+/**
+ * The serving side of a request channel: reads length-prefixed frames from one inbound stream, with
+ * one idle timer per stream pushed back by every frame (a timeout signal per read cost more than
+ * decoding a kv request). `lp` writes the answers. `close()` stops the timer.
+ */
+export class FrameReader {
+  readonly lp: LengthPrefixedStream<Stream>
+  private readonly init: FrameReaderInit
+  private readonly idle = new AbortController()
+  private readonly timer: ReturnType<typeof setTimeout>
+
+  constructor (stream: Stream, init: FrameReaderInit) {
+    this.init = init
+    // a whole frame may sit in the read buffer before it is decoded
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
+    this.lp = lpStream(stream, { maxDataLength: init.maxFrame })
+    setMaxListeners(Infinity, this.idle.signal)
+    this.timer = setTimeout(() => { this.idle.abort() }, init.idleTimeout)
+  }
+
+  /** The next frame; fails with `idleError()` after `idleTimeout` without one. */
+  async read (): Promise<Uint8ArrayList> {
+    let frame
+    try {
+      frame = await this.lp.read({ signal: this.idle.signal })
+    } catch (err) {
+      if (this.idle.signal.aborted && !this.init.shutdown.aborted) throw this.init.idleError()
+      throw err
+    }
+    this.timer.refresh()
+    return frame
+  }
+
+  /** Stops the idle timer (the stream is the owner's to close). */
+  close (): void {
+    clearTimeout(this.timer)
+  }
+}
