@@ -19,7 +19,7 @@ import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { KeyLocation } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
-export type { HealthJson, HealthReason, Verdict } from './types.ts'
+export type { HealthJson, HealthNote, HealthReason, Verdict } from './types.ts'
 
 /** Where a client should connect, and with which token. */
 export interface ApiTarget {

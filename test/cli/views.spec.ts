@@ -206,7 +206,7 @@ describe('cli views: status --check, status --watch, members, locate', function 
     })
 
     it('on a terminal: clears and redraws only when the view changed, showing verdict, keys, traffic and members', async () => {
-      const { url, requests } = await standIn(cleanup, () => ({ status: 200, body: health('degraded') }))
+      const { url, requests } = await standIn(cleanup, () => ({ status: 200, body: health('degraded', { notes: [{ cause: 'peer …5w6v7u dead 65 s', effect: 'its 66 keys here had 3 copies again after 0.4 s' }] }) }))
       const stop = new AbortController()
       const watching = run(['--api', url, 'status', '--watch'], { signal: stop.signal, tty: true })
       await eventually(async () => requests.filter(r => r === '/v1/health').length >= 3, 'three polls', 30_000)
@@ -217,6 +217,7 @@ describe('cli views: status --check, status --watch, members, locate', function 
       expect(clears).to.equal(1)
       expect(res.stdout).to.include('DEGRADED (the view of …1a2b3c)')
       expect(res.stdout).to.include('  peer …9z8y7x dead 41 s → 312 keys have 2 of 3 copies')
+      expect(res.stdout).to.include('  note: peer …5w6v7u dead 65 s → its 66 keys here had 3 copies again after 0.4 s')
       expect(res.stdout).to.match(/^keys {5}42 held here; of those it is first live home replica of: 1200, 312 under-replicated, 0 single-copy$/m)
       expect(res.stdout).to.match(/^traffic {2}2 connections, 1 pending hints$/m)
       expect(res.stdout).to.match(/^STATE\s+PEER\s+ZONE\s+CAPACITY\s+SHARE\s+KEYS\s+PEER ID\s+ADDRESS$/m)

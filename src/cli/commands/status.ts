@@ -4,7 +4,7 @@ import { STATUS_WATCH_EVENTS_INTERVAL, STATUS_WATCH_INTERVAL } from '../../const
 import { CHECK_EXIT, describeError } from '../../errors.ts'
 import { columnLines, memberRows, membersSummary, memberTable } from './members.ts'
 import type { MemberRow } from './members.ts'
-import type { Client, HealthJson, HealthReason, ServerEvent, Verdict } from '../../client/index.ts'
+import type { Client, HealthJson, HealthNote, HealthReason, ServerEvent, Verdict } from '../../client/index.ts'
 import type { PeerStatus } from '../../peer.ts'
 import type { CommandContext } from '../context.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -145,6 +145,8 @@ export interface WatchSnapshot {
   verdict: Verdict
   peerId?: string
   reasons: HealthReason[]
+  /** what does not count against the verdict (a repaired death); absent when there is none */
+  notes?: HealthNote[]
   /** the verdict was derived from /v1/status (no /v1/health on this daemon) */
   derived?: true
   members: MemberRow[]
@@ -179,6 +181,7 @@ async function snapshot (client: Client, traffic: RequestRates, options: AbortOp
     verdict: health.verdict,
     peerId: health.peerId,
     reasons: health.reasons,
+    ...(health.notes != null && health.notes.length > 0 ? { notes: health.notes } : {}),
     ...(health.derived === true ? { derived: true as const } : {}),
     members,
     keys: { ...health.keys, held: status.keys },
@@ -360,7 +363,7 @@ export function watchScreen (snap: WatchSnapshot): string {
     lines.push('  (asking again every second; Ctrl-C stops)')
     return `${lines.join('\n')}\n`
   }
-  lines.push(...verdictBlock({ verdict: snap.verdict, peerId: snap.peerId ?? '', reasons: snap.reasons, derived: snap.derived }))
+  lines.push(...verdictBlock({ verdict: snap.verdict, peerId: snap.peerId ?? '', reasons: snap.reasons, notes: snap.notes, derived: snap.derived }))
   if (snap.keys != null) lines.push(`keys     ${snap.keys.held} held here${snap.keys.primary == null ? '' : `; of those it is first live home replica of: ${snap.keys.primary}, ${snap.keys.underReplicated ?? 0} under-replicated, ${snap.keys.singleCopy ?? 0} single-copy`}`)
   if (snap.traffic != null) {
     const rates = snap.traffic.requestsPerSecond
