@@ -1,4 +1,5 @@
 import { formatTrace } from '../metrics/index.ts'
+import { shortPeerId } from '../util/index.ts'
 import type { CommandContext } from './context.ts'
 import type { TraceJson } from '../metrics/index.ts'
 
@@ -9,7 +10,7 @@ import type { TraceJson } from '../metrics/index.ts'
 export function printTrace (ctx: CommandContext, trace: TraceJson | undefined): void {
   if (trace == null) return
   ctx.out.info('')
-  for (const line of formatTrace(trace, shortPeer)) ctx.out.info(line)
+  for (const line of formatTrace(trace, shortPeerId)) ctx.out.info(line)
   ctx.out.info('')
 }
 
@@ -26,8 +27,4 @@ export async function withTrace<T extends { trace?: TraceJson }> (ctx: CommandCo
     if (enabled === true) printTrace(ctx, (err as { trace?: TraceJson }).trace)
     throw err
   }
-}
-
-function shortPeer (peer: string): string {
-  return peer.length > 12 ? `${peer.slice(0, 4)}…${peer.slice(-4)}` : peer
 }

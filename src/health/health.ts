@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { TypedEventEmitter } from 'main-event'
 import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from '../constants.ts'
-import { ago, shortId, verdictOf } from './report.ts'
+import { shortPeerId } from '../util/index.ts'
+import { ago, verdictOf } from './report.ts'
 import type { HealthNote, HealthReason, HealthReport, MemberEvent, Rereplication, SafetyCounts, Severity } from './report.ts'
 import type { MemberRecord, MembershipEvents } from '../membership/index.ts'
 import type { Placement } from '../routing/index.ts'
@@ -270,15 +271,15 @@ export class Health extends TypedEventEmitter<HealthEvents> implements Startable
       const id = m.peerId.toString()
       if (tally.causes.has(id)) continue
       if (m.state === 'suspect') {
-        reasons.push({ severity: 'degraded', cause: `peer ${shortId(id)} suspect ${ago(now - m.stateSince)}`, effect: 'it is probed; none of the keys this peer is first replica of lack a copy because of it', peers: [id], keys: [] })
+        reasons.push({ severity: 'degraded', cause: `peer ${shortPeerId(id)} suspect ${ago(now - m.stateSince)}`, effect: 'it is probed; none of the keys this peer is first replica of lack a copy because of it', peers: [id], keys: [] })
       } else if (m.state === 'dead') {
         const loss = this.losses.get(id)
         const repair = this.repaired.find(r => r.peerId === id)
         if (loss != null && (loss.collecting || loss.keys.size > 0)) {
-          reasons.push({ severity: 'degraded', cause: `peer ${shortId(id)} dead ${ago(now - m.stateSince)}`, effect: 'its keys are being placed on the next replicas', peers: [id], keys: [] })
+          reasons.push({ severity: 'degraded', cause: `peer ${shortPeerId(id)} dead ${ago(now - m.stateSince)}`, effect: 'its keys are being placed on the next replicas', peers: [id], keys: [] })
         } else {
           notes.push({
-            cause: `peer ${shortId(id)} dead ${ago(now - m.stateSince)}`,
+            cause: `peer ${shortPeerId(id)} dead ${ago(now - m.stateSince)}`,
             effect: repair == null
               ? 'no key this peer is first replica of lacks a copy because of it'
               : `its ${repair.keys} ${plural(repair.keys, 'key')} here had ${this.n} copies again after ${repair.seconds.toFixed(1)} s`,
@@ -310,7 +311,7 @@ export class Health extends TypedEventEmitter<HealthEvents> implements Startable
   }
 
   private describeCause (cause: string, record: MemberRecord | undefined, now: number): string {
-    if (record != null) return `peer ${shortId(cause)} ${record.state} ${ago(now - record.stateSince)}`
+    if (record != null) return `peer ${shortPeerId(cause)} ${record.state} ${ago(now - record.stateSince)}`
     if (cause === 'view') return `the member view changed ${ago(now - this.changeAt)} ago`
     return `too few members for ${this.n} copies`
   }

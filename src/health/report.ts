@@ -100,11 +100,6 @@ export function verdictOf (serving: boolean, reasons: HealthReason[]): Verdict {
   return reasons.reduce<Verdict>((v, r) => worse(v, r.severity), 'healthy')
 }
 
-/** "12D3…a1b2": a peer id short enough for a sentence. */
-export function shortId (id: string): string {
-  return id.length <= 12 ? id : `${id.slice(0, 4)}…${id.slice(-4)}`
-}
-
 /** "41 s", "3 min", "2 h": a duration in a sentence. */
 export function ago (ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000))

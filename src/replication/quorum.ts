@@ -1,4 +1,5 @@
 import { QuorumNotReachedError } from '../errors.ts'
+import { shortPeerId } from '../util/index.ts'
 
 /** One replica's outcome in a fan-out. */
 export interface ReplicaResult<T> {
@@ -103,6 +104,6 @@ export function quorumMessage (answered: number, needed: number, replicas: numbe
 /** `12D3KooWAbc…xyz9` → `12D3…xyz9` for messages */
 export function shortPeer (peer: string): string {
   const [id = '', rest] = peer.split(' (')
-  const short = id.length > 12 ? `${id.slice(0, 4)}…${id.slice(-4)}` : id
+  const short = shortPeerId(id)
   return rest == null ? short : `${short} (${rest}`
 }

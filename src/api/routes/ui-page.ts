@@ -6,6 +6,7 @@
  * event handlers, so the Content-Security-Policy needs nothing but a nonce.
  */
 
+import { shortPeerId } from '../../util/index.ts'
 import type { HealthReport, MemberEvent } from '../../health/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../../peer.ts'
 import type { TrafficSample } from '../traffic.ts'
@@ -33,10 +34,6 @@ export function esc (text: unknown): string {
   return String(text).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
 }
 
-function short (id: string): string {
-  return id.length <= 12 ? id : `${id.slice(0, 4)}…${id.slice(-4)}`
-}
-
 function agoText (iso: string | undefined, now: number): string {
   if (iso == null) return 'never'
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000))
@@ -44,7 +41,7 @@ function agoText (iso: string | undefined, now: number): string {
 }
 
 function peerCell (id: string): string {
-  return `<span class="id" title="${esc(id)}">${esc(short(id))}</span>`
+  return `<span class="id" title="${esc(id)}">${esc(shortPeerId(id))}</span>`
 }
 
 /** The part that changes: everything but the page's head and script. */
@@ -163,7 +160,7 @@ function sharesChart (ring: RingMember[]): string {
   const bars = members.map((m, i) => {
     const y = i * rowH
     const bw = ((w - label - 50) * m.share) / max
-    return `<g class="share st-${esc(m.state)}"><text x="0" y="${y + 13}">${esc(short(m.peerId))}${m.self ? ' *' : ''}</text><rect x="${label}" y="${y + 3}" width="${bw.toFixed(1)}" height="${rowH - 6}"/><text x="${(label + bw + 4).toFixed(1)}" y="${y + 13}">${(m.share * 100).toFixed(1)} %</text></g>`
+    return `<g class="share st-${esc(m.state)}"><text x="0" y="${y + 13}">${esc(shortPeerId(m.peerId))}${m.self ? ' *' : ''}</text><rect x="${label}" y="${y + 3}" width="${bw.toFixed(1)}" height="${rowH - 6}"/><text x="${(label + bw + 4).toFixed(1)}" y="${y + 13}">${(m.share * 100).toFixed(1)} %</text></g>`
   }).join('')
   return `<svg class="shares" viewBox="0 0 ${w} ${members.length * rowH}" width="${w}" height="${members.length * rowH}" role="img" aria-label="share of keys each member is a home replica of">${bars}</svg><div class="label">share of all keys each member is a home replica of (* this peer)</div>`
 }
@@ -257,7 +254,7 @@ export function renderPage (d: PageData, nonce: string): string {
 <style nonce="${esc(nonce)}">${CSS}</style>
 </head>
 <body data-verdict="${esc(r.verdict)}">
-<header><div><b>p2pstore</b> status · peer <span class="id" title="${esc(r.peerId)}">${esc(short(r.peerId))}</span> · v${esc(d.status.version)} · up ${esc(d.status.uptimeSeconds)} s</div><span id="conn" class="conn">static</span></header>
+<header><div><b>p2pstore</b> status · peer <span class="id" title="${esc(r.peerId)}">${esc(shortPeerId(r.peerId))}</span> · v${esc(d.status.version)} · up ${esc(d.status.uptimeSeconds)} s</div><span id="conn" class="conn">static</span></header>
 <main id="live">${renderLive(d)}</main>
 <script nonce="${esc(nonce)}">${SCRIPT}</script>
 </body>

@@ -1,5 +1,6 @@
 import { UnsupportedOperationError } from '@libp2p/interface'
 import { EXIT } from '../../errors.ts'
+import { peerIdTail } from '../../util/index.ts'
 import type { KeyLocation, LocatedCopy, LocatedPeer } from '../../replication/index.ts'
 import type { CommandContext } from '../context.ts'
 
@@ -30,7 +31,7 @@ export async function locateCommand (ctx: CommandContext, key: string, opts: Loc
   const found = location.homeCopies + location.otherCopies > 0
   ctx.out.result(location, () => {
     const home = location.peers.filter(p => p.role === 'home')
-    ctx.out.line(`${key}: ${location.homeCopies} of ${home.length} home replica${home.length === 1 ? '' : 's'} hold it${location.otherCopies > 0 ? `, ${location.otherCopies} cop${location.otherCopies === 1 ? 'y' : 'ies'} elsewhere (hinted)` : ''}; ${location.siblings} value${location.siblings === 1 ? '' : 's'} (N = ${location.n}, as …${location.peerId.slice(-6)} sees it)`)
+    ctx.out.line(`${key}: ${location.homeCopies} of ${home.length} home replica${home.length === 1 ? '' : 's'} hold it${location.otherCopies > 0 ? `, ${location.otherCopies} cop${location.otherCopies === 1 ? 'y' : 'ies'} elsewhere (hinted)` : ''}; ${location.siblings} value${location.siblings === 1 ? '' : 's'} (N = ${location.n}, as ${peerIdTail(location.peerId)} sees it)`)
     ctx.out.columns(['PLACE', 'ROLE', 'PEER ID', 'STATE', 'ANSWER', 'VALUES', 'CLOCK', 'NOTE'], location.peers.map(p => [
       String(p.place),
       p.role,
@@ -70,7 +71,7 @@ function actorText (actor: string): string {
 function note (p: LocatedPeer): string {
   const parts: string[] = []
   if (p.copy != null && !p.copy.current) parts.push('stale (lacks versions others have)')
-  if (p.copy?.hintFor != null) parts.push(`hinted copy for ${p.copy.hintFor.map(id => `…${id.slice(-6)}`).join(', ')}`)
+  if (p.copy?.hintFor != null) parts.push(`hinted copy for ${p.copy.hintFor.map(peerIdTail).join(', ')}`)
   else if (p.role === 'fallback' && p.answer === 'holds') parts.push('outside the home replicas: hinted, or awaiting handoff')
   if (p.role === 'displaced') parts.push('dead: a home replica if it were alive; its keys go to the next peers')
   if (p.answer === 'unreachable') parts.push(p.error ?? 'no answer')

@@ -1,3 +1,4 @@
+import { peerIdTail } from '../../util/index.ts'
 import { pasteableAddress } from './peers.ts'
 import type { Client } from '../../client/index.ts'
 import type { KnownPeer, RingMember } from '../../peer.ts'
@@ -61,7 +62,7 @@ export function memberTable (rows: MemberRow[]): { header: string[], cells: stri
     header: ['STATE', 'PEER', 'ZONE', 'CAPACITY', 'SHARE', 'KEYS', 'PEER ID', 'ADDRESS'],
     cells: rows.map(r => [
       r.state.toUpperCase(),
-      `…${r.peerId.slice(-6)}${r.self ? '*' : ''}`,
+      `${peerIdTail(r.peerId)}${r.self ? '*' : ''}`,
       r.zone ?? '-',
       String(r.capacity),
       `${(100 * r.share).toFixed(1)} %`,

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import { peerIdTail } from '../../util/index.ts'
 import type { KnownPeer, PeerStatus } from '../../peer.ts'
 import type { CommandContext } from '../context.ts'
 
@@ -29,7 +30,7 @@ export async function peersCommand (ctx: CommandContext): Promise<number> {
     p.state,
     String(p.incarnation),
     p.lastHeard == null ? 'never' : `${((now - Date.parse(p.lastHeard)) / 1000).toFixed(1)} s ago`,
-    p.suspectedBy.length === 0 ? '-' : p.suspectedBy.map(shortId).join(','),
+    p.suspectedBy.length === 0 ? '-' : p.suspectedBy.map(peerIdTail).join(','),
     p.connected ? 'yes' : 'no',
     pasteableAddress(p)
   ])
@@ -82,6 +83,3 @@ function shellQuote (text: string): string {
 }
 
 /** `12D3KooWAbc…xyz9` → `…xyz9` for a narrow column */
-function shortId (peerId: string): string {
-  return `…${peerId.slice(-6)}`
-}

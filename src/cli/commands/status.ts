@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidParametersError } from '@libp2p/interface'
 import { STATUS_WATCH_EVENTS_INTERVAL, STATUS_WATCH_INTERVAL } from '../../constants.ts'
 import { CHECK_EXIT, describeError } from '../../errors.ts'
+import { peerIdTail } from '../../util/index.ts'
 import { columnLines, memberRows, membersSummary, memberTable } from './members.ts'
 import type { MemberRow } from './members.ts'
 import type { Client, HealthJson, HealthNote, HealthReason, ServerEvent, Verdict } from '../../client/index.ts'
@@ -47,7 +48,7 @@ export async function statusCommand (ctx: CommandContext, opts: StatusOptions = 
       ['pending hints', `${status.pendingHints}${status.lastHandoff == null ? '' : ` (last handoff ${status.lastHandoff})`}`],
       ['anti-entropy', status.lastAntiEntropy == null
         ? 'no round yet'
-        : `last round ${status.lastAntiEntropy.at} with …${status.lastAntiEntropy.peer.slice(-6)}: ${status.lastAntiEntropy.keys} keys compared, ${status.lastAntiEntropy.differing} leaves differed, ${status.lastAntiEntropy.pushed} sent, ${status.lastAntiEntropy.pulled} fetched in ${status.lastAntiEntropy.ms} ms`],
+        : `last round ${status.lastAntiEntropy.at} with ${peerIdTail(status.lastAntiEntropy.peer)}: ${status.lastAntiEntropy.keys} keys compared, ${status.lastAntiEntropy.differing} leaves differed, ${status.lastAntiEntropy.pushed} sent, ${status.lastAntiEntropy.pulled} fetched in ${status.lastAntiEntropy.ms} ms`],
       ...status.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'addresses' : '', ma]),
       ...(status.dataDir == null ? [] : [['data dir', status.dataDir] as [string, string]])
     ])
@@ -83,10 +84,10 @@ export function deriveHealth (status: PeerStatus, problems: Array<{ peerId: stri
   if (alive + suspect === 0 && dead > 0) {
     reasons.push({ severity: 'at-risk', cause: `every other member is dead (${dead})`, effect: 'keys held here have a single live copy', peers: deadIds })
   } else if (dead > 0) {
-    reasons.push({ severity: 'degraded', cause: `${dead} member${dead === 1 ? '' : 's'} dead: ${deadIds.map(shortId).join(', ')}`, effect: `keys they held may have fewer than ${n} copies until re-replication`, peers: deadIds })
+    reasons.push({ severity: 'degraded', cause: `${dead} member${dead === 1 ? '' : 's'} dead: ${deadIds.map(peerIdTail).join(', ')}`, effect: `keys they held may have fewer than ${n} copies until re-replication`, peers: deadIds })
   }
   if (suspect > 0) {
-    reasons.push({ severity: 'degraded', cause: `${suspect} member${suspect === 1 ? '' : 's'} suspect: ${suspectIds.map(shortId).join(', ')}`, effect: 'writes to them go to fallbacks with hints', peers: suspectIds })
+    reasons.push({ severity: 'degraded', cause: `${suspect} member${suspect === 1 ? '' : 's'} suspect: ${suspectIds.map(peerIdTail).join(', ')}`, effect: 'writes to them go to fallbacks with hints', peers: suspectIds })
   }
   const verdict: Verdict = reasons.some(r => r.severity === 'at-risk') ? 'at-risk' : reasons.length > 0 ? 'degraded' : 'healthy'
   return {
@@ -126,7 +127,7 @@ async function checkCommand (ctx: CommandContext): Promise<number> {
 
 /** `DEGRADED (…a1b2's view, …)` then one line per reason, cause → effect, then the counts. */
 export function verdictBlock (health: HealthJson): string[] {
-  const lines = [`${health.verdict.toUpperCase()} (the view of …${health.peerId.slice(-6)}${health.derived === true ? ', from /v1/status: this daemon has no /v1/health' : ''})`]
+  const lines = [`${health.verdict.toUpperCase()} (the view of ${peerIdTail(health.peerId)}${health.derived === true ? ', from /v1/status: this daemon has no /v1/health' : ''})`]
   for (const r of health.reasons) lines.push(`  ${r.cause}${r.effect == null ? '' : ` → ${r.effect}`}`)
   for (const n of health.notes ?? []) lines.push(`  note: ${n.cause} → ${n.effect}`)
   const counts: string[] = []
@@ -382,10 +383,6 @@ function joinedText (status: PeerStatus): string {
   if (status.joined) return 'yes'
   if (status.bootstrapPeers === 0) return 'not yet (no bootstrap peers configured: others join through this peer)'
   return `not yet (retrying ${status.bootstrapPeers} bootstrap peer(s); see the daemon's log)`
-}
-
-function shortId (peerId: string): string {
-  return `…${peerId.slice(-6)}`
 }
 
 /** `3725` → `1h 2m 5s` */
