@@ -1,23 +1,17 @@
-/** Types of the API answers the client reads that the server side does not define (yet). */
+/**
+ * The health answer as the client reads it: the server's types (src/health), with what an older or
+ * leaner daemon may leave out made optional.
+ */
 
-/** A health verdict, worst last: what `GET /v1/health` answers and `status --check` exits with. */
-export type Verdict = 'healthy' | 'degraded' | 'at-risk' | 'unavailable'
+import type { HealthNote as ServerHealthNote, HealthReason as ServerHealthReason, HealthReport, Verdict } from '../health/index.ts'
+
+export type { Verdict }
 
 /** One reason for a verdict, cause first (`peer …a1b2 dead 41 s` → `312 keys have 2 of 3 copies`). */
-export interface HealthReason {
-  severity: Exclude<Verdict, 'healthy'>
-  cause: string
-  effect?: string
-  peers?: string[]
-  keys?: string[]
-}
+export type HealthReason = Pick<ServerHealthReason, 'severity' | 'cause'> & Partial<Pick<ServerHealthReason, 'effect' | 'peers' | 'keys'>>
 
 /** Something worth knowing that does not count against the verdict. */
-export interface HealthNote {
-  cause: string
-  effect: string
-  peers?: string[]
-}
+export type HealthNote = Pick<ServerHealthNote, 'cause' | 'effect'> & Partial<Pick<ServerHealthNote, 'peers'>>
 
 /**
  * `GET /v1/health` (issue #18's shared contract): one peer's verdict on whether its data is safe,
@@ -31,9 +25,9 @@ export interface HealthJson {
   /** whether the daemon can serve requests at all */
   serving?: boolean
   checkedAt?: string
-  members?: { alive: number, suspect: number, dead: number, left: number, total: number }
+  members?: HealthReport['members']
   view?: { digest?: string, agreeing: number, disagreeing: number, unknown: number }
-  keys?: { primary: number, underReplicated: number, writeUnavailable: number, readUnavailable: number, singleCopy: number }
+  keys?: HealthReport['keys']
   rereplication?: { active: boolean, done: number, total: number, progress: number, etaSeconds?: number | null } | null
   reasons: HealthReason[]
   /** what does not count against the verdict, e.g. a dead member whose keys have N copies again */
