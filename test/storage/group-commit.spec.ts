@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defaultLogger } from '@libp2p/logger'
@@ -7,6 +6,7 @@ import { GroupCommit } from '../../src/storage/group-commit.ts'
 import { LevelEngine } from '../../src/storage/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
+import { killWriterWhen } from '../utils/kill-writer.ts'
 import type { GroupedOperation } from '../../src/storage/group-commit.ts'
 import type { StoredRecord } from '../../src/storage/index.ts'
 
@@ -160,31 +160,13 @@ describe('LevelEngine group commit', () => {
   it('loses no acknowledged write of concurrent groups when its process is killed with SIGKILL', async function () {
     this.timeout(60_000)
     const dbPath = path.join(await cleanup.tempDir(), 'storage')
-    const child = spawn(process.execPath, ['--import', 'tsx', fixturePath, dbPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-    cleanup.add(() => { if (child.exitCode == null && child.signalCode == null) child.kill('SIGKILL') })
-    const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
     const acked = new Set<number>()
-    let buffered = ''
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk
-        const lines = buffered.split('\n')
-        buffered = lines.pop() ?? ''
-        for (const line of lines) {
-          const match = /^acked (\d+)$/.exec(line)
-          if (match?.[1] != null) acked.add(Number(match[1]))
-        }
-        if (acked.size >= 300 && child.signalCode == null) {
-          // killed while groups are in flight: 32 updates are always pending
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      child.once('exit', (code, signal) => { if (signal !== 'SIGKILL') reject(new Error(`group writer exited early (${code ?? signal}) after ${acked.size} acks: ${stderr}`)) })
+    await killWriterWhen(cleanup, fixturePath, [dbPath], line => {
+      const match = /^acked (\d+)$/.exec(line)
+      if (match?.[1] != null) acked.add(Number(match[1]))
+      // killed while groups are in flight: 32 updates are always pending
+      return acked.size >= 300
     })
-    await exited
 
     const engine = new LevelEngine({ logger: defaultLogger() }, { path: dbPath })
     cleanup.add(async () => engine.close())

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,6 +10,7 @@ import { META_KEYS, objectKey } from '../../src/storage/layout.ts'
 import { encodeSchemaVersion } from '../../src/storage/schema-version.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { expect } from '../utils/expect.ts'
+import { killWriterWhen } from '../utils/kill-writer.ts'
 import { engineCompliance } from './compliance.ts'
 import type { StoredRecord } from '../../src/storage/index.ts'
 
@@ -166,47 +166,28 @@ describe('LevelEngine', () => {
   it('loses no acknowledged write when its process is killed with SIGKILL', async function () {
     this.timeout(30_000)
     const dbPath = path.join(await cleanup.tempDir(), 'storage')
-    const child = spawn(process.execPath, ['--import', 'tsx', fixturePath, dbPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-    cleanup.add(() => { if (child.exitCode == null && child.signalCode == null) child.kill('SIGKILL') })
-    const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
-
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
     let lastAcked = -1
     let incarnation = 0
-    let buffered = ''
     let lockChecked = false
     let lockCheck: PromiseLike<unknown> = Promise.resolve()
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk
-        const lines = buffered.split('\n')
-        buffered = lines.pop() ?? ''
-        for (const line of lines) {
-          const taken = /^incarnation (\d+)$/.exec(line)
-          if (taken?.[1] != null) incarnation = Number(taken[1])
-          const match = /^acked (\d+)$/.exec(line)
-          if (match?.[1] == null) continue
-          const acked = Number(match[1])
-          // acks come in order, one by one
-          if (acked !== lastAcked + 1) reject(new Error(`ack ${acked} after ${lastAcked}`))
-          lastAcked = acked
-        }
-        if (lastAcked >= 0 && !lockChecked) {
-          lockChecked = true
-          // while the child runs, it holds the database: another process gets DataDirLockedError
-          lockCheck = expect(engineAt(dbPath).open()).to.eventually.be.rejected.with.property('name', 'DataDirLockedError')
-        }
-        if (lastAcked >= 199) {
-          child.kill('SIGKILL')
-          resolve()
-        }
-      })
-      child.once('exit', (code, signal) => { reject(new Error(`crash writer exited early (${code ?? signal}) after ${lastAcked + 1} acks: ${stderr}`)) })
+    const signal = await killWriterWhen(cleanup, fixturePath, [dbPath], line => {
+      const taken = /^incarnation (\d+)$/.exec(line)
+      if (taken?.[1] != null) incarnation = Number(taken[1])
+      const match = /^acked (\d+)$/.exec(line)
+      if (match?.[1] == null) return false
+      const acked = Number(match[1])
+      // acks come in order, one by one
+      if (acked !== lastAcked + 1) throw new Error(`ack ${acked} after ${lastAcked}`)
+      lastAcked = acked
+      if (!lockChecked) {
+        lockChecked = true
+        // while the child runs, it holds the database: another process gets DataDirLockedError
+        lockCheck = expect(engineAt(dbPath).open()).to.eventually.be.rejected.with.property('name', 'DataDirLockedError')
+      }
+      return lastAcked >= 199
     })
-    await exited
     await lockCheck
-    expect(child.signalCode).to.equal('SIGKILL')
+    expect(signal).to.equal('SIGKILL')
 
     const engine = await openEngine(dbPath)
     for (let i = 0; i <= lastAcked; i++) {
