@@ -669,7 +669,9 @@ const PROFILE_FIELDS: Record<keyof typeof PROFILES.default.gossip | Exclude<keyo
   suspicionMult: 'suspicion floor, × log10(n) probe periods (Lifeguard)',
   suspicionMaxMult: 'suspicion for a lone accuser, × the floor',
   retransmitMult: 'each update piggybacked × log10(n + 1) times',
-  pushPullInterval: 'full-state push-pull with one member',
+  pushPullInterval: 'digest push-pull with one member, × (ceil(log2(n / 32)) + 1) above 32 members',
+  gossipInterval: 'news gossiped to `gossipNodes` members this often, while there is any',
+  gossipNodes: 'members each gossip round sends news to (connected ones first)',
   handoffInterval: 'hinted and ownership handoff pass',
   antiEntropyInterval: 'Merkle anti-entropy round with one member',
   tombstoneGrace: '**tombstone grace**: a replica cut off for longer can bring a deleted value back'

@@ -244,7 +244,8 @@ export const PROTOCOL_MEMBERSHIP = '/p2pstore/membership/1.0.0'
  * SWIM timing for production, memberlist's LAN values (used by Consul and Serf on many thousands of
  * machines): one probe per second, 500 ms to answer, 3 indirect probes, suspicion floor
  * 4 × log10(n) protocol periods growing to 6× that for a lone accuser, full-state push-pull every
- * 30 s, each update piggybacked 4 × log10(n + 1) times.
+ * 30 s (stretched × (ceil(log2(n / 32)) + 1) above 32 members), each update sent 4 × log10(n + 1)
+ * times, and news gossiped to 3 members every 200 ms while there is any.
  */
 export const GOSSIP_DEFAULT = {
   probeInterval: 1 * second,
@@ -253,7 +254,9 @@ export const GOSSIP_DEFAULT = {
   suspicionMult: 4,
   suspicionMaxMult: 6,
   retransmitMult: 4,
-  pushPullInterval: 30 * second
+  pushPullInterval: 30 * second,
+  gossipInterval: 200,
+  gossipNodes: 3
 } as const
 
 /**
@@ -269,7 +272,9 @@ export const GOSSIP_TESTNET = {
   suspicionMult: 4,
   suspicionMaxMult: 6,
   retransmitMult: 4,
-  pushPullInterval: 3 * second
+  pushPullInterval: 3 * second,
+  gossipInterval: 200,
+  gossipNodes: 3
 } as const
 
 /**
@@ -288,6 +293,28 @@ export const LEAVE_TIMEOUT = 1 * second
 
 /** Most updates piggybacked on one probe message. */
 export const MAX_PIGGYBACK = 16
+
+/**
+ * Most bytes of updates piggybacked on one membership message (probe, ack, gossip): memberlist's
+ * UDP budget of 1 400 bytes less its headers. An update alone larger than this is never sent.
+ */
+export const MAX_PIGGYBACK_BYTES = 1200
+
+/**
+ * Above this many members the push-pull interval is stretched by ceil(log2(n / 32)) + 1, as
+ * memberlist's pushPullScale does: 2× at 33–64, 10× at 10 000 members.
+ */
+export const PUSH_PULL_SCALE_THRESHOLD = 32
+
+/**
+ * The periodic push-pull compares digests of buckets of the member table, about this many
+ * members to a bucket (a power of two of buckets, at most MAX_SYNC_BUCKETS), and then ships only
+ * the records of the buckets that differ.
+ */
+export const SYNC_BUCKET_MEMBERS = 8
+
+/** Most buckets of a digest push-pull (4 bytes of digest each). */
+export const MAX_SYNC_BUCKETS = 4096
 
 /**
  * How often a peer walks its store to hand off what it should not keep: hinted copies (delivered

@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- the push-pull digests are 32-bit hashes XORed per bucket of kad-id prefixes: bit operations are the algorithm */
 import { peerKadId } from '../routing/index.ts'
 import type { MemberUpdate, WireMemberState } from '../protocol/index.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -42,21 +43,92 @@ export type Change =
   | { kind: 'refute', incarnation: number }
 
 /**
+ * A list with O(1) add, remove and random pick (swap-remove), for the members in one state group:
+ * probing, gossip and push-pull pick from it without scanning the table.
+ */
+class IndexedList {
+  readonly items: MemberRecord[] = []
+  private readonly index = new Map<string, number>()
+
+  has (id: string): boolean {
+    return this.index.has(id)
+  }
+
+  add (id: string, record: MemberRecord): void {
+    if (this.index.has(id)) return
+    this.index.set(id, this.items.length)
+    this.items.push(record)
+  }
+
+  remove (id: string): void {
+    const at = this.index.get(id)
+    if (at == null) return
+    const last = this.items.pop() as MemberRecord
+    this.index.delete(id)
+    if (at < this.items.length) {
+      this.items[at] = last
+      this.index.set(last.peerId.toString(), at)
+    }
+  }
+}
+
+/** Fine buckets of the digest (the top FINE_BITS bits of a member's kad id); MAX_SYNC_BUCKETS. */
+const FINE_BITS = 12
+const FINE = 1 << FINE_BITS
+
+/** A member's fine bucket: the top 12 bits of its kad id. */
+function fineBucket (kadId: Uint8Array): number {
+  return ((kadId[0] ?? 0) << 4) | ((kadId[1] ?? 0) >> 4)
+}
+
+/** murmur3's 32-bit finaliser */
+function fmix32 (h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+const STATE_CODE: Record<MemberState, number> = { alive: 1, suspect: 2, dead: 3, left: 4 }
+
+/** A 32-bit hash of what the digest compares: the member (its kad id), its state and incarnation. */
+function recordHash (kadId: Uint8Array, state: MemberState, incarnation: number): number {
+  const id = (((kadId[4] ?? 0) << 24) | ((kadId[5] ?? 0) << 16) | ((kadId[6] ?? 0) << 8) | (kadId[7] ?? 0)) >>> 0
+  const lo = incarnation >>> 0
+  const hi = Math.floor(incarnation / 0x1_0000_0000) >>> 0
+  return fmix32(id ^ fmix32(lo ^ Math.imul(STATE_CODE[state], 0x9e3779b9)) ^ fmix32(hi + 0x7f4a7c15))
+}
+
+/**
  * The member table and SWIM's update rules (SWIM section 4.2 with memberlist's precedence): a
  * higher incarnation overrides a lower one; at equal incarnation suspect overrides alive, and dead
  * or left override both; dead and left are final for their incarnation, so a member comes back only
  * with a higher incarnation (a restarted peer starts above any incarnation it used before). News
  * about ourselves that says suspect or dead is refuted by raising our own incarnation.
  * Pure state: no timers, no I/O.
+ *
+ * Everything a probe, a piggyback or a gossip round asks of it is O(1): the live and the dead
+ * members are kept in lists updated on every change (`liveCount`, `randomLive()`), and the
+ * digest push-pull's bucket digests (an XOR of a hash of every member's id, state and incarnation,
+ * this peer included) are kept per fine bucket, so that a change costs two XORs.
  */
 export class MemberTable {
   private readonly selfId: string
+  private readonly selfKadId: Uint8Array
   private readonly records = new Map<string, MemberRecord>()
   private selfIncarnation: number
+  private readonly liveList = new IndexedList()
+  private readonly deadList = new IndexedList()
+  private readonly fine = new Uint32Array(FINE)
+  private readonly fineMembers: Array<Set<MemberRecord> | undefined> = new Array<Set<MemberRecord> | undefined>(FINE)
 
   constructor (self: PeerId, incarnation: number) {
     this.selfId = self.toString()
+    this.selfKadId = peerKadId(self)
     this.selfIncarnation = incarnation
+    this.toggle(this.selfKadId, 'alive', incarnation)
   }
 
   /** our own incarnation */
@@ -66,7 +138,9 @@ export class MemberTable {
 
   /** raise our incarnation above `atLeast` (refutation, or leaving) and return it */
   bumpIncarnation (atLeast = this.selfIncarnation): number {
+    this.toggle(this.selfKadId, 'alive', this.selfIncarnation)
     this.selfIncarnation = Math.max(this.selfIncarnation, atLeast) + 1
+    this.toggle(this.selfKadId, 'alive', this.selfIncarnation)
     return this.selfIncarnation
   }
 
@@ -74,14 +148,74 @@ export class MemberTable {
     return this.records.get(peerId.toString())
   }
 
-  /** every other member we know of, whatever its state */
+  /** every other member we know of, whatever its state (a copy: O(n)) */
   all (): MemberRecord[] {
     return [...this.records.values()]
   }
 
-  /** other members that are alive or suspect: the ones placement and probing use */
+  /** how many other members we know of, whatever their state */
+  get count (): number {
+    return this.records.size
+  }
+
+  /** other members that are alive or suspect: the ones placement and probing use (a copy: O(n)) */
   live (): MemberRecord[] {
-    return this.all().filter(r => r.state === 'alive' || r.state === 'suspect')
+    return [...this.liveList.items]
+  }
+
+  /** how many other members are alive or suspect (O(1)) */
+  get liveCount (): number {
+    return this.liveList.items.length
+  }
+
+  /** how many other members are dead or left (O(1)) */
+  get deadCount (): number {
+    return this.deadList.items.length
+  }
+
+  /** the live member at `index` (0 … liveCount − 1) of an arbitrary order: with `random` a uniform pick */
+  liveAt (index: number): MemberRecord | undefined {
+    return this.liveList.items[index]
+  }
+
+  /** the dead or left member at `index` (0 … deadCount − 1) of an arbitrary order */
+  deadAt (index: number): MemberRecord | undefined {
+    return this.deadList.items[index]
+  }
+
+  /**
+   * One 32-bit digest per bucket for `buckets` buckets (a power of two up to 4 096): a member's
+   * bucket is the top log2(buckets) bits of its kad id; this peer is in its own bucket. O(4 096).
+   */
+  digests (buckets: number): Uint32Array {
+    const shift = FINE_BITS - Math.log2(buckets)
+    const out = new Uint32Array(buckets)
+    for (let f = 0; f < FINE; f++) out[f >>> shift] = ((out[f >>> shift] ?? 0) ^ (this.fine[f] ?? 0)) >>> 0
+    return out
+  }
+
+  /** The buckets (ascending) whose digests differ from `theirs` (one per bucket). */
+  differing (theirs: Uint32Array): number[] {
+    const ours = this.digests(theirs.length)
+    const out: number[] = []
+    for (let b = 0; b < ours.length; b++) if (ours[b] !== theirs[b]) out.push(b)
+    return out
+  }
+
+  /** The records in `buckets` of `total` buckets, and whether this peer's own bucket is among them. */
+  inBuckets (total: number, buckets: number[]): { records: MemberRecord[], self: boolean } {
+    const shift = FINE_BITS - Math.log2(total)
+    const records: MemberRecord[] = []
+    const selfBucket = fineBucket(this.selfKadId) >>> shift
+    let self = false
+    for (const b of buckets) {
+      if (b === selfBucket) self = true
+      for (let f = b << shift; f < (b + 1) << shift; f++) {
+        const members = this.fineMembers[f]
+        if (members != null) for (const r of members) records.push(r)
+      }
+    }
+    return { records, self }
   }
 
   /**
@@ -116,6 +250,15 @@ export class MemberTable {
         suspectedBy: update.state === 'suspect' ? new Set([accuser]) : new Set()
       }
       this.records.set(id, record)
+      const f = fineBucket(record.kadId)
+      let members = this.fineMembers[f]
+      if (members == null) {
+        members = new Set()
+        this.fineMembers[f] = members
+      }
+      members.add(record)
+      this.toggle(record.kadId, record.state, record.incarnation)
+      this.group(id, record)
       return { kind: 'changed', record }
     }
 
@@ -133,8 +276,10 @@ export class MemberTable {
 
     const previous = current.state
     const placementChanged = update.state === 'alive' && (current.capacity !== update.capacity || current.zone !== update.zone)
+    this.toggle(current.kadId, current.state, current.incarnation)
     current.state = update.state
     current.incarnation = update.incarnation
+    this.toggle(current.kadId, current.state, current.incarnation)
     if (update.addrs.length > 0) current.addrs = update.addrs
     current.stateSince = now
     // only a member's own alive announcement says its capacity and zone (a restart may change them)
@@ -144,6 +289,7 @@ export class MemberTable {
       current.keys = update.keys
     }
     current.suspectedBy = update.state === 'suspect' ? new Set([accuser]) : new Set()
+    this.group(id, current)
     return { kind: 'changed', record: current, previous, placementChanged }
   }
 
@@ -151,6 +297,23 @@ export class MemberTable {
   heard (peerId: PeerId, now: number): void {
     const record = this.records.get(peerId.toString())
     if (record != null) record.lastHeard = now
+  }
+
+  /** XORs a record's hash into (or out of) its fine bucket's digest. */
+  private toggle (kadId: Uint8Array, state: MemberState, incarnation: number): void {
+    const f = fineBucket(kadId)
+    this.fine[f] = ((this.fine[f] ?? 0) ^ recordHash(kadId, state, incarnation)) >>> 0
+  }
+
+  /** Keeps the live and dead lists in step with a record's state. */
+  private group (id: string, record: MemberRecord): void {
+    if (record.state === 'alive' || record.state === 'suspect') {
+      this.deadList.remove(id)
+      this.liveList.add(id, record)
+    } else {
+      this.liveList.remove(id)
+      this.deadList.add(id, record)
+    }
   }
 }
 

@@ -16,7 +16,7 @@ export type { KvLimits } from './kv/codec.ts'
 export { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './kv/messages.ts'
 export type { ForwardedPut, KeyDigest, KvRequest, KvResponse } from './kv/messages.ts'
 export { decodeContextToken, encodeContextToken } from './token.ts'
-export { DEFAULT_MEMBERSHIP_LIMITS, decodeMembershipMessage, encodeMembershipMessage } from './membership/codec.ts'
+export { DEFAULT_MEMBERSHIP_LIMITS, decodeMembershipMessage, encodeMembershipMessage, memberUpdateSize } from './membership/codec.ts'
 export type { MemberUpdate, MembershipLimits, MembershipMessage, WireMemberState } from './membership/codec.ts'
 export {
   MAX_ROSTER_BYTES,

@@ -1,7 +1,7 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { MAX_CAPACITY, MAX_ZONE_LENGTH } from '../../constants.ts'
+import { MAX_CAPACITY, MAX_SYNC_BUCKETS, MAX_ZONE_LENGTH } from '../../constants.ts'
 import { decodeOrThrow } from '../decode.ts'
 import * as pb from './membership.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -33,7 +33,7 @@ export interface MemberUpdate {
 
 /** A validated membership message. */
 export interface MembershipMessage {
-  type: 'ping' | 'ping-req' | 'ack' | 'nack' | 'sync' | 'sync-reply' | 'leave'
+  type: 'ping' | 'ping-req' | 'ack' | 'nack' | 'sync' | 'sync-reply' | 'leave' | 'gossip' | 'sync-digest' | 'sync-digest-reply' | 'sync-push'
   /** `ping-req`: whom to probe */
   target?: PeerId
   updates: MemberUpdate[]
@@ -42,17 +42,34 @@ export interface MembershipMessage {
    * when the stream carries this one exchange only
    */
   id?: number
+  /**
+   * `sync-digest`, `sync-digest-reply`, `sync-push`: how many buckets the member table is cut into
+   * (a power of two, 1 … `maxBuckets`)
+   */
+  buckets?: number
+  /** `sync-digest`: one 32-bit digest per bucket (exactly `buckets` of them) */
+  digests?: Uint32Array
+  /** `sync-digest-reply`: the buckets whose digests differ, ascending, each below `buckets` */
+  differing?: number[]
 }
 
 /** Limits of one membership message. */
 export interface MembershipLimits {
-  /** most updates in one message (a full-state sync carries every member). @default 10_000 */
+  /**
+   * most updates in one message (a join's full-state sync carries every member; at about 100 bytes
+   * an update, 40 000 fill the 4 MiB frame). @default 40_000
+   */
   maxUpdates: number
   /** most addresses per member. @default 16 */
   maxAddrs: number
+  /** most buckets of a digest push-pull. @default MAX_SYNC_BUCKETS (4 096) */
+  maxBuckets: number
 }
 
-export const DEFAULT_MEMBERSHIP_LIMITS: MembershipLimits = { maxUpdates: 10_000, maxAddrs: 16 }
+export const DEFAULT_MEMBERSHIP_LIMITS: MembershipLimits = { maxUpdates: 40_000, maxAddrs: 16, maxBuckets: MAX_SYNC_BUCKETS }
+
+/** The message types that carry a bucket count. */
+const BUCKETED = new Set<MembershipMessage['type']>(['sync-digest', 'sync-digest-reply', 'sync-push'])
 
 const STATES: Record<pb.MemberUpdate.State, WireMemberState> = {
   [pb.MemberUpdate.State.ALIVE]: 'alive',
@@ -73,7 +90,11 @@ const TYPES: Record<pb.MembershipMessage.Type, MembershipMessage['type']> = {
   [pb.MembershipMessage.Type.NACK]: 'nack',
   [pb.MembershipMessage.Type.SYNC]: 'sync',
   [pb.MembershipMessage.Type.SYNC_REPLY]: 'sync-reply',
-  [pb.MembershipMessage.Type.LEAVE]: 'leave'
+  [pb.MembershipMessage.Type.LEAVE]: 'leave',
+  [pb.MembershipMessage.Type.GOSSIP]: 'gossip',
+  [pb.MembershipMessage.Type.SYNC_DIGEST]: 'sync-digest',
+  [pb.MembershipMessage.Type.SYNC_DIGEST_REPLY]: 'sync-digest-reply',
+  [pb.MembershipMessage.Type.SYNC_PUSH]: 'sync-push'
 }
 const TYPE_CODES: Record<MembershipMessage['type'], pb.MembershipMessage.Type> = {
   ping: pb.MembershipMessage.Type.PING,
@@ -82,7 +103,11 @@ const TYPE_CODES: Record<MembershipMessage['type'], pb.MembershipMessage.Type> =
   nack: pb.MembershipMessage.Type.NACK,
   sync: pb.MembershipMessage.Type.SYNC,
   'sync-reply': pb.MembershipMessage.Type.SYNC_REPLY,
-  leave: pb.MembershipMessage.Type.LEAVE
+  leave: pb.MembershipMessage.Type.LEAVE,
+  gossip: pb.MembershipMessage.Type.GOSSIP,
+  'sync-digest': pb.MembershipMessage.Type.SYNC_DIGEST,
+  'sync-digest-reply': pb.MembershipMessage.Type.SYNC_DIGEST_REPLY,
+  'sync-push': pb.MembershipMessage.Type.SYNC_PUSH
 }
 
 /** A membership message as one frame's bytes. */
@@ -91,24 +116,56 @@ export function encodeMembershipMessage (message: MembershipMessage): Uint8Array
     type: TYPE_CODES[message.type],
     target: message.target?.toString() ?? '',
     id: message.id ?? 0,
-    updates: message.updates.map(u => ({
-      peerId: u.peerId.toString(),
-      state: STATE_CODES[u.state],
-      incarnation: BigInt(u.incarnation),
-      addrs: u.addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>),
-      accuser: u.accuser?.toString() ?? '',
-      capacity: u.capacity ?? 0,
-      zone: u.zone ?? '',
-      keys: BigInt(u.keys ?? 0),
-      viewDigest: (u.viewDigest ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>
-    }))
+    updates: message.updates.map(toWire),
+    buckets: message.buckets ?? 0,
+    digests: message.digests == null ? new Uint8Array(0) : digestBytes(message.digests),
+    differing: message.differing ?? []
   })
+}
+
+/**
+ * The bytes one update adds to a message's frame (its protobuf encoding plus the field's tag and
+ * length prefix): what the piggyback byte bound counts.
+ */
+export function memberUpdateSize (update: MemberUpdate): number {
+  const length = pb.MemberUpdate.encode(toWire(update)).byteLength
+  return 1 + varintLength(length) + length
+}
+
+function varintLength (n: number): number {
+  let bytes = 1
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80)
+    bytes++
+  }
+  return bytes
+}
+
+function toWire (u: MemberUpdate): pb.MemberUpdate {
+  return {
+    peerId: u.peerId.toString(),
+    state: STATE_CODES[u.state],
+    incarnation: BigInt(u.incarnation),
+    addrs: u.addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>),
+    accuser: u.accuser?.toString() ?? '',
+    capacity: u.capacity ?? 0,
+    zone: u.zone ?? '',
+    keys: BigInt(u.keys ?? 0),
+    viewDigest: (u.viewDigest ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>
+  }
+}
+
+function digestBytes (digests: Uint32Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(4 * digests.length)
+  const view = new DataView(out.buffer)
+  for (let i = 0; i < digests.length; i++) view.setUint32(4 * i, digests[i] ?? 0)
+  return out
 }
 
 /** Decodes and validates one frame; anything malformed raises `InvalidMessageError`. */
 export function decodeMembershipMessage (frame: Parameters<typeof pb.MembershipMessage.decode>[0], limits: MembershipLimits = DEFAULT_MEMBERSHIP_LIMITS): MembershipMessage {
   const raw = decodeOrThrow(() => pb.MembershipMessage.decode(frame, {
-    limits: { updates: limits.maxUpdates, updates$: { addrs: limits.maxAddrs } }
+    limits: { updates: limits.maxUpdates, updates$: { addrs: limits.maxAddrs }, differing: limits.maxBuckets }
   }), 'membership message')
   const type = TYPES[raw.type]
   if (type == null) throw new InvalidMessageError(`unknown membership message type ${raw.type}`)
@@ -116,7 +173,33 @@ export function decodeMembershipMessage (frame: Parameters<typeof pb.MembershipM
   if (type === 'ping-req') {
     target = parsePeerId(raw.target)
   }
-  return { type, target, updates: raw.updates.map(u => decodeUpdate(u, limits)), ...(raw.id === 0 ? {} : { id: raw.id }) }
+  const message: MembershipMessage = { type, target, updates: raw.updates.map(u => decodeUpdate(u, limits)), ...(raw.id === 0 ? {} : { id: raw.id }) }
+  if (BUCKETED.has(type)) {
+    const buckets = raw.buckets
+    // eslint-disable-next-line no-bitwise
+    if (buckets < 1 || buckets > limits.maxBuckets || (buckets & (buckets - 1)) !== 0) {
+      throw new InvalidMessageError(`${type} with ${buckets} buckets (a power of two from 1 to ${limits.maxBuckets})`)
+    }
+    message.buckets = buckets
+    if (type === 'sync-digest') {
+      if (raw.digests.byteLength !== 4 * buckets) throw new InvalidMessageError(`sync-digest of ${raw.digests.byteLength} digest bytes for ${buckets} buckets (expected ${4 * buckets})`)
+      const view = new DataView(raw.digests.buffer, raw.digests.byteOffset, raw.digests.byteLength)
+      const digests = new Uint32Array(buckets)
+      for (let i = 0; i < buckets; i++) digests[i] = view.getUint32(4 * i)
+      message.digests = digests
+    }
+    if (type === 'sync-digest-reply') {
+      let last = -1
+      for (const b of raw.differing) {
+        if (b >= buckets || b <= last) throw new InvalidMessageError(`sync-digest-reply names bucket ${b} (ascending, below ${buckets})`)
+        last = b
+      }
+      message.differing = raw.differing
+    }
+  }
+  if (type !== 'sync-digest' && raw.digests.byteLength > 0) throw new InvalidMessageError(`digests on a ${type}`)
+  if (type !== 'sync-digest-reply' && raw.differing.length > 0) throw new InvalidMessageError(`differing buckets on a ${type}`)
+  return message
 }
 
 function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpdate {

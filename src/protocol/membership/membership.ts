@@ -320,6 +320,9 @@ export interface MembershipMessage {
   target: string
   updates: MemberUpdate[]
   id: number
+  buckets: number
+  digests: Uint8Array<ArrayBuffer>
+  differing: number[]
 }
 
 export namespace MembershipMessage {
@@ -330,7 +333,11 @@ export namespace MembershipMessage {
     NACK = 'NACK',
     SYNC = 'SYNC',
     SYNC_REPLY = 'SYNC_REPLY',
-    LEAVE = 'LEAVE'
+    LEAVE = 'LEAVE',
+    GOSSIP = 'GOSSIP',
+    SYNC_DIGEST = 'SYNC_DIGEST',
+    SYNC_DIGEST_REPLY = 'SYNC_DIGEST_REPLY',
+    SYNC_PUSH = 'SYNC_PUSH'
   }
 
   enum __TypeValues {
@@ -340,7 +347,11 @@ export namespace MembershipMessage {
     NACK = 3,
     SYNC = 4,
     SYNC_REPLY = 5,
-    LEAVE = 6
+    LEAVE = 6,
+    GOSSIP = 7,
+    SYNC_DIGEST = 8,
+    SYNC_DIGEST_REPLY = 9,
+    SYNC_PUSH = 10
   }
 
   export namespace Type {
@@ -380,6 +391,23 @@ export namespace MembershipMessage {
           w.uint32(obj.id)
         }
 
+        if ((obj.buckets != null && obj.buckets !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.buckets)
+        }
+
+        if ((obj.digests != null && obj.digests.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.digests)
+        }
+
+        if (obj.differing != null && obj.differing.length > 0) {
+          for (const value of obj.differing) {
+            w.uint32(56)
+            w.uint32(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -388,7 +416,10 @@ export namespace MembershipMessage {
           type: Type.PING,
           target: '',
           updates: [],
-          id: 0
+          id: 0,
+          buckets: 0,
+          digests: uint8ArrayAlloc(0),
+          differing: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -419,6 +450,22 @@ export namespace MembershipMessage {
               obj.id = reader.uint32()
               break
             }
+            case 5: {
+              obj.buckets = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.digests = reader.bytes()
+              break
+            }
+            case 7: {
+              if (opts.limits?.differing != null && obj.differing.length === opts.limits.differing) {
+                throw new MaxLengthError('Decode error - repeated field "differing" had too many elements')
+              }
+
+              obj.differing.push(reader.uint32())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -429,7 +476,8 @@ export namespace MembershipMessage {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          updates: 0
+          updates: 0,
+          differing: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -475,6 +523,35 @@ export namespace MembershipMessage {
                 field: `${prefix}.id`,
                 value: reader.uint32()
               }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.buckets`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.digests`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 7: {
+              if (opts.limits?.differing != null && obj.differing === opts.limits.differing) {
+                throw new MaxLengthError('Streaming decode error - repeated field "differing" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.differing[]`,
+                index: obj.differing,
+                value: reader.uint32()
+              }
+
+              obj.differing++
+
               break
             }
             default: {
@@ -558,6 +635,22 @@ export namespace MembershipMessage {
     value: number
   }
 
+  export interface MembershipMessageBucketsFieldEvent {
+    field: '$.buckets'
+    value: number
+  }
+
+  export interface MembershipMessageDigestsFieldEvent {
+    field: '$.digests'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface MembershipMessageDifferingFieldEvent {
+    field: '$.differing[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<MembershipMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MembershipMessage.codec())
   }
@@ -566,7 +659,7 @@ export namespace MembershipMessage {
     return decodeMessage(buf, MembershipMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesZoneFieldEvent | MembershipMessageUpdatesKeysFieldEvent | MembershipMessageUpdatesViewDigestFieldEvent | MembershipMessageIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MembershipMessage>): Generator<MembershipMessageTypeFieldEvent | MembershipMessageTargetFieldEvent | MembershipMessageUpdatesPeerIdFieldEvent | MembershipMessageUpdatesStateFieldEvent | MembershipMessageUpdatesIncarnationFieldEvent | MembershipMessageUpdatesAddrsFieldEvent | MembershipMessageUpdatesAccuserFieldEvent | MembershipMessageUpdatesCapacityFieldEvent | MembershipMessageUpdatesZoneFieldEvent | MembershipMessageUpdatesKeysFieldEvent | MembershipMessageUpdatesViewDigestFieldEvent | MembershipMessageIdFieldEvent | MembershipMessageBucketsFieldEvent | MembershipMessageDigestsFieldEvent | MembershipMessageDifferingFieldEvent> {
     return streamMessage(buf, MembershipMessage.codec(), opts)
   }
 }
