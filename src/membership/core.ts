@@ -116,6 +116,12 @@ export interface SwimCoreComponents {
    */
   isConnected?: (peer: PeerId) => boolean
   /**
+   * the peers this peer holds connections to (bounded by a connection budget): gossip sends to
+   * those of them that are alive members first, and picks at random only when they are fewer than
+   * `gossipNodes`. O(connections) per gossip round. @default none (`isConnected` or random picks)
+   */
+  connectedPeers?: () => Iterable<PeerId>
+  /**
    * Who may be a member (a closed network's roster). Requests from others are refused, and news
    * naming others is dropped, so a non-member never enters the view. @default everyone
    */
@@ -299,6 +305,14 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   }
 
   /**
+   * One digest push-pull with `peer` now (what each push-pull round does with a random member):
+   * for a simulator, or an operator's "sync now".
+   */
+  async pushPull (peer: PeerId, options: AbortOptions = {}): Promise<void> {
+    await this.digestSync(peer, options.signal ?? this.shutdown.signal)
+  }
+
+  /**
    * Marks `peers` as `left` for good (removed from the roster): placement stops naming them at once,
    * and since news about non-members is dropped, nothing brings them back.
    */
@@ -428,6 +442,8 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     if (bytes != null) this.count('received', bytes)
     if (this.components.admission?.admits(from) === false) throw new InvalidMessageError('not a member of this network')
     if (!SWIM_REQUESTS.has(message.type)) throw new InvalidMessageError(`unexpected ${message.type} as a request`)
+    // checked before anything is applied: bad input changes nothing
+    if (message.type === 'sync-digest' && message.digests?.length !== message.buckets) throw new InvalidMessageError('sync-digest without one digest per bucket')
     this.table.heard(from, this.clock.now())
     const origin: Origin = message.type === 'sync' || message.type === 'sync-push' ? 'sync' : 'message'
     this.applyUpdates(message.updates, from.toString(), origin)
@@ -441,9 +457,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
         return { type: 'sync-reply', updates: this.fullState() }
       case 'sync-digest': {
         const buckets = message.buckets ?? 0
-        const digests = message.digests
-        if (digests == null || digests.length !== buckets) throw new InvalidMessageError('sync-digest without one digest per bucket')
-        const differing = this.table.differing(digests)
+        const differing = this.table.differing(message.digests ?? new Uint32Array(buckets))
         return { type: 'sync-digest-reply', buckets, differing, updates: this.bucketState(buckets, differing) }
       }
       case 'gossip':
@@ -638,9 +652,20 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     }
   }
 
-  /** up to gossipNodes live members, connected ones first (O(gossipNodes)) */
+  /** up to gossipNodes live members, connected ones first (O(gossipNodes), or O(connections)) */
   private gossipTargets (): MemberRecord[] {
     const want = this.init.gossipNodes
+    const connectedPeers = this.components.connectedPeers
+    if (connectedPeers != null) {
+      const connected: MemberRecord[] = []
+      for (const peer of connectedPeers()) {
+        const r = this.table.get(peer)
+        if (r?.state === 'alive' && !connected.includes(r)) connected.push(r)
+      }
+      const picked = this.shuffle(connected).slice(0, want)
+      if (picked.length < want) picked.push(...this.pickLive(want - picked.length, r => r.state === 'alive' && !picked.includes(r)))
+      return picked
+    }
     const isConnected = this.components.isConnected
     if (isConnected == null) return this.pickLive(want, r => r.state === 'alive')
     // a sample a few times larger than needed, connected ones first: a bounded connection budget

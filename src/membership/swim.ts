@@ -110,6 +110,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         void network.peerStore.merge(peer, { multiaddrs: addrs }).catch(err => { this.log.trace('could not store addresses of %p - %e', peer, err) })
       },
       isConnected: network.getConnections == null ? undefined : peer => (network.getConnections?.(peer).length ?? 0) > 0,
+      connectedPeers: network.getConnections == null ? undefined : () => (network.getConnections?.() ?? []).map(c => c.remotePeer),
       admission: components.admission,
       metrics: components.metrics
     }, core)

@@ -41,4 +41,53 @@ describe('protocol/membership codec', () => {
     expect(() => decodeMembershipMessage(frame({ viewDigest: new Uint8Array(33) }))).to.throw().with.property('name', 'InvalidMessageError')
     expect(decodeMembershipMessage(frame({ viewDigest: Uint8Array.of(1, 2) })).updates[0]?.viewDigest).to.deep.equal(Uint8Array.of(1, 2))
   })
+
+  describe('digest push-pull and gossip frames', () => {
+    const raw = (m: Partial<pb.MembershipMessage>): Uint8Array => pb.MembershipMessage.encode({
+      type: pb.MembershipMessage.Type.SYNC_DIGEST, target: '', updates: [], id: 1, buckets: 4, digests: new Uint8Array(16), differing: [], ...m
+    })
+
+    it('round-trips digests, differing buckets and gossip', async () => {
+      const a = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      const digests = Uint32Array.from([0, 1, 0xdeadbeef, 2 ** 32 - 1])
+      const d = decodeMembershipMessage(encodeMembershipMessage({ type: 'sync-digest', buckets: 4, digests, updates: [], id: 3 }))
+      expect(d).to.include({ type: 'sync-digest', buckets: 4, id: 3 })
+      expect([...d.digests ?? []]).to.deep.equal([...digests])
+      const r = decodeMembershipMessage(encodeMembershipMessage({ type: 'sync-digest-reply', buckets: 4, differing: [0, 3], updates: [{ peerId: a, state: 'dead', incarnation: 2, addrs: [] }] }))
+      expect(r.differing).to.deep.equal([0, 3])
+      expect(r.updates).to.have.length(1)
+      expect(decodeMembershipMessage(encodeMembershipMessage({ type: 'sync-push', buckets: 1, updates: [] })).buckets).to.equal(1)
+      expect(decodeMembershipMessage(encodeMembershipMessage({ type: 'gossip', updates: [{ peerId: a, state: 'alive', incarnation: 1, addrs: [] }] })).type).to.equal('gossip')
+    })
+
+    it('refuses a bucket count that is 0, not a power of two or over the limit, as InvalidMessageError', () => {
+      for (const buckets of [0, 3, 8192]) {
+        expect(() => decodeMembershipMessage(raw({ buckets, digests: new Uint8Array(4 * buckets) })), `${buckets} buckets`).to.throw(/buckets/).with.property('name', 'InvalidMessageError')
+      }
+      expect(() => decodeMembershipMessage(raw({ type: pb.MembershipMessage.Type.SYNC_PUSH, buckets: 0, digests: new Uint8Array(0) }))).to.throw().with.property('name', 'InvalidMessageError')
+    })
+
+    it('refuses digests that are not exactly 4 bytes a bucket, or digests on another type, as InvalidMessageError', () => {
+      expect(() => decodeMembershipMessage(raw({ digests: new Uint8Array(15) }))).to.throw(/digest bytes/).with.property('name', 'InvalidMessageError')
+      expect(() => decodeMembershipMessage(raw({ digests: new Uint8Array(20) }))).to.throw(/digest bytes/).with.property('name', 'InvalidMessageError')
+      expect(() => decodeMembershipMessage(raw({ type: pb.MembershipMessage.Type.PING, buckets: 0, digests: new Uint8Array(4) }))).to.throw(/digests on a ping/).with.property('name', 'InvalidMessageError')
+    })
+
+    it('refuses differing buckets out of range, unsorted, repeated, over the limit or on another type, as InvalidMessageError', () => {
+      const reply = (differing: number[]): Uint8Array => raw({ type: pb.MembershipMessage.Type.SYNC_DIGEST_REPLY, digests: new Uint8Array(0), differing })
+      expect(decodeMembershipMessage(reply([1, 2])).differing).to.deep.equal([1, 2])
+      for (const differing of [[4], [2, 1], [1, 1]]) {
+        expect(() => decodeMembershipMessage(reply(differing)), differing.join(',')).to.throw(/names bucket/).with.property('name', 'InvalidMessageError')
+      }
+      expect(() => decodeMembershipMessage(reply(Array.from({ length: 4097 }, (_, i) => i)))).to.throw().with.property('name', 'InvalidMessageError')
+      expect(() => decodeMembershipMessage(raw({ type: pb.MembershipMessage.Type.GOSSIP, buckets: 0, digests: new Uint8Array(0), differing: [1] }))).to.throw(/differing buckets on a gossip/).with.property('name', 'InvalidMessageError')
+    })
+
+    it('refuses truncated new frames as InvalidMessageError', () => {
+      const frame = raw({})
+      for (let cut = 1; cut < frame.byteLength; cut++) {
+        expect(() => decodeMembershipMessage(frame.subarray(0, cut)), `cut at ${cut}`).to.throw().with.property('name', 'InvalidMessageError')
+      }
+    })
+  })
 })
