@@ -271,6 +271,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--open', 'run an open network (default: closed, every peer on a roster signed by <dir>/operator.key)')
     .option('--netns', 'one network namespace per daemon (root; needs iproute2 and iptables): faults then act in the kernel')
     .option('--zones <a,b,c>', 'give the peers these zones, round-robin (peer 0 → a, 1 → b, …)', zonesArg)
+    .option('--max-connections <n>', 'every daemon\'s connection budget (default: the daemon\'s own)', settingArg('maxConnections') ?? Number)
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 

@@ -65,6 +65,8 @@ export interface MembershipComponents {
   admission?: { admits(peer: PeerId): boolean }
   /** where probes, refutations and streams are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'probes' | 'probeDuration' | 'refutations' | 'streamsOpened'>
+  /** the connection budget: work with a peer is marked in flight around each request. @default none */
+  connections?: { acquire(peer: PeerId): () => void }
 }
 
 /** Events of the membership view. */
