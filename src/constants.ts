@@ -404,10 +404,17 @@ export const CONNECTION_LOW_WATER = 0.75
 /** At most this fraction of `maxConnections` is held for the protected XOR neighbourhood. */
 export const CONNECTION_PROTECTED_SHARE = 0.5
 /**
- * A connection opened or used less than this long ago is not trimmed: the gap between a remote
- * opening it and its first request arriving (work in flight is protected by `acquire()` anyway).
+ * A new connection no request has used yet is not trimmed for this long (go-libp2p's grace
+ * period): the gap between a remote opening it and its first request arriving, and what libp2p
+ * itself does on it first (identify, a join's first exchange). Work in flight is protected by
+ * `acquire()`, whatever its age.
  */
-export const CONNECTION_GRACE_PERIOD = 250
+export const CONNECTION_GRACE_PERIOD = 2 * second
+/**
+ * A connection whose peer's last request ended less than this long ago is not trimmed yet: a
+ * request and its follow-up (a probe and its indirect probe, a read and its repair) share it.
+ */
+export const CONNECTION_IDLE_AFTER = 250
 /** How often the budget looks for idle connections to trim besides when one opens or is released. */
 export const CONNECTION_TRIM_INTERVAL = 1 * second
 /** A trimmed connection's graceful close may take this long before it is aborted. */

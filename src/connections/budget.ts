@@ -1,5 +1,5 @@
 import { ConnectionClosedError, KEEP_ALIVE } from '@libp2p/interface'
-import { CONNECTION_CLOSE_TIMEOUT, CONNECTION_GRACE_PERIOD, CONNECTION_LOW_WATER, CONNECTION_PROTECT_TAG, CONNECTION_PROTECT_VALUE, CONNECTION_PROTECTED_SHARE, CONNECTION_TRIM_INTERVAL, DEFAULT_N } from '../constants.ts'
+import { CONNECTION_CLOSE_TIMEOUT, CONNECTION_GRACE_PERIOD, CONNECTION_IDLE_AFTER, CONNECTION_LOW_WATER, CONNECTION_PROTECT_TAG, CONNECTION_PROTECT_VALUE, CONNECTION_PROTECTED_SHARE, CONNECTION_TRIM_INTERVAL, DEFAULT_N } from '../constants.ts'
 import { neighbourhood } from '../routing/index.ts'
 import { chooseToTrim } from './choose.ts'
 import type { TrimCandidate } from './choose.ts'
@@ -40,8 +40,10 @@ export interface ConnectionBudgetInit {
   protect?: number
   /** replicas per key: how much of each position's preference list makes a neighbour. @default DEFAULT_N */
   n?: number
-  /** connections opened or used more recently than this are not trimmed (ms). @default CONNECTION_GRACE_PERIOD */
+  /** a new connection not used by a request yet is not trimmed for this long (ms). @default CONNECTION_GRACE_PERIOD */
   gracePeriod?: number
+  /** a connection whose peer's last request ended less than this long ago is not trimmed (ms). @default CONNECTION_IDLE_AFTER */
+  idleAfter?: number
   /** how often idle connections are looked for besides on open and release (ms). @default CONNECTION_TRIM_INTERVAL */
   trimInterval?: number
 }
@@ -66,6 +68,7 @@ export class ConnectionBudget implements Startable {
   readonly protectCount: number
   private readonly n: number
   private readonly gracePeriod: number
+  private readonly idleAfter: number
   private readonly trimInterval: number
   /** requests in flight per peer */
   private readonly inFlight = new Map<string, number>()
@@ -91,6 +94,7 @@ export class ConnectionBudget implements Startable {
     this.protectCount = init.protect ?? Math.max(1, Math.floor(init.maxConnections * CONNECTION_PROTECTED_SHARE))
     this.n = init.n ?? DEFAULT_N
     this.gracePeriod = init.gracePeriod ?? CONNECTION_GRACE_PERIOD
+    this.idleAfter = init.idleAfter ?? CONNECTION_IDLE_AFTER
     this.trimInterval = init.trimInterval ?? CONNECTION_TRIM_INTERVAL
     this.onOpen = this.onOpen.bind(this)
     this.onClose = this.onClose.bind(this)
@@ -137,7 +141,7 @@ export class ConnectionBudget implements Startable {
         return
       }
       this.inFlight.delete(key)
-      if (this.components.connectionManager.getConnections().length > this.lowWater) this.schedule(this.gracePeriod)
+      if (this.components.connectionManager.getConnections().length > this.lowWater) this.schedule(this.idleAfter)
     }
   }
 
@@ -218,7 +222,7 @@ export class ConnectionBudget implements Startable {
         protected: this.protectedPeers.has(peer)
       }
     })
-    const { close, retryAt } = chooseToTrim(candidates, this.lowWater, now, this.gracePeriod)
+    const { close, retryAt } = chooseToTrim(candidates, this.lowWater, now, this.gracePeriod, this.idleAfter)
     if (retryAt != null) this.schedule(Math.max(1, retryAt - now))
     if (close.length === 0) return
     // a peer whose last connection closes loses its KEEP_ALIVE tags first: libp2p would redial it
@@ -233,7 +237,7 @@ export class ConnectionBudget implements Startable {
     await Promise.all(close.map(async connection => {
       // check again after async work: work may have begun with the peer meanwhile
       const peer = connection.remotePeer.toString()
-      if (this.inFlight.has(peer) || Date.now() - (this.lastUsed.get(peer) ?? 0) < this.gracePeriod) return
+      if (this.inFlight.has(peer) || Date.now() - (this.lastUsed.get(peer) ?? 0) < this.idleAfter) return
       this.closing.add(connection)
       this.trimmedTotal++
       this.components.metrics?.connectionsTrimmed.inc()

@@ -26,20 +26,23 @@ export interface TrimChoice<C> {
 
 /**
  * Which connections to close so that at most `target` stay open (the budget's low watermark):
- * never one whose peer has work in flight or is protected, never one opened or used less than
- * `grace` ms before `now`; of the others, the least recently used (last use, else opening) first.
- * Pure: the budget feeds it the connections and closes what it names.
+ * never one whose peer has work in flight or is protected, never one opened less than `grace` ms
+ * before `now` and not used since, never one whose peer's last use ended less than `idleAfter` ms
+ * before `now`; of the others, the least recently used (last use, else opening) first. Pure: the
+ * budget feeds it the connections and closes what it names.
  */
-export function chooseToTrim<C> (candidates: ReadonlyArray<TrimCandidate<C>>, target: number, now: number, grace: number): TrimChoice<C> {
+export function chooseToTrim<C> (candidates: ReadonlyArray<TrimCandidate<C>>, target: number, now: number, grace: number, idleAfter = grace): TrimChoice<C> {
   const excess = candidates.length - Math.max(0, target)
   if (excess <= 0) return { close: [] }
   let retryAt: number | undefined
   const idle: Array<TrimCandidate<C> & { since: number }> = []
   for (const c of candidates) {
     if (c.inFlight > 0 || c.protected) continue
-    const since = Math.max(c.opened, c.lastUsed)
-    if (now - since < grace) {
-      retryAt = Math.min(retryAt ?? Infinity, since + grace)
+    const used = c.lastUsed >= c.opened
+    const since = used ? c.lastUsed : c.opened
+    const wait = used ? idleAfter : grace
+    if (now - since < wait) {
+      retryAt = Math.min(retryAt ?? Infinity, since + wait)
       continue
     }
     idle.push({ ...c, since })
