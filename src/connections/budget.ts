@@ -80,6 +80,8 @@ export class ConnectionBudget implements Startable {
   /** connections being closed by the budget */
   private readonly closing = new Set<Connection>()
   private timer?: ReturnType<typeof setTimeout>
+  /** when `timer` fires */
+  private due = 0
   private interval?: ReturnType<typeof setInterval>
   private running?: Promise<void>
   private again = false
@@ -194,10 +196,12 @@ export class ConnectionBudget implements Startable {
   /** A pass in `delay` ms (or sooner, if one is already due sooner). */
   private schedule (delay = 0): void {
     if (!this.started) return
+    const due = Date.now() + delay
     if (this.timer != null) {
-      if (delay > 0) return
+      if (this.due <= due) return
       clearTimeout(this.timer)
     }
+    this.due = due
     this.timer = setTimeout(() => {
       this.timer = undefined
       void this.trim()
