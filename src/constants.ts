@@ -417,8 +417,8 @@ export const CONNECTION_GRACE_PERIOD = 2 * second
 export const CONNECTION_IDLE_AFTER = 250
 /** How often the budget looks for idle connections to trim besides when one opens or is released. */
 export const CONNECTION_TRIM_INTERVAL = 1 * second
-/** A trimmed connection's graceful close may take this long before it is aborted. */
-export const CONNECTION_CLOSE_TIMEOUT = 1 * second
+/** A trimmed connection's graceful close may take this long before it is aborted (until then it still counts). */
+export const CONNECTION_CLOSE_TIMEOUT = 500
 /** The libp2p tag (KEEP_ALIVE + this) and its value on protected neighbours. */
 export const CONNECTION_PROTECT_TAG = 'keep-alive-p2pstore-neighbour'
 /** The value of the neighbourhood tag: above kad-dht's `kad-close` (50), so libp2p's pruner spares them first. */

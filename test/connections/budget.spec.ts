@@ -1,4 +1,5 @@
 import { createTestnet } from '../../src/testnet/index.ts'
+import { pollUntil } from '../../src/util/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
@@ -38,7 +39,8 @@ describe('connection budget: 8 real peers with maxConnections 3', function () {
     }, 'every peer to know every other', 120_000, 200)
 
     // SWIM probes every member in turn: connections open on demand and the budget closes them
-    await eventually(async () => counts(peers).every(c => c <= 3), `≤ 3 connections on every peer (last: ${counts(peers).join(',')})`, 120_000, 100)
+    let last: number[] = []
+    await pollUntil(async () => (last = counts(peers)).every(c => c <= 3), { timeout: 120_000, interval: 100, error: () => new Error(`timed out waiting for ≤ 3 connections on every peer (last: ${last.join(', ')})`) })
     expect(peers.reduce((sum, p) => sum + p.connections.trimmed, 0)).to.be.greaterThan(0)
     for (const p of peers) expect(p.connections.protectedPeerIds().length).to.be.within(1, 2)
 
