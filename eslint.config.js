@@ -37,6 +37,7 @@ const FLOORS = [
   ['src/peer.ts'],
   ['src/health'],
   ['src/config.ts', 'src/join'],
+  ['src/connections'],
   ['src/replication'],
   ['src/membership'],
   ['src/storage', 'src/roster'],

@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_LISTEN, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_N, MAX_ZONE_LENGTH, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -98,6 +98,15 @@ export interface PeerInit {
    * @default []
    */
   allow?: string[]
+
+  /**
+   * Most libp2p connections this peer keeps open (issue #16): its XOR neighbourhood is kept, other
+   * connections are opened on demand and closed when idle, down to a low watermark below this cap
+   * (libp2p refuses inbound connections at the cap itself). kubo keeps 32–96.
+   *
+   * @default DEFAULT_MAX_CONNECTIONS (64)
+   */
+  maxConnections?: number
 
   /**
    * How long one dial of one bootstrap peer may take.
@@ -247,7 +256,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** `PeerInit` with every default applied and every address parsed. */
 export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
@@ -274,6 +283,7 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     bootstrap: (init.bootstrap ?? []).map(addr => parseMultiaddr(addr, 'bootstrap')),
     open: init.open ?? false,
     allow,
+    maxConnections: maxConnections(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 'maxConnections'),
     dialTimeout: positiveInt(init.dialTimeout ?? BOOTSTRAP_DIAL_TIMEOUT, 'dialTimeout'),
     dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
     bootstrapRetryMin: positiveInt(init.bootstrapRetryMin ?? BOOTSTRAP_RETRY_MIN, 'bootstrapRetryMin'),
@@ -314,6 +324,8 @@ export interface DaemonConfig {
   apiPort: number
   /** multiaddr ranges exempt from inbound rate limits. @default [] */
   allow: string[]
+  /** most connections kept open (see `PeerInit.maxConnections`). @default DEFAULT_MAX_CONNECTIONS (64) */
+  maxConnections: number
   /** Kademlia self-lookup interval in ms. @default QUERY_SELF_INTERVAL (300_000) */
   dhtRefreshInterval: number
   /** replicas per key. @default DEFAULT_N (3) */
@@ -512,6 +524,7 @@ export const SETTINGS: Settings = {
   apiHost: textSetting(DEFAULT_API_HOST, { help: 'API host; anything but loopback refuses to start without an API token (see "API tokens and roles")', flag: { name: 'api-host', arg: '<host>' } }, 'a host name or IP address'),
   apiPort: integerSetting(DEFAULT_API_PORT, 0, 65535, { help: 'API port, 0 = any free port', flag: { name: 'api-port', arg: '<port>' } }, 'a port number 0–65535 (0 = any free port)'),
   allow: stringListSetting([], { help: 'address ranges exempt from the inbound connection rate limit (e.g. `/ip4/10.0.0.0/ipcidr/8`)', flag: { name: 'allow', arg: '<multiaddr>', repeatable: true } }, true),
+  maxConnections: integerSetting(DEFAULT_MAX_CONNECTIONS, MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, { help: 'most libp2p connections kept open: the XOR neighbourhood is kept, others are opened on demand and closed when idle (libp2p refuses inbound connections at this count)', flag: { name: 'max-connections', arg: '<n>' } }),
   dhtRefreshInterval: integerSetting(QUERY_SELF_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'Kademlia self-lookup interval in ms', defaultNote: '5 min', flag: { name: 'dht-refresh-interval', arg: '<ms>' } }),
   n: integerSetting(DEFAULT_N, 1, MAX_N, { help: 'replicas per key, for requests that do not say (put/get/delete --n)' }),
   r: integerSetting(DEFAULT_R, 1, MAX_N, { help: 'read quorum, at most n (get/delete --r)' }),
@@ -652,6 +665,14 @@ export function parseMultiaddr (addr: string, where: string): Multiaddr {
   } catch (err) {
     throw new InvalidMultiaddrError(`${where}: "${addr}" is not a valid multiaddr (${(err as Error).message}); expected e.g. /ip4/192.0.2.1/tcp/4700/p2p/12D3KooW…`)
   }
+}
+
+/** A connection budget: a whole number from MIN_MAX_CONNECTIONS to MAX_MAX_CONNECTIONS. */
+function maxConnections (value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < MIN_MAX_CONNECTIONS || value > MAX_MAX_CONNECTIONS) {
+    throw invalid(key, `a whole number from ${MIN_MAX_CONNECTIONS} to ${MAX_MAX_CONNECTIONS}`, value)
+  }
+  return value
 }
 
 function positiveInt (value: unknown, key: string): number {

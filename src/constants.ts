@@ -412,3 +412,47 @@ export const EVENTS_HEARTBEAT = 5 * second
 export const UI_TRAFFIC_PERIOD = 5 * second
 /** See `UI_TRAFFIC_PERIOD`: 36 samples are three minutes. */
 export const UI_TRAFFIC_SAMPLES = 36
+
+/**
+ * Connection budget (issue #16): most connections a peer keeps open (`maxConnections` in
+ * config.json, `--max-connections`). kubo keeps 32–96; the XOR neighbourhood is kept, the rest is
+ * opened on demand and closed when idle. libp2p refuses inbound connections at this count.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 64
+/** Smallest connection budget: one protected neighbour and one connection opened on demand. */
+export const MIN_MAX_CONNECTIONS = 2
+/** Largest connection budget (libp2p's own default cap is 300). */
+export const MAX_MAX_CONNECTIONS = 10_000
+/**
+ * The budget trims idle connections down to this fraction of `maxConnections` (its low
+ * watermark), so that inbound connections (a SWIM probe among them) find room below libp2p's cap.
+ */
+export const CONNECTION_LOW_WATER = 0.75
+/** At most this fraction of `maxConnections` is held for the protected XOR neighbourhood. */
+export const CONNECTION_PROTECTED_SHARE = 0.5
+/**
+ * A new connection no request has used yet is not trimmed for this long (go-libp2p's grace
+ * period): the gap between a remote opening it and its first request arriving, and what libp2p
+ * itself does on it first (identify, a join's first exchange). Work in flight is protected by
+ * `acquire()`, whatever its age.
+ */
+export const CONNECTION_GRACE_PERIOD = 2 * second
+/**
+ * A connection whose peer's last request ended less than this long ago is not trimmed yet: a
+ * request and its follow-up (a probe and its indirect probe, a read and its repair) share it.
+ */
+export const CONNECTION_IDLE_AFTER = 250
+/** How often the budget looks for idle connections to trim besides when one opens or is released. */
+export const CONNECTION_TRIM_INTERVAL = 1 * second
+/** A trimmed connection's graceful close may take this long before it is aborted (until then it still counts). */
+export const CONNECTION_CLOSE_TIMEOUT = 500
+/** The libp2p tag (KEEP_ALIVE + this) and its value on protected neighbours. */
+export const CONNECTION_PROTECT_TAG = 'keep-alive-p2pstore-neighbour'
+/** The value of the neighbourhood tag: above kad-dht's `kad-close` (50), so libp2p's pruner spares them first. */
+export const CONNECTION_PROTECT_VALUE = 100
+/**
+ * A kv request that failed because its connection or stream closed is tried again this many
+ * times at most (within its deadline): the connection budget may close an idle connection just as
+ * a request starts on it.
+ */
+export const KV_CLOSED_RETRIES = 3

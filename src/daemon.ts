@@ -127,6 +127,7 @@ export class Daemon {
         bootstrap,
         swarmKey,
         allow: config.allow,
+        maxConnections: config.maxConnections,
         dhtRefreshInterval: config.dhtRefreshInterval,
         n: config.n,
         r: config.r,

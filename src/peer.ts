@@ -19,6 +19,7 @@ import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
 import { contextSize, liveSiblings } from './clock/index.ts'
 import { resolvePeerConfig } from './config.ts'
+import { ConnectionBudget } from './connections/index.ts'
 import { CONNECTION_PING_INTERVAL, DEFAULT_N, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError, NoRosterError } from './errors.ts'
@@ -169,6 +170,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   /** the SWIM membership view */
   readonly membership: Membership
   private readonly rpc: KvRpc
+  /** the connection budget: at most `maxConnections` open, the XOR neighbourhood kept (issue #16) */
+  readonly connections: ConnectionBudget
   private readonly coordinator: Coordinator
   private readonly handoff: Handoff
   private readonly antiEntropy: AntiEntropy
@@ -207,7 +210,17 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.engine = this.metrics.timedStorage(config.engine ?? (config.dataDir == null
       ? new MemoryEngine()
       : new LevelEngine({ logger }, { path: path.join(config.dataDir, 'storage'), sync: config.sync, syncReads: config.syncReads, encryption: config.encryption })))
-    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics }, {
+    // placement exists by the time the budget first trims (start())
+    this.connections = new ConnectionBudget({
+      logger,
+      peerId: libp2p.peerId,
+      connectionManager: libp2p,
+      peerStore: libp2p.peerStore,
+      events: libp2p,
+      placement: { table: () => this.placement.table() },
+      metrics: this.metrics
+    }, { maxConnections: config.maxConnections, n: config.n })
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections }, {
       ...config.gossip,
       capacity: config.capacity,
       zone: config.zone,
@@ -251,7 +264,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.metrics.memberTransitions.inc({ from: evt.detail.previous ?? 'none', to: evt.detail.record.state })
       this.safeDispatchEvent('member:update', { detail: evt.detail })
     })
-    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics }, {
+    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections }, {
       // the dispatch map; requests only arrive after start(), when the parts below exist
       handlers: replicaHandlers({
         logger,
@@ -336,9 +349,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         await this.rosterGossip.start()
         await this.libp2p.start()
         await this.membership.start()
+        await this.connections.start()
       } catch (err) {
         // undo what started; the start's own error is the one the caller gets
         const undo = (what: string): ((e: unknown) => void) => expected(this.log, `${what} after a failed start`)
+        await this.connections.stop().catch(undo('stopping the connection budget'))
         await this.membership.stop({ leave: false }).catch(undo('stopping membership'))
         await this.rosterGossip.stop().catch(undo('stopping roster gossip'))
         await this.rpc.stop().catch(undo('stopping the kv rpc'))
@@ -377,6 +392,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       await this.health.stop()
       await this.antiEntropy.stop()
       await this.handoff.stop()
+      await this.connections.stop()
       await this.membership.stop({ leave: options.leave ?? true })
       await this.rosterGossip.stop()
       await this.rpc.stop()
@@ -614,6 +630,8 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     streamMuxers: [deferredWindowYamux()],
     connectionProtector: config.swarmKey == null ? undefined : preSharedKey({ psk: config.swarmKey }),
     connectionManager: {
+      // the budget trims idle connections below this cap; libp2p refuses inbound ones at it
+      maxConnections: config.maxConnections,
       allow: config.allow,
       dialTimeout: config.dialTimeout
     },

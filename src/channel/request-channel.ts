@@ -182,6 +182,9 @@ export class RequestChannel<Req, Res> {
       if (this.failure == null) {
         this.init.log('%s channel to %p ended - %e', this.init.name, this.peer, err)
         if ((err as Error).name === 'InvalidMessageError') this.stream.abort(err as Error)
+        // the remote closed its side: close ours too, so that a graceful close of the connection
+        // (the connection budget trimming it) does not wait for this stream until its timeout
+        else if (isEndOfStream(this.stream, err as Error)) void this.stream.close().catch(() => { this.stream.abort(err as Error) })
       }
       this.fail(err as Error)
     }

@@ -56,6 +56,8 @@ export interface CheckInit {
    * the kernel instead of libp2p connection-gater refusals. @default false
    */
   netns?: boolean
+  /** every daemon's connection budget (`--max-connections`). @default the daemon's own (DEFAULT_MAX_CONNECTIONS) */
+  maxConnections?: number
   /** JSON-lines history file. @default a file in the OS temp dir, named in the report */
   history?: string
   /** how long the healed net may take to converge before the final reads count. @default 120 s */
@@ -123,6 +125,7 @@ export async function runCheck (init: CheckInit): Promise<CheckReport> {
   const net = new ProcessTestnet({
     peers,
     netns: init.netns,
+    maxConnections: init.maxConnections,
     onProgress: p => {
       if (p.phase === 'ready') progress(`test net of ${peers} peers ready in ${(p.elapsedMs / 1000).toFixed(1)} s`)
     }

@@ -271,6 +271,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--open', 'run an open network (default: closed, every peer on a roster signed by <dir>/operator.key)')
     .option('--netns', 'one network namespace per daemon (root; needs iproute2 and iptables): faults then act in the kernel')
     .option('--zones <a,b,c>', 'give the peers these zones, round-robin (peer 0 → a, 1 → b, …)', zonesArg)
+    .option('--max-connections <n>', 'every daemon\'s connection budget (default: the daemon\'s own)', settingArg('maxConnections') ?? Number)
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: TestnetOptions) => (await import('./commands/testnet.ts')).testnetCommand(ctx, opts))))
 
@@ -326,6 +327,7 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--history <file>', 'write the operation history (JSON lines) here (default: a file in the temp dir)')
     .option('--lww', 'clients resolve siblings by last-write-wins instead of merging them (shows the writes LWW loses)')
     .option('--netns', 'run the test net in network namespaces (root): partitions are iptables DROP rules in the kernel')
+    .option('--max-connections <n>', 'every daemon\'s connection budget (default: the daemon\'s own)', settingArg('maxConnections') ?? Number)
     .addOption(json())
     .action(runUntilStopped(async (ctx, opts: CheckOptions) => (await import('./commands/check.ts')).checkCommand(ctx, opts))))
 

@@ -96,6 +96,10 @@ export class PeerMetrics {
   readonly rpcDuration: Histogram<'protocol' | 'type'>
   readonly rpcErrors: Counter<'protocol' | 'type' | 'reason'>
   readonly streamsOpened: Counter<'protocol' | 'direction'>
+  /** the connection budget (issue #16): connections open, trimmed, and neighbours protected */
+  readonly connectionsOpen: Gauge
+  readonly connectionsTrimmed: Counter
+  readonly connectionsProtected: Gauge
 
   readonly readRepairs: Counter<'reason'>
   readonly hintsStored: Counter
@@ -143,6 +147,9 @@ export class PeerMetrics {
     this.rpcDuration = new Histogram({ name: 'p2pstore_rpc_duration_seconds', help: 'outbound RPC latency, by protocol and message type', labelNames: ['protocol', 'type'], buckets: LATENCY_BUCKETS, registers })
     this.rpcErrors = new Counter({ name: 'p2pstore_rpc_errors_total', help: 'outbound RPCs that failed, by protocol, message type and reason (timeout, aborted, error)', labelNames: ['protocol', 'type', 'reason'], registers })
     this.streamsOpened = new Counter({ name: 'p2pstore_streams_opened_total', help: 'p2pstore protocol streams opened, by protocol and direction', labelNames: ['protocol', 'direction'], registers })
+    this.connectionsOpen = new Gauge({ name: 'p2pstore_connections_open', help: 'libp2p connections open, as the connection budget last counted them (at most maxConnections)', registers })
+    this.connectionsTrimmed = new Counter({ name: 'p2pstore_connections_trimmed_total', help: 'idle connections the connection budget closed to stay under its low watermark', registers })
+    this.connectionsProtected = new Gauge({ name: 'p2pstore_connections_protected', help: 'XOR neighbours the connection budget protects (tagged keep-alive, never trimmed)', registers })
 
     this.readRepairs = new Counter({ name: 'p2pstore_read_repairs_total', help: 'replicas read repair sent a merge to, by reason: stale (an older version) or missing (no copy)', labelNames: ['reason'], registers })
     for (const reason of ['stale', 'missing']) this.readRepairs.inc({ reason }, 0)

@@ -12,6 +12,8 @@ export interface CheckOptions {
   history?: string
   lww?: boolean
   netns?: boolean
+  /** every daemon's connection budget */
+  maxConnections?: number
 }
 
 /**
@@ -29,6 +31,7 @@ export async function checkCommand (ctx: CommandContext, opts: CheckOptions): Pr
     history: opts.history,
     lww: opts.lww,
     netns: opts.netns,
+    maxConnections: opts.maxConnections,
     signal: ctx.signal,
     onProgress: line => { ctx.out.progress(line) }
   })

@@ -10,6 +10,8 @@ export interface TestnetOptions {
   open?: boolean
   /** zones, round-robin (`--zones a,b,c`) */
   zones?: string[]
+  /** every daemon's connection budget (`--max-connections`) */
+  maxConnections?: number
 }
 
 /**
@@ -32,6 +34,7 @@ export async function testnetCommand (ctx: CommandContext, opts: TestnetOptions)
     onNotice: message => { ctx.out.info(message) },
     open: opts.open,
     zones: opts.zones,
+    maxConnections: opts.maxConnections,
     onProgress: p => {
       if (p.phase === 'starting') progress(`starting peers: ${p.started}/${p.total}`)
       else if (p.phase === 'joining') progress(`joining: ${p.settled}/${p.total} peers know every other peer`)

@@ -10,7 +10,7 @@
 import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
 import { setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../../channel/index.ts'
-import { KV_MAX_IN_FLIGHT, PROTOCOL_KV } from '../../constants.ts'
+import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
@@ -40,6 +40,11 @@ export interface KvRpcComponents {
   admission?: { admits(peer: PeerId): boolean }
   /** where requests, their latency and streams are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'rpc' | 'replicaRequests' | 'streamsOpened'>
+  /**
+   * The connection budget: every request, sent or served, marks work with its peer in flight, so
+   * that the peer's connection is not trimmed under it. @default none
+   */
+  connections?: { acquire(peer: PeerId): () => void }
 }
 
 /** Options of the RPC. */
@@ -56,6 +61,18 @@ export interface KvRpcInit {
   idleTimeout: number
   /** most requests one inbound stream may have in flight. @default KV_MAX_IN_FLIGHT */
   maxInFlight?: number
+}
+
+/**
+ * The errors of a request whose connection or stream closed or was reset under it — not a
+ * timeout, not an abort, not an error answer, not a failed dial: sending it again over a new
+ * channel may succeed.
+ */
+const CLOSED_UNDER = new Set(['StreamResetError', 'StreamAbortedError', 'StreamStateError', 'StreamClosedError', 'UnexpectedEOFError', 'ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'])
+
+/** Whether `err` says the request's connection or stream closed under it (see CLOSED_UNDER). */
+export function isClosedUnder (err: unknown): boolean {
+  return err instanceof Error && CLOSED_UNDER.has(err.name)
 }
 
 /** The `/p2pstore/kv/1.0.0` client and server of one peer. */
@@ -107,20 +124,47 @@ export class KvRpc implements Startable {
    * demand) with a deadline of `requestTimeout` joined with `options.signal` and shutdown.
    */
   async request (peer: PeerId, request: KvRequest, options: AbortOptions = {}): Promise<KvResponse> {
-    // the usual case is an open channel: its request keeps the deadline with one timer and only
-    // listens to the caller's signal (shutdown closes every channel, which fails its requests) —
-    // joining three signals per request cost more CPU than the rest of a replica message
     const metrics = this.components.metrics
     const started = metrics == null ? 0 : performance.now()
-    const open = this.channels.get(peer)
-    const channel = open ?? await this.openWithDeadline(peer, options)
-    const reply = channel.request(request, { signal: options.signal, timeout: this.init.requestTimeout })
+    const reply = this.send(peer, request, options)
     return metrics == null ? reply : metrics.rpc('kv', request.type, started, reply)
   }
 
-  private async openWithDeadline (peer: PeerId, options: AbortOptions): Promise<KvChannel> {
+  /**
+   * One request within one deadline. A request whose connection or stream closed under it (the
+   * connection budget trims idle connections; a peer may close its side) is sent again over a new
+   * channel while the deadline lasts, at most KV_CLOSED_RETRIES times: every request type is
+   * idempotent (reads, merges of sibling sets, summaries, digests) but a forwarded put
+   * (`coordinate`, which makes a new dot), retried only when its frame provably never left.
+   */
+  private async send (peer: PeerId, request: KvRequest, options: AbortOptions): Promise<KvResponse> {
+    const release = this.components.connections?.acquire(peer)
+    const timeout = this.init.requestTimeout
+    const deadline = Date.now() + timeout
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let sent = false
+        // the usual case is an open channel: its request keeps the deadline with one timer and only
+        // listens to the caller's signal (shutdown closes every channel, which fails its requests) —
+        // joining three signals per request cost more CPU than the rest of a replica message
+        const left = attempt === 0 ? timeout : Math.max(1, deadline - Date.now())
+        try {
+          const channel = this.channels.get(peer) ?? await this.openWithDeadline(peer, options, left)
+          return await channel.request(request, { signal: options.signal, timeout: attempt === 0 ? left : Math.max(1, deadline - Date.now()), onSent: () => { sent = true } })
+        } catch (err) {
+          if (attempt >= KV_CLOSED_RETRIES || !this.started || options.signal?.aborted === true || Date.now() >= deadline) throw err
+          if (!isClosedUnder(err) || (request.type === 'coordinate' && sent)) throw err
+          this.log('%s request to %p: its connection closed (%s), trying again', request.type, peer, (err as Error).name)
+        }
+      }
+    } finally {
+      release?.()
+    }
+  }
+
+  private async openWithDeadline (peer: PeerId, options: AbortOptions, timeout: number): Promise<KvChannel> {
     if (!this.started) throw new NotStartedError('the kv rpc is stopped')
-    return this.channels.open(peer, { timeout: this.init.requestTimeout, signals: [this.shutdown.signal, options.signal] })
+    return this.channels.open(peer, { timeout, signals: [this.shutdown.signal, options.signal] })
   }
 
   /** A new channel over a new stream to `peer`. */
@@ -184,6 +228,15 @@ export class KvRpc implements Startable {
   }
 
   private async answer (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+    const release = this.components.connections?.acquire(from)
+    try {
+      await this.reply(lp, id, request, from)
+    } finally {
+      release?.()
+    }
+  }
+
+  private async reply (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     let response: KvResponse
     try {
       response = await this.dispatch(request, from, { signal: this.shutdown.signal })

@@ -29,6 +29,8 @@ export interface DaemonSpawnInit {
   open?: boolean
   /** the daemon's zone (`--zone`), for test nets spread over zones */
   zone?: string
+  /** the daemon's connection budget (`--max-connections`). @default the daemon's own */
+  maxConnections?: number
   /** an IPC channel: the daemon reports ready over it, and exits when this process dies */
   ipc: boolean
   /** rewrites the command line, e.g. to run it inside a network namespace */
@@ -64,7 +66,8 @@ export function spawnDaemon (init: DaemonSpawnInit): SpawnedDaemon {
     ...init.bootstrap.flatMap(ma => ['--bootstrap', ma]),
     ...(init.swarmKeyFile == null ? [] : ['--swarm-key', init.swarmKeyFile]),
     ...(init.open === true ? ['--open'] : []),
-    ...(init.zone == null ? [] : ['--zone', init.zone])
+    ...(init.zone == null ? [] : ['--zone', init.zone]),
+    ...(init.maxConnections == null ? [] : ['--max-connections', String(init.maxConnections)])
   ]
   const log = openSync(logFile, 'a')
   let child: ChildProcess

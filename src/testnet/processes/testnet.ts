@@ -52,6 +52,8 @@ export interface ProcessTestnetInit {
   open?: boolean
   /** zones given round-robin (`--zone`): peer i gets `zones[i % zones.length]`. @default none */
   zones?: string[]
+  /** every daemon's connection budget (`--max-connections`). @default the daemon's own (DEFAULT_MAX_CONNECTIONS) */
+  maxConnections?: number
   /** called as daemons start and join */
   onProgress?(progress: TestnetProgress): void
   /** called with notices worth a line, e.g. that a remembered port was taken. @default undefined */
@@ -478,6 +480,7 @@ export class ProcessTestnet {
       swarmKeyFile: this.init.swarmKeyFile,
       open: this.init.open,
       zone: this.init.zones == null || this.init.zones.length === 0 ? undefined : this.init.zones[index % this.init.zones.length],
+      maxConnections: this.init.maxConnections,
       ipc: !this.attached,
       wrap: lab == null ? undefined : (command, args) => lab.wrap(index, command, args)
     })

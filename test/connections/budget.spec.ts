@@ -1,0 +1,71 @@
+import { createTestnet } from '../../src/testnet/index.ts'
+import { pollUntil } from '../../src/util/index.ts'
+import { useCleanup } from '../utils/cleanup.ts'
+import { eventually } from '../utils/eventually.ts'
+import { expect } from '../utils/expect.ts'
+import type { Peer } from '../../src/peer.ts'
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+/** The one value `peer` reads for `key` (undefined if none, several, or the read failed). */
+async function read (peer: Peer, key: string): Promise<string | undefined> {
+  try {
+    const got = await peer.get(key)
+    return got.siblings.length === 1 ? dec.decode(got.siblings[0]?.value) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Open connections of each peer. */
+function counts (peers: Peer[]): number[] {
+  return peers.map(p => p.libp2p.getConnections().length)
+}
+
+describe('connection budget: 8 real peers with maxConnections 3', function () {
+  this.timeout(300_000)
+  const cleanup = useCleanup()
+
+  it('brings every peer down to ≤ 3 connections, serves put and get through every peer, and still sees a killed peer dead', async () => {
+    // every peer must learn every other, but not all alive at one instant: with 3 connections among 7
+    // others most SWIM probes dial, and on a loaded machine some miss their deadline and suspect
+    const net = await createTestnet(8, { onTeardown: fn => { cleanup.add(fn) }, peer: { maxConnections: 3 }, waitForMesh: false })
+    const { peers } = net
+    for (const p of peers) expect(p.connections.maxConnections).to.equal(3)
+    await eventually(async () => {
+      for (const p of peers) if ((await p.peers()).filter(m => m.state !== 'left').length < peers.length - 1) return false
+      return true
+    }, 'every peer to know every other', 120_000, 200)
+
+    // SWIM probes every member in turn: connections open on demand and the budget closes them
+    let last: number[] = []
+    await pollUntil(async () => (last = counts(peers)).every(c => c <= 3), { timeout: 120_000, interval: 100, error: () => new Error(`timed out waiting for ≤ 3 connections on every peer (last: ${last.join(', ')})`) })
+    expect(peers.reduce((sum, p) => sum + p.connections.trimmed, 0)).to.be.greaterThan(0)
+    for (const p of peers) expect(p.connections.protectedPeerIds().length).to.be.within(1, 2)
+
+    // every peer writes, and reads what another wrote (once their views agree on where it lives)
+    for (const [i, p] of peers.entries()) await p.put(`budget-${i}`, enc.encode(`v${i}`))
+    for (const [i, p] of peers.entries()) {
+      const j = (i + 3) % peers.length
+      await eventually(async () => await read(p, `budget-${j}`) === `v${j}`, `peer-${i} to read budget-${j}`, 60_000, 200)
+    }
+
+    // a killed peer (no leave message) is seen dead by every other
+    const victim = peers[5] as Peer
+    const id = victim.peerId.toString()
+    await victim.stop({ leave: false })
+    const rest = peers.filter(p => p !== victim)
+    await eventually(async () => {
+      for (const p of rest) {
+        const seen = (await p.peers()).find(m => m.peerId === id)
+        if (seen?.state !== 'dead') return false
+      }
+      return true
+    }, 'every peer to see the killed peer dead', 60_000, 100)
+    // and every key is still readable through the survivors
+    for (const [i, p] of rest.entries()) {
+      await eventually(async () => await read(p, `budget-${i}`) === `v${i}`, `a survivor to read budget-${i}`, 60_000, 200)
+    }
+  })
+})
