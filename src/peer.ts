@@ -273,7 +273,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership, metrics: this.metrics }, {
       n: config.n, interval: config.handoffInterval, tombstoneGrace: config.tombstoneGrace
     })
-    this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
+    this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership, metrics: this.metrics }, {
       n: config.n,
       interval: config.antiEntropyInterval,
       onRound: (round, complete) => { this.health.roundDone(round.peer, round.at - round.ms, complete) }

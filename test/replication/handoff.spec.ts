@@ -34,9 +34,9 @@ class CountingEngine extends MemoryEngine {
 }
 
 describe('handoff: incremental passes', () => {
-  it('checks only the keys changed since the last pass, hands off what this peer no longer owns, and retries hints until delivered', async () => {
-    const [self, a, b, c] = await Promise.all([peer(), peer(), peer(), peer()])
-    if (self == null || a == null || b == null || c == null) throw new Error('no peers')
+  it('checks only the keys changed since the last pass, hands off what this peer no longer owns, and retries hints until delivered to their named owner alone', async () => {
+    const [self, a, b, c, gone] = await Promise.all([peer(), peer(), peer(), peer(), peer()])
+    if (self == null || a == null || b == null || c == null || gone == null) throw new Error('no peers')
     const engine = new CountingEngine()
     await engine.open()
     // keys starting with "own" are held by self, a and b; every other key by a, b and c
@@ -68,23 +68,26 @@ describe('handoff: incremental passes', () => {
       await handoff.incrementalPass()
       expect(engine.reads).to.equal(0)
 
-      // one owned key rewritten, one hinted copy and one copy of a key self does not own arrive
+      // one owned key rewritten, two hinted copies (one for c, one for a peer that is no home
+      // replica any more) and one copy of a key self does not own arrive
       await engine.update(enc.encode('own-7'), () => recordOf('y'))
       await engine.update(enc.encode('hinted'), () => recordOf('h', [c.toString()]))
+      await engine.update(enc.encode('orphan'), () => recordOf('o', [gone.toString()]))
       await engine.update(enc.encode('stray'), () => recordOf('s'))
       engine.reads = 0
       const down = await handoff.incrementalPass()
-      // the rewritten owned key is settled by ranking alone; the two others are read
-      expect(engine.reads).to.equal(2)
-      expect(down).to.include({ handedOff: 0, pendingHints: 1 })
+      // the rewritten owned key is settled by ranking alone; the three others are read
+      expect(engine.reads).to.equal(3)
+      expect(down).to.include({ handedOff: 0, pendingHints: 2 })
 
-      // owners back: the hint is retried though it did not change; both copies go home and are deleted
+      // owners back: the hints are retried though they did not change; every copy goes home and is
+      // deleted. The hint for c goes to c alone (a and b took that write themselves); the one whose
+      // named owner is gone goes to whoever owns the key now
       ownersUp = true
       const up = await handoff.incrementalPass()
-      expect(up).to.include({ handedOff: 2, pendingHints: 0 })
-      expect(stored.sort()).to.deep.equal(['hinted→a', 'hinted→b', 'hinted→c', 'stray→a', 'stray→b', 'stray→c'])
-      expect(await engine.get(enc.encode('hinted'))).to.equal(undefined)
-      expect(await engine.get(enc.encode('stray'))).to.equal(undefined)
+      expect(up).to.include({ handedOff: 3, pendingHints: 0 })
+      expect(stored.sort()).to.deep.equal(['hinted→c', 'orphan→a', 'orphan→b', 'orphan→c', 'stray→a', 'stray→b', 'stray→c'])
+      for (const key of ['hinted', 'orphan', 'stray']) expect(await engine.get(enc.encode(key)), key).to.equal(undefined)
       expect(await engine.count()).to.equal(50)
     } finally {
       await handoff.stop()

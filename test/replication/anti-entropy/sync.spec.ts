@@ -101,6 +101,8 @@ describe('anti-entropy: rounds between two replicas (stubbed rpc)', () => {
   it('runs one round per interval after start(), a sweep at once on sweep(), none after stop() (fake time)', async () => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
     const [a, b] = await pair(30_000)
+    // rounds go round the peers a shares keys with: one key makes b one
+    await a.engine.update(enc.encode('k'), () => ({ set: written('v') }))
     a.antiEntropy.start()
     b.antiEntropy.start()
     await clock.tickAsync(29_999)
@@ -119,6 +121,9 @@ describe('anti-entropy: rounds between two replicas (stubbed rpc)', () => {
   it('skips the round with a member while its last one found every leaf equal and nothing changed here; a local write, or quietRounds intervals, make it run again (fake time)', async () => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
     const [a, b] = await pair(1_000)
+    // the same key on both: they share it, and their leaves are equal
+    const same = written('same')
+    for (const side of [a, b]) await side.engine.update(enc.encode('same'), () => ({ set: same }))
     a.antiEntropy.start()
     b.antiEntropy.start()
     const summaries = (): number => a.requests.filter(r => r.type === 'summary').length
