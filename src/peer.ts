@@ -171,7 +171,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly rpc: KvRpc
   private readonly coordinator: Coordinator
   private readonly handoff: Handoff
-  private readonly antiEntropy: AntiEntropy
+  /** Merkle anti-entropy: rounds and the sweeps after membership changes (`stats`) */
+  readonly antiEntropy: AntiEntropy
   private readonly locator: Locator
   /** replication safety and the health verdict (issue #18) */
   readonly health: Health

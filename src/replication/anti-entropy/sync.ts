@@ -11,6 +11,9 @@ import type { Engine } from '../../storage/index.ts'
 import type { KvRpc } from '../rpc/index.ts'
 import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 
+/** Sweeps kept for `stats.recentSweeps`. */
+const RECENT_SWEEPS = 32
+
 /** What anti-entropy uses. */
 export interface AntiEntropyComponents {
   logger: ComponentLogger
@@ -121,7 +124,8 @@ export class AntiEntropy implements Startable {
   private sweeps = 0
   /** the most partners one sweep ran rounds with, since start */
   private maxSweepPartners = 0
-  private lastSweep?: AntiEntropySweep
+  /** the last RECENT_SWEEPS sweeps, oldest first */
+  private readonly recentSweeps: AntiEntropySweep[] = []
   /** the index's epoch at the last sweep: a sweep counts as a membership event only if it moved */
   private sweptEpoch = -1
 
@@ -187,8 +191,8 @@ export class AntiEntropy implements Startable {
    * Rounds run and the last one; sweeps after a membership change, the last one, and the most
    * partners one sweep had.
    */
-  get stats (): { rounds: number, last?: AntiEntropyRound, sweeps: number, lastSweep?: AntiEntropySweep, maxSweepPartners: number } {
-    return { rounds: this.rounds, last: this.lastRound, sweeps: this.sweeps, lastSweep: this.lastSweep, maxSweepPartners: this.maxSweepPartners }
+  get stats (): { rounds: number, last?: AntiEntropyRound, sweeps: number, lastSweep?: AntiEntropySweep, recentSweeps: AntiEntropySweep[], maxSweepPartners: number } {
+    return { rounds: this.rounds, last: this.lastRound, sweeps: this.sweeps, lastSweep: this.recentSweeps.at(-1), recentSweeps: [...this.recentSweeps], maxSweepPartners: this.maxSweepPartners }
   }
 
   /** The Merkle leaves of the keys shared with `peer` (the SUMMARY handler). */
@@ -245,27 +249,31 @@ export class AntiEntropy implements Startable {
    */
   private async tick (signal?: AbortSignal): Promise<void> {
     await this.ready({ signal })
-    const sweep = this.sweepRequested
-    this.sweepRequested = false
-    let targets: string[]
-    if (sweep) {
-      targets = this.index.takeGained()
-      this.noteSweep(targets.length)
-    } else {
+    if (!this.sweepRequested) {
       const partners = this.index.partners()
-      if (partners.length === 0) return
-      const next = partners[this.cursor++ % partners.length] as string
+      const next = partners.length === 0 ? undefined : partners[this.cursor++ % partners.length]
       // a plain round may find it has no need
-      if (this.isQuiet(next)) return
-      targets = [next]
+      if (next != null && !this.isQuiet(next)) await this.roundWith(next, signal)
     }
-    for (const target of targets) {
-      if (signal?.aborted === true) return
-      const peer = peerIdFromString(target)
-      await this.round(peer, { signal }).catch((err: unknown) => {
-        if (signal?.aborted !== true) expected(this.log, `round with ${target}`)(err)
-      })
+    // a membership change noted while a round ran is swept now, not an interval later (waking the
+    // task while it runs does nothing)
+    while (this.sweepRequested && !isAborted(signal)) {
+      this.sweepRequested = false
+      await this.ready({ signal })
+      const targets = this.index.takeGained()
+      this.noteSweep(targets.length)
+      for (const target of targets) {
+        if (isAborted(signal)) return
+        await this.roundWith(target, signal)
+      }
     }
+  }
+
+  /** A round run by the task: its failure is logged, and retried by a later round or sweep. */
+  private async roundWith (target: string, signal?: AbortSignal): Promise<void> {
+    await this.round(peerIdFromString(target), { signal }).catch((err: unknown) => {
+      if (signal?.aborted !== true) expected(this.log, `round with ${target}`)(err)
+    })
   }
 
   /** Counts a sweep's partners, if placement's view changed since the last sweep (a membership event). */
@@ -274,11 +282,13 @@ export class AntiEntropy implements Startable {
     if (epoch === this.sweptEpoch && partners === 0) return
     this.sweptEpoch = epoch
     this.sweeps++
-    this.lastSweep = { partners, sharing: this.index.partners().length, members: this.components.members.list().length, at: Date.now() }
+    const sweep = { partners, sharing: this.index.partners().length, members: this.components.members.list().length, at: Date.now() }
+    this.recentSweeps.push(sweep)
+    if (this.recentSweeps.length > RECENT_SWEEPS) this.recentSweeps.shift()
     this.maxSweepPartners = Math.max(this.maxSweepPartners, partners)
     this.components.metrics?.antiEntropySweeps.inc()
     this.components.metrics?.antiEntropySweepPartners.inc(partners)
-    if (partners > 0) this.log('sweep after a membership change: %d of %d members share new keys with this peer', partners, this.lastSweep.members)
+    if (partners > 0) this.log('sweep after a membership change: %d of %d members share new keys with this peer', partners, sweep.members)
   }
 
   /**
@@ -328,6 +338,11 @@ export class AntiEntropy implements Startable {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker))
     return done
   }
+}
+
+/** Read anew each time: a signal aborts while rounds await. */
+function isAborted (signal?: AbortSignal): boolean {
+  return signal?.aborted === true
 }
 
 function hex (bytes: Uint8Array): string {
