@@ -4,6 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as FakeTimers from '@sinonjs/fake-timers'
 import { applyWrite, emptySiblingSet, nextDot } from '../../src/clock/index.ts'
 import { Handoff } from '../../src/replication/index.ts'
+import { keyId, peerKadId, placedPreferenceList } from '../../src/routing/index.ts'
 import { MemoryEngine } from '../../src/storage/index.ts'
 import { expect } from '../utils/expect.ts'
 import type { KvRequest, KvResponse } from '../../src/protocol/index.ts'
@@ -194,6 +195,74 @@ describe('handoff: tombstone GC, the periodic pass and abort (stubbed rpc, fake 
     await expect(handoff.pass({ signal })).to.eventually.be.rejected.with.property('name', 'AbortError')
     await expect(handoff.incrementalPass({ signal })).to.eventually.be.rejected.with.property('name', 'AbortError')
     expect(await engine.get(enc.encode('hinted'))).to.not.equal(undefined)
+    await engine.close()
+  })
+})
+
+describe('handoff: work that does not grow with the network (issue #16)', () => {
+  let clock: Clock | undefined
+  afterEach(() => { clock?.uninstall(); clock = undefined })
+
+  it('tombstone GC asks only each key\'s N + margin places among 40 members, ranking them once per membership version; passes after no change read no member list', async () => {
+    const ids = await Promise.all(Array.from({ length: 40 }, async () => peer()))
+    const self = ids[0] as PeerId
+    const members = ids.map(peerId => ({ peerId, kadId: peerKadId(peerId), state: 'alive' }))
+    let lists = 0
+    let version = 1
+    const engine = new MemoryEngine()
+    await engine.open()
+    const asked = new Map<string, string[]>()
+    const grace = 60_000
+    const handoff = new Handoff({
+      logger: defaultLogger(),
+      peerId: self,
+      engine,
+      // self leads the GC of every key (its first home replica)
+      placement: { fromView: (_key, n) => [self, ...ids.slice(1, n)].map(peerId => ({ peerId, kadId: peerKadId(peerId) })) },
+      rpc: {
+        request: async (to: PeerId, request: KvRequest): Promise<KvResponse> => {
+          if (request.type === 'read') {
+            const key = new TextDecoder().decode(request.key)
+            asked.set(key, [...(asked.get(key) ?? []), to.toString()])
+            // nobody confirms (no copy there): every tombstone stays for the next pass
+            return { status: 'ok' }
+          }
+          return { status: 'ok' }
+        }
+      },
+      members: { notLeft: () => { lists++; return members }, get version () { return version } }
+    }, { n: 3, margin: 1, tombstoneGrace: grace, interval: 10_000 })
+    const keys = Array.from({ length: 10 }, (_, i) => `t-${i}`)
+    for (const key of keys) {
+      const set = emptySiblingSet()
+      await engine.update(enc.encode(key), () => ({ set: applyWrite(set, { dot: nextDot(set, 'aabbccddeeff001100000001'), value: new Uint8Array(0), timestamp: Date.now() - grace, deleted: true, context: set.context }).state }))
+    }
+    expect(await handoff.pass()).to.include({ collected: 0, tombstones: keys.length })
+    for (const key of keys) {
+      const places = placedPreferenceList(keyId(enc.encode(key)), members, 3, 4).map(m => m.peerId.toString()).filter(id => id !== self.toString())
+      expect(asked.get(key)?.sort(), key).to.deep.equal(places.sort())
+    }
+    expect([...asked.values()].flat().length, 'confirmations asked').to.be.at.most(keys.length * 4)
+    expect(lists, 'member lists read for 10 tombstones').to.equal(1)
+
+    // the same membership version: the ranking is reused; a new one: ranked once more
+    await handoff.pass()
+    expect(lists).to.equal(1)
+    version++
+    await handoff.pass()
+    expect(lists).to.equal(2)
+
+    // the periodic pass reads the member list (the view's fingerprint) after a membership change only
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'], now: Date.now() })
+    handoff.start()
+    await clock.tickAsync(10_000)
+    const afterFirst = lists
+    await clock.tickAsync(50_000)
+    expect(lists, 'member lists read by five passes after no change').to.equal(afterFirst)
+    handoff.trigger()
+    await clock.tickAsync(1)
+    expect(lists).to.equal(afterFirst + 1)
+    await handoff.stop()
     await engine.close()
   })
 })
