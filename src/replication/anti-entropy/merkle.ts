@@ -184,6 +184,8 @@ export class MerkleIndex {
   /** `viewVersion()` as of the last time the fingerprint was compared */
   private checkedVersion?: number
   private refreshing?: Promise<void>
+  /** `partners()`, until a peer's key count goes from or to 0 */
+  private partnerList?: string[]
   /** peers that became a home replica of some key held here since the last `takeGained()` */
   private gained = new Set<string>()
   /** keys changed while `load()` scans: the scan's older copy must not overwrite them */
@@ -282,13 +284,17 @@ export class MerkleIndex {
 
   /**
    * The peers this peer shares keys with: those that are a home replica of at least one key held
-   * here, sorted. Plain anti-entropy rounds go round these, not round every member.
+   * here, sorted (kept until one starts or stops sharing; do not change it). Plain anti-entropy
+   * rounds go round these, not round every member.
    */
-  partners (): string[] {
+  partners (): readonly string[] {
     this.flush()
-    const out: string[] = []
-    for (const [peer, leaves] of this.peers) if (leaves.size > 0) out.push(peer)
-    return out.sort()
+    if (this.partnerList == null) {
+      const out: string[] = []
+      for (const [peer, leaves] of this.peers) if (leaves.size > 0) out.push(peer)
+      this.partnerList = out.sort()
+    }
+    return this.partnerList
   }
 
   /**
@@ -359,6 +365,8 @@ export class MerkleIndex {
         this.peers.set(home, leaves)
       }
       leaves.toggle(entry.bucket, entry.words, sign)
+      // a peer starts or stops sharing keys with this one
+      if (leaves.size === (sign === 1 ? 1 : 0)) this.partnerList = undefined
     }
   }
 
@@ -375,6 +383,7 @@ export class MerkleIndex {
     this.flush()
     const peers = new Map<string, Leaves>()
     this.peers = peers
+    this.partnerList = undefined
     this.version = version
     for (const entry of this.entries.values()) {
       if (entry.version !== version) this.rank(entry, version)
