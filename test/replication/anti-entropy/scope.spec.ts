@@ -83,6 +83,13 @@ describe('anti-entropy scoped to the neighbourhood: 12 real peers on loopback (i
     const afterKill = expectScoped(survivors, killedAt, beforeKill)
     // the copies came back through sweeps: somebody swept somebody
     expect(afterKill.most, 'the largest sweep after the kill').to.be.greaterThan(0)
+    // and /metrics counts them as the stats do
+    for (const p of survivors) {
+      const text = await p.metrics.registry.metrics()
+      const { sweeps, recentSweeps } = p.antiEntropy.stats
+      expect(text).to.match(new RegExp(`^p2pstore_antientropy_sweeps_total ${sweeps}$`, 'm'))
+      if (sweeps <= recentSweeps.length) expect(text).to.match(new RegExp(`^p2pstore_antientropy_sweep_partners_total ${recentSweeps.reduce((n, s) => n + s.partners, 0)}$`, 'm'))
+    }
 
     // a join: the holders of the keys the newcomer now homes sweep it, and nobody else
     const joinedAt = Date.now()
