@@ -174,7 +174,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly connections: ConnectionBudget
   private readonly coordinator: Coordinator
   private readonly handoff: Handoff
-  private readonly antiEntropy: AntiEntropy
+  /** Merkle anti-entropy: rounds and the sweeps after membership changes (`stats`) */
+  readonly antiEntropy: AntiEntropy
   private readonly locator: Locator
   /** replication safety and the health verdict (issue #18) */
   readonly health: Health
@@ -286,7 +287,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.handoff = new Handoff({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership, metrics: this.metrics }, {
       n: config.n, interval: config.handoffInterval, tombstoneGrace: config.tombstoneGrace
     })
-    this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, {
+    this.antiEntropy = new AntiEntropy({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership, metrics: this.metrics }, {
       n: config.n,
       interval: config.antiEntropyInterval,
       onRound: (round, complete) => { this.health.roundDone(round.peer, round.at - round.ms, complete) }

@@ -108,6 +108,8 @@ export class PeerMetrics {
   readonly transferKeys: Counter
   readonly transferBytes: Counter
   readonly transferFailures: Counter
+  readonly antiEntropySweeps: Counter
+  readonly antiEntropySweepPartners: Counter
 
   readonly memberTransitions: Counter<'from' | 'to'>
   readonly refutations: Counter
@@ -168,6 +170,9 @@ export class PeerMetrics {
         this.inc(self.sources.antiEntropy?.().rounds ?? 0)
       }
     })
+
+    this.antiEntropySweeps = new Counter({ name: 'p2pstore_antientropy_sweeps_total', help: 'anti-entropy sweeps after a change of placement\'s view (a member joined, died or left)', registers })
+    this.antiEntropySweepPartners = new Counter({ name: 'p2pstore_antientropy_sweep_partners_total', help: 'peers those sweeps ran a round with (only those that became a home replica of a key held here); per sweep: this over p2pstore_antientropy_sweeps_total', registers })
 
     this.memberTransitions = new Counter({ name: 'p2pstore_member_transitions_total', help: 'member state changes seen, by previous and new state (from="none": a member appeared)', labelNames: ['from', 'to'], registers })
     this.refutations = new Counter({ name: 'p2pstore_refutations_total', help: 'suspicions (or death reports) about this peer that it refuted with a higher incarnation', registers })

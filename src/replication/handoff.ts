@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
-import { keyId, placedPreferenceList } from '../routing/index.ts'
+import { PlacementTable, keyId, placedPreferenceList } from '../routing/index.ts'
 import { RepeatingTask } from '../tasks/index.ts'
 import { deleteIfUnchanged } from './local-store.ts'
 import { expectOk } from './rpc/index.ts'
@@ -19,11 +19,21 @@ export interface HandoffComponents {
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
   placement: Pick<Placement, 'fromView'>
-  /** every member that has not left, dead ones included (who must confirm a tombstone GC) */
-  members: { notLeft(): Array<{ peerId: PeerId, kadId: Uint8Array, capacity?: number, zone?: string, state: string }> }
+  /**
+   * every member that has not left, dead ones included (who must confirm a tombstone GC), and
+   * membership's version: the ranking of those members is rebuilt only when it moved
+   */
+  members: {
+    notLeft(): NotLeftMember[]
+    /** changes whenever a member's state, capacity or zone may have. @default the members are ranked anew for every tombstone */
+    readonly version?: number
+  }
   /** where deliveries and transfers are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'hintsDelivered' | 'hintsFailed' | 'transferKeys' | 'transferBytes' | 'transferFailures'>
 }
+
+/** A member as tombstone GC ranks it: dead ones included. */
+export interface NotLeftMember { peerId: PeerId, kadId: Uint8Array, capacity?: number, zone?: string, state: string }
 
 /** Options of the handoff pass. */
 export interface HandoffInit {
@@ -56,8 +66,9 @@ export interface HandoffStats {
  * local store:
  *
  * - a **hinted copy** (held for home replicas that could not take a write) is delivered to the
- *   key's current home replicas — the named owners when they are back, or whoever owns the key now
- *   if an owner was declared dead — and deleted once every one of them acknowledged;
+ *   owners it names, and only to them, while they are home replicas still — or, once one of them
+ *   no longer is (declared dead, or displaced by a newcomer), to whoever owns the key now — and
+ *   deleted once every one of them acknowledged;
  * - a copy of a key this peer **no longer owns** (a newcomer took its place, farther than N +
  *   margin) is sent to the new owners and deleted once they all acknowledged.
  *
@@ -72,6 +83,12 @@ export interface HandoffStats {
  * change listener: the keys written or deleted since the last pass (checked by ranking alone,
  * without a read, unless this peer is no longer among their places), the hinted copies and the
  * tombstones due. Every pass yields to the event loop after each ~2 ms of work.
+ *
+ * Nothing here grows with the network (issue #16): a pass talks only to the home replicas of the
+ * keys it moves (the intended owners of a hint, the new owners of a transferred copy, the N +
+ * margin places of a tombstone), ranks members only through placement's table and a table of the
+ * not-left members, both rebuilt once per membership change, and builds the view's fingerprint
+ * only after a membership change, not on every pass.
  */
 export class Handoff implements Startable {
   private readonly components: HandoffComponents
@@ -95,6 +112,8 @@ export class Handoff implements Startable {
   private unsubscribe?: () => void
   /** the live members (placement's view) at the last full pass */
   private fullPassView?: string
+  /** the members that have not left, ranked (tombstone GC's confirmers), for membership `version` */
+  private notLeftTable?: { version: number, table: PlacementTable<NotLeftMember> }
   private last: HandoffStats = { pendingHints: 0, handedOff: 0, collected: 0, tombstones: 0, at: 0 }
 
   constructor (components: HandoffComponents, init: HandoffInit = {}) {
@@ -146,11 +165,15 @@ export class Handoff implements Startable {
   private async tick (signal?: AbortSignal): Promise<void> {
     // the whole store only when membership changed (or at start, for hints and tombstones kept
     // across a restart); otherwise just what changed since, the hints, and the tombstones due
-    // placement ranks alive and suspect members alike: a suspicion or a refutation moves nothing
-    const view = this.components.members.notLeft().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(',')
-    const full = this.dirty && view !== this.fullPassView
+    // placement ranks alive and suspect members alike: a suspicion or a refutation moves nothing.
+    // The view's fingerprint costs O(members): built only after a membership change
+    let full = false
+    if (this.dirty) {
+      const view = this.components.members.notLeft().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(',')
+      full = view !== this.fullPassView
+      if (full) this.fullPassView = view
+    }
     this.dirty = false
-    if (full) this.fullPassView = view
     this.passing = true
     try {
       this.last = full ? await this.pass({ signal }) : await this.incrementalPass({ signal })
@@ -250,7 +273,7 @@ export class Handoff implements Startable {
       if (isTombstone(record.set) && home[0]?.peerId.equals(this.components.peerId) === true && await this.collect(key, record.set, options)) outcome.collected++
       return
     }
-    const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
+    const owners = this.recipients(home, hinted ? record.hintFor : undefined)
     const metrics = this.components.metrics
     if (owners.length > 0 && await this.deliver(key, record.set, owners, options)) {
       if (hinted) {
@@ -269,6 +292,27 @@ export class Handoff implements Startable {
   }
 
   /**
+   * Who receives a copy this peer does not keep: the home replicas other than this peer, or, for a
+   * hinted copy whose named owners are all home replicas still, those owners alone (the other
+   * home replicas took the write themselves, or hold hints of their own elsewhere).
+   */
+  private recipients (home: PlacedPeer[], hintFor?: string[]): PlacedPeer[] {
+    const owners = home.filter(p => !p.peerId.equals(this.components.peerId))
+    if (hintFor == null || hintFor.length === 0) return owners
+    const named = owners.filter(p => hintFor.includes(p.peerId.toString()))
+    return named.length === hintFor.length ? named : owners
+  }
+
+  /** The first `limit` places of `key` among the members that have not left, dead ones included. */
+  private notLeftPlaces (key: Uint8Array, limit: number): NotLeftMember[] {
+    const { members } = this.components
+    const version = members.version
+    if (version == null) return placedPreferenceList(keyId(key), members.notLeft(), this.n, limit)
+    if (this.notLeftTable?.version !== version) this.notLeftTable = { version, table: new PlacementTable(members.notLeft()) }
+    return this.notLeftTable.table.preferenceList(keyId(key), this.n, limit)
+  }
+
+  /**
    * Tombstone GC, led by the key's first home replica: when every version is a tombstone older
    * than the grace period, and every member among the key's first N + margin places (everyone who
    * may hold a copy) — dead ones included — answers with exactly this state, each of them is told to purge it (conditionally, so a newer
@@ -280,7 +324,7 @@ export class Handoff implements Startable {
     if (!isTombstone(state)) return false
     if (state.siblings.some(s => Date.now() - s.timestamp < this.grace)) return false
     // everyone who may hold a copy: the N home replicas and the margin beyond them
-    const confirmers = placedPreferenceList(keyId(key), this.components.members.notLeft(), this.n, this.n + this.margin)
+    const confirmers = this.notLeftPlaces(key, this.n + this.margin)
     const others = confirmers.filter(m => !m.peerId.equals(this.components.peerId))
     if (others.some(m => m.state !== 'alive')) return false
     const answers = await Promise.allSettled(others.map(async m => this.components.rpc.request(m.peerId, { type: 'read', key }, options)))

@@ -9,7 +9,7 @@
 export { Coordinator } from './coordinator.ts'
 export type { CoordinatorComponents, CoordinatorInit, DeleteOptions, ReadOptions, ReadResult, WriteOptions, WriteResult } from './coordinator.ts'
 export { AntiEntropy } from './anti-entropy/sync.ts'
-export type { AntiEntropyComponents, AntiEntropyInit, AntiEntropyRound } from './anti-entropy/sync.ts'
+export type { AntiEntropyComponents, AntiEntropyInit, AntiEntropyRound, AntiEntropySweep } from './anti-entropy/sync.ts'
 export { Handoff } from './handoff.ts'
 export type { HandoffComponents, HandoffInit, HandoffStats } from './handoff.ts'
 export { Locator } from './locate.ts'

@@ -4,6 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as FakeTimers from '@sinonjs/fake-timers'
 import { applyWrite, emptySiblingSet, nextDot } from '../../src/clock/index.ts'
 import { Handoff } from '../../src/replication/index.ts'
+import { keyId, peerKadId, placedPreferenceList } from '../../src/routing/index.ts'
 import { MemoryEngine } from '../../src/storage/index.ts'
 import { expect } from '../utils/expect.ts'
 import type { KvRequest, KvResponse } from '../../src/protocol/index.ts'
@@ -34,9 +35,9 @@ class CountingEngine extends MemoryEngine {
 }
 
 describe('handoff: incremental passes', () => {
-  it('checks only the keys changed since the last pass, hands off what this peer no longer owns, and retries hints until delivered', async () => {
-    const [self, a, b, c] = await Promise.all([peer(), peer(), peer(), peer()])
-    if (self == null || a == null || b == null || c == null) throw new Error('no peers')
+  it('checks only the keys changed since the last pass, hands off what this peer no longer owns, and retries hints until delivered to their named owner alone', async () => {
+    const [self, a, b, c, gone] = await Promise.all([peer(), peer(), peer(), peer(), peer()])
+    if (self == null || a == null || b == null || c == null || gone == null) throw new Error('no peers')
     const engine = new CountingEngine()
     await engine.open()
     // keys starting with "own" are held by self, a and b; every other key by a, b and c
@@ -68,23 +69,26 @@ describe('handoff: incremental passes', () => {
       await handoff.incrementalPass()
       expect(engine.reads).to.equal(0)
 
-      // one owned key rewritten, one hinted copy and one copy of a key self does not own arrive
+      // one owned key rewritten, two hinted copies (one for c, one for a peer that is no home
+      // replica any more) and one copy of a key self does not own arrive
       await engine.update(enc.encode('own-7'), () => recordOf('y'))
       await engine.update(enc.encode('hinted'), () => recordOf('h', [c.toString()]))
+      await engine.update(enc.encode('orphan'), () => recordOf('o', [gone.toString()]))
       await engine.update(enc.encode('stray'), () => recordOf('s'))
       engine.reads = 0
       const down = await handoff.incrementalPass()
-      // the rewritten owned key is settled by ranking alone; the two others are read
-      expect(engine.reads).to.equal(2)
-      expect(down).to.include({ handedOff: 0, pendingHints: 1 })
+      // the rewritten owned key is settled by ranking alone; the three others are read
+      expect(engine.reads).to.equal(3)
+      expect(down).to.include({ handedOff: 0, pendingHints: 2 })
 
-      // owners back: the hint is retried though it did not change; both copies go home and are deleted
+      // owners back: the hints are retried though they did not change; every copy goes home and is
+      // deleted. The hint for c goes to c alone (a and b took that write themselves); the one whose
+      // named owner is gone goes to whoever owns the key now
       ownersUp = true
       const up = await handoff.incrementalPass()
-      expect(up).to.include({ handedOff: 2, pendingHints: 0 })
-      expect(stored.sort()).to.deep.equal(['hinted→a', 'hinted→b', 'hinted→c', 'stray→a', 'stray→b', 'stray→c'])
-      expect(await engine.get(enc.encode('hinted'))).to.equal(undefined)
-      expect(await engine.get(enc.encode('stray'))).to.equal(undefined)
+      expect(up).to.include({ handedOff: 3, pendingHints: 0 })
+      expect(stored.sort()).to.deep.equal(['hinted→c', 'orphan→a', 'orphan→b', 'orphan→c', 'stray→a', 'stray→b', 'stray→c'])
+      for (const key of ['hinted', 'orphan', 'stray']) expect(await engine.get(enc.encode(key)), key).to.equal(undefined)
       expect(await engine.count()).to.equal(50)
     } finally {
       await handoff.stop()
@@ -191,6 +195,74 @@ describe('handoff: tombstone GC, the periodic pass and abort (stubbed rpc, fake 
     await expect(handoff.pass({ signal })).to.eventually.be.rejected.with.property('name', 'AbortError')
     await expect(handoff.incrementalPass({ signal })).to.eventually.be.rejected.with.property('name', 'AbortError')
     expect(await engine.get(enc.encode('hinted'))).to.not.equal(undefined)
+    await engine.close()
+  })
+})
+
+describe('handoff: work that does not grow with the network (issue #16)', () => {
+  let clock: Clock | undefined
+  afterEach(() => { clock?.uninstall(); clock = undefined })
+
+  it('tombstone GC asks only each key\'s N + margin places among 40 members, ranking them once per membership version; passes after no change read no member list', async () => {
+    const ids = await Promise.all(Array.from({ length: 40 }, async () => peer()))
+    const self = ids[0] as PeerId
+    const members = ids.map(peerId => ({ peerId, kadId: peerKadId(peerId), state: 'alive' }))
+    let lists = 0
+    let version = 1
+    const engine = new MemoryEngine()
+    await engine.open()
+    const asked = new Map<string, string[]>()
+    const grace = 60_000
+    const handoff = new Handoff({
+      logger: defaultLogger(),
+      peerId: self,
+      engine,
+      // self leads the GC of every key (its first home replica)
+      placement: { fromView: (_key, n) => [self, ...ids.slice(1, n)].map(peerId => ({ peerId, kadId: peerKadId(peerId) })) },
+      rpc: {
+        request: async (to: PeerId, request: KvRequest): Promise<KvResponse> => {
+          if (request.type === 'read') {
+            const key = new TextDecoder().decode(request.key)
+            asked.set(key, [...(asked.get(key) ?? []), to.toString()])
+            // nobody confirms (no copy there): every tombstone stays for the next pass
+            return { status: 'ok' }
+          }
+          return { status: 'ok' }
+        }
+      },
+      members: { notLeft: () => { lists++; return members }, get version () { return version } }
+    }, { n: 3, margin: 1, tombstoneGrace: grace, interval: 10_000 })
+    const keys = Array.from({ length: 10 }, (_, i) => `t-${i}`)
+    for (const key of keys) {
+      const set = emptySiblingSet()
+      await engine.update(enc.encode(key), () => ({ set: applyWrite(set, { dot: nextDot(set, 'aabbccddeeff001100000001'), value: new Uint8Array(0), timestamp: Date.now() - grace, deleted: true, context: set.context }).state }))
+    }
+    expect(await handoff.pass()).to.include({ collected: 0, tombstones: keys.length })
+    for (const key of keys) {
+      const places = placedPreferenceList(keyId(enc.encode(key)), members, 3, 4).map(m => m.peerId.toString()).filter(id => id !== self.toString())
+      expect(asked.get(key)?.sort(), key).to.deep.equal(places.sort())
+    }
+    expect([...asked.values()].flat().length, 'confirmations asked').to.be.at.most(keys.length * 4)
+    expect(lists, 'member lists read for 10 tombstones').to.equal(1)
+
+    // the same membership version: the ranking is reused; a new one: ranked once more
+    await handoff.pass()
+    expect(lists).to.equal(1)
+    version++
+    await handoff.pass()
+    expect(lists).to.equal(2)
+
+    // the periodic pass reads the member list (the view's fingerprint) after a membership change only
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'], now: Date.now() })
+    handoff.start()
+    await clock.tickAsync(10_000)
+    const afterFirst = lists
+    await clock.tickAsync(50_000)
+    expect(lists, 'member lists read by five passes after no change').to.equal(afterFirst)
+    handoff.trigger()
+    await clock.tickAsync(1)
+    expect(lists).to.equal(afterFirst + 1)
+    await handoff.stop()
     await engine.close()
   })
 })

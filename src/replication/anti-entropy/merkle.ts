@@ -136,8 +136,18 @@ export interface MerkleIndexInit {
   self: string
   /** the key's home replicas in the current view, as peer id strings */
   homesOf(key: Uint8Array): string[]
-  /** a string that changes whenever the current view's placement ranks change */
+  /**
+   * a string that changes whenever the current view's placement ranks change. Building it may cost
+   * O(members): with `viewVersion` it is built only when that number moved.
+   */
   viewFingerprint(): string
+  /**
+   * a number that changes whenever the view may have changed (membership's version): while it
+   * stands still, `refresh()` knows the view is the same without building the fingerprint.
+   * Undefined: the fingerprint is built on every refresh.
+   * @default undefined (the fingerprint is built on every refresh)
+   */
+  viewVersion?(): number | undefined
 }
 
 /**
@@ -153,6 +163,11 @@ export interface MerkleIndexInit {
  *   fingerprint changed (in batches that yield to the event loop), then refolds the leaves in
  *   one synchronous pass, so leaves always match one view.
  *
+ * - A rebuild also notes, key by key, which peers became a home replica of a key held here
+ *   (`takeGained()`): after a membership change, those are the only peers a round can have
+ *   anything to send to — O(N) of them per event whatever the network's size — and the peers
+ *   that only lost keys have nothing to receive.
+ *
  * A round then reads no records and ranks no keys, and DIGESTS reads only the asked buckets' keys.
  * The per-bucket index lives in memory rather than in a LevelDB key order by key id: that would
  * change the storage layout (a schema version and a migration) to serve a background task, and
@@ -166,7 +181,13 @@ export class MerkleIndex {
   /** view version of `peers`; a new refresh takes the next one */
   private version = 0
   private fingerprint?: string
+  /** `viewVersion()` as of the last time the fingerprint was compared */
+  private checkedVersion?: number
   private refreshing?: Promise<void>
+  /** `partners()`, until a peer's key count goes from or to 0 */
+  private partnerList?: string[]
+  /** peers that became a home replica of some key held here since the last `takeGained()` */
+  private gained = new Set<string>()
   /** keys changed while `load()` scans: the scan's older copy must not overwrite them */
   private touched?: Set<string>
   /** changes noted by `apply()` and not folded in yet (the latest per key) */
@@ -222,6 +243,9 @@ export class MerkleIndex {
       this.flush()
       this.touched = undefined
     }
+    // a peer starting up (back from a stop or a crash) may have missed anything: every peer it
+    // shares keys with counts as gained, once
+    for (const peer of this.partners()) this.gained.add(peer)
   }
 
   /**
@@ -233,11 +257,55 @@ export class MerkleIndex {
    */
   async refresh (): Promise<void> {
     for (;;) {
+      // a rebuild in progress may be for another view than the current one: wait for it first
+      if (this.refreshing != null) {
+        await this.refreshing
+        continue
+      }
+      const version = this.init.viewVersion?.()
+      if (version != null && version === this.checkedVersion) return
       const wanted = this.init.viewFingerprint()
-      if (this.fingerprint === wanted) return
+      if (this.fingerprint === wanted) {
+        this.checkedVersion = version
+        return
+      }
       this.refreshing ??= this.rebuild(wanted).finally(() => { this.refreshing = undefined })
       await this.refreshing
     }
+  }
+
+  /**
+   * How many times the leaves were refolded for a new view: it moves exactly when placement's
+   * ranks changed, so it tells whether the view is still the one of an earlier moment.
+   */
+  get epoch (): number {
+    return this.version
+  }
+
+  /**
+   * The peers this peer shares keys with: those that are a home replica of at least one key held
+   * here, sorted (kept until one starts or stops sharing; do not change it). Plain anti-entropy
+   * rounds go round these, not round every member.
+   */
+  partners (): readonly string[] {
+    this.flush()
+    if (this.partnerList == null) {
+      const out: string[] = []
+      for (const [peer, leaves] of this.peers) if (leaves.size > 0) out.push(peer)
+      this.partnerList = out.sort()
+    }
+    return this.partnerList
+  }
+
+  /**
+   * The peers that became a home replica of a key held here (by a view change, or this peer's
+   * start) since the last call, and are one still; the set starts empty again.
+   */
+  takeGained (): string[] {
+    this.flush()
+    const gained = [...this.gained].filter(peer => (this.peers.get(peer)?.size ?? 0) > 0).sort()
+    this.gained = new Set()
+    return gained
   }
 
   /** The leaves of the keys held here for which `peer` is a home replica. */
@@ -297,6 +365,8 @@ export class MerkleIndex {
         this.peers.set(home, leaves)
       }
       leaves.toggle(entry.bucket, entry.words, sign)
+      // a peer starts or stops sharing keys with this one
+      if (leaves.size === (sign === 1 ? 1 : 0)) this.partnerList = undefined
     }
   }
 
@@ -307,22 +377,29 @@ export class MerkleIndex {
     let ranked = 0
     for (const entry of this.entries.values()) {
       if (entry.version === version) continue
-      entry.homes = this.init.homesOf(entry.key)
-      entry.version = version
+      this.rank(entry, version)
       if (++ranked % RANK_BATCH === 0) await yieldToEventLoop()
     }
     this.flush()
     const peers = new Map<string, Leaves>()
     this.peers = peers
+    this.partnerList = undefined
     this.version = version
     for (const entry of this.entries.values()) {
-      if (entry.version !== version) {
-        entry.homes = this.init.homesOf(entry.key)
-        entry.version = version
-      }
+      if (entry.version !== version) this.rank(entry, version)
       this.fold(entry, 1)
     }
     this.fingerprint = fingerprint
+  }
+
+  /** Ranks an entry's home replicas for view `version`, noting the peers that became one. */
+  private rank (entry: Entry, version: number): void {
+    const before = entry.homes
+    entry.homes = this.init.homesOf(entry.key)
+    entry.version = version
+    for (const home of entry.homes) {
+      if (home !== this.init.self && !before.includes(home)) this.gained.add(home)
+    }
   }
 }
 

@@ -1,13 +1,18 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_QUIET_ROUNDS, DEFAULT_N } from '../../constants.ts'
 import { RepeatingTask, expected } from '../../tasks/index.ts'
 import { mergeIntoLocal } from '../local-store.ts'
 import { expectOk } from '../rpc/index.ts'
 import { MerkleIndex, differingBuckets } from './merkle.ts'
+import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KeyDigest } from '../../protocol/index.ts'
 import type { Placement } from '../../routing/index.ts'
 import type { Engine } from '../../storage/index.ts'
 import type { KvRpc } from '../rpc/index.ts'
 import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
+
+/** Sweeps kept for `stats.recentSweeps`. */
+const RECENT_SWEEPS = 32
 
 /** What anti-entropy uses. */
 export interface AntiEntropyComponents {
@@ -16,8 +21,17 @@ export interface AntiEntropyComponents {
   engine: Engine
   rpc: Pick<KvRpc, 'request'>
   placement: Pick<Placement, 'fromView'>
-  /** the live members to compare with */
-  members: { list(): Array<{ peerId: PeerId, capacity?: number, zone?: string }> }
+  /**
+   * the live members placement ranks: read only when `version` moved (or, without one, on every
+   * refresh) to tell whether placement's view really changed
+   */
+  members: {
+    list(): Array<{ peerId: PeerId, capacity?: number, zone?: string }>
+    /** changes whenever the view may have. @default the member list is read on every round */
+    readonly version?: number
+  }
+  /** where sweeps and their partners are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'antiEntropySweeps' | 'antiEntropySweepPartners'>
 }
 
 /** Options of anti-entropy. */
@@ -39,6 +53,17 @@ export interface AntiEntropyInit {
    * the view is the same, for up to this many intervals. @default ANTI_ENTROPY_QUIET_ROUNDS (10)
    */
   quietRounds?: number
+}
+
+/** A sweep: the rounds run after placement's view changed (a member joined, died or left). */
+export interface AntiEntropySweep {
+  /** peers a round was run with: those that became a home replica of a key held here */
+  partners: number
+  /** peers this peer shares keys with, as of the sweep (the plain rounds' circle) */
+  sharing: number
+  /** members in the view, this peer included (what a sweep with every member would have cost) */
+  members: number
+  at: number
 }
 
 /** The outcome of one round. */
@@ -63,6 +88,14 @@ export interface AntiEntropyRound {
  * READ requests. Replicas converge even for keys nobody reads, a newcomer receives what it now
  * owns, and after a death the survivors restore N copies on the next-closest peers.
  *
+ * Scoped to the neighbourhood (issue #16): plain rounds go round the peers this peer shares keys
+ * with (a home replica of a key held here), never round every member; a sweep after a membership
+ * change runs rounds only with the peers that became a home replica of a key held here — the
+ * joiner, or the next-closest peers after a death — so its cost per event is O(N) rounds whatever
+ * the network's size, and a peer that shares nothing with the change runs none. A peer that only
+ * lost keys to a newcomer has nothing to receive (the newcomer gained them and is swept by every
+ * holder). A peer starting up sweeps every peer it shares keys with, once.
+ *
  * The summaries are kept up to date by the engine's change listener (`MerkleIndex`, filled by one
  * scan at start): a round reads no records and ranks no keys, so its cost no longer grows with
  * the store. Transfers run at most `concurrency` at a time, so foreground requests keep the
@@ -86,8 +119,15 @@ export class AntiEntropy implements Startable {
   private readonly quietRounds: number
   /** writes and deletes of the local store since start (the engine's change listener counts them) */
   private changes = 0
-  /** per member: the local changes and view as of its last round that found every leaf equal */
-  private readonly quiet = new Map<string, { changes: number, view: string, at: number }>()
+  /** per member: the local changes and view (the index's epoch) as of its last round that found every leaf equal */
+  private readonly quiet = new Map<string, { changes: number, view: number, at: number }>()
+  private sweeps = 0
+  /** the most partners one sweep ran rounds with, since start */
+  private maxSweepPartners = 0
+  /** the last RECENT_SWEEPS sweeps, oldest first */
+  private readonly recentSweeps: AntiEntropySweep[] = []
+  /** the index's epoch at the last sweep: a sweep counts as a membership event only if it moved */
+  private sweptEpoch = -1
 
   constructor (components: AntiEntropyComponents, init: AntiEntropyInit = {}) {
     this.components = components
@@ -102,13 +142,11 @@ export class AntiEntropy implements Startable {
     this.index = new MerkleIndex({
       self,
       homesOf: key => this.components.placement.fromView(key, this.n).map(p => p.peerId.toString()),
-      // placement ranks `members.list()`: its ids, capacities and zones are the view's fingerprint
-      viewFingerprint: () => this.viewFingerprint()
+      // placement ranks `members.list()`: its ids, capacities and zones are the view's fingerprint,
+      // built only when membership's version moved (O(members) per membership change, not per round)
+      viewFingerprint: () => this.components.members.list().map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(','),
+      viewVersion: () => this.components.members.version
     })
-  }
-
-  private viewFingerprint (): string {
-    return this.components.members.list().map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(',')
   }
 
   /** Follows the store's changes, fills the summaries with one scan, and starts the rounds. */
@@ -134,20 +172,27 @@ export class AntiEntropy implements Startable {
     await this.loading?.catch(() => {})
   }
 
-  /** Compares with every member soon (membership changed). */
+  /**
+   * Compares soon with the peers that became a home replica of a key held here (membership
+   * changed): none when placement's view is the same (a suspicion) or the change shares nothing
+   * with this peer.
+   */
   sweep (): void {
     this.sweepRequested = true
     this.task.wake()
   }
 
-  /** The last round, and how many ran. */
   /** how many keys this peer holds, as its summaries know them (kept up to date by every change) */
   get keys (): number {
     return this.index.size
   }
 
-  get stats (): { rounds: number, last?: AntiEntropyRound } {
-    return { rounds: this.rounds, last: this.lastRound }
+  /**
+   * Rounds run and the last one; sweeps after a membership change, the last one, and the most
+   * partners one sweep had.
+   */
+  get stats (): { rounds: number, last?: AntiEntropyRound, sweeps: number, lastSweep?: AntiEntropySweep, recentSweeps: AntiEntropySweep[], maxSweepPartners: number } {
+    return { rounds: this.rounds, last: this.lastRound, sweeps: this.sweeps, lastSweep: this.recentSweeps.at(-1), recentSweeps: [...this.recentSweeps], maxSweepPartners: this.maxSweepPartners }
   }
 
   /** The Merkle leaves of the keys shared with `peer` (the SUMMARY handler). */
@@ -168,7 +213,7 @@ export class AntiEntropy implements Startable {
     await this.ready(options)
     const id = peer.toString()
     // as of the summary: a change from here on makes the next round with this member run
-    const asOf = { changes: this.changes, view: this.viewFingerprint() }
+    const asOf = { changes: this.changes, view: this.index.epoch }
     const keys = this.index.sizeFor(id)
     const mine = this.index.leavesFor(id)
     const summary = expectOk(await this.components.rpc.request(peer, { type: 'summary' }, options), peer)
@@ -197,21 +242,53 @@ export class AntiEntropy implements Startable {
     return round
   }
 
-  /** One round with the next member, or a sweep over all of them after a membership change. */
+  /**
+   * One round with the next peer this peer shares keys with, or, after a membership change, a
+   * sweep over the peers that became a home replica of a key held here. No member list is read:
+   * the index names both, so a round costs the same among 10 or 10 000 members.
+   */
   private async tick (signal?: AbortSignal): Promise<void> {
-    const others = this.components.members.list().filter(m => !m.peerId.equals(this.components.peerId))
-    if (others.length === 0) return
-    const sweep = this.sweepRequested
-    const targets = sweep ? others : [others[this.cursor++ % others.length] as { peerId: PeerId }]
-    this.sweepRequested = false
-    for (const target of targets) {
-      if (signal?.aborted === true) return
-      // a sweep (membership changed) compares with everyone; a plain round may find it has no need
-      if (!sweep && this.isQuiet(target.peerId.toString())) continue
-      await this.round(target.peerId, { signal }).catch((err: unknown) => {
-        if (signal?.aborted !== true) expected(this.log, `round with ${target.peerId}`)(err)
-      })
+    await this.ready({ signal })
+    if (!this.sweepRequested) {
+      const partners = this.index.partners()
+      const next = partners.length === 0 ? undefined : partners[this.cursor++ % partners.length]
+      // a plain round may find it has no need
+      if (next != null && !this.isQuiet(next)) await this.roundWith(next, signal)
     }
+    // a membership change noted while a round ran is swept now, not an interval later (waking the
+    // task while it runs does nothing)
+    while (this.sweepRequested && !isAborted(signal)) {
+      this.sweepRequested = false
+      await this.ready({ signal })
+      const targets = this.index.takeGained()
+      this.noteSweep(targets.length)
+      for (const target of targets) {
+        if (isAborted(signal)) return
+        await this.roundWith(target, signal)
+      }
+    }
+  }
+
+  /** A round run by the task: its failure is logged, and retried by a later round or sweep. */
+  private async roundWith (target: string, signal?: AbortSignal): Promise<void> {
+    await this.round(peerIdFromString(target), { signal }).catch((err: unknown) => {
+      if (signal?.aborted !== true) expected(this.log, `round with ${target}`)(err)
+    })
+  }
+
+  /** Counts a sweep's partners, if placement's view changed since the last sweep (a membership event). */
+  private noteSweep (partners: number): void {
+    const epoch = this.index.epoch
+    if (epoch === this.sweptEpoch && partners === 0) return
+    this.sweptEpoch = epoch
+    this.sweeps++
+    const sweep = { partners, sharing: this.index.partners().length, members: this.components.members.list().length, at: Date.now() }
+    this.recentSweeps.push(sweep)
+    if (this.recentSweeps.length > RECENT_SWEEPS) this.recentSweeps.shift()
+    this.maxSweepPartners = Math.max(this.maxSweepPartners, partners)
+    this.components.metrics?.antiEntropySweeps.inc()
+    this.components.metrics?.antiEntropySweepPartners.inc(partners)
+    if (partners > 0) this.log('sweep after a membership change: %d of %d members share new keys with this peer', partners, sweep.members)
   }
 
   /**
@@ -223,7 +300,7 @@ export class AntiEntropy implements Startable {
    */
   private isQuiet (peer: string): boolean {
     const last = this.quiet.get(peer)
-    return last != null && last.changes === this.changes && Date.now() - last.at < this.quietRounds * this.interval && last.view === this.viewFingerprint()
+    return last != null && last.changes === this.changes && Date.now() - last.at < this.quietRounds * this.interval && last.view === this.index.epoch
   }
 
   /** Waits until the index holds the store and its leaves match the current member view. */
@@ -261,6 +338,11 @@ export class AntiEntropy implements Startable {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker))
     return done
   }
+}
+
+/** Read anew each time: a signal aborts while rounds await. */
+function isAborted (signal?: AbortSignal): boolean {
+  return signal?.aborted === true
 }
 
 function hex (bytes: Uint8Array): string {

@@ -144,3 +144,100 @@ describe('anti-entropy Merkle index', () => {
     await engine.close()
   })
 })
+
+describe('anti-entropy Merkle index: who shares keys with this peer, and who gained some (issue #16)', () => {
+  const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+  const views = fc.tuple(fc.subarray(ALL.slice(1), { minLength: 2 }), fc.subarray(ALL.slice(1), { minLength: 2 }))
+    .map(([x, y]) => [[SELF, ...x], [SELF, ...y]])
+
+  it('after a view change, takeGained() names exactly the peers that became a home replica of a key held here, once', async () => {
+    await fc.assert(fc.asyncProperty(views, fc.integer({ min: 0, max: 60 }), async ([before, after], count) => {
+      const engine = new MemoryEngine()
+      await engine.open()
+      let view = before as string[]
+      const homesOf = (key: Uint8Array): string[] => homesIn(view)(key)
+      const index = new MerkleIndex({ self: SELF, homesOf, viewFingerprint: () => view.join(',') })
+      engine.onChange((key, record) => { index.apply(key, record) })
+      await index.load(engine.entries())
+      const keys = Array.from({ length: count }, (_, i) => new TextEncoder().encode(`key-${i}`))
+      for (const [i, key] of keys.entries()) await write(engine, key, i % 256)
+      await index.refresh()
+      // the keys were written after the start: nobody gained them by a view change
+      expect(index.takeGained()).to.deep.equal([])
+
+      view = after as string[]
+      await index.refresh()
+      const expected = new Set<string>()
+      for (const key of keys) {
+        const old = homesIn(before as string[])(key)
+        for (const home of homesIn(view)(key)) if (home !== SELF && !old.includes(home)) expected.add(home)
+      }
+      expect(index.takeGained()).to.deep.equal([...expected].sort())
+      expect(index.takeGained(), 'taken once').to.deep.equal([])
+      await engine.close()
+    }), { numRuns: 80 })
+  })
+
+  it('partners() are the peers that are a home replica of at least one key held here; a start counts them all as gained', async () => {
+    const engine = new MemoryEngine()
+    await engine.open()
+    const keys = Array.from({ length: 30 }, (_, i) => new TextEncoder().encode(`p-${i}`))
+    for (const [i, key] of keys.entries()) await write(engine, key, i)
+    const homesOf = homesIn(PEERS)
+    const index = new MerkleIndex({ self: SELF, homesOf, viewFingerprint: () => PEERS.join(',') })
+    engine.onChange((key, record) => { index.apply(key, record) })
+    await index.load(engine.entries())
+    await index.refresh()
+    const sharing = (held: Uint8Array[]): string[] => [...new Set(held.flatMap(k => homesOf(k)).filter(p => p !== SELF))].sort()
+    expect(index.partners()).to.deep.equal(sharing(keys))
+    // a peer starting up may have missed anything: it sweeps every peer it shares keys with, once
+    expect(index.takeGained()).to.deep.equal(sharing(keys))
+    expect(index.takeGained()).to.deep.equal([])
+
+    // delete every key some peer is a home replica of: it is no partner any more
+    const dropped = index.partners()[0] as string
+    const kept = keys.filter(k => !homesOf(k).includes(dropped))
+    for (const key of keys) if (homesOf(key).includes(dropped)) await engine.delete(key)
+    expect(index.partners()).to.deep.equal(sharing(kept))
+    expect(index.partners()).to.not.include(dropped)
+    await engine.close()
+  })
+
+  it('with viewVersion, the fingerprint is built only when the version moved, and the epoch moves only when placement changed', async () => {
+    const engine = new MemoryEngine()
+    await engine.open()
+    let view = PEERS.slice(0, 4)
+    let version = 1
+    let fingerprints = 0
+    const index = new MerkleIndex({
+      self: SELF,
+      homesOf: key => homesIn(view)(key),
+      viewFingerprint: () => { fingerprints++; return view.join(',') },
+      viewVersion: () => version
+    })
+    engine.onChange((key, record) => { index.apply(key, record) })
+    await index.load(engine.entries())
+    for (let i = 0; i < 10; i++) await write(engine, new TextEncoder().encode(`v-${i}`), i)
+    await index.refresh()
+    const epoch = index.epoch
+    fingerprints = 0
+    // rounds, summaries and digests all refresh first: while the version stands, that costs nothing
+    for (let i = 0; i < 100; i++) await index.refresh()
+    expect(fingerprints).to.equal(0)
+
+    // the version moves but placement does not (a suspicion): one fingerprint, no rebuild
+    version++
+    await index.refresh()
+    await index.refresh()
+    expect(fingerprints).to.equal(1)
+    expect(index.epoch).to.equal(epoch)
+
+    // a member joins: the leaves follow, the epoch moves
+    view = PEERS
+    version++
+    await index.refresh()
+    expect(index.epoch).to.equal(epoch + 1)
+    await expectSameAsScratch(engine, index, homesIn(view))
+    await engine.close()
+  })
+})

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
 import { defaultLogger } from '@libp2p/logger'
 import * as FakeTimers from '@sinonjs/fake-timers'
 import { mergeSiblingSets } from '../../../src/clock/index.ts'
 import { AntiEntropy } from '../../../src/replication/index.ts'
 import { ReadHandler } from '../../../src/replication/rpc/handlers/read.ts'
 import { StoreHandler } from '../../../src/replication/rpc/handlers/store.ts'
+import { eventually } from '../../utils/eventually.ts'
 import { expect } from '../../utils/expect.ts'
 import { aborted, enc, openEngine, peerIds, placed, written } from '../../utils/replication.ts'
 import type { KvRequest, KvResponse } from '../../../src/protocol/index.ts'
@@ -101,6 +103,8 @@ describe('anti-entropy: rounds between two replicas (stubbed rpc)', () => {
   it('runs one round per interval after start(), a sweep at once on sweep(), none after stop() (fake time)', async () => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
     const [a, b] = await pair(30_000)
+    // rounds go round the peers a shares keys with: one key makes b one
+    await a.engine.update(enc.encode('k'), () => ({ set: written('v') }))
     a.antiEntropy.start()
     b.antiEntropy.start()
     await clock.tickAsync(29_999)
@@ -119,6 +123,9 @@ describe('anti-entropy: rounds between two replicas (stubbed rpc)', () => {
   it('skips the round with a member while its last one found every leaf equal and nothing changed here; a local write, or quietRounds intervals, make it run again (fake time)', async () => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] })
     const [a, b] = await pair(1_000)
+    // the same key on both: they share it, and their leaves are equal
+    const same = written('same')
+    for (const side of [a, b]) await side.engine.update(enc.encode('same'), () => ({ set: same }))
     a.antiEntropy.start()
     b.antiEntropy.start()
     const summaries = (): number => a.requests.filter(r => r.type === 'summary').length
@@ -152,6 +159,92 @@ describe('anti-entropy: rounds between two replicas (stubbed rpc)', () => {
       expect(await b.engine.count()).to.equal(0)
     } finally {
       await a.antiEntropy.stop()
+    }
+  })
+})
+
+describe('anti-entropy: sweeps scoped to the peers that gained keys held here (stubbed rpc, issue #16)', () => {
+  /** A ring of 8 slots: member i sits at slot i, a key at the slot its hash names, and its home replicas are the first 3 members at or after that slot. */
+  const SLOTS = 8
+  const slotOf = (key: Uint8Array): number => (createHash('sha256').update(key).digest()[0] ?? 0) % SLOTS
+  /** two keys per slot, found by trying names */
+  function keysPerSlot (): Uint8Array[] {
+    const out: Uint8Array[] = []
+    const count = new Array<number>(SLOTS).fill(0)
+    for (let i = 0; out.length < 2 * SLOTS; i++) {
+      const key = enc.encode(`ring-${i}`)
+      const slot = slotOf(key)
+      if ((count[slot] ?? 0) < 2) { count[slot] = (count[slot] ?? 0) + 1; out.push(key) }
+    }
+    return out
+  }
+
+  it('after a death only the next peers along are swept, after a join only the joiner, after a suspicion nobody', async () => {
+    const ids = await peerIds(SLOTS)
+    const self = ids[0] as PeerId
+    // member i at slot i; the one at slot 7 joins later
+    let view = ids.slice(0, 7)
+    let version = 1
+    const homes = (key: Uint8Array): PeerId[] => {
+      const out: PeerId[] = []
+      for (let s = slotOf(key); out.length < 3; s = (s + 1) % SLOTS) {
+        const m = view.find(id => id.equals(ids[s]))
+        if (m != null) out.push(m)
+      }
+      return out
+    }
+    const engine = await openEngine()
+    const asked: string[] = []
+    const name = (id: PeerId): string => `p${ids.findIndex(x => x.equals(id))}`
+    const antiEntropy = new AntiEntropy({
+      logger: defaultLogger(),
+      peerId: self,
+      engine,
+      placement: { fromView: key => placed(homes(key)) },
+      members: { list: () => view.map(peerId => ({ peerId })), get version () { return version } },
+      rpc: {
+        request: async (to: PeerId, request: KvRequest): Promise<KvResponse> => {
+          if (request.type === 'summary') asked.push(name(to))
+          // the other side holds the same: nothing differs, so a sweep is one SUMMARY per partner
+          if (request.type === 'summary') return { status: 'ok', leaves: await antiEntropy.leavesFor(to) }
+          return { status: 'ok', digests: [] }
+        }
+      }
+    }, { n: 3, interval: 3_600_000 })
+    // this peer holds the keys it is a home replica of
+    for (const key of keysPerSlot()) if (homes(key).some(h => h.equals(self))) await engine.update(key, () => ({ set: written('v') }))
+    antiEntropy.start()
+    try {
+      const sweeps = async (count: number): Promise<void> => { await eventually(async () => antiEntropy.stats.sweeps >= count, `sweep ${count}`) }
+      // at start: every peer it shares keys with (slots 5, 6, 7 and 0: members 5, 6, 1 and 2)
+      antiEntropy.sweep()
+      await sweeps(1)
+      expect(asked.sort()).to.deep.equal(['p1', 'p2', 'p5', 'p6'])
+
+      // member 1 dies: its places go to members 2 and 3; 5 and 6 share nothing new with this peer
+      asked.length = 0
+      view = view.filter(id => !id.equals(ids[1]))
+      version++
+      antiEntropy.sweep()
+      await sweeps(2)
+      expect(asked.sort(), 'a sweep with every member would ask 5').to.deep.equal(['p2', 'p3'])
+      expect(antiEntropy.stats.lastSweep).to.include({ partners: 2, members: 6 })
+
+      // a suspicion (membership's version moves, placement does not) asks nobody, then member 7
+      // joins: it is the only one that gained keys held here
+      asked.length = 0
+      version++
+      antiEntropy.sweep()
+      await new Promise(resolve => setImmediate(resolve))
+      view = [...view, ids[7] as PeerId]
+      version++
+      antiEntropy.sweep()
+      await sweeps(3)
+      expect(asked).to.deep.equal(['p7'])
+      expect(antiEntropy.stats.sweeps, 'the suspicion is no membership event').to.equal(3)
+      expect(antiEntropy.stats.maxSweepPartners).to.equal(4)
+    } finally {
+      await antiEntropy.stop()
     }
   })
 })
