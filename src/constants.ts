@@ -148,7 +148,7 @@ export const TESTNET_PEER_START_TIMEOUT = 30 * second
 export const TESTNET_JOIN_TIMEOUT = 2 * minute
 
 /** Largest test net `p2pstore testnet` starts as processes on one machine. */
-export const TESTNET_MAX_PEERS = 64
+export const TESTNET_MAX_PEERS = 128
 
 /** Replica read/write protocol: one long-lived stream per peer pair, requests matched by id. */
 export const PROTOCOL_KV = '/p2pstore/kv/1.0.0'
