@@ -5,8 +5,9 @@
  * 1. Main comparison, interleaved round by round: the floors (two processes), p2pstore put/get on
  *    an in-process net of 10 peers (non-replica and replica client, 100 B and 10 KiB), kad-dht
  *    put/get with the same value sizes, at 1 and 32 in flight.
- * 2. Scale: p2pstore get/put, the time a new peer takes to be known by all, and RSS per peer at 10,
- *    50 and 100 peers; kad-dht at 10 and 50.
+ * 2. Scale: p2pstore get/put, the time a new peer takes to be known by all, and RSS per peer at 10
+ *    and 50 peers in this process; kad-dht at 10 and 50; at 100, daemon processes (issue #16,
+ *    process-scale.ts): ready time, idle CPU, RSS, connections and membership bytes per daemon.
  * 3. Resources: RSS per peer idle and under load, disk bytes per stored KiB.
  * 4. Membership: SWIM traffic per peer per second and false deaths/suspicions while the load runs
  *    (in-process nets), and failure detection between 10 daemon processes (failure-detection.ts):
@@ -16,7 +17,7 @@
  *
  * Progress goes to stderr, the table to stdout, the figures to `--json FILE`.
  *
- *   npm run bench [-- --quick] [--json FILE] [--peers 10,50,100] [--kad-peers 10,50]
+ *   npm run bench [-- --quick] [--json FILE] [--peers 10,50] [--process-peers 100] [--kad-peers 10,50]
  *     [--rounds N] [--join-trials N] [--timings production|testnet] [--no-detection] [--no-sync]
  *     [--no-daemons]
  *   npm run bench -- daemons [--quick] [--nets …] [--cpu-prof DIR] [--json FILE]   (only the daemon scenario)
@@ -35,6 +36,7 @@ import { kadScenarios, pkScenarios, probeNamespaces, startKadNet } from './kad.t
 import { MembershipWatch } from './membership.ts'
 import { createFloorNode } from './nodes.ts'
 import { joinTrial, startStoreNet, storageBytes, storeScenarios, VALUE_SIZES, VARIANTS } from './p2pstore.ts'
+import { processScalePoint, renderProcessScale } from './process-scale.ts'
 import { byFlight, headline, machine, ratios, renderTable } from './report.ts'
 import { mib, RssPeak } from './resources.ts'
 import { interleave } from './scenario.ts'
@@ -52,7 +54,8 @@ const USAGE = `usage: npm run bench -- [options]
 
   --quick               smoke run, under 2 minutes: 10 peers only, fewer samples
   --json FILE           also write the figures as JSON to FILE
-  --peers LIST          p2pstore scale points (default 10,50,100; quick: 10)
+  --peers LIST          p2pstore scale points in this process (default 10,50; quick: 10)
+  --process-peers LIST  scale points of daemon processes, as p2pstore testnet runs them (default 100; quick: none)
   --kad-peers LIST      kad-dht scale points (default 10,50; quick: 10)
   --rounds N            interleaved rounds of the main comparison (default 4; quick: 2)
   --join-trials N       new-peer join trials per scale point (default 3; quick: 1)
@@ -99,6 +102,8 @@ interface Options {
   quick: boolean
   json?: string
   peers: number[]
+  /** scale points run as daemon processes (process-scale.ts) */
+  processPeers: number[]
   kadPeers: number[]
   rounds: number
   joinTrials: number
@@ -194,6 +199,7 @@ function parseOptions (argv: string[]): Options | undefined {
       'kad-peers': { type: 'string' },
       rounds: { type: 'string' },
       'join-trials': { type: 'string' },
+      'process-peers': { type: 'string' },
       timings: { type: 'string', default: 'production' },
       'no-detection': { type: 'boolean', default: false },
       'no-sync': { type: 'boolean', default: false },
@@ -210,7 +216,8 @@ function parseOptions (argv: string[]): Options | undefined {
   return {
     quick,
     json: values.json,
-    peers: parseList(values.peers ?? (quick ? '10' : '10,50,100'), '--peers'),
+    peers: parseList(values.peers ?? (quick ? '10' : '10,50'), '--peers'),
+    processPeers: values['process-peers'] === '' ? [] : parseList(values['process-peers'] ?? (quick ? '' : '100'), '--process-peers'),
     kadPeers: parseList(values['kad-peers'] ?? (quick ? '10' : '10,50'), '--kad-peers'),
     rounds: parsePositive(values.rounds, '--rounds', quick ? 2 : 4),
     joinTrials: parsePositive(values['join-trials'], '--join-trials', quick ? 1 : 3),
@@ -474,7 +481,7 @@ async function kadScalePoint (n: number, ctx: Context): Promise<NonNullable<Scal
 /** Every scale point; the main comparison's 10-peer figures stand for the 10-peer point. */
 async function scalePhase (ctx: Context, main: MainPhase): Promise<ScaleEntry[]> {
   const { options } = ctx
-  const sizes = [...new Set([...options.peers, ...options.kadPeers])].sort((a, b) => a - b)
+  const sizes = [...new Set([...options.peers, ...options.kadPeers, ...options.processPeers])].sort((a, b) => a - b)
   const entries: ScaleEntry[] = []
   let storeFailedAt: number | undefined
   for (const n of sizes) {
@@ -497,6 +504,12 @@ async function scalePhase (ctx: Context, main: MainPhase): Promise<ScaleEntry[]>
         entry.p2pstore = await storeScalePoint(n, ctx, entry)
         if (entry.p2pstore.error != null) storeFailedAt = n
       }
+    }
+    if (options.processPeers.includes(n)) {
+      // the in-process nets above are gone: this machine is the daemons' alone
+      ctx.progress(`scale: starting ${n} daemon processes (test-net timing)`)
+      entry.processes = await processScalePoint({ peers: n, profile: 'testnet', progress: ctx.progress })
+      ctx.progress(`scale: ${renderProcessScale(entry.processes)}`)
     }
     if (options.kadPeers.includes(n)) {
       entry.kadDht = n === MAIN_PEERS

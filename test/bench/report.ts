@@ -6,9 +6,11 @@
 
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
+import { renderProcessScale } from './process-scale.ts'
 import { round } from './stats.ts'
 import type { DetectionReport } from './failure-detection.ts'
 import type { NamespaceProbe } from './kad.ts'
+import type { ProcessScaleReport } from './process-scale.ts'
 import type { Results } from './scenario.ts'
 import type { LatencyBlock, MeasuredBlock } from './stats.ts'
 
@@ -49,6 +51,8 @@ export interface ScaleEntry {
     error?: string
     skipped?: string
   }
+  /** the point as daemon processes (`p2pstore testnet`): ready time, idle CPU, RSS, connections, membership bytes per daemon */
+  processes?: ProcessScaleReport
   membershipTraffic: MembershipTrafficBlock
   /** false deaths and suspicions while this point's load ran (unset for the main table's point) */
   membershipUnderLoad?: MembershipUnderLoad
@@ -280,6 +284,7 @@ export function renderTable (report: BenchReport): string {
       ...(e.p2pstore?.error == null ? [] : [`  ${e.peers} peers, p2pstore: ${e.p2pstore.error}`]),
       ...(e.p2pstore?.skipped == null ? [] : [`  ${e.peers} peers, p2pstore: ${e.p2pstore.skipped}`]),
       ...(e.kadDht?.error == null ? [] : [`  ${e.peers} peers, kad-dht: ${e.kadDht.error}`]),
+      ...(e.processes == null ? [] : [`  ${e.peers} peers, ${renderProcessScale(e.processes)}`]),
       ...scaleRatioLines(e),
       ...(e.membershipUnderLoad == null ? [] : [`  ${e.peers} peers, membership under load: ${e.membershipUnderLoad.falseDeaths} false deaths, ${e.membershipUnderLoad.suspicions} suspicions over ${e.membershipUnderLoad.seconds} s`]),
       `  ${e.peers} peers, membership traffic: ${'skipped' in e.membershipTraffic ? `skipped (${e.membershipTraffic.skipped})` : `${fmt(e.membershipTraffic.messagesPerPeerPerSec)} messages and ${fmt(e.membershipTraffic.bytesPerPeerPerSec)} payload bytes per peer per second over ${e.membershipTraffic.seconds} s (${e.membershipTraffic.during})`}`

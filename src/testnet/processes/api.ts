@@ -33,3 +33,15 @@ export async function alivePeerIds (api: DaemonApi, signal?: AbortSignal): Promi
     return new Set()
   }
 }
+
+/**
+ * How many members daemon `api` counts as alive (its status line), or undefined while it does not
+ * answer: a cheap first test before `alivePeerIds()` lists them.
+ */
+export async function aliveCount (api: DaemonApi, signal?: AbortSignal): Promise<number | undefined> {
+  try {
+    return (await new HttpClient(api, 5 * second).status({ signal })).peers.alive
+  } catch {
+    return undefined
+  }
+}

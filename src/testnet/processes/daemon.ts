@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { AbortError } from '@libp2p/interface'
 import { TestnetError } from '../../errors.ts'
 import type { DaemonPorts } from './ports.ts'
+import type { ProfileName } from '../../constants.ts'
 import type { DaemonInfo } from '../../daemon.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -31,6 +32,10 @@ export interface DaemonSpawnInit {
   zone?: string
   /** the daemon's connection budget (`--max-connections`). @default the daemon's own */
   maxConnections?: number
+  /** the daemon's timing profile (`--profile`) */
+  profile: ProfileName
+  /** flags for node itself, before the script (e.g. `--cpu-prof`) */
+  nodeArgs?: string[]
   /** an IPC channel: the daemon reports ready over it, and exits when this process dies */
   ipc: boolean
   /** rewrites the command line, e.g. to run it inside a network namespace */
@@ -49,6 +54,7 @@ export interface SpawnedDaemon {
 export function spawnDaemon (init: DaemonSpawnInit): SpawnedDaemon {
   const logFile = path.join(init.dataDir, 'daemon.log')
   const args = [
+    ...(init.nodeArgs ?? []),
     cliPath(), 'daemon',
     '--data', init.dataDir,
     '--listen', `/ip4/${init.host}/tcp/${init.ports.listenPort ?? 0}`,
@@ -60,7 +66,7 @@ export function spawnDaemon (init: DaemonSpawnInit): SpawnedDaemon {
     // the daemon's own default unless asked: SWIM's probes connect every member to every other,
     // which fills the routing tables, and a self-query every 5 s cost 1.1 % of a core per idle daemon
     ...(init.dhtRefreshInterval == null ? [] : ['--dht-refresh-interval', String(init.dhtRefreshInterval)]),
-    '--profile', 'testnet',
+    '--profile', init.profile,
     '--log-timestamps',
     ...(init.faultInjection === false ? [] : ['--fault-injection']),
     ...init.bootstrap.flatMap(ma => ['--bootstrap', ma]),

@@ -27,6 +27,7 @@ import { readPeers, readTestnetFile, writeTestnetFile } from './state-file.ts'
 import type { DaemonApi } from './api.ts'
 import type { DaemonPorts, RememberedPorts } from './ports.ts'
 import type { ProcessTestnetPeer, TestnetFile } from './state-file.ts'
+import type { ProfileName } from '../../constants.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { ChildProcess } from 'node:child_process'
 
@@ -38,7 +39,7 @@ export type TestnetProgress =
 
 /** Options of `ProcessTestnet`. */
 export interface ProcessTestnetInit {
-  /** how many daemons (1–64) */
+  /** how many daemons (1–TESTNET_MAX_PEERS) */
   peers: number
   /**
    * Directory for the daemons' data dirs and `testnet.json`. Reusing one restarts the same peers.
@@ -58,12 +59,35 @@ export interface ProcessTestnetInit {
   onProgress?(progress: TestnetProgress): void
   /** called with notices worth a line, e.g. that a remembered port was taken. @default undefined */
   onNotice?(message: string): void
+  /**
+   * How many daemons start at once after the seeds. A daemon takes about a CPU-second to load and
+   * start, so starting all of a big net at once only makes each wait for the others (100 at once
+   * on 2 cores: a load of 110, and daemons not ready after 30 s).
+   *
+   * @default one more than the machine's cores (`os.availableParallelism()`), at least 2
+   */
+  startConcurrency?: number
   /** deadline for one daemon to start. @default 30_000 */
   startTimeout?: number
   /** deadline for every daemon to know every other. @default 120_000 */
   joinTimeout?: number
   /** Kademlia self-query interval of the daemons. @default the daemon's (QUERY_SELF_INTERVAL, 5 min) */
   dhtRefreshInterval?: number
+  /**
+   * The daemons' timing profile (`--profile`): `testnet` probes 3× faster than production so that
+   * failure detection shows in a second or two; `default` runs them at production timing (the
+   * benchmark measures idle cost at both).
+   *
+   * @default 'testnet'
+   */
+  profile?: ProfileName
+  /**
+   * Flags for node itself in front of each daemon's script, e.g. `['--cpu-prof', '--cpu-prof-dir',
+   * DIR]` to profile them (node refuses `--cpu-prof` in `NODE_OPTIONS`).
+   *
+   * @default []
+   */
+  nodeArgs?: string[]
   /** run the daemons with `--fault-injection` so `partition()` and `heal()` work. @default true */
   faultInjection?: boolean
   /**
@@ -77,6 +101,21 @@ export interface ProcessTestnetInit {
    * @default false
    */
   netns?: boolean
+}
+
+/**
+ * The first daemons of a net start one after the other and are the bootstrap peers of every
+ * other: joins spread over a few peers instead of all landing on the first one, and the net does
+ * not depend on a single one to form (SWIM's gossip and push-pull spread the rest).
+ */
+export const TESTNET_SEEDS = 3
+
+/** Most bootstrap peers a restarted daemon gets: every other peer of a net up to this size. */
+const RESTART_BOOTSTRAP = 16
+
+/** Daemons started at once after the seeds, by default (see `startConcurrency`). */
+export function defaultStartConcurrency (): number {
+  return Math.max(2, os.availableParallelism() + 1)
 }
 
 /** A daemon this object spawned. */
@@ -208,20 +247,36 @@ export class ProcessTestnet {
       this.init.onProgress?.({ phase: 'starting', started: 0, total })
       // closed by default: identities first, then one roster naming every peer, in each data dir
       if (this.init.open !== true) await writeTestnetCredentials(this.dir, Array.from({ length: total }, (_, i) => path.join(this.dir, `peer-${i}`)))
-      const first = await this.spawnPeer(0, [], await this.rememberedPorts(remembered, 0), signal)
-      let started = 1
-      this.init.onProgress?.({ phase: 'starting', started, total })
-      const bootstrap = this.ownAddresses(first)
+      // the seeds one after the other, each joining through those before it; then the others,
+      // a few at a time, each joining through the seeds (see TESTNET_SEEDS, startConcurrency)
+      const peers: ProcessTestnetPeer[] = []
+      const seeds = Math.min(total, TESTNET_SEEDS)
+      for (let i = 0; i < seeds; i++) {
+        peers.push(await this.spawnPeer(i, peers.flatMap(p => this.ownAddresses(p)), await this.rememberedPorts(remembered, i), signal))
+        this.init.onProgress?.({ phase: 'starting', started: peers.length, total })
+      }
+      const bootstrap = peers.flatMap(p => this.ownAddresses(p))
+      const concurrency = Math.max(1, this.init.startConcurrency ?? defaultStartConcurrency())
+      let next = seeds
+      let failure: Error | undefined
+      // a function: the signal fires while the loop awaits
+      const aborted = (): boolean => signal?.aborted === true
       // every spawn settles before this goes on: a stop then sees every child that was spawned
-      const results = await Promise.allSettled(Array.from({ length: total - 1 }, async (_, i) => {
-        const peer = await this.spawnPeer(i + 1, bootstrap, await this.rememberedPorts(remembered, i + 1), signal)
-        if (signal?.aborted !== true) this.init.onProgress?.({ phase: 'starting', started: ++started, total })
-        return peer
+      await Promise.all(Array.from({ length: Math.min(concurrency, total - seeds) }, async () => {
+        while (next < total && failure == null && !aborted()) {
+          const index = next++
+          try {
+            peers.push(await this.spawnPeer(index, bootstrap, await this.rememberedPorts(remembered, index), signal))
+          } catch (err) {
+            failure ??= err instanceof Error ? err : new TestnetError(String(err))
+            return
+          }
+          if (!aborted()) this.init.onProgress?.({ phase: 'starting', started: peers.length, total })
+        }
       }))
       throwIfAborted(signal)
-      const failed = results.find(r => r.status === 'rejected')
-      if (failed != null) throw failed.reason
-      this.info = [first, ...results.map(r => (r as PromiseFulfilledResult<ProcessTestnetPeer>).value)]
+      if (failure != null) throw failure
+      this.info = peers.sort((a, b) => a.index - b.index)
       await this.waitForMesh({ signal })
       throwIfAborted(signal)
       await this.writeFile()
@@ -319,13 +374,18 @@ export class ProcessTestnet {
   }
 
   /**
-   * Starts daemon `index` again on its data dir, on the same libp2p and API ports, with every other
-   * peer as a bootstrap peer; waits until its API answers. A daemon still running is killed first.
+   * Starts daemon `index` again on its data dir, on the same libp2p and API ports, with up to
+   * RESTART_BOOTSTRAP other peers (running ones first) as its bootstrap peers; waits until its API
+   * answers. A daemon still running is killed first.
    */
   async restart (index: number): Promise<ProcessTestnetPeer> {
     const old = this.peer(index)
     await this.kill(index)
-    const bootstrap = this.info.filter(p => p.index !== index)
+    // up to RESTART_BOOTSTRAP other peers, running ones first: some of them are reachable even
+    // across a partition, and a big net's every peer would be as many dials
+    const others = this.info.filter(p => p.index !== index)
+    const bootstrap = [...others.filter(p => this.state(p.index) === 'running'), ...others.filter(p => this.state(p.index) !== 'running')]
+      .slice(0, RESTART_BOOTSTRAP)
       .flatMap(p => this.ownAddresses(p).slice(0, 1))
     const fresh = await this.spawnPeer(index, bootstrap, { listenPort: tcpPort(old.multiaddrs, this.host(index)), apiPort: apiPort(old.api) })
     this.info = this.info.map(p => p.index === index ? fresh : p)
@@ -477,6 +537,8 @@ export class ProcessTestnet {
       initToken: lab != null,
       dhtRefreshInterval: this.init.dhtRefreshInterval,
       faultInjection: this.init.faultInjection,
+      profile: this.init.profile ?? 'testnet',
+      nodeArgs: this.init.nodeArgs,
       swarmKeyFile: this.init.swarmKeyFile,
       open: this.init.open,
       zone: this.init.zones == null || this.init.zones.length === 0 ? undefined : this.init.zones[index % this.init.zones.length],
