@@ -11,6 +11,7 @@
  * extra round trip of latency before the request leaves).
  */
 
+import { setMaxListeners } from 'node:events'
 import { AbortError, TimeoutError } from '@libp2p/interface'
 import { encodeMembershipMessage } from '../../src/protocol/index.ts'
 import type { Random } from './random.ts'
@@ -165,6 +166,8 @@ export class Network {
    */
   async request (from: number, to: number, message: MembershipMessage, timeout: number, signal?: AbortSignal, onSent?: (bytes: number) => void): Promise<SimReply> {
     signal?.throwIfAborted()
+    // one listener per request in flight on a core's shutdown signal
+    if (signal != null) setMaxListeners(Infinity, signal)
     const sender = this.node(from)
     if (!sender.up) throw new AbortError('the sending peer is down')
     const life = sender.life
