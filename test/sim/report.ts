@@ -99,7 +99,7 @@ export function renderReport (report: SimReport): string {
     for (const run of mem.runs) {
       lines.push('')
       lines.push(`  loss ${(run.loss * 100).toFixed(1)} %, latency ${run.latency.min}–${run.latency.max} ms; warm-up ${run.warmupMs / 1000} s, measured ${(run.measuredMs / 1000).toFixed(0)} s simulated`)
-      lines.push(`  wall ${(run.wallMs / 1000).toFixed(1)} s, ${run.events} events, ${Math.round(run.eventsPerSecond)} events/s, heap ${Math.round(run.heapMiB)} MiB`)
+      lines.push(`  wall ${(run.wallMs / 1000).toFixed(1)} s (set-up ${(run.setupMs / 1000).toFixed(1)} s), ${run.events} events, ${Math.round(run.eventsPerSecond)} events/s after set-up, heap ${Math.round(run.heapMiB)} MiB (${Math.round(run.bytesPerRecord)} B per member record)`)
       for (const d of run.deaths) {
         lines.push(`  death: detected ${s(d.detectedAfter)} after the kill; after declared: 50 % ${s(d.p50)}, 99 % ${s(d.p99)}, 100 % ${s(d.p100)} (${(d.reached * 100).toFixed(1)} % of ${d.peers})`)
       }

@@ -97,11 +97,15 @@ export interface ScenarioResult {
   connections: { max: number, p50: number, maxConnections: number, idleWindowMs: number, protectedPeers: number, newConnectionShare: number, pruned: number }
   churn: { restarts: number, crashes: number, leaves: number }
   network: { requests: number, lost: number, undeliverable: number }
-  /** wall-clock figures */
+  /** wall-clock figures: the whole run, the set-up (peer ids, cores, full views) within it */
   wallMs: number
+  setupMs: number
   events: number
+  /** events per wall-clock second after the set-up */
   eventsPerSecond: number
   heapMiB: number
+  /** heap after the set-up per member record held (n²) */
+  bytesPerRecord: number
 }
 
 interface Life {
@@ -276,7 +280,10 @@ export async function runScenario (init: ScenarioInit): Promise<ScenarioResult> 
     const others = slots[(slot.index + 1) % slots.length] as Slot
     await life.core.handle(others.peerId, { type: 'sync', updates: seedUpdates }, 0)
   }
-  progress(`${init.peers} cores started, each with the full view`)
+  const setupMs = performance.now() - wallStart
+  const eventsAtSetup = scheduler.events
+  const heapAfterSetup = process.memoryUsage().heapUsed
+  progress(`${init.peers} cores started, each with the full view (${(setupMs / 1000).toFixed(1)} s, heap ${Math.round(heapAfterSetup / 2 ** 20)} MiB)`)
   protect(slots, network, protectedPeers)
 
   // background churn: a Poisson process of restarts, `churn` per peer per day
@@ -316,7 +323,7 @@ export async function runScenario (init: ScenarioInit): Promise<ScenarioResult> 
   const end = SIM_EPOCH + probeInterval + warmup + duration
   const onProgress = (now: number): void => {
     const wall = (performance.now() - wallStart) / 1000
-    progress(`simulated ${((now - SIM_EPOCH) / 1000).toFixed(0)} s of ${((end - SIM_EPOCH) / 1000).toFixed(0)} s; ${scheduler.events} events, ${(scheduler.events / wall).toFixed(0)} events/s`)
+    progress(`simulated ${((now - SIM_EPOCH) / 1000).toFixed(0)} s of ${((end - SIM_EPOCH) / 1000).toFixed(0)} s; ${scheduler.events} events, ${((scheduler.events - eventsAtSetup) / (wall - setupMs / 1000)).toFixed(0)} events/s, heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB`)
   }
   await scheduler.run(SIM_EPOCH + probeInterval + warmup, { onProgress })
 
@@ -444,9 +451,11 @@ export async function runScenario (init: ScenarioInit): Promise<ScenarioResult> 
     churn: counts,
     network: { requests, lost: network.counters.lost - countersAtStart.lost, undeliverable: network.counters.undeliverable - countersAtStart.undeliverable },
     wallMs,
+    setupMs,
     events: scheduler.events,
-    eventsPerSecond: scheduler.events / (wallMs / 1000),
-    heapMiB: process.memoryUsage().heapUsed / 2 ** 20
+    eventsPerSecond: (scheduler.events - eventsAtSetup) / ((wallMs - setupMs) / 1000),
+    heapMiB: process.memoryUsage().heapUsed / 2 ** 20,
+    bytesPerRecord: heapAfterSetup / (init.peers * init.peers)
   }
 
   // stop every core (timers cleared; nothing is sent) so that nothing outlives the run
@@ -455,6 +464,10 @@ export async function runScenario (init: ScenarioInit): Promise<ScenarioResult> 
     await slot.life?.core.stop(false).catch(() => {})
   }
   void Promise.allSettled(background)
+  // let the next run have the heap: nothing of this one is needed any more
+  slots.length = 0
+  tracked.clear()
+  episodes.clear()
   return result
 }
 
