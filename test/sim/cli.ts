@@ -27,8 +27,8 @@ export const USAGE = `usage: npm run sim -- [options]
   --loss LIST            packet loss per message, one membership run per value (default 0.01,0.05)
   --latency MIN-MAX      one-way latency in ms, uniform (default 1-30)
   --seed N               random seed: the same seed gives the same run (default 1)
-  --warmup S             simulated seconds before measuring (default 30)
-  --duration S           simulated seconds measured per run (default 120)
+  --warmup S             simulated seconds before measuring (default 20)
+  --duration S           simulated seconds measured per run (default 90; kills and joins are followed 45 s)
   --kills N              tracked kills per run (default 2)
   --joins N              tracked joins per run (default 2)
   --churn R              restarts per peer per day in the background (default 1)
@@ -148,8 +148,8 @@ export function parseOptions (argv: string[]): SimOptions {
     loss,
     latency: { min, max },
     seed: integer('seed', str('seed'), 1, 0, 2 ** 32 - 1),
-    warmup: 1000 * decimal('warmup', str('warmup'), 30, 0, 86_400),
-    duration: 1000 * decimal('duration', str('duration'), 120, 1, 86_400),
+    warmup: 1000 * decimal('warmup', str('warmup'), 20, 0, 86_400),
+    duration: 1000 * decimal('duration', str('duration'), 90, 1, 86_400),
     kills: integer('kills', str('kills'), 2, 0, 100),
     joins: integer('joins', str('joins'), 2, 0, 100),
     churn: decimal('churn', str('churn'), 1, 0, 10_000),
@@ -197,6 +197,7 @@ export async function simulate (options: SimOptions, progress: (line: string) =>
         network: { latency: options.latency, loss, idleWindow: options.idleWindow, maxConnections: options.maxConnections },
         warmup: options.warmup,
         duration: options.duration,
+        follow: Math.min(45_000, options.duration / 2),
         kills: options.kills,
         joins: options.joins,
         churn: options.churn,

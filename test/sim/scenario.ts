@@ -264,7 +264,9 @@ export async function runScenario (init: ScenarioInit): Promise<ScenarioResult> 
   }
 
   // the initial network: every peer started at a random point of the first protocol period,
-  // knowing the whole group (as after a long-settled bootstrap) through a full-state sync
+  // knowing the whole group (as after a long-settled bootstrap) through the second half of a
+  // push-pull (`sync-push`, records merged as push-pull records: no news to gossip), which unlike
+  // a join's `sync` does not build a full-state reply for each of the n peers
   const seedUpdates: MembershipMessage['updates'] = []
   const starting: Array<Promise<void>> = []
   for (const slot of slots) {
@@ -278,7 +280,7 @@ export async function runScenario (init: ScenarioInit): Promise<ScenarioResult> 
   for (const slot of slots) {
     const life = slot.life as Life
     const others = slots[(slot.index + 1) % slots.length] as Slot
-    await life.core.handle(others.peerId, { type: 'sync', updates: seedUpdates }, 0)
+    await life.core.handle(others.peerId, { type: 'sync-push', updates: seedUpdates }, 0)
   }
   const setupMs = performance.now() - wallStart
   const eventsAtSetup = scheduler.events
