@@ -207,6 +207,9 @@ export async function simulate (options: SimOptions, progress: (line: string) =>
         createCore,
         progress
       }))
+      const run = runs[runs.length - 1] as ScenarioResult
+      const worst = (list: Array<number | undefined>): string => list.length === 0 ? '—' : list.some(v => v == null) ? 'not reached' : `${(Math.max(...(list as number[])) / 1000).toFixed(2)} s`
+      progress(`done: loss ${loss}: death 99 % ${worst(run.deaths.map(d => d.p99))}, 100 % ${worst(run.deaths.map(d => d.p100))}; join 100 % ${worst(run.joins.map(j => j.p100))}; ${run.falseDeaths.members} false deaths, ${run.suspicions.episodes} suspicions; ${Math.round(run.bytesPerPeerPerSecond.mean)} B/s per peer; connections max ${run.connections.max}; wall ${(run.wallMs / 1000).toFixed(0)} s`)
     }
     membership = { peers, note, runs }
   }
