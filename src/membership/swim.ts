@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../channel/index.ts'
@@ -54,6 +55,9 @@ export interface MembershipComponents {
 }
 
 const MAX_FRAME = 4 * 1024 * 1024
+
+/** A retry's second dial waits this long for a closing connection to be gone. */
+const RETRY_PAUSE = 20
 
 /**
  * One outbound long-lived `/p2pstore/membership/1.0.0` stream to one member, carrying its probes,
@@ -236,8 +240,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const release = this.components.connections?.acquire(peer)
     try {
       for (let attempt = 0; ; attempt++) {
-        const left = Math.max(1, options.timeout - (Date.now() - begin))
-        const channel = this.channels.get(peer) ?? await this.channels.open(peer, { timeout: left, signals: [options.signal] })
+        const channel = this.channels.get(peer) ?? await this.reopen(peer, begin, options, attempt > 0)
         try {
           return await channel.request(message, { signal: options.signal, timeout: Math.max(1, options.timeout - (Date.now() - begin)), onSent: options.onSent })
         } catch (err) {
@@ -251,6 +254,23 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       }
     } finally {
       release?.()
+    }
+  }
+
+  /**
+   * Opens a channel within what is left of the request's deadline. On a retry the first dial may
+   * still meet the connection that is closing (libp2p hands it out until it is gone): such a
+   * failure is tried once more, after a moment, within the deadline.
+   */
+  private async reopen (peer: PeerId, begin: number, options: SwimRequestOptions, retry: boolean): Promise<MemberChannel> {
+    const left = (): number => Math.max(1, options.timeout - (Date.now() - begin))
+    try {
+      return await this.channels.open(peer, { timeout: left(), signals: [options.signal] })
+    } catch (err) {
+      if (!retry || isProgrammerError(err) || NO_RETRY.has((err as Error).name) || options.signal.aborted || left() <= RETRY_PAUSE) throw err
+      this.log('reopening the membership channel to %p failed (%s): once more', peer, (err as Error).message)
+      await sleep(RETRY_PAUSE, undefined, { signal: options.signal })
+      return this.channels.open(peer, { timeout: left(), signals: [options.signal] })
     }
   }
 

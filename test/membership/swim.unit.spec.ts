@@ -14,7 +14,7 @@ import type { Clock } from '@sinonjs/fake-timers'
  * A membership whose dials never connect: they are refused at once, or with `hang` they fail only
  * when the caller's signal ends them.
  */
-async function lonely (hang = false): Promise<{ membership: Membership, dials: Array<{ peer: PeerId, at: number }>, seed: PeerId }> {
+async function lonely (hang = false, connections?: MembershipComponents['connections']): Promise<{ membership: Membership, dials: Array<{ peer: PeerId, at: number }>, seed: PeerId }> {
   const [self, seed] = await peerIds(2) as [PeerId, PeerId]
   const dials: Array<{ peer: PeerId, at: number }> = []
   const network = stubInterface<MembershipComponents['network']>()
@@ -30,7 +30,7 @@ async function lonely (hang = false): Promise<{ membership: Membership, dials: A
       options.signal?.addEventListener('abort', fail, { once: true })
     })
   })
-  const membership = new Membership({ logger: defaultLogger(), peerId: self, network, events: new TypedEventEmitter() }, { probeInterval: 1000, probeTimeout: 500, pushPullInterval: 30_000 })
+  const membership = new Membership({ logger: defaultLogger(), peerId: self, network, events: new TypedEventEmitter(), connections }, { probeInterval: 1000, probeTimeout: 500, pushPullInterval: 30_000 })
   return { membership, dials, seed }
 }
 
@@ -75,5 +75,29 @@ describe('membership: SWIM rounds and join (stubbed network, fake time)', () => 
     expect(network.handle.callCount).to.equal(1)
     expect(network.handle.firstCall.args[0]).to.equal(PROTOCOL_MEMBERSHIP)
     expect(network.unhandle.callCount).to.equal(1)
+  })
+
+  it('holds a connection-budget lease around every outbound request, released when it ends, failed or aborted', async () => {
+    const leases: Array<{ peer: string, released: boolean }> = []
+    const connections = {
+      acquire: (peer: PeerId) => {
+        const lease = { peer: peer.toString(), released: false }
+        leases.push(lease)
+        return () => { lease.released = true }
+      }
+    }
+    const refused = await lonely(false, connections)
+    expect(await refused.membership.join([refused.seed])).to.equal(0)
+    expect(leases).to.deep.equal([{ peer: refused.seed.toString(), released: true }])
+
+    leases.length = 0
+    const hanging = await lonely(true, connections)
+    const controller = new AbortController()
+    const joining = hanging.membership.join([hanging.seed], { signal: controller.signal })
+    await new Promise(resolve => setImmediate(resolve))
+    expect(leases.map(l => l.released), 'held while the dial hangs').to.deep.equal([false])
+    controller.abort()
+    await expect(joining).to.eventually.be.rejected.with.property('name', 'AbortError')
+    expect(leases.map(l => l.released)).to.deep.equal([true])
   })
 })
