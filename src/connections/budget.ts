@@ -215,9 +215,17 @@ export class ConnectionBudget implements Startable {
     this.components.metrics?.connectionsOpen.set(connections.length)
     if (connections.length <= this.lowWater) return
     const now = Date.now()
+    // per peer, the connection that keeps it: the one with the most streams, then the oldest
+    const keeper = new Map<string, Connection>()
+    for (const c of connections) {
+      const peer = c.remotePeer.toString()
+      const kept = keeper.get(peer)
+      if (kept == null || c.streams.length > kept.streams.length || (c.streams.length === kept.streams.length && c.timeline.open < kept.timeline.open)) keeper.set(peer, c)
+    }
     const candidates: Array<TrimCandidate<Connection>> = connections.map(connection => {
       const peer = connection.remotePeer.toString()
       return {
+        spare: keeper.get(peer) !== connection && connection.streams.length === 0,
         connection,
         peer,
         opened: connection.timeline.open,
@@ -241,7 +249,8 @@ export class ConnectionBudget implements Startable {
     await Promise.all(close.map(async connection => {
       // check again after async work: work may have begun with the peer meanwhile
       const peer = connection.remotePeer.toString()
-      if (this.inFlight.has(peer) || Date.now() - (this.lastUsed.get(peer) ?? 0) < this.idleAfter) return
+      const spare = keeper.get(peer) !== connection && connection.streams.length === 0
+      if (!spare && (this.inFlight.has(peer) || Date.now() - (this.lastUsed.get(peer) ?? 0) < this.idleAfter)) return
       this.closing.add(connection)
       this.trimmedTotal++
       this.components.metrics?.connectionsTrimmed.inc()

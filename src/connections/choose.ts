@@ -11,6 +11,12 @@ export interface TrimCandidate<C> {
   inFlight: number
   /** its peer is in the protected XOR neighbourhood */
   protected: boolean
+  /**
+   * A spare duplicate: its peer has another open connection and this one carries no stream (two
+   * peers dialled each other at once). It is closed like an idle one even when its peer is busy or
+   * protected — no work can be on it — once it is `idleAfter` old. @default false
+   */
+  spare?: boolean
 }
 
 /** What `chooseToTrim` answers. */
@@ -37,6 +43,12 @@ export function chooseToTrim<C> (candidates: ReadonlyArray<TrimCandidate<C>>, ta
   let retryAt: number | undefined
   const idle: Array<TrimCandidate<C> & { since: number }> = []
   for (const c of candidates) {
+    if (c.spare === true) {
+      if (now - c.opened < idleAfter) retryAt = Math.min(retryAt ?? Infinity, c.opened + idleAfter)
+      // spares go first: sorted as if unused since long before anything else
+      else idle.push({ ...c, since: -Infinity })
+      continue
+    }
     if (c.inFlight > 0 || c.protected) continue
     const used = c.lastUsed >= c.opened
     const since = used ? c.lastUsed : c.opened

@@ -67,6 +67,7 @@ function harness (self: PeerId, init: { maxConnections: number, protect?: number
       const c = {
         remotePeer: peer,
         status: 'open',
+        streams: [],
         timeline: { open: Date.now() - openedAgo },
         close: async () => { remove(c) },
         abort: () => { remove(c) }

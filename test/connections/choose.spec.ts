@@ -53,6 +53,18 @@ describe('connections: chooseToTrim (which idle connections the budget closes)',
     expect(choice).to.deep.equal({ close: ['idle'] })
   })
 
+  it('closes a spare duplicate (no streams, its peer has another connection) even of a busy or protected peer, once idleAfter old', () => {
+    const candidates = [
+      conn('busy-kept', 0, { peer: 'busy', inFlight: 2 }),
+      conn('busy-spare', 1, { peer: 'busy', inFlight: 2, spare: true }),
+      conn('n-spare-new', now - 10, { peer: 'n', protected: true, spare: true }),
+      conn('n-kept', 0, { peer: 'n', protected: true })
+    ]
+    const choice = chooseToTrim(candidates, 0, now, grace, idleAfter)
+    expect(choice.close).to.deep.equal(['busy-spare'])
+    expect(choice.retryAt).to.equal(now - 10 + idleAfter)
+  })
+
   it('counts every connection of a peer: duplicates of an idle peer are closed like any other', () => {
     const candidates = [conn('x1', 0, { peer: 'x' }), conn('x2', 1, { peer: 'x' }), conn('y', 2, { peer: 'y', protected: true })]
     expect(chooseToTrim(candidates, 1, now, grace, idleAfter).close).to.deep.equal(['x1', 'x2'])
