@@ -281,6 +281,21 @@ export const GOSSIP_TESTNET = {
 } as const
 
 /**
+ * A closed connection makes membership probe the member at once (a crashed peer's sockets close
+ * within milliseconds) at most this often per member: under a connection budget connections also
+ * close because a budget trimmed them, and each probe would reopen one.
+ */
+export const DISCONNECT_HINT_INTERVAL = 30 * second
+
+/**
+ * Deadline of the dial (TCP, Noise, Yamux) that opens a membership channel to a member not yet
+ * connected; the request's own timeout (a probe's 100–500 ms) starts once the channel is open. Under
+ * a connection budget most members are not connected, and a dial on a loaded machine took longer
+ * than a test-net probe timeout: counted in it, every such probe was a missed ack.
+ */
+export const MEMBERSHIP_DIAL_TIMEOUT = 2 * second
+
+/**
  * A member's membership stream to another (its channel: probes, indirect probes, push-pull and
  * leave, each request with an id) is closed once unused this long, and reopened on the next
  * request; the other side closes an inbound one idle twice as long. Round-robin probing reaches
@@ -449,8 +464,12 @@ export const CONNECTION_IDLE_AFTER = 250
 export const CONNECTION_TRIM_INTERVAL = 1 * second
 /** A trimmed connection's graceful close may take this long before it is aborted (until then it still counts). */
 export const CONNECTION_CLOSE_TIMEOUT = 500
-/** The libp2p tag (KEEP_ALIVE + this) and its value on protected neighbours. */
-export const CONNECTION_PROTECT_TAG = 'keep-alive-p2pstore-neighbour'
+/**
+ * The libp2p tag on protected neighbours. Not a KEEP_ALIVE tag: libp2p would redial such a peer
+ * the moment the other side trimmed the connection (a neighbour is not always mutual), and the
+ * other side would trim it again — a loop seen every ~2 s under a budget of 3.
+ */
+export const CONNECTION_PROTECT_TAG = 'p2pstore-neighbour'
 /** The value of the neighbourhood tag: above kad-dht's `kad-close` (50), so libp2p's pruner spares them first. */
 export const CONNECTION_PROTECT_VALUE = 100
 /**

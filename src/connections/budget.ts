@@ -36,7 +36,7 @@ export interface ConnectionBudgetInit {
   maxConnections: number
   /** the low watermark idle connections are trimmed down to. @default floor(maxConnections × CONNECTION_LOW_WATER), at least 1 */
   lowWater?: number
-  /** how many XOR neighbours are protected (tagged KEEP_ALIVE, never trimmed). @default floor(maxConnections × CONNECTION_PROTECTED_SHARE), at least 1 */
+  /** how many XOR neighbours are protected (tagged, never trimmed here). @default floor(maxConnections × CONNECTION_PROTECTED_SHARE), at least 1 */
   protect?: number
   /** replicas per key: how much of each position's preference list makes a neighbour. @default DEFAULT_N */
   n?: number
@@ -54,8 +54,8 @@ export interface ConnectionBudgetInit {
  * `maxConnections` by closing idle, unprotected ones, least recently used first, down to a low
  * watermark — headroom below libp2p's cap, which refuses inbound connections (a refused SWIM probe
  * would be a false suspicion). Protected are the XOR neighbourhood (the members this peer shares
- * the most replica sets with, recomputed when the member view changes, tagged KEEP_ALIVE so that
- * libp2p keeps and redials them) and every peer with work in flight (`acquire()` around each
+ * the most replica sets with, recomputed when the member view changes, and tagged, so that
+ * libp2p's own pruner spares them too; not redialled when the other side trims them) and every peer with work in flight (`acquire()` around each
  * request, outbound or inbound). Before it closes a peer's last connection it removes that peer's
  * KEEP_ALIVE tags (kad-dht tags its 20 closest): libp2p would redial it at once otherwise.
  * Allow-listed addresses are trimmed like any other (libp2p itself spares them).

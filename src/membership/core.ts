@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
-import { GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
+import { DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
 import { memberUpdateSize } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
 import { isProgrammerError } from '../tasks/index.ts'
@@ -80,7 +80,7 @@ export interface SwimCoreInit {
    * (memberlist's GossipInterval). @default 200
    */
   gossipInterval?: number
-  /** members each gossip round sends news to, connected ones first (memberlist's GossipNodes). @default 3 */
+  /** members each gossip round sends news to, connected ones only while any is connected (memberlist's GossipNodes). @default 3 */
   gossipNodes?: number
   /** most updates on one message. @default MAX_PIGGYBACK (16) */
   maxPiggyback?: number
@@ -330,11 +330,15 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
 
   /**
    * A hint that `peer` may have failed (its connection closed: a crashed peer resets its sockets):
-   * probes it now if it is alive.
+   * probes it now if it is alive — at most once per DISCONNECT_HINT_INTERVAL per member. Under a
+   * connection budget connections close for the budget's sake too, on either side; a probe for
+   * each such close re-dialled the member, whose budget closed the connection again, and so on.
    */
   hint (peer: PeerId): void {
     const record = this.table.get(peer)
-    if (record != null && record.state === 'alive' && this.running) {
+    const now = this.clock.now()
+    if (record != null && record.state === 'alive' && this.running && now - (record.hintedAt ?? -Infinity) >= DISCONNECT_HINT_INTERVAL) {
+      record.hintedAt = now
       void this.probe(record, this.shutdown.signal).catch(err => {
         if (isProgrammerError(err)) throw err
         this.log.error('probe after disconnect failed - %e', err)
@@ -458,7 +462,10 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       case 'sync-digest': {
         const buckets = message.buckets ?? 0
         const differing = this.table.differing(message.digests ?? new Uint32Array(buckets))
-        return { type: 'sync-digest-reply', buckets, differing, updates: this.bucketState(buckets, differing) }
+        const updates = this.bucketState(buckets, differing)
+        // our own record always answers too (see digestSync)
+        if (!updates.some(u => u.peerId.equals(this.components.peerId))) updates.unshift(this.selfUpdate())
+        return { type: 'sync-digest-reply', buckets, differing, updates }
       }
       case 'gossip':
         // one-way news: the ack carries nothing (the sender gossips again next round if need be)
@@ -611,7 +618,9 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   private async digestSync (peer: PeerId, signal: AbortSignal): Promise<void> {
     const buckets = syncBuckets(this.size)
     const timeout = this.syncTimeout
-    const reply = await this.request(peer, { type: 'sync-digest', buckets, digests: this.table.digests(buckets), updates: [] }, timeout, signal)
+    // our own record always rides along (one update): what it announces beside the incarnation —
+    // the view digest health compares, the key count — changes no bucket digest
+    const reply = await this.request(peer, { type: 'sync-digest', buckets, digests: this.table.digests(buckets), updates: [this.selfUpdate()] }, timeout, signal)
     if (reply.type !== 'sync-digest-reply' || reply.buckets !== buckets) throw new InvalidMessageError(`expected a sync-digest-reply of ${buckets} buckets, got ${reply.type}`)
     const differing = reply.differing ?? []
     if (differing.length === 0) return
@@ -637,7 +646,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
 
   /**
    * One gossip round (memberlist's gossip()): while there is news, send it to `gossipNodes` live
-   * members, connected ones first. Each message takes its own share of the queue, so an update
+   * members, connected ones only while any is. Each message takes its own share of the queue, so an update
    * reaches up to gossipNodes members per round until its transmissions are used up.
    */
   private gossipRound (): void {
@@ -652,7 +661,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     }
   }
 
-  /** up to gossipNodes live members, connected ones first (O(gossipNodes), or O(connections)) */
+  /** up to gossipNodes live members, connected ones only while any is (else one at random) (O(gossipNodes), or O(connections)) */
   private gossipTargets (): MemberRecord[] {
     const want = this.init.gossipNodes
     const connectedPeers = this.components.connectedPeers
@@ -662,9 +671,11 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
         const r = this.table.get(peer)
         if (r?.state === 'alive' && !connected.includes(r)) connected.push(r)
       }
-      const picked = this.shuffle(connected).slice(0, want)
-      if (picked.length < want) picked.push(...this.pickLive(want - picked.length, r => r.state === 'alive' && !picked.includes(r)))
-      return picked
+      // only members already connected while there are any: under a small connection budget,
+      // dialling others for gossip kept more peers in flight than the budget holds (probes and
+      // push-pull still reach every member, and carry the news on to them)
+      if (connected.length > 0) return this.shuffle(connected).slice(0, want)
+      return this.pickLive(1, r => r.state === 'alive')
     }
     const isConnected = this.components.isConnected
     if (isConnected == null) return this.pickLive(want, r => r.state === 'alive')

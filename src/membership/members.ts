@@ -31,6 +31,8 @@ export interface MemberRecord {
   lastHeard: number
   /** when `state` last changed */
   stateSince: number
+  /** when a closed connection last made us probe it out of turn (see SwimCore.hint) */
+  hintedAt?: number
   /** peers that reported it suspect at its current incarnation (Lifeguard's confirmations) */
   suspectedBy: Set<string>
 }

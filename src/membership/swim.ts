@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../channel/index.ts'
-import { GOSSIP_CHANNEL_IDLE_TIMEOUT, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { expected, isProgrammerError } from '../tasks/index.ts'
 import { SWIM_REQUESTS, SwimCore, systemClock } from './core.ts'
@@ -230,17 +230,25 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /**
    * The core's transport: one request and its reply over the channel to `peer` (opened, or
-   * reopened after a failure, on demand), within `timeout` for the whole exchange, the dial of a
-   * new channel included. A channel that failed mid-request for any reason but a timeout, an
+   * reopened after a failure, on demand), within `timeout` from when the channel is open; the dial
+   * of a new channel has MEMBERSHIP_DIAL_TIMEOUT (or `timeout`, if longer) of its own. A channel that failed mid-request for any reason but a timeout, an
    * abort or a malformed reply (its connection was closed or reset) is reopened once within the
    * time left.
    */
   private async request (peer: PeerId, message: MembershipMessage, options: SwimRequestOptions): Promise<SwimReply> {
-    const begin = Date.now()
+    let begin = Date.now()
     const release = this.components.connections?.acquire(peer)
     try {
       for (let attempt = 0; ; attempt++) {
-        const channel = this.channels.get(peer) ?? await this.reopen(peer, begin, options, attempt > 0)
+        let channel = this.channels.get(peer)
+        if (channel == null) {
+          // under a connection budget most members are not connected: the dial (TCP, Noise,
+          // Yamux) gets a deadline of its own, and the exchange's timeout starts once the channel
+          // is open — a dial slower than a probe timeout is not a missed ack
+          const dialing = { ...options, timeout: Math.max(options.timeout, MEMBERSHIP_DIAL_TIMEOUT) }
+          channel = await this.reopen(peer, begin, dialing, attempt > 0)
+          if (attempt === 0) begin = Date.now()
+        }
         try {
           return await channel.request(message, { signal: options.signal, timeout: Math.max(1, options.timeout - (Date.now() - begin)), onSent: options.onSent })
         } catch (err) {

@@ -94,15 +94,16 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     expect(ta.size).to.equal(42)
     expect([...ta.entries()].sort(), 'the same members, states and incarnations on both sides').to.deep.equal([...tb.entries()].sort())
 
-    // identical tables: one digest request, an empty reply, nothing else
+    // identical tables: one digest request and a reply carrying no bucket, only each side's own
+    // record (its view digest and key count change no bucket digest), nothing else
     net.log.length = 0
     await net.run(b.pushPull(ida))
     expect(syncs()).to.deep.equal(['sync-digest'])
     net.log.splice(0, net.log.length, ...net.log.filter(m => m.request.type === 'sync-digest'))
-    expect(net.log[0]?.request.updates).to.have.length(0)
+    expect(net.log[0]?.request.updates.map(u => u.peerId.toString())).to.deep.equal([idb.toString()])
     expect(net.log[0]?.reply?.type).to.equal('sync-digest-reply')
     expect(net.log[0]?.reply?.differing).to.deep.equal([])
-    expect(net.log[0]?.reply?.updates).to.have.length(0)
+    expect(net.log[0]?.reply?.updates.map(u => u.peerId.toString())).to.deep.equal([ida.toString()])
     expect(view(a).length).to.equal(view(b).length)
   })
 
