@@ -4,6 +4,7 @@ import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
+import { deadEverywhere, holders } from '../utils/net-state.ts'
 import type { Peer } from '../../src/peer.ts'
 import type { Testnet } from '../../src/testnet/index.ts'
 
@@ -11,23 +12,6 @@ const enc = new TextEncoder()
 const dec = new TextDecoder()
 
 /** peers among `peers` (started) whose own store holds `key` with a live value */
-async function holders (peers: Peer[], key: string): Promise<Peer[]> {
-  const out: Peer[] = []
-  for (const p of peers) {
-    if (!p.isStarted) continue
-    const state = await p.localState(key)
-    if (state != null && state.siblings.some(s => !s.deleted)) out.push(p)
-  }
-  return out
-}
-
-async function deadEverywhere (observers: Peer[], subject: Peer): Promise<boolean> {
-  for (const o of observers) {
-    const seen = (await o.peers()).find(p => p.peerId === subject.peerId.toString())
-    if (seen?.state !== 'dead') return false
-  }
-  return true
-}
 
 const eventuallyHere = async (fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> => { await eventually(fn, what, ms, 100) }
 

@@ -3,6 +3,7 @@ import { createTestnet } from '../../../src/testnet/index.ts'
 import { useCleanup } from '../../utils/cleanup.ts'
 import { eventually } from '../../utils/eventually.ts'
 import { expect } from '../../utils/expect.ts'
+import { deadEverywhere, holders } from '../../utils/net-state.ts'
 import type { Peer } from '../../../src/peer.ts'
 
 const enc = new TextEncoder()
@@ -12,23 +13,6 @@ const KEYS = Array.from({ length: 24 }, (_, i) => `scope-${i}`)
 const MAX_PARTNERS = 2 * DEFAULT_N
 
 const within = async (fn: () => Promise<boolean> | boolean, what: string, ms = 180_000): Promise<void> => { await eventually(async () => fn(), what, ms, 200) }
-
-async function holders (peers: Peer[], key: string): Promise<Peer[]> {
-  const out: Peer[] = []
-  for (const p of peers) {
-    const state = await p.localState(key)
-    if (state != null && state.siblings.some(s => !s.deleted)) out.push(p)
-  }
-  return out
-}
-
-async function deadEverywhere (observers: Peer[], subject: Peer): Promise<boolean> {
-  for (const o of observers) {
-    const seen = (await o.peers()).find(p => p.peerId === subject.peerId.toString())
-    if (seen?.state !== 'dead') return false
-  }
-  return true
-}
 
 /** Rounds each peer ran to the end so far (the sweeps' and nothing else: plain rounds are an hour apart). */
 function roundsOf (peers: Peer[]): Map<string, number> {
