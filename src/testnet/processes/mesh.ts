@@ -3,6 +3,7 @@
  * as an alive member, polled through their APIs.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AbortError } from '@libp2p/interface'
 import { TestnetError } from '../../errors.ts'
 import { pollUntil } from '../../util/index.ts'
@@ -38,6 +39,12 @@ export async function waitForMesh (init: MeshWaitInit): Promise<void> {
   // daemons polled every second were 100 HTTP answers a second on a machine already saturated)
   const interval = Math.max(200, 25 * total)
   const deadline = Date.now() + init.timeout
+  // the join phase begins with nobody counted, and lasts at least one interval: a caller told
+  // "joining" can still abandon the start-up before the net is declared ready (a 3-peer net
+  // formed while it started was otherwise ready within the same poll)
+  lastSettled = 0
+  init.onSettled?.(0, total)
+  await sleep(interval, undefined, { signal }).catch(() => {})
   await pollUntil(async () => {
     throwIfAborted(signal)
     const settled = (await Promise.all(peers.map(async p => {
