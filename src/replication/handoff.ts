@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { siblingSetsEqual } from '../clock/index.ts'
 import { DEFAULT_N, HANDOFF_INTERVAL, HANDOFF_MARGIN, TOMBSTONE_GRACE } from '../constants.ts'
-import { PlacementTable, keyId, placedPreferenceList } from '../routing/index.ts'
+import { PlacementTable, keyId, placedPreferenceList, viewFingerprint } from '../routing/index.ts'
 import { RepeatingTask } from '../tasks/index.ts'
 import { deleteIfUnchanged } from './local-store.ts'
 import { expectOk } from './rpc/index.ts'
@@ -169,7 +169,7 @@ export class Handoff implements Startable {
     // The view's fingerprint costs O(members): built only after a membership change
     let full = false
     if (this.dirty) {
-      const view = this.components.members.notLeft().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(',')
+      const view = viewFingerprint(this.components.members.notLeft().filter(m => m.state === 'alive' || m.state === 'suspect'))
       full = view !== this.fullPassView
       if (full) this.fullPassView = view
     }

@@ -14,5 +14,5 @@ export { PlacementTable, memberPositions, placedPreferenceList, positionCount, p
 export type { PlacedMember } from './positions.ts'
 export { neighbourhood } from './neighbourhood.ts'
 export type { Neighbour } from './neighbourhood.ts'
-export { Placement } from './placement.ts'
+export { Placement, viewFingerprint } from './placement.ts'
 export type { PlacedPeer, PlacementComponents, PlacementOptions, PreferenceListOptions } from './placement.ts'

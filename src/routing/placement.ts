@@ -48,6 +48,15 @@ export interface PlacementComponents {
   syncView?(peers: PeerId[], options: AbortOptions): Promise<void>
 }
 
+/**
+ * The part of a member view placement ranks — ids, capacities and zones — as one string: two views
+ * with the same fingerprint place every key alike (O(members log members): build it only when the
+ * view may have changed).
+ */
+export function viewFingerprint (members: Iterable<{ peerId: PeerId, capacity?: number, zone?: string }>): string {
+  return [...members].map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(',')
+}
+
 /** Options of a placement lookup. */
 export interface PlacementOptions extends AbortOptions {
   /** longest wait on a Kademlia lookup before the view decides. @default PLACEMENT_LOOKUP_TIMEOUT */

@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_QUIET_ROUNDS, DEFAULT_N } from '../../constants.ts'
+import { viewFingerprint } from '../../routing/index.ts'
 import { RepeatingTask, expected } from '../../tasks/index.ts'
 import { mergeIntoLocal } from '../local-store.ts'
 import { expectOk } from '../rpc/index.ts'
@@ -144,7 +145,7 @@ export class AntiEntropy implements Startable {
       homesOf: key => this.components.placement.fromView(key, this.n).map(p => p.peerId.toString()),
       // placement ranks `members.list()`: its ids, capacities and zones are the view's fingerprint,
       // built only when membership's version moved (O(members) per membership change, not per round)
-      viewFingerprint: () => this.components.members.list().map(m => `${m.peerId.toString()}:${m.capacity ?? 1}:${m.zone ?? ''}`).sort().join(','),
+      viewFingerprint: () => viewFingerprint(this.components.members.list()),
       viewVersion: () => this.components.members.version
     })
   }

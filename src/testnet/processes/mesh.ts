@@ -34,7 +34,6 @@ export async function waitForMesh (init: MeshWaitInit): Promise<void> {
   const { peers, signal } = init
   const total = peers.length
   const ids = peers.map(p => p.peerId)
-  let lastSettled = -1
   // every daemon answers a status line per poll: keep that a small share of a big net's work (100
   // daemons polled every second were 100 HTTP answers a second on a machine already saturated)
   const interval = Math.max(200, 25 * total)
@@ -42,7 +41,7 @@ export async function waitForMesh (init: MeshWaitInit): Promise<void> {
   // the join phase begins with nobody counted, and lasts at least one interval: a caller told
   // "joining" can still abandon the start-up before the net is declared ready (a 3-peer net
   // formed while it started was otherwise ready within the same poll)
-  lastSettled = 0
+  let lastSettled = 0
   init.onSettled?.(0, total)
   await sleep(interval, undefined, { signal }).catch(() => {})
   await pollUntil(async () => {
