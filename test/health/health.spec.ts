@@ -39,7 +39,9 @@ describe('health: replication safety over a real 4-peer test net', function () {
     const peers = net.peers
 
     // healthy: each key is counted once, by its first live home replica, with N confirmed copies
-    await within(() => peers.every(p => p.health.report().verdict === 'healthy'), 'every peer healthy')
+    // (a put is answered after W = 2 copies: the third lands a moment later, and until it reaches
+    // a key's first home replica nobody counts the key as primary)
+    await within(() => peers.every(p => p.health.report().verdict === 'healthy') && sum(peers, r => r.keys.primary) === KEYS.length, 'every peer healthy, every key counted once')
     expect(sum(peers, r => r.keys.primary)).to.equal(KEYS.length)
     expect(sum(peers, r => r.keys.underReplicated)).to.equal(0)
     for (const p of peers) {
