@@ -35,7 +35,7 @@ const FLOORS = [
   ['src/daemon.ts', 'src/client'],
   ['src/api'],
   ['src/peer.ts'],
-  ['src/health'],
+  ['src/health', 'src/limits'],
   ['src/config.ts', 'src/join'],
   ['src/connections'],
   ['src/replication'],

@@ -14,6 +14,7 @@ import { deprecatedKeys, readBootstrapFile, resolveDaemonConfig } from './config
 import { DATADIR_FILES, PROFILES, ROSTER_FILE_POLL_INTERVAL, SHUTDOWN_TIMEOUT } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError } from './errors.ts'
+import { limitsReport } from './limits/index.ts'
 import { createPeer } from './peer.ts'
 import { dearmourRoster } from './roster/index.ts'
 import { encryptionKeyWarnings, resolveEncryptionKey } from './storage/index.ts'
@@ -154,7 +155,7 @@ export class Daemon {
       await this.peer.start()
       this.watchRoster(this.peer)
 
-      this.api = createApiServer({ peer: this.peer, tokens, faults: this.init.faultInjection === true ? this.peer : undefined })
+      this.api = createApiServer({ peer: this.peer, tokens, faults: this.init.faultInjection === true ? this.peer : undefined, limitsReport: limitsReport(config) })
       let url: string
       try {
         url = await this.api.listen({ host: config.apiHost, port: config.apiPort })

@@ -39,6 +39,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/status': { permission: 'read' },
   'GET /v1/peers': { permission: 'read' },
   'GET /v1/ring': { permission: 'read' },
+  'GET /v1/limits': { permission: 'read' },
   'GET /v1/kv/:key': { permission: 'read', keyed: true },
   'PUT /v1/kv/:key': { permission: 'write', keyed: true },
   'DELETE /v1/kv/:key': { permission: 'write', keyed: true },

@@ -16,6 +16,7 @@ import { clientErrorHandler, errorJson, frameworkErrors, resolveApiLimits } from
 import { faultRoutes } from './routes/faults.ts'
 import { healthRoutes } from './routes/health.ts'
 import { kvRoutes } from './routes/kv.ts'
+import { limitsRoutes } from './routes/limits.ts'
 import { locateRoutes } from './routes/locate.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { peersRoutes } from './routes/peers.ts'
@@ -26,6 +27,7 @@ import type { ApiTokensInit } from './auth.ts'
 import type { ApiLimits } from './edges.ts'
 import type { FaultTarget } from './routes/faults.ts'
 import type { ApiContext, ApiPeer } from './types.ts'
+import type { LimitsJson } from '../limits/index.ts'
 import type { FastifyInstance } from 'fastify'
 
 export { isLoopbackHost, ROUTE_PERMISSIONS } from './auth.ts'
@@ -49,6 +51,8 @@ export interface ApiServerInit {
   faults?: FaultTarget
   /** timeouts and connection limits on clients. @default the `API_SERVER_*` constants */
   limits?: Partial<ApiLimits>
+  /** every limit the daemon runs with, served at `/v1/limits`. @default undefined (404) */
+  limitsReport?: LimitsJson
 }
 
 /** Builds the API server without listening, so tests can `inject()` requests. */
@@ -78,7 +82,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
     clientErrorHandler: clientErrorHandler(limits)
   })
   app.server.maxConnections = limits.maxConnections
-  const ctx: ApiContext = { peer: init.peer, traffic: new Traffic() }
+  const ctx: ApiContext = { peer: init.peer, traffic: new Traffic(), limits: init.limitsReport }
   // values are raw bytes whatever their content type claims
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
@@ -110,6 +114,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   peersRoutes(app, ctx)
   kvRoutes(app, ctx)
   locateRoutes(app, ctx)
+  limitsRoutes(app, ctx)
   metricsRoutes(app, ctx)
   if (init.faults != null) faultRoutes(app, init.faults)
   return app

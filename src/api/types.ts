@@ -5,6 +5,7 @@
 
 import type { Traffic } from './traffic.ts'
 import type { HealthEvents, HealthReport, MemberEvent } from '../health/index.ts'
+import type { LimitsJson } from '../limits/index.ts'
 import type { GetResult, KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -39,4 +40,6 @@ export interface ApiContext {
   peer: ApiPeer
   /** the kv API's recent traffic, for the status page */
   traffic?: Traffic
+  /** the limits in force, served at `/v1/limits` (a daemon has them; stand-ins may not) */
+  limits?: LimitsJson
 }

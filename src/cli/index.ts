@@ -211,6 +211,11 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .addOption(json())
     .action(run(async ctx => (await import('./commands/ring.ts')).ringCommand(ctx))))
 
+  usageHint(program.command('limits')
+    .description('list every limit the daemon runs with (connections, streams, frames, quotas, API timeouts) and the worst-case memory each implies')
+    .addOption(json())
+    .action(run(async ctx => (await import('./commands/limits.ts')).limitsCommand(ctx))))
+
   const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(settingArg(name) ?? Number)
 
   usageHint(program.command('put')

@@ -10,10 +10,11 @@ import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, EVENTS_IDLE_TIMEOUT, TRACE_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, knownPeersShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
+import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, knownPeersShape, limitsShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
 import type { HealthJson } from './types.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
+import type { LimitsJson } from '../limits/index.ts'
 import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { KeyLocation } from '../replication/index.ts'
@@ -60,6 +61,8 @@ export interface Client {
   peers(options?: AbortOptions): Promise<KnownPeer[]>
   /** every member's zone, capacity, expected share and keys held (`GET /v1/ring`) */
   ring(options?: AbortOptions): Promise<RingMember[]>
+  /** every limit the daemon runs with and its worst-case memory (`GET /v1/limits`) */
+  limits(options?: AbortOptions): Promise<LimitsJson>
   /** one or more live siblings; NotFoundError when there is none */
   get(key: string, options?: ClientReadOptions): Promise<GetJson>
   put(key: string, value: Uint8Array, options?: ClientWriteOptions): Promise<WriteJson>
@@ -129,6 +132,10 @@ export class HttpClient implements Client {
 
   async ring (options: AbortOptions = {}): Promise<RingMember[]> {
     return this.request('GET', '/v1/ring', ringShape, options, this.timeout ?? API_STATUS_TIMEOUT)
+  }
+
+  async limits (options: AbortOptions = {}): Promise<LimitsJson> {
+    return this.request('GET', '/v1/limits', limitsShape, options, this.timeout ?? API_STATUS_TIMEOUT)
   }
 
   async get (key: string, options: ClientReadOptions = {}): Promise<GetJson> {

@@ -8,6 +8,7 @@
 
 import type { HealthJson, HealthNote, HealthReason } from './types.ts'
 import type { GetJson, WriteJson } from '../api/index.ts'
+import type { LimitJson, LimitsJson } from '../limits/index.ts'
 import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
 import type { KeyLocation, LocatedCopy, LocatedPeer } from '../replication/index.ts'
@@ -100,6 +101,20 @@ export const peerStatusShape: Shape<PeerStatus> = object<PeerStatus>({
   dataDir: optional(string),
   admission: optional(object<NonNullable<PeerStatus['admission']>>({ mode: oneOf('open', 'roster'), network: optional(string), sequence: optional(string), members: optional(number) })),
   placement: optional(object<NonNullable<PeerStatus['placement']>>({ capacity: number, zone: optional(string), share: number, n: number }))
+})
+
+/** `GET /v1/limits` */
+export const limitsShape: Shape<LimitsJson> = object<LimitsJson>({
+  limits: arrayOf(object<LimitJson>({
+    scope: oneOf('network', 'connection', 'stream', 'kv', 'membership', 'storage', 'api'),
+    name: string,
+    value: number,
+    unit: oneOf('count', 'bytes', 'ms', 'per second'),
+    source: string,
+    worstCaseBytes: optional(number),
+    worstCase: optional(string)
+  })),
+  worstCaseBytes: number
 })
 
 /** `GET /v1/ring` */

@@ -1,0 +1,26 @@
+import { SETTINGS } from '../../src/config.ts'
+import { limitsReport } from '../../src/limits/index.ts'
+import { expect } from '../utils/expect.ts'
+
+describe('limits: the report of what a daemon bounds', () => {
+  it('names a setting or a constant for every row, and each setting is a config.json key', () => {
+    const report = limitsReport({ maxConnections: 64 })
+    expect(report.limits.length).to.be.greaterThan(10)
+    for (const limit of report.limits) {
+      if (limit.source.startsWith('constant ')) continue
+      expect(Object.keys(SETTINGS), `${limit.name}: set by ${limit.source}`).to.include(limit.source)
+    }
+  })
+
+  it('sums the rows into the worst case, and the worst case follows the settings', () => {
+    const small = limitsReport({ maxConnections: 8 })
+    const large = limitsReport({ maxConnections: 512 })
+    for (const report of [small, large]) {
+      expect(report.worstCaseBytes).to.equal(report.limits.reduce((sum, l) => sum + (l.worstCaseBytes ?? 0), 0))
+    }
+    expect(large.worstCaseBytes).to.be.greaterThan(small.worstCaseBytes)
+    const row = (r: typeof small): number => r.limits.find(l => l.name === 'connections in total')?.value ?? -1
+    expect(row(small)).to.equal(8)
+    expect(row(large)).to.equal(512)
+  })
+})
