@@ -29,9 +29,11 @@ export class FrameReader {
 
   constructor (stream: Stream, init: FrameReaderInit) {
     this.init = init
-    // a whole frame may sit in the read buffer before it is decoded
+    // a whole frame may sit in the read buffer before it is decoded, and so it may in the byte
+    // stream under lpStream, whose own buffer stops at 4 MiB unless told otherwise: a frame larger
+    // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
-    this.lp = lpStream(stream, { maxDataLength: init.maxFrame })
+    this.lp = lpStream(stream, { maxDataLength: init.maxFrame, maxBufferSize: 2 * init.maxFrame })
     setMaxListeners(Infinity, this.idle.signal)
     this.timer = setTimeout(() => { this.idle.abort() }, init.idleTimeout)
   }

@@ -79,9 +79,11 @@ export class RequestChannel<Req, Res> {
     this.stream = stream
     this.init = init
     this.maxId = init.maxId ?? Number.MAX_SAFE_INTEGER
-    // a whole frame may sit in the read buffer before it is decoded
+    // a whole frame may sit in the read buffer before it is decoded, and so it may in the byte
+    // stream under lpStream, whose own buffer stops at 4 MiB unless told otherwise: a frame larger
+    // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
-    this.lp = lpStream(stream, { maxDataLength: init.maxFrame })
+    this.lp = lpStream(stream, { maxDataLength: init.maxFrame, maxBufferSize: 2 * init.maxFrame })
     const idleTimeout = init.idleTimeout
     if (idleTimeout != null) {
       this.idle = setTimeout(() => {
