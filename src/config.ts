@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -107,6 +107,23 @@ export interface PeerInit {
    * @default DEFAULT_MAX_CONNECTIONS (64)
    */
   maxConnections?: number
+
+  /**
+   * Most bytes of kv and membership frames still arriving from one peer, over all its streams and
+   * connections: a stream whose next chunk would take the peer past it is reset (issue #19). At
+   * least the largest kv frame (MAX_KV_MESSAGE_BYTES) plus 1 MiB, and at most `frameMemoryTotal`.
+   *
+   * @default DEFAULT_FRAME_MEMORY_PER_PEER (80 MiB)
+   */
+  frameMemoryPerPeer?: number
+
+  /**
+   * Most bytes of frames still arriving from all peers together: what every peer at once can make
+   * this one hold in partly received frames.
+   *
+   * @default DEFAULT_FRAME_MEMORY_TOTAL (320 MiB)
+   */
+  frameMemoryTotal?: number
 
   /**
    * How long one dial of one bootstrap peer may take.
@@ -256,7 +273,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** `PeerInit` with every default applied and every address parsed. */
 export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
@@ -284,6 +301,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     open: init.open ?? false,
     allow,
     maxConnections: maxConnections(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 'maxConnections'),
+    frameMemoryPerPeer: frameMemory(init.frameMemoryPerPeer ?? DEFAULT_FRAME_MEMORY_PER_PEER, 'frameMemoryPerPeer'),
+    frameMemoryTotal: frameMemory(init.frameMemoryTotal ?? DEFAULT_FRAME_MEMORY_TOTAL, 'frameMemoryTotal'),
     dialTimeout: positiveInt(init.dialTimeout ?? BOOTSTRAP_DIAL_TIMEOUT, 'dialTimeout'),
     dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
     bootstrapRetryMin: positiveInt(init.bootstrapRetryMin ?? BOOTSTRAP_RETRY_MIN, 'bootstrapRetryMin'),
@@ -296,6 +315,9 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace'),
     capacity: capacity(init.capacity ?? DEFAULT_CAPACITY, 'capacity'),
     zone: zone(init.zone, 'zone')
+  }
+  if (config.frameMemoryTotal < config.frameMemoryPerPeer) {
+    throw new InvalidConfigurationError(`frameMemoryTotal (${config.frameMemoryTotal}) must be ≥ frameMemoryPerPeer (${config.frameMemoryPerPeer})`)
   }
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)
@@ -326,6 +348,10 @@ export interface DaemonConfig {
   allow: string[]
   /** most connections kept open (see `PeerInit.maxConnections`). @default DEFAULT_MAX_CONNECTIONS (64) */
   maxConnections: number
+  /** most bytes of frames still arriving from one peer (see `PeerInit.frameMemoryPerPeer`). @default DEFAULT_FRAME_MEMORY_PER_PEER (80 MiB) */
+  frameMemoryPerPeer: number
+  /** most bytes of frames still arriving from all peers (see `PeerInit.frameMemoryTotal`). @default DEFAULT_FRAME_MEMORY_TOTAL (320 MiB) */
+  frameMemoryTotal: number
   /** Kademlia self-lookup interval in ms. @default QUERY_SELF_INTERVAL (300_000) */
   dhtRefreshInterval: number
   /** replicas per key. @default DEFAULT_N (3) */
@@ -525,6 +551,8 @@ export const SETTINGS: Settings = {
   apiPort: integerSetting(DEFAULT_API_PORT, 0, 65535, { help: 'API port, 0 = any free port', flag: { name: 'api-port', arg: '<port>' } }, 'a port number 0–65535 (0 = any free port)'),
   allow: stringListSetting([], { help: 'address ranges exempt from the inbound connection rate limit (e.g. `/ip4/10.0.0.0/ipcidr/8`)', flag: { name: 'allow', arg: '<multiaddr>', repeatable: true } }, true),
   maxConnections: integerSetting(DEFAULT_MAX_CONNECTIONS, MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, { help: 'most libp2p connections kept open: the XOR neighbourhood is kept, others are opened on demand and closed when idle (libp2p refuses inbound connections at this count)', flag: { name: 'max-connections', arg: '<n>' } }),
+  frameMemoryPerPeer: integerSetting(DEFAULT_FRAME_MEMORY_PER_PEER, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of kv and membership frames still arriving from one peer, over all its streams: a stream that would take it past this is reset (at most frameMemoryTotal)', defaultNote: '80 MiB', flag: { name: 'frame-memory-per-peer', arg: '<bytes>' } }),
+  frameMemoryTotal: integerSetting(DEFAULT_FRAME_MEMORY_TOTAL, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of frames still arriving from all peers together', defaultNote: '320 MiB', flag: { name: 'frame-memory-total', arg: '<bytes>' } }),
   dhtRefreshInterval: integerSetting(QUERY_SELF_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'Kademlia self-lookup interval in ms', defaultNote: '5 min', flag: { name: 'dht-refresh-interval', arg: '<ms>' } }),
   n: integerSetting(DEFAULT_N, 1, MAX_N, { help: 'replicas per key, for requests that do not say (put/get/delete --n)' }),
   r: integerSetting(DEFAULT_R, 1, MAX_N, { help: 'read quorum, at most n (get/delete --r)' }),
@@ -665,6 +693,14 @@ export function parseMultiaddr (addr: string, where: string): Multiaddr {
   } catch (err) {
     throw new InvalidMultiaddrError(`${where}: "${addr}" is not a valid multiaddr (${(err as Error).message}); expected e.g. /ip4/192.0.2.1/tcp/4700/p2p/12D3KooW…`)
   }
+}
+
+/** An inbound budget in bytes: a whole number of at least MIN_FRAME_MEMORY. */
+function frameMemory (value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < MIN_FRAME_MEMORY) {
+    throw invalid(key, `a whole number of bytes of at least ${MIN_FRAME_MEMORY} (the largest kv frame and 1 MiB)`, value)
+  }
+  return value
 }
 
 /** A connection budget: a whole number from MIN_MAX_CONNECTIONS to MAX_MAX_CONNECTIONS. */

@@ -441,6 +441,16 @@ export const DEFAULT_MAX_CONNECTIONS = 64
 export const MIN_MAX_CONNECTIONS = 2
 /** Largest connection budget (libp2p's own default cap is 300). */
 export const MAX_MAX_CONNECTIONS = 10_000
+
+/**
+ * Inbound budget (issue #19): most bytes of kv and membership frames still arriving from one peer,
+ * over all its streams and connections (`frameMemoryPerPeer`). The largest kv frame must fit.
+ */
+export const DEFAULT_FRAME_MEMORY_PER_PEER = 80 * 1024 * 1024
+/** Most bytes of frames still arriving from all peers together (`frameMemoryTotal`): four peers' shares. */
+export const DEFAULT_FRAME_MEMORY_TOTAL = 4 * DEFAULT_FRAME_MEMORY_PER_PEER
+/** Smallest inbound budget: the largest kv frame and 1 MiB of what follows it. */
+export const MIN_FRAME_MEMORY = MAX_KV_MESSAGE_BYTES + 1024 * 1024
 /**
  * The budget trims idle connections down to this fraction of `maxConnections` (its low
  * watermark), so that inbound connections (a SWIM probe among them) find room below libp2p's cap.

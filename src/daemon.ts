@@ -129,6 +129,8 @@ export class Daemon {
         swarmKey,
         allow: config.allow,
         maxConnections: config.maxConnections,
+        frameMemoryPerPeer: config.frameMemoryPerPeer,
+        frameMemoryTotal: config.frameMemoryTotal,
         dhtRefreshInterval: config.dhtRefreshInterval,
         n: config.n,
         r: config.r,

@@ -17,6 +17,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
+import { InboundBudget } from './channel/index.ts'
 import { contextSize, liveSiblings } from './clock/index.ts'
 import { resolvePeerConfig } from './config.ts'
 import { ConnectionBudget } from './connections/index.ts'
@@ -182,6 +183,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   private readonly gate: PartitionGate
   /** who belongs: the roster in force, and the checks built on it */
   readonly admission: Admission
+  /** the bytes of kv and membership frames still arriving, per peer and in total (issue #19) */
+  readonly inboundBudget: InboundBudget
   private readonly rosterGossip: RosterGossip
   /** this peer's Prometheus registry and metric families (`/metrics`), libp2p's own included */
   readonly metrics: PeerMetrics
@@ -221,7 +224,9 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       placement: { table: () => this.placement.table() },
       metrics: this.metrics
     }, { maxConnections: config.maxConnections, n: config.n })
-    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections }, {
+    // the bytes of frames still arriving, per peer and in total: one budget for kv and membership
+    const inboundBudget = this.inboundBudget = new InboundBudget({ total: config.frameMemoryTotal, perPeer: config.frameMemoryPerPeer })
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget }, {
       ...config.gossip,
       capacity: config.capacity,
       zone: config.zone,
@@ -265,7 +270,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.metrics.memberTransitions.inc({ from: evt.detail.previous ?? 'none', to: evt.detail.record.state })
       this.safeDispatchEvent('member:update', { detail: evt.detail })
     })
-    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections }, {
+    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget }, {
       // the dispatch map; requests only arrive after start(), when the parts below exist
       handlers: replicaHandlers({
         logger,

@@ -1,6 +1,7 @@
 import { lpStream } from '@libp2p/utils'
 import { setMaxListeners } from 'main-event'
-import type { Stream } from '@libp2p/interface'
+import type { InboundBudget, BudgetWatch } from './inbound-budget.ts'
+import type { PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -14,6 +15,8 @@ export interface FrameReaderInit {
   idleError(): Error
   /** the owner is stopping (it aborts its streams itself): a read then fails with the stream's own error */
   shutdown: AbortSignal
+  /** where the bytes of frames still arriving count, with the peer they come from. @default not counted */
+  budget?: { budget: InboundBudget, peer: PeerId }
 }
 
 /**
@@ -26,9 +29,12 @@ export class FrameReader {
   private readonly init: FrameReaderInit
   private readonly idle = new AbortController()
   private readonly timer: ReturnType<typeof setTimeout>
+  private readonly watch?: BudgetWatch
 
   constructor (stream: Stream, init: FrameReaderInit) {
     this.init = init
+    // before lpStream listens, so that no chunk goes uncounted
+    this.watch = init.budget?.budget.watch(stream, init.budget.peer)
     // a whole frame may sit in the read buffer before it is decoded, and so it may in the byte
     // stream under lpStream, whose own buffer stops at 4 MiB unless told otherwise: a frame larger
     // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
@@ -48,11 +54,13 @@ export class FrameReader {
       throw err
     }
     this.timer.refresh()
+    this.watch?.consumed(frame.byteLength)
     return frame
   }
 
   /** Stops the idle timer (the stream is the owner's to close). */
   close (): void {
     clearTimeout(this.timer)
+    this.watch?.close()
   }
 }

@@ -1,5 +1,6 @@
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import type { BudgetWatch, InboundBudget } from './inbound-budget.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -36,6 +37,8 @@ export interface RequestChannelInit<Req, Res> {
    * @default true
    */
   rejectUnknownIds?: boolean
+  /** where the bytes of responses still arriving count. @default not counted */
+  budget?: InboundBudget
 }
 
 /** Options of one request. */
@@ -73,11 +76,14 @@ export class RequestChannel<Req, Res> {
   /** ids wrapped at least once: any id may then be a late reply */
   private wrapped = false
   private failure?: Error
+  private readonly watch?: BudgetWatch
 
   constructor (peer: PeerId, stream: Stream, init: RequestChannelInit<Req, Res>) {
     this.peer = peer
     this.stream = stream
     this.init = init
+    // before lpStream listens, so that no chunk goes uncounted
+    this.watch = init.budget?.watch(stream, peer)
     this.maxId = init.maxId ?? Number.MAX_SAFE_INTEGER
     // a whole frame may sit in the read buffer before it is decoded, and so it may in the byte
     // stream under lpStream, whose own buffer stops at 4 MiB unless told otherwise: a frame larger
@@ -166,6 +172,7 @@ export class RequestChannel<Req, Res> {
     try {
       for (;;) {
         const frame = await this.lp.read()
+        this.watch?.consumed(frame.byteLength)
         const { id, response } = this.init.decode(frame)
         // id 0 from a peer answering one exchange per stream: the oldest request is the one it read
         const key = id === 0 && this.init.zeroIsOldest === true ? this.pending.keys().next().value : id
@@ -194,6 +201,7 @@ export class RequestChannel<Req, Res> {
 
   private fail (err: Error): void {
     clearTimeout(this.idle)
+    this.watch?.close()
     this.failure ??= err
     for (const waiter of this.pending.values()) waiter.reject(this.failure)
     this.pending.clear()

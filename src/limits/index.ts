@@ -44,7 +44,7 @@ export interface LimitsJson {
 }
 
 /** The settings the limits come from: the daemon's (see `DaemonConfig`). */
-export type LimitsConfig = Pick<DaemonConfig, 'maxConnections'>
+export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'>
 
 /** Streams per connection a protocol accepts (`maxInboundStreams` of its handler). */
 export const KV_STREAMS_PER_CONNECTION = 8
@@ -63,27 +63,28 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
   const membershipStreamBuffer = 2 * MEMBERSHIP_MAX_FRAME
   const limits: LimitJson[] = [
     { scope: 'network', name: 'connections in total', value: conns, unit: 'count', source: 'maxConnections' },
+    { scope: 'kv', name: 'kv streams per connection', value: KV_STREAMS_PER_CONNECTION, unit: 'count', source: 'constant KV_STREAMS_PER_CONNECTION' },
     {
-      scope: 'kv',
-      name: 'kv streams per connection',
-      value: KV_STREAMS_PER_CONNECTION,
-      unit: 'count',
-      source: 'constant KV_STREAMS_PER_CONNECTION',
-      worstCaseBytes: conns * KV_STREAMS_PER_CONNECTION * kvStreamBuffer,
-      worstCase: `${conns} connections × ${KV_STREAMS_PER_CONNECTION} kv streams × ${mib(kvStreamBuffer)} read buffer (2 × the largest kv frame)`
+      scope: 'network',
+      name: 'frames still arriving, from one peer',
+      value: config.frameMemoryPerPeer,
+      unit: 'bytes',
+      source: 'frameMemoryPerPeer'
+    },
+    {
+      scope: 'network',
+      name: 'frames still arriving, from all peers',
+      value: config.frameMemoryTotal,
+      unit: 'bytes',
+      source: 'frameMemoryTotal',
+      worstCaseBytes: config.frameMemoryTotal,
+      worstCase: `kv and membership frames in progress on every stream of every connection together; without this budget ${conns} connections × (${KV_STREAMS_PER_CONNECTION} kv streams × ${mib(kvStreamBuffer)} + ${MEMBERSHIP_STREAMS_PER_CONNECTION} membership streams × ${mib(membershipStreamBuffer)}) = ${gib(conns * (KV_STREAMS_PER_CONNECTION * kvStreamBuffer + MEMBERSHIP_STREAMS_PER_CONNECTION * membershipStreamBuffer))}`
     },
     { scope: 'kv', name: 'largest kv frame', value: MAX_KV_MESSAGE_BYTES, unit: 'bytes', source: 'constant MAX_KV_MESSAGE_BYTES' },
     { scope: 'kv', name: 'kv requests in flight per stream', value: KV_MAX_IN_FLIGHT, unit: 'count', source: 'constant KV_MAX_IN_FLIGHT' },
     { scope: 'kv', name: 'idle kv stream closed after', value: KV_READ_TIMEOUT, unit: 'ms', source: 'constant KV_READ_TIMEOUT' },
-    {
-      scope: 'membership',
-      name: 'membership streams per connection',
-      value: MEMBERSHIP_STREAMS_PER_CONNECTION,
-      unit: 'count',
-      source: 'constant MEMBERSHIP_STREAMS_PER_CONNECTION',
-      worstCaseBytes: conns * MEMBERSHIP_STREAMS_PER_CONNECTION * membershipStreamBuffer,
-      worstCase: `${conns} connections × ${MEMBERSHIP_STREAMS_PER_CONNECTION} membership streams × ${mib(membershipStreamBuffer)} read buffer`
-    },
+    { scope: 'membership', name: 'membership streams per connection', value: MEMBERSHIP_STREAMS_PER_CONNECTION, unit: 'count', source: 'constant MEMBERSHIP_STREAMS_PER_CONNECTION' },
+    { scope: 'membership', name: 'largest membership frame', value: MEMBERSHIP_MAX_FRAME, unit: 'bytes', source: 'constant MEMBERSHIP_MAX_FRAME' },
     { scope: 'membership', name: 'updates piggybacked per message', value: MAX_PIGGYBACK, unit: 'count', source: 'constant MAX_PIGGYBACK' },
     { scope: 'membership', name: 'piggybacked bytes per message', value: MAX_PIGGYBACK_BYTES, unit: 'bytes', source: 'constant MAX_PIGGYBACK_BYTES' },
     { scope: 'storage', name: 'largest key', value: MAX_KEY_BYTES, unit: 'bytes', source: 'constant MAX_KEY_BYTES' },
@@ -109,6 +110,11 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
     { scope: 'api', name: 'requests per API connection', value: API_SERVER_MAX_REQUESTS_PER_SOCKET, unit: 'count', source: 'constant API_SERVER_MAX_REQUESTS_PER_SOCKET' }
   ]
   return { limits, worstCaseBytes: limits.reduce((sum, l) => sum + (l.worstCaseBytes ?? 0), 0) }
+}
+
+/** `bytes` in GiB, for the worst-case texts: "64.3 GiB". */
+function gib (bytes: number): string {
+  return `${(bytes / (1024 * MiB)).toFixed(1)} GiB`
 }
 
 /** `bytes` in MiB, for the worst-case texts: "128.5 MiB". */

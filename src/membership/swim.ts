@@ -8,6 +8,7 @@ import { expected, isProgrammerError } from '../tasks/index.ts'
 import { SWIM_REQUESTS, SwimCore, systemClock } from './core.ts'
 import type { LiveMember, MembershipEvents, MembershipTraffic, SwimCoreInit, SwimReply, SwimRequestOptions } from './core.ts'
 import type { MemberRecord } from './members.ts'
+import type { InboundBudget } from '../channel/index.ts'
 import type { PeerMetrics } from '../metrics/index.ts'
 import type { MembershipMessage } from '../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -44,6 +45,8 @@ export interface MembershipComponents {
    * naming others is dropped, so a non-member never enters the view. @default everyone
    */
   admission?: { admits(peer: PeerId): boolean }
+  /** where the bytes of frames still arriving count, per peer and in total (issue #19). @default none */
+  inboundBudget?: InboundBudget
   /** where probes, refutations and streams are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'probes' | 'probeDuration' | 'refutations' | 'streamsOpened'>
   /**
@@ -301,7 +304,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       // peer's reply answers the oldest request in flight, and the stream then ends
       maxId: 2 ** 32 - 1,
       zeroIsOldest: true,
-      rejectUnknownIds: false
+      rejectUnknownIds: false,
+      budget: this.components.inboundBudget
     })
     // a channel opened after stop() began would outlive it
     if (!this.running) channel.close(new Error('peer is stopping'))
@@ -328,7 +332,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       maxFrame: MAX_FRAME,
       idleTimeout,
       idleError: () => new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`),
-      shutdown: this.shutdown.signal
+      shutdown: this.shutdown.signal,
+      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
     })
     const lp = reader.lp
     try {

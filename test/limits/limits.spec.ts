@@ -4,7 +4,7 @@ import { expect } from '../utils/expect.ts'
 
 describe('limits: the report of what a daemon bounds', () => {
   it('names a setting or a constant for every row, and each setting is a config.json key', () => {
-    const report = limitsReport({ maxConnections: 64 })
+    const report = limitsReport({ maxConnections: 64, frameMemoryPerPeer: 80 * 2 ** 20, frameMemoryTotal: 320 * 2 ** 20 })
     expect(report.limits.length).to.be.greaterThan(10)
     for (const limit of report.limits) {
       if (limit.source.startsWith('constant ')) continue
@@ -13,8 +13,8 @@ describe('limits: the report of what a daemon bounds', () => {
   })
 
   it('sums the rows into the worst case, and the worst case follows the settings', () => {
-    const small = limitsReport({ maxConnections: 8 })
-    const large = limitsReport({ maxConnections: 512 })
+    const small = limitsReport({ maxConnections: 8, frameMemoryPerPeer: 70 * 2 ** 20, frameMemoryTotal: 100 * 2 ** 20 })
+    const large = limitsReport({ maxConnections: 512, frameMemoryPerPeer: 80 * 2 ** 20, frameMemoryTotal: 1024 * 2 ** 20 })
     for (const report of [small, large]) {
       expect(report.worstCaseBytes).to.equal(report.limits.reduce((sum, l) => sum + (l.worstCaseBytes ?? 0), 0))
     }

@@ -15,6 +15,7 @@ import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encode
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
+import type { InboundBudget } from '../../channel/index.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -45,6 +46,11 @@ export interface KvRpcComponents {
    * that the peer's connection is not trimmed under it. @default none
    */
   connections?: { acquire(peer: PeerId): () => void }
+  /**
+   * Where the bytes of frames still arriving count, per peer and in total: a stream that would
+   * take a peer past its share is reset (issue #19). @default none (each stream bounded by its frame size only)
+   */
+  inboundBudget?: InboundBudget
 }
 
 /** Options of the RPC. */
@@ -181,7 +187,8 @@ export class KvRpc implements Startable {
       },
       describe: request => `a ${request.type} request`,
       maxFrame: this.init.maxMessageBytes,
-      log: this.log
+      log: this.log,
+      budget: this.components.inboundBudget
     })
     // a channel opened after stop() began would outlive it
     if (!this.started) channel.close(new Error('peer is stopping'))
@@ -199,7 +206,8 @@ export class KvRpc implements Startable {
       maxFrame: this.init.maxMessageBytes,
       idleTimeout: this.init.idleTimeout,
       idleError: () => new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`),
-      shutdown: this.shutdown.signal
+      shutdown: this.shutdown.signal,
+      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
     })
     const lp = reader.lp
     try {
