@@ -80,6 +80,7 @@ const ROUTES: RouteCase[] = [
   { name: 'status HEAD', method: 'HEAD', url: '/v1/status', needs: 'read', ok: 200 },
   { name: 'peers', method: 'GET', url: '/v1/peers', needs: 'read', ok: 200 },
   { name: 'ring', method: 'GET', url: '/v1/ring', needs: 'read', ok: 200 },
+  { name: 'limits', method: 'GET', url: '/v1/limits', needs: 'read', ok: 200 },
   { name: 'get in prefix', method: 'GET', url: '/v1/kv/app%2Fx', needs: 'read', inPrefix: true, ok: 200 },
   { name: 'get missing key in prefix', method: 'GET', url: '/v1/kv/app%2Fmissing', needs: 'read', inPrefix: true, ok: 404 },
   { name: 'get outside prefix', method: 'GET', url: '/v1/kv/other', needs: 'read', inPrefix: false, ok: 200 },
@@ -195,7 +196,7 @@ describe('api tokens: every route × role × prefix', () => {
     const creds = await credentials()
     const peer = stubPeer()
     const faults = stubFaults()
-    const app = createApiServer({ peer, faults, tokens: { store } })
+    const app = createApiServer({ peer, faults, tokens: { store }, limitsReport: { limits: [], worstCaseBytes: 0 } })
     // ends the event streams the matrix opened
     cleanup.add(async () => { await app.close() })
     let checked = 0
