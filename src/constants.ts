@@ -218,6 +218,15 @@ export const CLIENT_REQUEST_TIMEOUT = 10 * second
 /** Inbound kv stream: how long a request may take to arrive in full once its first byte did. */
 export const KV_READ_TIMEOUT = 10 * second
 
+/** Streams of `/p2pstore/kv/1.0.0` per connection, each way (the handler's `maxInboundStreams`). */
+export const KV_STREAMS_PER_CONNECTION = 8
+
+/** Streams of `/p2pstore/membership/1.0.0` per connection, each way. */
+export const MEMBERSHIP_STREAMS_PER_CONNECTION = 64
+
+/** Largest membership frame read or written. */
+export const MEMBERSHIP_MAX_FRAME = 4 * 1024 * 1024
+
 /** Most requests one peer may have in flight to us on its kv stream. */
 export const KV_MAX_IN_FLIGHT = 256
 

@@ -10,8 +10,8 @@
 import {
   API_SERVER_HEADERS_TIMEOUT, API_SERVER_IDLE_TIMEOUT, API_SERVER_KEEP_ALIVE_TIMEOUT, API_SERVER_MAX_CONNECTIONS,
   API_SERVER_MAX_HEADER_BYTES, API_SERVER_MAX_REQUESTS_PER_SOCKET, API_SERVER_REQUEST_TIMEOUT, KV_MAX_IN_FLIGHT,
-  KV_READ_TIMEOUT, MAX_CONTEXT_ENTRIES, MAX_KEY_BYTES, MAX_KV_MESSAGE_BYTES, MAX_OBJECT_BYTES, MAX_PIGGYBACK,
-  MAX_PIGGYBACK_BYTES, MAX_SIBLINGS, MAX_VALUE_BYTES
+  KV_READ_TIMEOUT, KV_STREAMS_PER_CONNECTION, MAX_CONTEXT_ENTRIES, MAX_KEY_BYTES, MAX_KV_MESSAGE_BYTES, MAX_OBJECT_BYTES, MAX_PIGGYBACK,
+  MAX_PIGGYBACK_BYTES, MAX_SIBLINGS, MAX_VALUE_BYTES, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION
 } from '../constants.ts'
 import type { DaemonConfig } from '../config.ts'
 
@@ -45,13 +45,6 @@ export interface LimitsJson {
 
 /** The settings the limits come from: the daemon's (see `DaemonConfig`). */
 export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'>
-
-/** Streams per connection a protocol accepts (`maxInboundStreams` of its handler). */
-export const KV_STREAMS_PER_CONNECTION = 8
-/** Membership streams per connection (`maxInboundStreams` of its handler). */
-export const MEMBERSHIP_STREAMS_PER_CONNECTION = 64
-/** Largest membership frame read or written. */
-export const MEMBERSHIP_MAX_FRAME = 4 * 1024 * 1024
 
 const MiB = 1024 * 1024
 

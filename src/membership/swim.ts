@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../channel/index.ts'
-import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { expected, isProgrammerError } from '../tasks/index.ts'
 import { SWIM_REQUESTS, SwimCore, systemClock } from './core.ts'
@@ -56,8 +56,6 @@ export interface MembershipComponents {
    */
   connections?: { acquire(peer: PeerId): () => void }
 }
-
-const MAX_FRAME = 4 * 1024 * 1024
 
 /** A retry's second dial waits this long for a closing connection to be gone. */
 const RETRY_PAUSE = 20
@@ -137,7 +135,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     setMaxListeners(Infinity, this.shutdown.signal)
     await this.components.network.handle(PROTOCOL_MEMBERSHIP, (stream, connection) => {
       void this.serve(stream, connection.remotePeer)
-    }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
+    }, { maxInboundStreams: MEMBERSHIP_STREAMS_PER_CONNECTION, maxOutboundStreams: MEMBERSHIP_STREAMS_PER_CONNECTION })
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.core.start()
   }
@@ -297,7 +295,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         return { id: reply.id ?? 0, response: { reply, bytes: frame.byteLength } }
       },
       describe: message => `a membership ${message.type}`,
-      maxFrame: MAX_FRAME,
+      maxFrame: MEMBERSHIP_MAX_FRAME,
       idleTimeout: this.channelIdleTimeout,
       log: this.log.trace,
       // the wire's uint32; 0 means "one exchange per stream" (version 0.1.0, or a tool): such a
@@ -329,7 +327,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.inbound.add(stream)
     const idleTimeout = 2 * this.channelIdleTimeout
     const reader = new FrameReader(stream, {
-      maxFrame: MAX_FRAME,
+      maxFrame: MEMBERSHIP_MAX_FRAME,
       idleTimeout,
       idleError: () => new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`),
       shutdown: this.shutdown.signal,

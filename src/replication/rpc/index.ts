@@ -10,7 +10,7 @@
 import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
 import { setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../../channel/index.ts'
-import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, PROTOCOL_KV } from '../../constants.ts'
+import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
@@ -111,7 +111,7 @@ export class KvRpc implements Startable {
         return
       }
       void this.serve(stream, connection.remotePeer)
-    }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    }, { maxInboundStreams: KV_STREAMS_PER_CONNECTION, maxOutboundStreams: KV_STREAMS_PER_CONNECTION })
   }
 
   async stop (): Promise<void> {
