@@ -41,7 +41,7 @@ const FLOORS = [
   ['src/replication'],
   ['src/membership'],
   ['src/storage', 'src/roster'],
-  ['src/protocol', 'src/channel'],
+  ['src/protocol', 'src/channel', 'src/quota'],
   ['src/clock', 'src/routing'],
   ['src/datadir', 'src/faults', 'src/metrics'],
   ['src/tasks', 'src/util'],

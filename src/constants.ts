@@ -461,6 +461,43 @@ export const DEFAULT_FRAME_MEMORY_TOTAL = 4 * DEFAULT_FRAME_MEMORY_PER_PEER
 /** Smallest inbound budget: the largest kv frame and 1 MiB of what follows it. */
 export const MIN_FRAME_MEMORY = MAX_KV_MESSAGE_BYTES + 1024 * 1024
 /**
+ * kv quotas (issue #19): the requests a second one peer may make of us on the kv protocol, over
+ * all its streams (`kvPeerRequestRate`). A token bucket: a peer past it is paced (its streams are
+ * not read) until tokens return. Honest traffic, our own coordinators' replica writes included,
+ * stays far below it: 3 peers under the write benchmark sent each other ~3 k requests/s.
+ */
+export const DEFAULT_KV_PEER_REQUEST_RATE = 20_000
+/** Requests one peer may make at once above its rate (`kvPeerRequestBurst`): 200 ms at the default rate. */
+export const DEFAULT_KV_PEER_REQUEST_BURST = 4000
+/** Bytes of kv frames a second one peer may send us (`kvPeerByteRate`). */
+export const DEFAULT_KV_PEER_BYTE_RATE = 64 * 1024 * 1024
+/** Bytes one peer may send at once above its byte rate (`kvPeerByteBurst`); every kv frame must fit. */
+export const DEFAULT_KV_PEER_BYTE_BURST = 16 * 1024 * 1024
+/** Requests one peer may have in flight with us over all its kv streams (`kvPeerMaxInFlight`). */
+export const DEFAULT_KV_PEER_MAX_IN_FLIGHT = 256
+/**
+ * kv requests a second from all peers together (`kvGlobalRequestRate`): at least twice one
+ * peer's rate, so that no single peer can use it up alone.
+ */
+export const DEFAULT_KV_GLOBAL_REQUEST_RATE = 50_000
+/** The global bucket holds this many seconds of its rate (and at least two peers' bursts). */
+export const KV_GLOBAL_BURST_SECONDS = 0.2
+/**
+ * A peer kept waiting by its kv quota for this long in total (ms) earns one penalty point with
+ * its standing: sustained abuse, not a burst.
+ */
+export const QUOTA_PENALTY_AFTER = 1 * second
+/** Per-peer quota state whose buckets have refilled is dropped at most this often (ms). */
+export const QUOTA_SWEEP_INTERVAL = 1 * second
+/**
+ * Hinted storage (issue #19): most bytes of hinted copies (key and values) one peer may make us
+ * hold for home replicas that could not take its writes (`hintedBytesPerPeer`).
+ */
+export const DEFAULT_HINTED_BYTES_PER_PEER = 64 * 1024 * 1024
+/** Most bytes of hinted copies we hold for all peers together (`hintedBytesTotal`). */
+export const DEFAULT_HINTED_BYTES_TOTAL = 256 * 1024 * 1024
+
+/**
  * The budget trims idle connections down to this fraction of `maxConnections` (its low
  * watermark), so that inbound connections (a SWIM probe among them) find room below libp2p's cap.
  */

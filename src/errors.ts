@@ -154,6 +154,17 @@ export class NoRosterError extends Error {
   override readonly name = 'NoRosterError'
 }
 
+/**
+ * A peer asked for more than its quota allows (issue #19): a kv frame larger than its byte burst
+ * could ever admit, or a hinted copy that would take the hinted storage it holds with us past its
+ * share or everyone past the total. A coordinator whose hinted write is refused tries another
+ * fallback.
+ */
+export class QuotaExceededError extends Error {
+  static override readonly name = 'QuotaExceededError'
+  override readonly name = 'QuotaExceededError'
+}
+
 /** How one error condition shows at the edges: HTTP API and CLI. */
 export interface ErrorDescription {
   /** HTTP status the API answers with */
@@ -232,6 +243,7 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   InvalidRosterError: { httpStatus: 400, exitCode: EXIT.badInput, hint: 'copy the roster file again from a member (`<datadir>/roster`), or check the network id' },
   StaleRosterError: { httpStatus: 409, exitCode: EXIT.badInput, hint: 'a newer roster is already in place; see `npx p2pstore roster show`' },
   NoRosterError: { httpStatus: 500, exitCode: EXIT.badInput, hint: 'run `npx p2pstore init` to create a closed network, `npx p2pstore init --roster FILE` to join one, or pass --open for an open network (see SECURITY.md)' },
+  QuotaExceededError: { httpStatus: 503, exitCode: EXIT.quorum, hint: 'a replica refused more work from this peer than its quota allows; retry later, or raise kvPeer* / hintedBytes* on the replicas' },
   ConsistencyViolationError: { httpStatus: 500, exitCode: EXIT.consistency, hint: 'the store broke its contract: keep the history file and the seed, and report them' }
 }
 
