@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -124,6 +124,69 @@ export interface PeerInit {
    * @default DEFAULT_FRAME_MEMORY_TOTAL (320 MiB)
    */
   frameMemoryTotal?: number
+
+  /**
+   * kv requests a second one peer may make of this one, over all its streams (issue #19): a peer
+   * past it is paced — its streams are not read until tokens return — never dropped.
+   *
+   * @default DEFAULT_KV_PEER_REQUEST_RATE (20 000)
+   */
+  kvPeerRequestRate?: number
+
+  /**
+   * kv requests one peer may make at once above its rate (the token bucket's size).
+   *
+   * @default DEFAULT_KV_PEER_REQUEST_BURST (4000)
+   */
+  kvPeerRequestBurst?: number
+
+  /**
+   * Bytes of kv frames a second one peer may send this one.
+   *
+   * @default DEFAULT_KV_PEER_BYTE_RATE (64 MiB)
+   */
+  kvPeerByteRate?: number
+
+  /**
+   * Bytes of kv frames one peer may send at once above its byte rate. A larger frame (up to
+   * MAX_KV_MESSAGE_BYTES, a merged sibling set) waits for a full bucket and leaves it in debt.
+   *
+   * @default DEFAULT_KV_PEER_BYTE_BURST (16 MiB)
+   */
+  kvPeerByteBurst?: number
+
+  /**
+   * kv requests one peer may have in flight with this one over all its streams; its streams are
+   * not read while it is at this count.
+   *
+   * @default DEFAULT_KV_PEER_MAX_IN_FLIGHT (256)
+   */
+  kvPeerMaxInFlight?: number
+
+  /**
+   * kv requests a second from all peers together: at least twice `kvPeerRequestRate`, so that no
+   * single peer can use it up alone.
+   *
+   * @default DEFAULT_KV_GLOBAL_REQUEST_RATE (50 000)
+   */
+  kvGlobalRequestRate?: number
+
+  /**
+   * Most bytes (key and values) of hinted copies one peer may make this one hold for home replicas
+   * that could not take its writes; a hinted write past it is refused (the coordinator tries
+   * another fallback). 0 takes no hinted copies from other peers.
+   *
+   * @default DEFAULT_HINTED_BYTES_PER_PEER (64 MiB)
+   */
+  hintedBytesPerPeer?: number
+
+  /**
+   * Most bytes of hinted copies this peer holds for all other peers together (at least
+   * `hintedBytesPerPeer`).
+   *
+   * @default DEFAULT_HINTED_BYTES_TOTAL (256 MiB)
+   */
+  hintedBytesTotal?: number
 
   /**
    * How long one dial of one bootstrap peer may take.
@@ -273,7 +336,10 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | QuotaKey | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+
+/** The quota settings (issue #19), the same in `PeerInit` and `DaemonConfig`. */
+export type QuotaKey = 'kvPeerRequestRate' | 'kvPeerRequestBurst' | 'kvPeerByteRate' | 'kvPeerByteBurst' | 'kvPeerMaxInFlight' | 'kvGlobalRequestRate' | 'hintedBytesPerPeer' | 'hintedBytesTotal'
 
 /** `PeerInit` with every default applied and every address parsed. */
 export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
@@ -303,6 +369,7 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     maxConnections: maxConnections(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 'maxConnections'),
     frameMemoryPerPeer: frameMemory(init.frameMemoryPerPeer ?? DEFAULT_FRAME_MEMORY_PER_PEER, 'frameMemoryPerPeer'),
     frameMemoryTotal: frameMemory(init.frameMemoryTotal ?? DEFAULT_FRAME_MEMORY_TOTAL, 'frameMemoryTotal'),
+    ...quotaSettings(init),
     dialTimeout: positiveInt(init.dialTimeout ?? BOOTSTRAP_DIAL_TIMEOUT, 'dialTimeout'),
     dhtRefreshInterval: positiveInt(init.dhtRefreshInterval ?? QUERY_SELF_INTERVAL, 'dhtRefreshInterval'),
     bootstrapRetryMin: positiveInt(init.bootstrapRetryMin ?? BOOTSTRAP_RETRY_MIN, 'bootstrapRetryMin'),
@@ -319,6 +386,7 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
   if (config.frameMemoryTotal < config.frameMemoryPerPeer) {
     throw new InvalidConfigurationError(`frameMemoryTotal (${config.frameMemoryTotal}) must be ≥ frameMemoryPerPeer (${config.frameMemoryPerPeer})`)
   }
+  checkQuotas(config)
   if (config.bootstrapRetryMax < config.bootstrapRetryMin) {
     throw new InvalidConfigurationError(`bootstrapRetryMax (${config.bootstrapRetryMax}) must be ≥ bootstrapRetryMin (${config.bootstrapRetryMin})`)
   }
@@ -352,6 +420,22 @@ export interface DaemonConfig {
   frameMemoryPerPeer: number
   /** most bytes of frames still arriving from all peers (see `PeerInit.frameMemoryTotal`). @default DEFAULT_FRAME_MEMORY_TOTAL (320 MiB) */
   frameMemoryTotal: number
+  /** kv requests a second from one peer (see `PeerInit.kvPeerRequestRate`). @default DEFAULT_KV_PEER_REQUEST_RATE (20 000) */
+  kvPeerRequestRate: number
+  /** kv requests one peer may make at once (see `PeerInit.kvPeerRequestBurst`). @default DEFAULT_KV_PEER_REQUEST_BURST (4000) */
+  kvPeerRequestBurst: number
+  /** kv frame bytes a second from one peer (see `PeerInit.kvPeerByteRate`). @default DEFAULT_KV_PEER_BYTE_RATE (64 MiB) */
+  kvPeerByteRate: number
+  /** kv frame bytes one peer may send at once (see `PeerInit.kvPeerByteBurst`). @default DEFAULT_KV_PEER_BYTE_BURST (16 MiB) */
+  kvPeerByteBurst: number
+  /** kv requests in flight from one peer (see `PeerInit.kvPeerMaxInFlight`). @default DEFAULT_KV_PEER_MAX_IN_FLIGHT (256) */
+  kvPeerMaxInFlight: number
+  /** kv requests a second from all peers (see `PeerInit.kvGlobalRequestRate`). @default DEFAULT_KV_GLOBAL_REQUEST_RATE (50 000) */
+  kvGlobalRequestRate: number
+  /** hinted bytes one peer may make us hold (see `PeerInit.hintedBytesPerPeer`). @default DEFAULT_HINTED_BYTES_PER_PEER (64 MiB) */
+  hintedBytesPerPeer: number
+  /** hinted bytes held for all peers (see `PeerInit.hintedBytesTotal`). @default DEFAULT_HINTED_BYTES_TOTAL (256 MiB) */
+  hintedBytesTotal: number
   /** Kademlia self-lookup interval in ms. @default QUERY_SELF_INTERVAL (300_000) */
   dhtRefreshInterval: number
   /** replicas per key. @default DEFAULT_N (3) */
@@ -553,6 +637,14 @@ export const SETTINGS: Settings = {
   maxConnections: integerSetting(DEFAULT_MAX_CONNECTIONS, MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, { help: 'most libp2p connections kept open: the XOR neighbourhood is kept, others are opened on demand and closed when idle (libp2p refuses inbound connections at this count)', flag: { name: 'max-connections', arg: '<n>' } }),
   frameMemoryPerPeer: integerSetting(DEFAULT_FRAME_MEMORY_PER_PEER, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of kv and membership frames still arriving from one peer, over all its streams: a stream that would take it past this is reset (at most frameMemoryTotal)', defaultNote: '80 MiB', flag: { name: 'frame-memory-per-peer', arg: '<bytes>' } }),
   frameMemoryTotal: integerSetting(DEFAULT_FRAME_MEMORY_TOTAL, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of frames still arriving from all peers together', defaultNote: '320 MiB', flag: { name: 'frame-memory-total', arg: '<bytes>' } }),
+  kvPeerRequestRate: integerSetting(DEFAULT_KV_PEER_REQUEST_RATE, 1, Number.MAX_SAFE_INTEGER, { help: 'kv requests a second one peer may make of this one, over all its streams; past it its streams are not read until tokens return (at most half of kvGlobalRequestRate)', flag: { name: 'kv-peer-request-rate', arg: '<n>' } }),
+  kvPeerRequestBurst: integerSetting(DEFAULT_KV_PEER_REQUEST_BURST, 1, Number.MAX_SAFE_INTEGER, { help: 'kv requests one peer may make at once above its rate', flag: { name: 'kv-peer-request-burst', arg: '<n>' } }),
+  kvPeerByteRate: integerSetting(DEFAULT_KV_PEER_BYTE_RATE, 1, Number.MAX_SAFE_INTEGER, { help: 'bytes of kv frames a second one peer may send this one', defaultNote: '64 MiB', flag: { name: 'kv-peer-byte-rate', arg: '<bytes>' } }),
+  kvPeerByteBurst: integerSetting(DEFAULT_KV_PEER_BYTE_BURST, 1, Number.MAX_SAFE_INTEGER, { help: 'bytes of kv frames one peer may send at once above its byte rate (a larger frame waits for a full bucket and leaves a debt)', defaultNote: '16 MiB', flag: { name: 'kv-peer-byte-burst', arg: '<bytes>' } }),
+  kvPeerMaxInFlight: integerSetting(DEFAULT_KV_PEER_MAX_IN_FLIGHT, 1, Number.MAX_SAFE_INTEGER, { help: 'kv requests one peer may have in flight with this one; its streams are not read while it is at this count', flag: { name: 'kv-peer-max-in-flight', arg: '<n>' } }),
+  kvGlobalRequestRate: integerSetting(DEFAULT_KV_GLOBAL_REQUEST_RATE, 2, Number.MAX_SAFE_INTEGER, { help: 'kv requests a second from all peers together (at least twice kvPeerRequestRate: one peer alone cannot use it up)', flag: { name: 'kv-global-request-rate', arg: '<n>' } }),
+  hintedBytesPerPeer: integerSetting(DEFAULT_HINTED_BYTES_PER_PEER, 0, Number.MAX_SAFE_INTEGER, { help: 'most bytes of hinted copies one peer may make this one hold for replicas that could not take its writes; past it its hinted writes are refused (0: take none)', defaultNote: '64 MiB', flag: { name: 'hinted-bytes-per-peer', arg: '<bytes>' } }),
+  hintedBytesTotal: integerSetting(DEFAULT_HINTED_BYTES_TOTAL, 0, Number.MAX_SAFE_INTEGER, { help: 'most bytes of hinted copies held for all other peers together (at least hintedBytesPerPeer)', defaultNote: '256 MiB', flag: { name: 'hinted-bytes-total', arg: '<bytes>' } }),
   dhtRefreshInterval: integerSetting(QUERY_SELF_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'Kademlia self-lookup interval in ms', defaultNote: '5 min', flag: { name: 'dht-refresh-interval', arg: '<ms>' } }),
   n: integerSetting(DEFAULT_N, 1, MAX_N, { help: 'replicas per key, for requests that do not say (put/get/delete --n)' }),
   r: integerSetting(DEFAULT_R, 1, MAX_N, { help: 'read quorum, at most n (get/delete --r)' }),
@@ -638,6 +730,7 @@ export function resolveDaemonConfig (flags: DaemonFlags, file: Record<string, un
   const resolved = config as unknown as DaemonConfig
   if (resolved.r > resolved.n) throw new InvalidConfigurationError(`r (${resolved.r}) must be at most n (${resolved.n})`)
   if (resolved.w > resolved.n) throw new InvalidConfigurationError(`w (${resolved.w}) must be at most n (${resolved.n})`)
+  checkQuotas(resolved)
   return resolved
 }
 
@@ -701,6 +794,31 @@ function frameMemory (value: unknown, key: string): number {
     throw invalid(key, `a whole number of bytes of at least ${MIN_FRAME_MEMORY} (the largest kv frame and 1 MiB)`, value)
   }
   return value
+}
+
+/** The quota settings of a `PeerInit`, defaulted and range-checked as SETTINGS checks them. */
+function quotaSettings (init: PeerInit): Pick<PeerConfig, QuotaKey> {
+  const pick = (key: QuotaKey, def: number): number => SETTINGS[key].parse(init[key] ?? def, key)
+  return {
+    kvPeerRequestRate: pick('kvPeerRequestRate', DEFAULT_KV_PEER_REQUEST_RATE),
+    kvPeerRequestBurst: pick('kvPeerRequestBurst', DEFAULT_KV_PEER_REQUEST_BURST),
+    kvPeerByteRate: pick('kvPeerByteRate', DEFAULT_KV_PEER_BYTE_RATE),
+    kvPeerByteBurst: pick('kvPeerByteBurst', DEFAULT_KV_PEER_BYTE_BURST),
+    kvPeerMaxInFlight: pick('kvPeerMaxInFlight', DEFAULT_KV_PEER_MAX_IN_FLIGHT),
+    kvGlobalRequestRate: pick('kvGlobalRequestRate', DEFAULT_KV_GLOBAL_REQUEST_RATE),
+    hintedBytesPerPeer: pick('hintedBytesPerPeer', DEFAULT_HINTED_BYTES_PER_PEER),
+    hintedBytesTotal: pick('hintedBytesTotal', DEFAULT_HINTED_BYTES_TOTAL)
+  }
+}
+
+/** The quota settings that bound each other: a global rate one peer cannot reach, a total at least one share. */
+function checkQuotas (config: Pick<PeerConfig, QuotaKey>): void {
+  if (config.kvGlobalRequestRate < 2 * config.kvPeerRequestRate) {
+    throw new InvalidConfigurationError(`kvGlobalRequestRate (${config.kvGlobalRequestRate}) must be at least twice kvPeerRequestRate (${config.kvPeerRequestRate}), so that one peer alone cannot use it up; raise it or lower kvPeerRequestRate`)
+  }
+  if (config.hintedBytesTotal < config.hintedBytesPerPeer) {
+    throw new InvalidConfigurationError(`hintedBytesTotal (${config.hintedBytesTotal}) must be ≥ hintedBytesPerPeer (${config.hintedBytesPerPeer})`)
+  }
 }
 
 /** A connection budget: a whole number from MIN_MAX_CONNECTIONS to MAX_MAX_CONNECTIONS. */

@@ -1,6 +1,5 @@
 import { AbortError } from '@libp2p/interface'
 import { DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, KV_GLOBAL_BURST_SECONDS, QUOTA_PENALTY_AFTER, QUOTA_SWEEP_INTERVAL } from '../constants.ts'
-import { QuotaExceededError } from '../errors.ts'
 import { TokenBucket } from './token-bucket.ts'
 import type { PeerId } from '@libp2p/interface'
 
@@ -31,7 +30,7 @@ export interface KvQuotasInit {
   peerRequestBurst?: number
   /** frame bytes a second one peer may send. @default DEFAULT_KV_PEER_BYTE_RATE (64 MiB) */
   peerByteRate?: number
-  /** frame bytes one peer may send at once; a larger frame is refused. @default DEFAULT_KV_PEER_BYTE_BURST (16 MiB) */
+  /** frame bytes one peer may send at once; a larger frame waits for a full bucket and leaves a debt. @default DEFAULT_KV_PEER_BYTE_BURST (16 MiB) */
   peerByteBurst?: number
   /** requests one peer may have in flight over all its streams. @default DEFAULT_KV_PEER_MAX_IN_FLIGHT (256) */
   peerMaxInFlight?: number
@@ -81,7 +80,7 @@ interface PeerQuota {
  * requests, one of frame bytes and a count of requests in flight, plus one bucket of requests for
  * all peers together whose rate one peer alone cannot reach. A request over quota is not dropped:
  * `acquire` resolves once it fits (the kv server stops reading the peer's streams meanwhile, so
- * nothing queues without bound), and only a frame that could never fit the byte burst is refused.
+ * nothing queues without bound), and nothing waits forever.
  *
  * Per-peer state is made on a peer's first request and dropped once its buckets have refilled with
  * nothing in flight — it is then the same as a new one, so a peer gains nothing by reconnecting —
@@ -129,15 +128,11 @@ export class KvQuotas {
   /**
    * Lets a request of `bytes` from `peer` through now if every quota has room (taking one request
    * token from the peer's and the global bucket, `bytes` from the peer's byte bucket, and a slot in
-   * flight), or says why not and for how long.
-   *
-   * @throws QuotaExceededError when `bytes` is more than the byte burst: it could never fit
+   * flight), or says why not and for how long. A frame larger than the byte burst (the largest kv
+   * frame is 64 MiB, a sibling set merged from concurrent writes) is let through once the peer's
+   * byte bucket is full and leaves it in debt: it never waits forever, and the byte rate holds.
    */
   tryAcquire (peer: PeerId, bytes: number): Admitted | Throttled {
-    if (bytes > this.init.peerByteBurst) {
-      this.components.standing?.penalise(peer, 'kv frame larger than its byte quota', 1)
-      throw new QuotaExceededError(`a kv frame of ${bytes} bytes from ${peer} is larger than its byte burst of ${this.init.peerByteBurst} (kvPeerByteBurst): it could never be admitted; send smaller frames, or raise kvPeerByteBurst`)
-    }
     this.sweep()
     const id = peer.toString()
     const quota = this.quotaOf(id)
@@ -171,7 +166,7 @@ export class KvQuotas {
    * takes: for tokens to return, or for one of the peer's requests in flight to end. Time spent
    * waiting on the peer's own rates counts towards a penalty point (QUOTA_PENALTY_AFTER).
    *
-   * @throws QuotaExceededError for a frame that could never fit; AbortError when `signal` aborts
+   * @throws AbortError when `signal` aborts
    */
   async acquire (peer: PeerId, bytes: number, options: AcquireOptions = {}): Promise<Admitted> {
     let first = true

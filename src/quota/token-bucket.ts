@@ -10,8 +10,11 @@ export interface TokenBucketInit {
 
 /**
  * A token bucket: `rate` tokens a second, at most `burst` held. Over any stretch of `t` seconds at
- * most `burst + rate × t` tokens are taken — the bound the kv quotas promise (issue #19). Refilled
- * lazily from the clock on every call, so an idle bucket costs nothing.
+ * most `burst + rate × t` tokens are taken — the bound the kv quotas promise (issue #19) — plus,
+ * when one take asks for more than the burst, that take's excess: it is let through once the
+ * bucket is full and leaves it in debt, paid back at `rate` before anything else is let through.
+ * So nothing waits forever and the rate still holds. Refilled lazily from the clock on every call,
+ * so an idle bucket costs nothing.
  */
 export class TokenBucket {
   readonly rate: number
@@ -42,14 +45,15 @@ export class TokenBucket {
   }
 
   /**
-   * How long (ms, rounded up) until `n` tokens are held; 0 when they are now. Takes nothing.
-   * `Infinity` for more than `burst`, which never fits.
+   * How long (ms, rounded up) until `n` tokens — or, for more than `burst`, a full bucket — are
+   * held; 0 when they are now. Takes nothing.
    */
   delay (n: number): number {
-    if (n > this.burst) return Infinity
     this.refill()
-    if (this.tokens >= n) return 0
-    return Math.max(1, Math.ceil((n - this.tokens) * 1000 / this.rate))
+    const need = Math.min(n, this.burst)
+    // a hair's breadth short (floating point) after waiting exactly what was said counts as there
+    if (this.tokens >= need - 1e-9) return 0
+    return Math.max(1, Math.ceil((need - this.tokens) * 1000 / this.rate))
   }
 
   /**
@@ -62,7 +66,7 @@ export class TokenBucket {
     return wait
   }
 
-  /** Takes `n` tokens that `delay(n)` just said are there (the quotas take from several buckets at once). */
+  /** Takes `n` tokens that `delay(n)` just said are there (the quotas take from several buckets at once); more than `burst` leaves a debt. */
   spend (n: number): void {
     this.tokens -= n
   }
