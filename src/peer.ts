@@ -284,7 +284,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       }),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
-      idleTimeout: KV_READ_TIMEOUT * 12
+      idleTimeout: KV_READ_TIMEOUT * 12,
+      // what one peer may make this one do (issue #19)
+      quotas: {
+        peerRequestRate: config.kvPeerRequestRate,
+        peerRequestBurst: config.kvPeerRequestBurst,
+        peerByteRate: config.kvPeerByteRate,
+        peerByteBurst: config.kvPeerByteBurst,
+        peerMaxInFlight: config.kvPeerMaxInFlight,
+        globalRequestRate: config.kvGlobalRequestRate
+      }
     })
     this.coordinator = new Coordinator({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, metrics: this.metrics }, {
       n: config.n, r: config.r, w: config.w

@@ -58,6 +58,14 @@ export class FrameReader {
     return frame
   }
 
+  /**
+   * Pushes the idle timer back, as a frame does: the owner held the stream back itself (a peer
+   * over its quota is not read), which is not the peer being idle.
+   */
+  refresh (): void {
+    this.timer.refresh()
+  }
+
   /** Stops the idle timer (the stream is the owner's to close). */
   close (): void {
     clearTimeout(this.timer)

@@ -103,6 +103,10 @@ export class PeerMetrics {
 
   readonly readRepairs: Counter<'reason'>
   readonly hintsStored: Counter
+  /** `p2pstore_quota_throttled_total{kind}`: kv requests held back by a quota (issue #19) */
+  readonly quotaThrottled: Counter<'kind'>
+  /** `p2pstore_hints_refused_total`: hinted copies refused over the hinted-storage quota */
+  readonly hintsRefused: Counter
   readonly hintsDelivered: Counter
   readonly hintsFailed: Counter
   readonly transferKeys: Counter
@@ -156,6 +160,8 @@ export class PeerMetrics {
     this.readRepairs = new Counter({ name: 'p2pstore_read_repairs_total', help: 'replicas read repair sent a merge to, by reason: stale (an older version) or missing (no copy)', labelNames: ['reason'], registers })
     for (const reason of ['stale', 'missing']) this.readRepairs.inc({ reason }, 0)
     this.hintsStored = new Counter({ name: 'p2pstore_hints_stored_total', help: 'hinted copies this peer accepted for a home replica that could not take a write', registers })
+    this.quotaThrottled = new Counter({ name: 'p2pstore_quota_throttled_total', help: 'kv requests from other peers held back by a quota (their stream paused until it fits), by what held them: requests, bytes, in_flight or global', labelNames: ['kind'], registers })
+    this.hintsRefused = new Counter({ name: 'p2pstore_hints_refused_total', help: 'hinted copies refused because they would take the sending peer past hintedBytesPerPeer or all peers past hintedBytesTotal', registers })
     this.hintsDelivered = new Counter({ name: 'p2pstore_hints_delivered_total', help: 'hinted copies handed off to their home replicas', registers })
     this.hintsFailed = new Counter({ name: 'p2pstore_hints_failed_total', help: 'hinted-copy deliveries that failed (retried by the next pass)', registers })
     this.transferKeys = new Counter({ name: 'p2pstore_transfer_keys_total', help: 'copies handed to their new owners after membership changed (ownership handoff)', registers })

@@ -12,12 +12,14 @@ import { setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../../channel/index.ts'
 import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
+import { KvQuotas } from '../../quota/index.ts'
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
 import type { InboundBudget } from '../../channel/index.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
+import type { Admitted, KvQuotasInit, StandingHook } from '../../quota/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 
 export type { KvRequest, KvResponse }
@@ -25,6 +27,7 @@ export type { KvHandlers, KvMessageHandler, KvRequestOf } from './types.ts'
 export { replicaHandlers } from './handlers/index.ts'
 export type { ReplicaHandlersComponents } from './handlers/index.ts'
 export { expectOk, remoteError } from './errors.ts'
+export type { StandingHook } from '../../quota/index.ts'
 
 /** The outbound channel to one peer. */
 type KvChannel = RequestChannel<KvRequest, KvResponse>
@@ -39,8 +42,8 @@ export interface KvRpcComponents {
   }
   /** Who may send requests (a closed network's roster); others' streams are reset unread. @default everyone */
   admission?: { admits(peer: PeerId): boolean }
-  /** where requests, their latency and streams are counted. @default undefined (not counted) */
-  metrics?: Pick<PeerMetrics, 'rpc' | 'replicaRequests' | 'streamsOpened'>
+  /** where requests, their latency, streams and requests held back by quotas are counted. @default undefined (not counted) */
+  metrics?: Pick<PeerMetrics, 'rpc' | 'replicaRequests' | 'streamsOpened' | 'quotaThrottled'>
   /**
    * The connection budget: every request, sent or served, marks work with its peer in flight, so
    * that the peer's connection is not trimmed under it. @default none
@@ -51,6 +54,11 @@ export interface KvRpcComponents {
    * take a peer past its share is reset (issue #19). @default none (each stream bounded by its frame size only)
    */
   inboundBudget?: InboundBudget
+  /**
+   * A peer's standing (built elsewhere): told when a peer keeps sending over its kv quota —
+   * a point for every QUOTA_PENALTY_AFTER it was kept waiting. @default nobody is told
+   */
+  standing?: StandingHook
 }
 
 /** Options of the RPC. */
@@ -65,8 +73,15 @@ export interface KvRpcInit {
   requestTimeout: number
   /** an inbound stream idle for this long is closed (the peer reopens it on demand). @default KV_READ_TIMEOUT */
   idleTimeout: number
-  /** most requests one inbound stream may have in flight. @default KV_MAX_IN_FLIGHT */
+  /** most requests one inbound stream may have in flight; past it the stream is not read. @default KV_MAX_IN_FLIGHT */
   maxInFlight?: number
+  /**
+   * What one peer may make this one do (issue #19): requests and frame bytes a second, requests in
+   * flight, and a global request rate. A peer over quota is paced: its stream is paused (no window
+   * updates, so its sender stops) until the request fits — never queued without bound, never
+   * dropped. @default the KvQuotas defaults (20 000 requests/s and 64 MiB/s per peer, …)
+   */
+  quotas?: KvQuotasInit
 }
 
 /**
@@ -89,6 +104,8 @@ export class KvRpc implements Startable {
   /** outbound channels by peer */
   private readonly channels = new ChannelPool<KvChannel>(async (peer, options) => this.dial(peer, options))
   private readonly inbound = new Set<Stream>()
+  /** what each peer may make this one do on the kv protocol */
+  readonly quotas: KvQuotas
   private shutdown = new AbortController()
   private started = false
 
@@ -96,6 +113,7 @@ export class KvRpc implements Startable {
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('p2pstore:replication:rpc')
+    this.quotas = new KvQuotas({ metrics: components.metrics, standing: components.standing }, init.quotas)
   }
 
   async start (): Promise<void> {
@@ -195,12 +213,23 @@ export class KvRpc implements Startable {
     return channel
   }
 
-  /** Reads requests from one inbound stream and answers each as soon as its handler is done. */
+  /**
+   * Reads requests from one inbound stream and answers each as soon as its handler is done. Before
+   * it serves a request it waits for room in the stream's requests in flight and in the peer's
+   * quotas; while it waits the stream is paused, so what the peer sends meanwhile stays within
+   * the stream's flow-control window (yamux: at most 16 MiB) and nothing queues without bound.
+   */
   private async serve (stream: Stream, from: PeerId): Promise<void> {
     this.inbound.add(stream)
     this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'inbound' })
     const maxInFlight = this.init.maxInFlight ?? KV_MAX_IN_FLIGHT
     let inFlight = 0
+    let slotFreed: (() => void) | undefined
+    // waits end when the stream closes or the peer stops
+    const closed = new AbortController()
+    const onClose = (): void => { closed.abort() }
+    stream.addEventListener('close', onClose, { once: true })
+    const signal = AbortSignal.any([this.shutdown.signal, closed.signal])
     // stop() aborts inbound streams itself
     const reader = new FrameReader(stream, {
       maxFrame: this.init.maxMessageBytes,
@@ -210,26 +239,58 @@ export class KvRpc implements Startable {
       budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
     })
     const lp = reader.lp
+    let paused = false
+    const pause = (): void => {
+      if (paused || stream.readStatus !== 'readable') return
+      stream.pause()
+      paused = true
+    }
     try {
       for (;;) {
         const frame = await reader.read()
         // decoding validates every field: a malformed frame ends here, before any handler runs
         const { id, request } = decodeRequest(frame, this.init.limits ?? DEFAULT_KV_LIMITS)
-        if (inFlight >= maxInFlight) {
-          throw new InvalidMessageError(`${from} has more than ${maxInFlight} requests in flight`)
+        let ticket: Admitted
+        try {
+          while (inFlight >= maxInFlight) {
+            pause()
+            await new Promise<void>((resolve, reject) => {
+              const onAbort = (): void => { reject(signal.reason) }
+              slotFreed = () => {
+                signal.removeEventListener('abort', onAbort)
+                resolve()
+              }
+              if (signal.aborted) onAbort()
+              else signal.addEventListener('abort', onAbort, { once: true })
+            })
+          }
+          ticket = await this.quotas.acquire(from, frame.byteLength, { signal, onWait: pause })
+        } finally {
+          if (paused) {
+            paused = false
+            if (stream.readStatus === 'paused') stream.resume()
+            // the wait was ours, not the peer being idle
+            reader.refresh()
+          }
         }
         inFlight++
-        void this.answer(lp, id, request, from).finally(() => { inFlight-- })
+        void this.answer(lp, id, request, from).finally(() => {
+          inFlight--
+          ticket.release()
+          slotFreed?.()
+          slotFreed = undefined
+        })
       }
     } catch (err) {
       const e = err as Error
-      if (isEndOfStream(stream, e) || this.shutdown.signal.aborted) {
+      if (isEndOfStream(stream, e) || this.shutdown.signal.aborted || closed.signal.aborted) {
         await stream.close().catch(expected(this.log, 'closing a kv stream'))
       } else {
         this.log.error('closing kv stream from %p - %e', from, e)
         stream.abort(e)
       }
     } finally {
+      stream.removeEventListener('close', onClose)
       reader.close()
       this.inbound.delete(stream)
     }
