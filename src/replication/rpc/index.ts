@@ -19,7 +19,7 @@ import type { KvHandlers, KvMessageHandler } from './types.ts'
 import type { InboundBudget } from '../../channel/index.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
-import type { Admitted, KvQuotasInit, StandingHook } from '../../quota/index.ts'
+import type { KvQuotasInit, StandingHook } from '../../quota/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 
 export type { KvRequest, KvResponse }
@@ -222,14 +222,10 @@ export class KvRpc implements Startable {
   private async serve (stream: Stream, from: PeerId): Promise<void> {
     this.inbound.add(stream)
     this.components.metrics?.streamsOpened.inc({ protocol: 'kv', direction: 'inbound' })
-    const maxInFlight = this.init.maxInFlight ?? KV_MAX_IN_FLIGHT
-    let inFlight = 0
-    let slotFreed: (() => void) | undefined
     // waits end when the stream closes or the peer stops
     const closed = new AbortController()
     const onClose = (): void => { closed.abort() }
     stream.addEventListener('close', onClose, { once: true })
-    const signal = AbortSignal.any([this.shutdown.signal, closed.signal])
     // stop() aborts inbound streams itself
     const reader = new FrameReader(stream, {
       maxFrame: this.init.maxMessageBytes,
@@ -238,47 +234,17 @@ export class KvRpc implements Startable {
       shutdown: this.shutdown.signal,
       budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
     })
+    const pacer = new StreamPacer(stream, reader, this.init.maxInFlight ?? KV_MAX_IN_FLIGHT, AbortSignal.any([this.shutdown.signal, closed.signal]))
     const lp = reader.lp
-    let paused = false
-    const pause = (): void => {
-      if (paused || stream.readStatus !== 'readable') return
-      stream.pause()
-      paused = true
-    }
     try {
       for (;;) {
         const frame = await reader.read()
         // decoding validates every field: a malformed frame ends here, before any handler runs
         const { id, request } = decodeRequest(frame, this.init.limits ?? DEFAULT_KV_LIMITS)
-        let ticket: Admitted
-        try {
-          while (inFlight >= maxInFlight) {
-            pause()
-            await new Promise<void>((resolve, reject) => {
-              const onAbort = (): void => { reject(signal.reason) }
-              slotFreed = () => {
-                signal.removeEventListener('abort', onAbort)
-                resolve()
-              }
-              if (signal.aborted) onAbort()
-              else signal.addEventListener('abort', onAbort, { once: true })
-            })
-          }
-          ticket = await this.quotas.acquire(from, frame.byteLength, { signal, onWait: pause })
-        } finally {
-          if (paused) {
-            paused = false
-            if (stream.readStatus === 'paused') stream.resume()
-            // the wait was ours, not the peer being idle
-            reader.refresh()
-          }
-        }
-        inFlight++
+        const ticket = await pacer.room(async () => this.quotas.acquire(from, frame.byteLength, { signal: pacer.signal, onWait: () => { pacer.pause() } }))
         void this.answer(lp, id, request, from).finally(() => {
-          inFlight--
           ticket.release()
-          slotFreed?.()
-          slotFreed = undefined
+          pacer.ended()
         })
       }
     } catch (err) {
@@ -326,5 +292,82 @@ export class KvRpc implements Startable {
     const handler = this.init.handlers[request.type] as KvMessageHandler | undefined
     if (handler == null) throw new InvalidParametersError(`this peer does not answer ${request.type} requests`)
     return handler.handle(request, from, options)
+  }
+}
+
+/**
+ * The pacing of one inbound kv stream: its requests in flight, and pausing it (libp2p's
+ * `stream.pause()`: yamux then sends no window updates, so the peer's sender stops within one
+ * window) while a request waits for room, in the stream or in the peer's quotas.
+ */
+class StreamPacer {
+  readonly signal: AbortSignal
+  private readonly stream: Stream
+  private readonly reader: FrameReader
+  private readonly maxInFlight: number
+  private inFlight = 0
+  private paused = false
+  private freed?: () => void
+
+  constructor (stream: Stream, reader: FrameReader, maxInFlight: number, signal: AbortSignal) {
+    this.stream = stream
+    this.reader = reader
+    this.maxInFlight = maxInFlight
+    this.signal = signal
+  }
+
+  /** Stops reading the stream until the current wait ends. */
+  pause (): void {
+    if (this.paused || this.stream.readStatus !== 'readable') return
+    this.stream.pause()
+    this.paused = true
+  }
+
+  /**
+   * Waits for a slot in flight, then for `quota` (paused while either waits), and counts the
+   * request in flight. Rejects when the stream closes or the peer stops.
+   */
+  async room<T>(quota: () => Promise<T>): Promise<T> {
+    try {
+      while (this.full()) {
+        this.pause()
+        await this.slot()
+      }
+      const ticket = await quota()
+      this.inFlight++
+      return ticket
+    } finally {
+      if (this.paused) {
+        this.paused = false
+        if (this.stream.readStatus === 'paused') this.stream.resume()
+        // the wait was ours, not the peer being idle
+        this.reader.refresh()
+      }
+    }
+  }
+
+  /** A request counted by `room` was answered. */
+  ended (): void {
+    this.inFlight--
+    const freed = this.freed
+    this.freed = undefined
+    freed?.()
+  }
+
+  private full (): boolean {
+    return this.inFlight >= this.maxInFlight
+  }
+
+  private async slot (): Promise<void> {
+    const signal = this.signal
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => { reject(signal.reason) }
+      this.freed = () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
   }
 }
