@@ -30,7 +30,7 @@ import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
 import { PeerMetrics } from './metrics/index.ts'
 import { deferredWindowYamux, framedNoise } from './protocol/index.ts'
-import { AntiEntropy, Coordinator, Handoff, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
+import { AntiEntropy, Coordinator, Handoff, HintQuota, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
@@ -185,6 +185,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly admission: Admission
   /** the bytes of kv and membership frames still arriving, per peer and in total (issue #19) */
   readonly inboundBudget: InboundBudget
+  /** the hinted copies each peer may make this one hold (issue #19), for status and tests */
+  readonly hintQuota: HintQuota
   private readonly rosterGossip: RosterGossip
   /** this peer's Prometheus registry and metric families (`/metrics`), libp2p's own included */
   readonly metrics: PeerMetrics
@@ -270,12 +272,15 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.metrics.memberTransitions.inc({ from: evt.detail.previous ?? 'none', to: evt.detail.record.state })
       this.safeDispatchEvent('member:update', { detail: evt.detail })
     })
+    // the hinted copies each peer may make this one hold (issue #19)
+    this.hintQuota = new HintQuota({ logger, engine: this.engine, metrics: this.metrics }, { perPeer: config.hintedBytesPerPeer, total: config.hintedBytesTotal })
     this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget }, {
       // the dispatch map; requests only arrive after start(), when the parts below exist
       handlers: replicaHandlers({
         logger,
         engine: this.engine,
         metrics: this.metrics,
+        hintQuota: this.hintQuota,
         coordinator: { coordinateForwarded: async (key, put, options) => this.coordinator.coordinateForwarded(key, put, options) },
         antiEntropy: {
           leavesFor: async (peer, options) => this.antiEntropy.leavesFor(peer, options),
@@ -359,6 +364,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.starting ??= (async () => {
       await this.engine.open()
       try {
+        // the hinted copies kept across a restart count before any peer can send more
+        await this.hintQuota.start()
         // our protocol is registered before libp2p starts, so the first identify announces it
         await this.rpc.start()
         await this.rosterGossip.start()
@@ -372,6 +379,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         await this.membership.stop({ leave: false }).catch(undo('stopping membership'))
         await this.rosterGossip.stop().catch(undo('stopping roster gossip'))
         await this.rpc.stop().catch(undo('stopping the kv rpc'))
+        this.hintQuota.stop()
         await Promise.resolve(this.libp2p.stop()).catch(undo('stopping libp2p'))
         await this.engine.close().catch(undo('closing the store'))
         this.starting = undefined
@@ -411,6 +419,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       await this.membership.stop({ leave: options.leave ?? true })
       await this.rosterGossip.stop()
       await this.rpc.stop()
+      this.hintQuota.stop()
       await this.coordinator.settled()
       await this.libp2p.stop()
       await this.engine.close()

@@ -427,7 +427,9 @@ export class Coordinator {
       const context = meetContexts(put.context, set.context)
       const result = applyWrite(set, { dot: nextDot(set, actor), value: put.value, timestamp: Date.now(), deleted: put.deleted, context })
       out = { delta: result.delta, clientContext: result.clientContext }
-      return { set: result.state, actor, hintFor: mergeHints(current?.hintFor, hintFor) }
+      const hints = mergeHints(current?.hintFor, hintFor)
+      // a hinted copy keeps the peer that sent it (its hinted-storage quota still holds it)
+      return { set: result.state, actor, hintFor: hints, ...(hints != null && current?.hintFrom != null ? { hintFrom: current.hintFrom } : {}) }
     }, {
       signal: options.signal,
       onPrepared: () => {

@@ -6,16 +6,17 @@ import type { AbortOptions } from '@libp2p/interface'
 /**
  * Merges a sibling set received from another peer into the local copy of `key`, atomically and
  * durably. A record's local fields (its actor) are kept. `hintFor` marks a copy this peer did not
- * hold yet as hinted for those owners; on a copy it already holds, hints only grow if it was
- * hinted already (a real replica never becomes a hint). Nothing new means no write at all, and an
- * empty state never creates a record.
+ * hold yet as hinted for those owners, sent by `hintFrom`; on a copy it already holds, hints only
+ * grow if it was hinted already (a real replica never becomes a hint), and the copy keeps its
+ * first sender. Nothing new means no write at all, and an empty state never creates a record.
  */
-export async function mergeIntoLocal (engine: Engine, key: Uint8Array, state: SiblingSet, options: AbortOptions = {}, hintFor?: string[]): Promise<void> {
+export async function mergeIntoLocal (engine: Engine, key: Uint8Array, state: SiblingSet, options: AbortOptions = {}, hintFor?: string[], hintFrom?: string): Promise<void> {
   await engine.update(key, current => {
     const merged = mergeSiblingSets(current?.set ?? emptySiblingSet(), state)
     const hints = current == null ? hintFor : current.hintFor == null ? undefined : mergeHints(current.hintFor, hintFor)
     if (current == null ? siblingSetsEqual(merged, emptySiblingSet()) : siblingSetsEqual(merged, current.set) && sameHints(hints, current.hintFor)) return undefined
-    return { set: merged, actor: current?.actor, hintFor: hints }
+    const from = hints == null ? undefined : current == null ? hintFrom : current.hintFrom
+    return { set: merged, actor: current?.actor, hintFor: hints, ...(from == null ? {} : { hintFrom: from }) }
   }, options)
 }
 

@@ -23,6 +23,11 @@ export interface StoredRecord {
    * quorum). Local only, never replicated.
    */
   hintFor?: string[]
+  /**
+   * On a hinted copy: the peer id of the peer that sent it, whose hinted-storage quota it counts
+   * against. Absent when this peer's own client wrote it. Local only, never replicated.
+   */
+  hintFrom?: string
 }
 
 /**

@@ -15,6 +15,8 @@ import type { StoredRecord } from './engine.ts'
 import type { KvLimits } from '../protocol/index.ts'
 
 const HEX_ACTOR = /^(?:[0-9a-f]{2})+$/
+/** Longest peer id string a record names (as for `hintFor`). */
+const MAX_HINT_FROM_LENGTH = 128
 
 /**
  * Encodes a record.
@@ -23,6 +25,11 @@ const HEX_ACTOR = /^(?:[0-9a-f]{2})+$/
  */
 export function encodeRecord (record: StoredRecord): Uint8Array {
   const message: pb.Record = { set: encodeSiblingSet(record.set) as Uint8Array<ArrayBuffer>, hintFor: record.hintFor ?? [] }
+  // who sent a hinted copy matters only while it is one
+  if (record.hintFrom !== undefined && (record.hintFor?.length ?? 0) > 0) {
+    if (record.hintFrom.length === 0 || record.hintFrom.length > MAX_HINT_FROM_LENGTH) throw new InvalidMessageError(`hint sender of ${record.hintFrom.length} characters (1–${MAX_HINT_FROM_LENGTH} allowed)`)
+    message.hintFrom = record.hintFrom
+  }
   if (record.actor !== undefined) {
     if (!HEX_ACTOR.test(record.actor) || record.actor.length > 2 * MAX_ACTOR_BYTES) {
       throw new InvalidMessageError(`actor ${JSON.stringify(record.actor.slice(0, 2 * MAX_ACTOR_BYTES + 2))} is not lowercase hex of 1–${MAX_ACTOR_BYTES} bytes`)
@@ -56,6 +63,10 @@ export function decodeRecord (bytes: Uint8Array, limits: KvLimits): StoredRecord
       throw new InvalidMessageError('malformed hint owners')
     }
     record.hintFor = message.hintFor
+    if (message.hintFrom != null) {
+      if (message.hintFrom.length === 0 || message.hintFrom.length > MAX_HINT_FROM_LENGTH) throw new InvalidMessageError('malformed hint sender')
+      record.hintFrom = message.hintFrom
+    }
   }
   return record
 }

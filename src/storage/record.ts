@@ -7,6 +7,7 @@ export interface Record {
   set: Uint8Array<ArrayBuffer>
   actor?: Uint8Array<ArrayBuffer>
   hintFor: string[]
+  hintFrom?: string
 }
 
 export namespace Record {
@@ -34,6 +35,11 @@ export namespace Record {
             w.uint32(26)
             w.string(value)
           }
+        }
+
+        if (obj.hintFrom != null) {
+          w.uint32(34)
+          w.string(obj.hintFrom)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -65,6 +71,10 @@ export namespace Record {
               }
 
               obj.hintFor.push(reader.string())
+              break
+            }
+            case 4: {
+              obj.hintFrom = reader.string()
               break
             }
             default: {
@@ -115,6 +125,13 @@ export namespace Record {
 
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.hintFrom`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -143,6 +160,11 @@ export namespace Record {
     value: string
   }
 
+  export interface RecordHintFromFieldEvent {
+    field: '$.hintFrom'
+    value: string
+  }
+
   export function encode (obj: Partial<Record>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Record.codec())
   }
@@ -151,7 +173,7 @@ export namespace Record {
     return decodeMessage(buf, Record.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Record>): Generator<RecordSetFieldEvent | RecordActorFieldEvent | RecordHintForFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Record>): Generator<RecordSetFieldEvent | RecordActorFieldEvent | RecordHintForFieldEvent | RecordHintFromFieldEvent> {
     return streamMessage(buf, Record.codec(), opts)
   }
 }
