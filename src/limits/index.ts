@@ -8,12 +8,14 @@
  */
 
 import {
+  DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST,
+  DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE,
   API_SERVER_HEADERS_TIMEOUT, API_SERVER_IDLE_TIMEOUT, API_SERVER_KEEP_ALIVE_TIMEOUT, API_SERVER_MAX_CONNECTIONS,
   API_SERVER_MAX_HEADER_BYTES, API_SERVER_MAX_REQUESTS_PER_SOCKET, API_SERVER_REQUEST_TIMEOUT, KV_MAX_IN_FLIGHT,
   KV_READ_TIMEOUT, KV_STREAMS_PER_CONNECTION, MAX_CONTEXT_ENTRIES, MAX_KEY_BYTES, MAX_KV_MESSAGE_BYTES, MAX_OBJECT_BYTES, MAX_PIGGYBACK,
   MAX_PIGGYBACK_BYTES, MAX_SIBLINGS, MAX_VALUE_BYTES, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION
 } from '../constants.ts'
-import type { DaemonConfig } from '../config.ts'
+import type { DaemonConfig, QuotaKey } from '../config.ts'
 
 /** Where a limit applies. */
 export type LimitScope = 'network' | 'connection' | 'stream' | 'kv' | 'membership' | 'storage' | 'api'
@@ -43,8 +45,8 @@ export interface LimitsJson {
   worstCaseBytes: number
 }
 
-/** The settings the limits come from: the daemon's (see `DaemonConfig`). */
-export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'>
+/** The settings the limits come from: the daemon's (see `DaemonConfig`); quotas not given are at their defaults. */
+export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'> & Partial<Pick<DaemonConfig, QuotaKey>>
 
 const MiB = 1024 * 1024
 
@@ -75,6 +77,12 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
     },
     { scope: 'kv', name: 'largest kv frame', value: MAX_KV_MESSAGE_BYTES, unit: 'bytes', source: 'constant MAX_KV_MESSAGE_BYTES' },
     { scope: 'kv', name: 'kv requests in flight per stream', value: KV_MAX_IN_FLIGHT, unit: 'count', source: 'constant KV_MAX_IN_FLIGHT' },
+    { scope: 'kv', name: 'kv requests a second from one peer (past it its streams are not read)', value: config.kvPeerRequestRate ?? DEFAULT_KV_PEER_REQUEST_RATE, unit: 'per second', source: 'kvPeerRequestRate' },
+    { scope: 'kv', name: 'kv requests one peer may make at once above its rate', value: config.kvPeerRequestBurst ?? DEFAULT_KV_PEER_REQUEST_BURST, unit: 'count', source: 'kvPeerRequestBurst' },
+    { scope: 'kv', name: 'kv frame bytes a second from one peer', value: config.kvPeerByteRate ?? DEFAULT_KV_PEER_BYTE_RATE, unit: 'per second', source: 'kvPeerByteRate' },
+    { scope: 'kv', name: 'kv frame bytes one peer may send at once above its byte rate', value: config.kvPeerByteBurst ?? DEFAULT_KV_PEER_BYTE_BURST, unit: 'bytes', source: 'kvPeerByteBurst' },
+    { scope: 'kv', name: 'kv requests in flight from one peer, over all its streams', value: config.kvPeerMaxInFlight ?? DEFAULT_KV_PEER_MAX_IN_FLIGHT, unit: 'count', source: 'kvPeerMaxInFlight' },
+    { scope: 'kv', name: 'kv requests a second from all peers together', value: config.kvGlobalRequestRate ?? DEFAULT_KV_GLOBAL_REQUEST_RATE, unit: 'per second', source: 'kvGlobalRequestRate' },
     { scope: 'kv', name: 'idle kv stream closed after', value: KV_READ_TIMEOUT, unit: 'ms', source: 'constant KV_READ_TIMEOUT' },
     { scope: 'membership', name: 'membership streams per connection', value: MEMBERSHIP_STREAMS_PER_CONNECTION, unit: 'count', source: 'constant MEMBERSHIP_STREAMS_PER_CONNECTION' },
     { scope: 'membership', name: 'largest membership frame', value: MEMBERSHIP_MAX_FRAME, unit: 'bytes', source: 'constant MEMBERSHIP_MAX_FRAME' },
@@ -84,6 +92,8 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
     { scope: 'storage', name: 'largest value', value: MAX_VALUE_BYTES, unit: 'bytes', source: 'constant MAX_VALUE_BYTES' },
     { scope: 'storage', name: 'siblings per key', value: MAX_SIBLINGS, unit: 'count', source: 'constant MAX_SIBLINGS' },
     { scope: 'storage', name: 'largest stored object (siblings with values)', value: MAX_OBJECT_BYTES, unit: 'bytes', source: 'constant MAX_OBJECT_BYTES' },
+    { scope: 'storage', name: 'hinted copies (key and value bytes, on disk) one peer may make us hold', value: config.hintedBytesPerPeer ?? DEFAULT_HINTED_BYTES_PER_PEER, unit: 'bytes', source: 'hintedBytesPerPeer' },
+    { scope: 'storage', name: 'hinted copies (on disk) held for all other peers', value: config.hintedBytesTotal ?? DEFAULT_HINTED_BYTES_TOTAL, unit: 'bytes', source: 'hintedBytesTotal' },
     { scope: 'storage', name: 'causal context entries', value: MAX_CONTEXT_ENTRIES, unit: 'count', source: 'constant MAX_CONTEXT_ENTRIES' },
     {
       scope: 'api',

@@ -23,4 +23,14 @@ describe('limits: the report of what a daemon bounds', () => {
     expect(row(small)).to.equal(8)
     expect(row(large)).to.equal(512)
   })
+
+  it('has a row for every kv and hinted-storage quota, at the settings given or their defaults', () => {
+    const value = (r: ReturnType<typeof limitsReport>, source: string): number | undefined => r.limits.find(l => l.source === source)?.value
+    const defaults = limitsReport({ maxConnections: 64, frameMemoryPerPeer: 80 * 2 ** 20, frameMemoryTotal: 320 * 2 ** 20 })
+    for (const key of ['kvPeerRequestRate', 'kvPeerRequestBurst', 'kvPeerByteRate', 'kvPeerByteBurst', 'kvPeerMaxInFlight', 'kvGlobalRequestRate', 'hintedBytesPerPeer', 'hintedBytesTotal'] as const) {
+      expect(value(defaults, key), key).to.equal(SETTINGS[key].default)
+    }
+    const set = limitsReport({ maxConnections: 64, frameMemoryPerPeer: 80 * 2 ** 20, frameMemoryTotal: 320 * 2 ** 20, kvPeerRequestRate: 7, hintedBytesPerPeer: 9 })
+    expect([value(set, 'kvPeerRequestRate'), value(set, 'hintedBytesPerPeer')]).to.deep.equal([7, 9])
+  })
 })
