@@ -216,8 +216,9 @@ export class KvRpc implements Startable {
   /**
    * Reads requests from one inbound stream and answers each as soon as its handler is done. Before
    * it serves a request it waits for room in the stream's requests in flight and in the peer's
-   * quotas; while it waits the stream is paused, so what the peer sends meanwhile stays within
-   * the stream's flow-control window (yamux: at most 16 MiB) and nothing queues without bound.
+   * quotas; meanwhile the sender is held back by flow control (see StreamPacer), so what the peer
+   * sends stays within the stream's window (yamux: at most 16 MiB), counted by the inbound
+   * budget, and nothing queues without bound.
    */
   private async serve (stream: Stream, from: PeerId): Promise<void> {
     this.inbound.add(stream)
@@ -295,10 +296,19 @@ export class KvRpc implements Startable {
   }
 }
 
+/** The flow control of libp2p's AbstractMessageStream (a yamux stream has it; the Stream interface does not name it). */
+interface FlowControl {
+  sendPause(): void
+  sendResume(): void
+}
+
 /**
- * The pacing of one inbound kv stream: its requests in flight, and pausing it (libp2p's
- * `stream.pause()`: yamux then sends no window updates, so the peer's sender stops within one
- * window) while a request waits for room, in the stream or in the peer's quotas.
+ * The pacing of one inbound kv stream: its requests in flight, and holding its sender back while
+ * a request waits for room, in the stream or in the peer's quotas. Held back is flow control only
+ * (the muxer's `sendPause()`: yamux sends no window updates, so the sender stops within the window
+ * it was granted): what was granted still arrives and is read into the frame reader's buffer,
+ * where the inbound budget counts it. libp2p's `stream.pause()` would stop that too, and leave up
+ * to a window per stream outside the budget; it is the fallback for a stream without `sendPause`.
  */
 class StreamPacer {
   readonly signal: AbortSignal
@@ -316,10 +326,15 @@ class StreamPacer {
     this.signal = signal
   }
 
-  /** Stops reading the stream until the current wait ends. */
+  /**
+   * Holds the sender back until the current wait ends. A handler only gets its stream once
+   * protocol negotiation answered on it, so a yamux stream is established here (its ACK sent).
+   */
   pause (): void {
     if (this.paused || this.stream.readStatus !== 'readable') return
-    this.stream.pause()
+    const flow = this.stream as Stream & Partial<FlowControl>
+    if (typeof flow.sendPause === 'function') flow.sendPause()
+    else this.stream.pause()
     this.paused = true
   }
 
@@ -339,7 +354,9 @@ class StreamPacer {
     } finally {
       if (this.paused) {
         this.paused = false
+        const flow = this.stream as Stream & Partial<FlowControl>
         if (this.stream.readStatus === 'paused') this.stream.resume()
+        else if (this.stream.readStatus === 'readable' && typeof flow.sendResume === 'function') flow.sendResume()
         // the wait was ours, not the peer being idle
         this.reader.refresh()
       }
