@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -107,6 +107,29 @@ export interface PeerInit {
    * @default DEFAULT_MAX_CONNECTIONS (64)
    */
   maxConnections?: number
+
+  /**
+   * A peer's penalty points (a malformed frame costs PENALTY_MALFORMED_FRAME) halve every this
+   * many ms, so that its good standing recovers (issue #19).
+   *
+   * @default DEFAULT_PENALTY_HALF_LIFE (10 min)
+   */
+  penaltyHalfLife?: number
+
+  /**
+   * A peer whose penalty points reach this is disconnected and refused for `banDuration`: ten
+   * malformed frames in a row.
+   *
+   * @default DEFAULT_BAN_THRESHOLD (100)
+   */
+  banThreshold?: number
+
+  /**
+   * How long a banned peer is refused, in ms (connections either way).
+   *
+   * @default DEFAULT_BAN_DURATION (10 min)
+   */
+  banDuration?: number
 
   /**
    * Most bytes of kv and membership frames still arriving from one peer, over all its streams and
@@ -273,7 +296,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** `PeerInit` with every default applied and every address parsed. */
 export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
@@ -301,6 +324,9 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     open: init.open ?? false,
     allow,
     maxConnections: maxConnections(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 'maxConnections'),
+    penaltyHalfLife: positiveInt(init.penaltyHalfLife ?? DEFAULT_PENALTY_HALF_LIFE, 'penaltyHalfLife'),
+    banThreshold: positiveInt(init.banThreshold ?? DEFAULT_BAN_THRESHOLD, 'banThreshold'),
+    banDuration: positiveInt(init.banDuration ?? DEFAULT_BAN_DURATION, 'banDuration'),
     frameMemoryPerPeer: frameMemory(init.frameMemoryPerPeer ?? DEFAULT_FRAME_MEMORY_PER_PEER, 'frameMemoryPerPeer'),
     frameMemoryTotal: frameMemory(init.frameMemoryTotal ?? DEFAULT_FRAME_MEMORY_TOTAL, 'frameMemoryTotal'),
     dialTimeout: positiveInt(init.dialTimeout ?? BOOTSTRAP_DIAL_TIMEOUT, 'dialTimeout'),
@@ -348,6 +374,12 @@ export interface DaemonConfig {
   allow: string[]
   /** most connections kept open (see `PeerInit.maxConnections`). @default DEFAULT_MAX_CONNECTIONS (64) */
   maxConnections: number
+  /** penalty points halve every this many ms (see `PeerInit.penaltyHalfLife`). @default DEFAULT_PENALTY_HALF_LIFE (10 min) */
+  penaltyHalfLife: number
+  /** points at which a peer is banned (see `PeerInit.banThreshold`). @default DEFAULT_BAN_THRESHOLD (100) */
+  banThreshold: number
+  /** how long a ban lasts in ms (see `PeerInit.banDuration`). @default DEFAULT_BAN_DURATION (10 min) */
+  banDuration: number
   /** most bytes of frames still arriving from one peer (see `PeerInit.frameMemoryPerPeer`). @default DEFAULT_FRAME_MEMORY_PER_PEER (80 MiB) */
   frameMemoryPerPeer: number
   /** most bytes of frames still arriving from all peers (see `PeerInit.frameMemoryTotal`). @default DEFAULT_FRAME_MEMORY_TOTAL (320 MiB) */
@@ -551,6 +583,9 @@ export const SETTINGS: Settings = {
   apiPort: integerSetting(DEFAULT_API_PORT, 0, 65535, { help: 'API port, 0 = any free port', flag: { name: 'api-port', arg: '<port>' } }, 'a port number 0–65535 (0 = any free port)'),
   allow: stringListSetting([], { help: 'address ranges exempt from the inbound connection rate limit (e.g. `/ip4/10.0.0.0/ipcidr/8`)', flag: { name: 'allow', arg: '<multiaddr>', repeatable: true } }, true),
   maxConnections: integerSetting(DEFAULT_MAX_CONNECTIONS, MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, { help: 'most libp2p connections kept open: the XOR neighbourhood is kept, others are opened on demand and closed when idle (libp2p refuses inbound connections at this count)', flag: { name: 'max-connections', arg: '<n>' } }),
+  penaltyHalfLife: integerSetting(DEFAULT_PENALTY_HALF_LIFE, 1, Number.MAX_SAFE_INTEGER, { help: 'a peer\'s penalty points (10 per malformed frame) halve every this many ms, so its good standing recovers', defaultNote: '10 min', flag: { name: 'penalty-half-life', arg: '<ms>' } }),
+  banThreshold: integerSetting(DEFAULT_BAN_THRESHOLD, 1, Number.MAX_SAFE_INTEGER, { help: 'penalty points at which a peer is disconnected and refused for banDuration (one `p2pstore: banned peer …` line on stderr)', flag: { name: 'ban-threshold', arg: '<points>' } }),
+  banDuration: integerSetting(DEFAULT_BAN_DURATION, 1, Number.MAX_SAFE_INTEGER, { help: 'how long a banned peer is refused, in ms', defaultNote: '10 min', flag: { name: 'ban-duration', arg: '<ms>' } }),
   frameMemoryPerPeer: integerSetting(DEFAULT_FRAME_MEMORY_PER_PEER, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of kv and membership frames still arriving from one peer, over all its streams: a stream that would take it past this is reset (at most frameMemoryTotal)', defaultNote: '80 MiB', flag: { name: 'frame-memory-per-peer', arg: '<bytes>' } }),
   frameMemoryTotal: integerSetting(DEFAULT_FRAME_MEMORY_TOTAL, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of frames still arriving from all peers together', defaultNote: '320 MiB', flag: { name: 'frame-memory-total', arg: '<bytes>' } }),
   dhtRefreshInterval: integerSetting(QUERY_SELF_INTERVAL, 1, Number.MAX_SAFE_INTEGER, { help: 'Kademlia self-lookup interval in ms', defaultNote: '5 min', flag: { name: 'dht-refresh-interval', arg: '<ms>' } }),

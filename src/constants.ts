@@ -497,3 +497,24 @@ export const CONNECTION_PROTECT_VALUE = 100
  * a request starts on it.
  */
 export const KV_CLOSED_RETRIES = 3
+
+/**
+ * Standing (issue #19): a peer's penalty points halve every this long (`penaltyHalfLife`), so
+ * that an honest peer that sent one bad frame is in good standing again soon.
+ */
+export const DEFAULT_PENALTY_HALF_LIFE = 10 * minute
+/** A peer whose points reach this is disconnected and refused for `banDuration` (`banThreshold`). */
+export const DEFAULT_BAN_THRESHOLD = 100
+/** How long a banned peer is refused (`banDuration`). */
+export const DEFAULT_BAN_DURATION = 10 * minute
+/** Points a malformed kv or membership frame (decode error, protocol violation) costs: ten of them ban the sender. */
+export const PENALTY_MALFORMED_FRAME = 10
+/** Points a frame announced over its protocol's size limit costs. */
+export const PENALTY_OVERSIZED_FRAME = 10
+/** Points a stream reset for not reading what we wrote to it costs (a slow link looks the same: lightly). */
+export const PENALTY_SLOW_READER = 5
+/**
+ * Most peers the standing table keeps scores of: past it the lowest scores are forgotten, so that
+ * a flood of fresh identities costs bounded memory (bans themselves are kept, up to the same count).
+ */
+export const STANDING_MAX_PEERS = 4096

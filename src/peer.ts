@@ -33,6 +33,7 @@ import { deferredWindowYamux, framedNoise } from './protocol/index.ts'
 import { AntiEntropy, Coordinator, Handoff, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
+import { Standing } from './standing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
 import { expected } from './tasks/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
@@ -42,6 +43,7 @@ import type { JoinEvents } from './join/index.ts'
 import type { MemberState, MembershipEvents } from './membership/index.ts'
 import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
 import type { AdmissionEvents, Roster } from './roster/index.ts'
+import type { StandingEvents } from './standing/index.ts'
 import type { Engine } from './storage/index.ts'
 import type { Identify } from '@libp2p/identify'
 import type { AbortOptions, ComponentLogger, ConnectionGater, Libp2p, Logger, PeerId } from '@libp2p/interface'
@@ -57,7 +59,7 @@ export type PeerServices = {
 }
 
 /** Events of a peer (subscribe with `peer.addEventListener`). */
-export interface PeerEvents extends JoinEvents, MembershipEvents, AdmissionEvents {}
+export interface PeerEvents extends JoinEvents, MembershipEvents, AdmissionEvents, StandingEvents {}
 
 /** What `/v1/status` and `p2pstore status` report. */
 export interface PeerStatus {
@@ -185,6 +187,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly admission: Admission
   /** the bytes of kv and membership frames still arriving, per peer and in total (issue #19) */
   readonly inboundBudget: InboundBudget
+  /** every peer's penalty points and the bans in force (issue #19) */
+  readonly standing: Standing
   private readonly rosterGossip: RosterGossip
   /** this peer's Prometheus registry and metric families (`/metrics`), libp2p's own included */
   readonly metrics: PeerMetrics
@@ -198,11 +202,16 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
 
   /**
    * Use `createPeer()`; the constructor only wires already built parts. `gate` must be the one whose
-   * gater `libp2p` was created with, and so must `admission`.
+   * gater `libp2p` was created with, and so must `admission` and `standing`.
    */
-  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics) {
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics, standing?: Standing) {
     super()
     this.metrics = metrics ?? new PeerMetrics({ peerId: libp2p.peerId.toString() })
+    this.standing = standing ?? new Standing({ logger: config.logger ?? defaultLogger(), network: libp2p, metrics: this.metrics }, {
+      halfLife: config.penaltyHalfLife, banThreshold: config.banThreshold, banDuration: config.banDuration
+    })
+    this.standing.addEventListener('peer:banned', ({ detail }) => { this.safeDispatchEvent('peer:banned', { detail }) })
+    this.standing.addEventListener('peer:unbanned', ({ detail }) => { this.safeDispatchEvent('peer:unbanned', { detail }) })
     this.libp2p = libp2p
     this.gate = gate
     this.admission = admission
@@ -226,7 +235,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     }, { maxConnections: config.maxConnections, n: config.n })
     // the bytes of frames still arriving, per peer and in total: one budget for kv and membership
     const inboundBudget = this.inboundBudget = new InboundBudget({ total: config.frameMemoryTotal, perPeer: config.frameMemoryPerPeer })
-    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget }, {
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget, standing: this.standing }, {
       ...config.gossip,
       capacity: config.capacity,
       zone: config.zone,
@@ -270,7 +279,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.metrics.memberTransitions.inc({ from: evt.detail.previous ?? 'none', to: evt.detail.record.state })
       this.safeDispatchEvent('member:update', { detail: evt.detail })
     })
-    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget }, {
+    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget, standing: this.standing }, {
       // the dispatch map; requests only arrive after start(), when the parts below exist
       handlers: replicaHandlers({
         logger,
@@ -349,6 +358,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   start (): Promise<void> {
     this.starting ??= (async () => {
       await this.engine.open()
+      this.standing.start()
       try {
         // our protocol is registered before libp2p starts, so the first identify announces it
         await this.rpc.start()
@@ -404,6 +414,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       await this.rpc.stop()
       await this.coordinator.settled()
       await this.libp2p.stop()
+      this.standing.stop()
       await this.engine.close()
       this.metrics.close()
       this.running = false
@@ -621,11 +632,16 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
   const admission = await resolveAdmission(config, config.logger ?? defaultLogger())
   // one registry per peer: libp2p's own metrics land beside p2pstore's
   const metrics = new PeerMetrics({ peerId: peerIdFromPrivateKey(privateKey).toString() })
+  // the gater refuses banned peers: the standing exists before the node, and hangs up through it once it does
+  const late: { node?: Libp2p<PeerServices> } = {}
+  const standing = new Standing({ logger: config.logger ?? defaultLogger(), metrics, network: { hangUp: async peer => { await late.node?.hangUp(peer) } } }, {
+    halfLife: config.penaltyHalfLife, banThreshold: config.banThreshold, banDuration: config.banDuration
+  })
   const libp2p = await createLibp2p<PeerServices>({
     start: false,
     metrics: () => metrics.libp2p,
-    // partitions (fault injection) and admission: a connection either refuses is refused
-    connectionGater: anyGater(gate.gater(), admission.gater()),
+    // partitions (fault injection), admission and bans: a connection any of them refuses is refused
+    connectionGater: anyGater(gate.gater(), admission.gater(), standing.gater()),
     privateKey,
     logger: config.logger,
     addresses: { listen: config.listen, announce: config.announce },
@@ -660,7 +676,8 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     }
   })
 
-  const peer = new Peer(libp2p, config, gate, admission, metrics)
+  late.node = libp2p
+  const peer = new Peer(libp2p, config, gate, admission, metrics, standing)
   if (config.start) await peer.start()
   return peer
 }

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
-import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../channel/index.ts'
+import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../channel/index.ts'
 import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { expected, isProgrammerError } from '../tasks/index.ts'
 import { SWIM_REQUESTS, SwimCore, systemClock } from './core.ts'
 import type { LiveMember, MembershipEvents, MembershipTraffic, SwimCoreInit, SwimReply, SwimRequestOptions } from './core.ts'
 import type { MemberRecord } from './members.ts'
-import type { InboundBudget } from '../channel/index.ts'
+import type { InboundBudget, Penaliser } from '../channel/index.ts'
 import type { PeerMetrics } from '../metrics/index.ts'
 import type { MembershipMessage } from '../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -47,6 +47,11 @@ export interface MembershipComponents {
   admission?: { admits(peer: PeerId): boolean }
   /** where the bytes of frames still arriving count, per peer and in total (issue #19). @default none */
   inboundBudget?: InboundBudget
+  /**
+   * Where a peer that sends a malformed membership frame, or one over the size limit, is
+   * penalised (its stream is reset either way); enough of them ban it (issue #19). @default none
+   */
+  standing?: Penaliser
   /** where probes, refutations and streams are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'probes' | 'probeDuration' | 'refutations' | 'streamsOpened'>
   /**
@@ -334,12 +339,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
     })
     const lp = reader.lp
+    // a refusal by the roster is not the member's misbehaviour: it is not penalised
+    let refused = false
     try {
       for (;;) {
         const frame = await reader.read()
         const message = decodeMembershipMessage(frame)
         // the roster may have dropped the member since the stream opened
-        if (this.components.admission?.admits(from) === false) throw new InvalidMessageError('not a member of this network')
+        if (this.components.admission?.admits(from) === false) {
+          refused = true
+          throw new InvalidMessageError('not a member of this network')
+        }
         if (!SWIM_REQUESTS.has(message.type)) throw new InvalidMessageError(`unexpected ${message.type} as a request`)
         void this.answer(lp, message, from, frame.byteLength)
       }
@@ -350,6 +360,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       } else {
         if (e.name === 'InvalidMessageError') this.log.error('bad membership message from %p - %e', from, e)
         else this.log.trace('membership stream from %p failed - %e', from, e)
+        const offence = refused ? undefined : frameOffence(e)
+        if (offence != null) this.components.standing?.penalise(from, offence.reason, offence.points)
         stream.abort(e)
       }
     } finally {

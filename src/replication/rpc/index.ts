@@ -9,13 +9,13 @@
 
 import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
 import { setMaxListeners } from 'main-event'
-import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../../channel/index.ts'
+import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../../channel/index.ts'
 import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
-import type { InboundBudget } from '../../channel/index.ts'
+import type { InboundBudget, Penaliser } from '../../channel/index.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -51,6 +51,11 @@ export interface KvRpcComponents {
    * take a peer past its share is reset (issue #19). @default none (each stream bounded by its frame size only)
    */
   inboundBudget?: InboundBudget
+  /**
+   * Where a peer that sends a malformed frame, or one over the size limit, is penalised (its
+   * stream is reset either way); enough of them ban it (src/standing, issue #19). @default none
+   */
+  standing?: Penaliser
 }
 
 /** Options of the RPC. */
@@ -227,6 +232,8 @@ export class KvRpc implements Startable {
         await stream.close().catch(expected(this.log, 'closing a kv stream'))
       } else {
         this.log.error('closing kv stream from %p - %e', from, e)
+        const offence = frameOffence(e)
+        if (offence != null) this.components.standing?.penalise(from, offence.reason, offence.points)
         stream.abort(e)
       }
     } finally {
