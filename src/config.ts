@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -107,6 +107,53 @@ export interface PeerInit {
    * @default DEFAULT_MAX_CONNECTIONS (64)
    */
   maxConnections?: number
+
+  /**
+   * Most inbound connections from one IP address, open or still upgrading (issue #19): one host
+   * cannot take every connection slot. Loopback and the `allow` ranges are exempt.
+   *
+   * @default DEFAULT_MAX_CONNECTIONS_PER_IP (8)
+   */
+  maxConnectionsPerIp?: number
+
+  /**
+   * Most inbound connections from one address range (a /24 of IPv4, a /64 of IPv6). Loopback and
+   * the `allow` ranges are exempt.
+   *
+   * @default DEFAULT_MAX_CONNECTIONS_PER_RANGE (32)
+   */
+  maxConnectionsPerRange?: number
+
+  /**
+   * Inbound connections one host may open per second (libp2p's `inboundConnectionThreshold`);
+   * the `allow` ranges are exempt.
+   *
+   * @default DEFAULT_INBOUND_CONNECTION_RATE (5)
+   */
+  inboundConnectionRate?: number
+
+  /**
+   * Inbound connections still upgrading at once, over all hosts (libp2p's `maxIncomingPendingConnections`).
+   *
+   * @default DEFAULT_MAX_PENDING_CONNECTIONS (10)
+   */
+  maxPendingConnections?: number
+
+  /**
+   * An inbound connection must finish Noise and Yamux within this many ms.
+   *
+   * @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (10 s)
+   */
+  inboundUpgradeTimeout?: number
+
+  /**
+   * Cap loopback connections per IP and range too (tests of the caps; test nets run every peer on
+   * 127.0.0.1, so loopback is exempt by default).
+   *
+   * @internal
+   * @default false
+   */
+  limitLoopback?: boolean
 
   /**
    * A peer's penalty points (a malformed frame costs PENALTY_MALFORMED_FRAME) halve every this
@@ -296,7 +343,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' | 'inboundUpgradeTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** `PeerInit` with every default applied and every address parsed. */
 export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
@@ -324,6 +371,11 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     open: init.open ?? false,
     allow,
     maxConnections: maxConnections(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 'maxConnections'),
+    maxConnectionsPerIp: positiveInt(init.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP, 'maxConnectionsPerIp'),
+    maxConnectionsPerRange: positiveInt(init.maxConnectionsPerRange ?? DEFAULT_MAX_CONNECTIONS_PER_RANGE, 'maxConnectionsPerRange'),
+    inboundConnectionRate: positiveInt(init.inboundConnectionRate ?? DEFAULT_INBOUND_CONNECTION_RATE, 'inboundConnectionRate'),
+    maxPendingConnections: positiveInt(init.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS, 'maxPendingConnections'),
+    inboundUpgradeTimeout: positiveInt(init.inboundUpgradeTimeout ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT, 'inboundUpgradeTimeout'),
     penaltyHalfLife: positiveInt(init.penaltyHalfLife ?? DEFAULT_PENALTY_HALF_LIFE, 'penaltyHalfLife'),
     banThreshold: positiveInt(init.banThreshold ?? DEFAULT_BAN_THRESHOLD, 'banThreshold'),
     banDuration: positiveInt(init.banDuration ?? DEFAULT_BAN_DURATION, 'banDuration'),
@@ -374,6 +426,16 @@ export interface DaemonConfig {
   allow: string[]
   /** most connections kept open (see `PeerInit.maxConnections`). @default DEFAULT_MAX_CONNECTIONS (64) */
   maxConnections: number
+  /** most inbound connections from one IP (see `PeerInit.maxConnectionsPerIp`). @default DEFAULT_MAX_CONNECTIONS_PER_IP (8) */
+  maxConnectionsPerIp: number
+  /** most inbound connections from one /24 or /64 (see `PeerInit.maxConnectionsPerRange`). @default DEFAULT_MAX_CONNECTIONS_PER_RANGE (32) */
+  maxConnectionsPerRange: number
+  /** inbound connections per host per second (see `PeerInit.inboundConnectionRate`). @default DEFAULT_INBOUND_CONNECTION_RATE (5) */
+  inboundConnectionRate: number
+  /** inbound connections upgrading at once (see `PeerInit.maxPendingConnections`). @default DEFAULT_MAX_PENDING_CONNECTIONS (10) */
+  maxPendingConnections: number
+  /** ms an inbound connection has to finish its upgrade (see `PeerInit.inboundUpgradeTimeout`). @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (10 s) */
+  inboundUpgradeTimeout: number
   /** penalty points halve every this many ms (see `PeerInit.penaltyHalfLife`). @default DEFAULT_PENALTY_HALF_LIFE (10 min) */
   penaltyHalfLife: number
   /** points at which a peer is banned (see `PeerInit.banThreshold`). @default DEFAULT_BAN_THRESHOLD (100) */
@@ -583,6 +645,11 @@ export const SETTINGS: Settings = {
   apiPort: integerSetting(DEFAULT_API_PORT, 0, 65535, { help: 'API port, 0 = any free port', flag: { name: 'api-port', arg: '<port>' } }, 'a port number 0–65535 (0 = any free port)'),
   allow: stringListSetting([], { help: 'address ranges exempt from the inbound connection rate limit (e.g. `/ip4/10.0.0.0/ipcidr/8`)', flag: { name: 'allow', arg: '<multiaddr>', repeatable: true } }, true),
   maxConnections: integerSetting(DEFAULT_MAX_CONNECTIONS, MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, { help: 'most libp2p connections kept open: the XOR neighbourhood is kept, others are opened on demand and closed when idle (libp2p refuses inbound connections at this count)', flag: { name: 'max-connections', arg: '<n>' } }),
+  maxConnectionsPerIp: integerSetting(DEFAULT_MAX_CONNECTIONS_PER_IP, 1, Number.MAX_SAFE_INTEGER, { help: 'most inbound connections from one IP address, open or still upgrading (loopback and `allow` ranges exempt)', flag: { name: 'max-connections-per-ip', arg: '<n>' } }),
+  maxConnectionsPerRange: integerSetting(DEFAULT_MAX_CONNECTIONS_PER_RANGE, 1, Number.MAX_SAFE_INTEGER, { help: 'most inbound connections from one /24 (IPv4) or /64 (IPv6) range (loopback and `allow` ranges exempt)', flag: { name: 'max-connections-per-range', arg: '<n>' } }),
+  inboundConnectionRate: integerSetting(DEFAULT_INBOUND_CONNECTION_RATE, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections one host may open per second (`allow` ranges exempt)', flag: { name: 'inbound-connection-rate', arg: '<n>' } }),
+  maxPendingConnections: integerSetting(DEFAULT_MAX_PENDING_CONNECTIONS, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections still in their Noise/Yamux upgrade at once, over all hosts', flag: { name: 'max-pending-connections', arg: '<n>' } }),
+  inboundUpgradeTimeout: integerSetting(DEFAULT_INBOUND_UPGRADE_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'ms an inbound connection has to finish its Noise/Yamux upgrade', defaultNote: '10 s', flag: { name: 'inbound-upgrade-timeout', arg: '<ms>' } }),
   penaltyHalfLife: integerSetting(DEFAULT_PENALTY_HALF_LIFE, 1, Number.MAX_SAFE_INTEGER, { help: 'a peer\'s penalty points (10 per malformed frame) halve every this many ms, so its good standing recovers', defaultNote: '10 min', flag: { name: 'penalty-half-life', arg: '<ms>' } }),
   banThreshold: integerSetting(DEFAULT_BAN_THRESHOLD, 1, Number.MAX_SAFE_INTEGER, { help: 'penalty points at which a peer is disconnected and refused for banDuration (one `p2pstore: banned peer …` line on stderr)', flag: { name: 'ban-threshold', arg: '<points>' } }),
   banDuration: integerSetting(DEFAULT_BAN_DURATION, 1, Number.MAX_SAFE_INTEGER, { help: 'how long a banned peer is refused, in ms', defaultNote: '10 min', flag: { name: 'ban-duration', arg: '<ms>' } }),

@@ -518,3 +518,17 @@ export const PENALTY_SLOW_READER = 5
  * a flood of fresh identities costs bounded memory (bans themselves are kept, up to the same count).
  */
 export const STANDING_MAX_PEERS = 4096
+
+/**
+ * Most inbound connections from one IP address, open or still upgrading (`maxConnectionsPerIp`;
+ * go-libp2p's resource manager allows 8). Loopback and the `allow` ranges are exempt.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 8
+/** Most inbound connections from one address range, a /24 of IPv4 or a /64 of IPv6 (`maxConnectionsPerRange`). */
+export const DEFAULT_MAX_CONNECTIONS_PER_RANGE = 32
+/** Inbound connections one host may open per second (libp2p's `inboundConnectionThreshold`; `inboundConnectionRate`). */
+export const DEFAULT_INBOUND_CONNECTION_RATE = 5
+/** Inbound connections still upgrading (Noise, Yamux) at once, over all hosts (libp2p's `maxIncomingPendingConnections`; `maxPendingConnections`). */
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 10
+/** An inbound connection must finish its upgrade (Noise, Yamux) within this long (`inboundUpgradeTimeout`). */
+export const DEFAULT_INBOUND_UPGRADE_TIMEOUT = 10 * second

@@ -19,8 +19,8 @@ import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
 import { InboundBudget } from './channel/index.ts'
 import { contextSize, liveSiblings } from './clock/index.ts'
-import { resolvePeerConfig } from './config.ts'
-import { ConnectionBudget } from './connections/index.ts'
+import { parseMultiaddr, resolvePeerConfig } from './config.ts'
+import { AddressCaps, ConnectionBudget } from './connections/index.ts'
 import { CONNECTION_PING_INTERVAL, DEFAULT_N, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError, NoRosterError } from './errors.ts'
@@ -189,6 +189,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly inboundBudget: InboundBudget
   /** every peer's penalty points and the bans in force (issue #19) */
   readonly standing: Standing
+  /** the per-IP and per-range caps on inbound connections (issue #19) */
+  readonly addressCaps: AddressCaps
   private readonly rosterGossip: RosterGossip
   /** this peer's Prometheus registry and metric families (`/metrics`), libp2p's own included */
   readonly metrics: PeerMetrics
@@ -202,12 +204,13 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
 
   /**
    * Use `createPeer()`; the constructor only wires already built parts. `gate` must be the one whose
-   * gater `libp2p` was created with, and so must `admission` and `standing`.
+   * gater `libp2p` was created with, and so must `admission` and `wire`'s standing and caps.
    */
-  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics, standing?: Standing) {
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics, wire: { standing?: Standing, caps?: AddressCaps } = {}) {
     super()
     this.metrics = metrics ?? new PeerMetrics({ peerId: libp2p.peerId.toString() })
-    this.standing = standing ?? new Standing({ logger: config.logger ?? defaultLogger(), network: libp2p, metrics: this.metrics }, {
+    this.addressCaps = wire.caps ?? new AddressCaps({ perIp: config.maxConnectionsPerIp, perRange: config.maxConnectionsPerRange })
+    this.standing = wire.standing ?? new Standing({ logger: config.logger ?? defaultLogger(), network: libp2p, metrics: this.metrics }, {
       halfLife: config.penaltyHalfLife, banThreshold: config.banThreshold, banDuration: config.banDuration
     })
     this.standing.addEventListener('peer:banned', ({ detail }) => { this.safeDispatchEvent('peer:banned', { detail }) })
@@ -637,11 +640,18 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
   const standing = new Standing({ logger: config.logger ?? defaultLogger(), metrics, network: { hangUp: async peer => { await late.node?.hangUp(peer) } } }, {
     halfLife: config.penaltyHalfLife, banThreshold: config.banThreshold, banDuration: config.banDuration
   })
+  const caps = new AddressCaps({
+    perIp: config.maxConnectionsPerIp,
+    perRange: config.maxConnectionsPerRange,
+    allow: config.allow.map(a => parseMultiaddr(a, 'allow')),
+    limitLoopback: config.limitLoopback
+  })
   const libp2p = await createLibp2p<PeerServices>({
     start: false,
     metrics: () => metrics.libp2p,
     // partitions (fault injection), admission and bans: a connection any of them refuses is refused
-    connectionGater: anyGater(gate.gater(), admission.gater(), standing.gater()),
+    // and last, the per-IP and per-range caps: they count what the others let through
+    connectionGater: anyGater(gate.gater(), admission.gater(), standing.gater(), caps.gater()),
     privateKey,
     logger: config.logger,
     addresses: { listen: config.listen, announce: config.announce },
@@ -655,7 +665,10 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
       // the budget trims idle connections below this cap; libp2p refuses inbound ones at it
       maxConnections: config.maxConnections,
       allow: config.allow,
-      dialTimeout: config.dialTimeout
+      dialTimeout: config.dialTimeout,
+      inboundConnectionThreshold: config.inboundConnectionRate,
+      maxIncomingPendingConnections: config.maxPendingConnections,
+      inboundUpgradeTimeout: config.inboundUpgradeTimeout
     },
     connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL },
     services: {
@@ -677,7 +690,7 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
   })
 
   late.node = libp2p
-  const peer = new Peer(libp2p, config, gate, admission, metrics, standing)
+  const peer = new Peer(libp2p, config, gate, admission, metrics, { standing, caps })
   if (config.start) await peer.start()
   return peer
 }
