@@ -532,3 +532,16 @@ export const DEFAULT_INBOUND_CONNECTION_RATE = 5
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 10
 /** An inbound connection must finish its upgrade (Noise, Yamux) within this long (`inboundUpgradeTimeout`). */
 export const DEFAULT_INBOUND_UPGRADE_TIMEOUT = 10 * second
+
+/**
+ * Yamux streams one connection may have open each way (issue #19; the library allows 1 000 and
+ * go-libp2p's resource manager 256 inbound per peer). Each p2pstore protocol caps its own
+ * streams far below this (KV_STREAMS_PER_CONNECTION, MEMBERSHIP_STREAMS_PER_CONNECTION).
+ */
+export const YAMUX_MAX_STREAMS = 256
+/**
+ * Largest receive window a yamux stream grows to (the library's default is 16 MiB): what a
+ * sender may have in flight on one stream, and so the largest data frame an honest peer sends.
+ * A data frame announced longer is refused at its header, before its body is buffered.
+ */
+export const YAMUX_MAX_STREAM_WINDOW = 4 * 1024 * 1024

@@ -13,7 +13,8 @@ import {
   KV_READ_TIMEOUT, KV_STREAMS_PER_CONNECTION, MAX_CONTEXT_ENTRIES, MAX_KEY_BYTES, MAX_KV_MESSAGE_BYTES, MAX_OBJECT_BYTES, MAX_PIGGYBACK,
   MAX_PIGGYBACK_BYTES, MAX_SIBLINGS, MAX_VALUE_BYTES, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION,
   DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_MAX_CONNECTIONS_PER_IP,
-  DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_PENALTY_HALF_LIFE, PENALTY_MALFORMED_FRAME, STANDING_MAX_PEERS
+  DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_PENALTY_HALF_LIFE, PENALTY_MALFORMED_FRAME, STANDING_MAX_PEERS,
+  YAMUX_MAX_STREAMS, YAMUX_MAX_STREAM_WINDOW
 } from '../constants.ts'
 import type { DaemonConfig } from '../config.ts'
 
@@ -79,6 +80,16 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
       source: 'constant STANDING_MAX_PEERS',
       worstCaseBytes: 2 * STANDING_MAX_PEERS * STANDING_ENTRY_BYTES,
       worstCase: `${STANDING_MAX_PEERS} scores + ${STANDING_MAX_PEERS} bans × ~${STANDING_ENTRY_BYTES} B (the lowest score is forgotten first)`
+    },
+    { scope: 'connection', name: 'yamux streams per connection, each way', value: YAMUX_MAX_STREAMS, unit: 'count', source: 'constant YAMUX_MAX_STREAMS' },
+    {
+      scope: 'connection',
+      name: 'yamux stream window (largest data frame accepted)',
+      value: YAMUX_MAX_STREAM_WINDOW,
+      unit: 'bytes',
+      source: 'constant YAMUX_MAX_STREAM_WINDOW',
+      worstCaseBytes: conns * YAMUX_MAX_STREAM_WINDOW,
+      worstCase: `${conns} connections × one data frame of ${mib(YAMUX_MAX_STREAM_WINDOW)} being decoded (a longer one is refused at its header; the library alone buffered up to 4 GiB)`
     },
     { scope: 'kv', name: 'kv streams per connection', value: KV_STREAMS_PER_CONNECTION, unit: 'count', source: 'constant KV_STREAMS_PER_CONNECTION' },
     {
