@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_SLOW_READER_TIMEOUT, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -145,6 +145,23 @@ export interface PeerInit {
    * @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (10 s)
    */
   inboundUpgradeTimeout?: number
+
+  /**
+   * Most unsent bytes of answers one kv or membership stream may hold before further answers
+   * wait (issue #19): a peer that asks and never reads makes this peer hold this much per stream,
+   * or one frame if that is larger, not every answer it asked for.
+   *
+   * @default DEFAULT_STREAM_WRITE_BUFFER (4 MiB)
+   */
+  streamWriteBuffer?: number
+
+  /**
+   * A stream whose unsent answers waited this many ms for its peer to read any is reset, and the
+   * peer penalised (PENALTY_SLOW_READER).
+   *
+   * @default DEFAULT_SLOW_READER_TIMEOUT (10 s)
+   */
+  slowReaderTimeout?: number
 
   /**
    * Cap loopback connections per IP and range too (tests of the caps; test nets run every peer on
@@ -343,7 +360,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' | 'inboundUpgradeTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' | 'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** `PeerInit` with every default applied and every address parsed. */
 export type PeerConfig = Omit<PeerInit, PeerDefaulted | 'bootstrap'> & Required<Pick<PeerInit, PeerDefaulted>> & {
@@ -376,6 +393,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     inboundConnectionRate: positiveInt(init.inboundConnectionRate ?? DEFAULT_INBOUND_CONNECTION_RATE, 'inboundConnectionRate'),
     maxPendingConnections: positiveInt(init.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS, 'maxPendingConnections'),
     inboundUpgradeTimeout: positiveInt(init.inboundUpgradeTimeout ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT, 'inboundUpgradeTimeout'),
+    streamWriteBuffer: positiveInt(init.streamWriteBuffer ?? DEFAULT_STREAM_WRITE_BUFFER, 'streamWriteBuffer'),
+    slowReaderTimeout: positiveInt(init.slowReaderTimeout ?? DEFAULT_SLOW_READER_TIMEOUT, 'slowReaderTimeout'),
     penaltyHalfLife: positiveInt(init.penaltyHalfLife ?? DEFAULT_PENALTY_HALF_LIFE, 'penaltyHalfLife'),
     banThreshold: positiveInt(init.banThreshold ?? DEFAULT_BAN_THRESHOLD, 'banThreshold'),
     banDuration: positiveInt(init.banDuration ?? DEFAULT_BAN_DURATION, 'banDuration'),
@@ -436,6 +455,10 @@ export interface DaemonConfig {
   maxPendingConnections: number
   /** ms an inbound connection has to finish its upgrade (see `PeerInit.inboundUpgradeTimeout`). @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (10 s) */
   inboundUpgradeTimeout: number
+  /** most unsent answer bytes per stream (see `PeerInit.streamWriteBuffer`). @default DEFAULT_STREAM_WRITE_BUFFER (4 MiB) */
+  streamWriteBuffer: number
+  /** ms a stream's unsent answers may wait for its peer to read (see `PeerInit.slowReaderTimeout`). @default DEFAULT_SLOW_READER_TIMEOUT (10 s) */
+  slowReaderTimeout: number
   /** penalty points halve every this many ms (see `PeerInit.penaltyHalfLife`). @default DEFAULT_PENALTY_HALF_LIFE (10 min) */
   penaltyHalfLife: number
   /** points at which a peer is banned (see `PeerInit.banThreshold`). @default DEFAULT_BAN_THRESHOLD (100) */
@@ -650,6 +673,8 @@ export const SETTINGS: Settings = {
   inboundConnectionRate: integerSetting(DEFAULT_INBOUND_CONNECTION_RATE, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections one host may open per second (`allow` ranges exempt)', flag: { name: 'inbound-connection-rate', arg: '<n>' } }),
   maxPendingConnections: integerSetting(DEFAULT_MAX_PENDING_CONNECTIONS, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections still in their Noise/Yamux upgrade at once, over all hosts', flag: { name: 'max-pending-connections', arg: '<n>' } }),
   inboundUpgradeTimeout: integerSetting(DEFAULT_INBOUND_UPGRADE_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'ms an inbound connection has to finish its Noise/Yamux upgrade', defaultNote: '10 s', flag: { name: 'inbound-upgrade-timeout', arg: '<ms>' } }),
+  streamWriteBuffer: integerSetting(DEFAULT_STREAM_WRITE_BUFFER, 1024, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of answers one kv or membership stream may hold before further answers wait (one larger frame is still taken whole)', defaultNote: '4 MiB', flag: { name: 'stream-write-buffer', arg: '<bytes>' } }),
+  slowReaderTimeout: integerSetting(DEFAULT_SLOW_READER_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'a stream whose unsent answers waited this many ms for its peer to read any is reset, and the peer penalised', defaultNote: '10 s', flag: { name: 'slow-reader-timeout', arg: '<ms>' } }),
   penaltyHalfLife: integerSetting(DEFAULT_PENALTY_HALF_LIFE, 1, Number.MAX_SAFE_INTEGER, { help: 'a peer\'s penalty points (10 per malformed frame) halve every this many ms, so its good standing recovers', defaultNote: '10 min', flag: { name: 'penalty-half-life', arg: '<ms>' } }),
   banThreshold: integerSetting(DEFAULT_BAN_THRESHOLD, 1, Number.MAX_SAFE_INTEGER, { help: 'penalty points at which a peer is disconnected and refused for banDuration (one `p2pstore: banned peer …` line on stderr)', flag: { name: 'ban-threshold', arg: '<points>' } }),
   banDuration: integerSetting(DEFAULT_BAN_DURATION, 1, Number.MAX_SAFE_INTEGER, { help: 'how long a banned peer is refused, in ms', defaultNote: '10 min', flag: { name: 'ban-duration', arg: '<ms>' } }),

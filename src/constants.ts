@@ -545,3 +545,12 @@ export const YAMUX_MAX_STREAMS = 256
  * A data frame announced longer is refused at its header, before its body is buffered.
  */
 export const YAMUX_MAX_STREAM_WINDOW = 4 * 1024 * 1024
+
+/**
+ * Most unsent bytes of answers one kv or membership stream may hold before further answers wait
+ * (`streamWriteBuffer`; libp2p's own write buffer is unbounded): one frame larger than this is
+ * still taken whole when nothing else waits.
+ */
+export const DEFAULT_STREAM_WRITE_BUFFER = 4 * 1024 * 1024
+/** A stream whose unsent answers waited this long for its peer to read any is reset (`slowReaderTimeout`). */
+export const DEFAULT_SLOW_READER_TIMEOUT = 10 * second

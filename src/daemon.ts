@@ -134,6 +134,8 @@ export class Daemon {
         inboundConnectionRate: config.inboundConnectionRate,
         maxPendingConnections: config.maxPendingConnections,
         inboundUpgradeTimeout: config.inboundUpgradeTimeout,
+        streamWriteBuffer: config.streamWriteBuffer,
+        slowReaderTimeout: config.slowReaderTimeout,
         penaltyHalfLife: config.penaltyHalfLife,
         banThreshold: config.banThreshold,
         banDuration: config.banDuration,

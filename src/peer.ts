@@ -240,6 +240,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     const inboundBudget = this.inboundBudget = new InboundBudget({ total: config.frameMemoryTotal, perPeer: config.frameMemoryPerPeer })
     this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget, standing: this.standing }, {
       ...config.gossip,
+      writeBuffer: { maxBuffered: config.streamWriteBuffer, slowReaderTimeout: config.slowReaderTimeout },
       capacity: config.capacity,
       zone: config.zone,
       // read when this peer announces itself (after start: anti-entropy exists by then)
@@ -295,6 +296,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         }
       }),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
+      writeBuffer: { maxBuffered: config.streamWriteBuffer, slowReaderTimeout: config.slowReaderTimeout },
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12
     })

@@ -10,7 +10,7 @@
 import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
 import { setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../../channel/index.ts'
-import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PROTOCOL_KV } from '../../constants.ts'
+import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
@@ -72,6 +72,12 @@ export interface KvRpcInit {
   idleTimeout: number
   /** most requests one inbound stream may have in flight. @default KV_MAX_IN_FLIGHT */
   maxInFlight?: number
+  /**
+   * Most unsent answer bytes an inbound stream may hold before further answers wait, and how
+   * long they may wait for a peer that reads none before its stream is reset and it is
+   * penalised (issue #19). @default unbounded
+   */
+  writeBuffer?: { maxBuffered: number, slowReaderTimeout: number }
 }
 
 /**
@@ -212,9 +218,17 @@ export class KvRpc implements Startable {
       idleTimeout: this.init.idleTimeout,
       idleError: () => new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`),
       shutdown: this.shutdown.signal,
-      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
+      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from },
+      writeGuard: this.init.writeBuffer == null
+        ? undefined
+        : {
+            ...this.init.writeBuffer,
+            onSlowReader: err => {
+              this.log('reset kv stream from %p - %e', from, err)
+              this.components.standing?.penalise(from, 'slow-reader', PENALTY_SLOW_READER)
+            }
+          }
     })
-    const lp = reader.lp
     try {
       for (;;) {
         const frame = await reader.read()
@@ -224,7 +238,7 @@ export class KvRpc implements Startable {
           throw new InvalidMessageError(`${from} has more than ${maxInFlight} requests in flight`)
         }
         inFlight++
-        void this.answer(lp, id, request, from).finally(() => { inFlight-- })
+        void this.answer(reader, id, request, from).finally(() => { inFlight-- })
       }
     } catch (err) {
       const e = err as Error
@@ -242,16 +256,16 @@ export class KvRpc implements Startable {
     }
   }
 
-  private async answer (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async answer (out: FrameReader, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     const release = this.components.connections?.acquire(from)
     try {
-      await this.reply(lp, id, request, from)
+      await this.reply(out, id, request, from)
     } finally {
       release?.()
     }
   }
 
-  private async reply (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async reply (out: FrameReader, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     let response: KvResponse
     try {
       response = await this.dispatch(request, from, { signal: this.shutdown.signal })
@@ -261,7 +275,7 @@ export class KvRpc implements Startable {
     }
     this.components.metrics?.replicaRequests.inc({ type: request.type, outcome: response.status === 'not-found' ? 'not_found' : response.status })
     try {
-      await lp.write(encodeResponse(id, response))
+      await out.write(encodeResponse(id, response))
     } catch (err) {
       this.log('could not answer %p - %e', from, err)
     }
