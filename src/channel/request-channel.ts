@@ -1,6 +1,8 @@
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { WriteGuard } from './write-guard.ts'
 import type { BudgetWatch, InboundBudget } from './inbound-budget.ts'
+import type { WriteGuardInit } from './write-guard.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -39,6 +41,11 @@ export interface RequestChannelInit<Req, Res> {
   rejectUnknownIds?: boolean
   /** where the bytes of responses still arriving count. @default not counted */
   budget?: InboundBudget
+  /**
+   * what requests written may leave unsent before they wait, and when a peer that reads none has
+   * the stream reset, failing the channel (issue #19). @default unbounded
+   */
+  writeGuard?: WriteGuardInit
 }
 
 /** Options of one request. */
@@ -77,6 +84,7 @@ export class RequestChannel<Req, Res> {
   private wrapped = false
   private failure?: Error
   private readonly watch?: BudgetWatch
+  private readonly guard?: WriteGuard
 
   constructor (peer: PeerId, stream: Stream, init: RequestChannelInit<Req, Res>) {
     this.peer = peer
@@ -90,6 +98,7 @@ export class RequestChannel<Req, Res> {
     // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
     this.lp = lpStream(stream, { maxDataLength: init.maxFrame, maxBufferSize: 2 * init.maxFrame })
+    if (init.writeGuard != null) this.guard = new WriteGuard(stream, init.writeGuard)
     const idleTimeout = init.idleTimeout
     if (idleTimeout != null) {
       this.idle = setTimeout(() => {
@@ -147,7 +156,7 @@ export class RequestChannel<Req, Res> {
     try {
       const frame = this.init.encode(id, request)
       options.onSent?.(frame.byteLength)
-      const written = this.lp.write(frame, signal == null ? undefined : { signal })
+      const written = this.guard != null ? this.guard.write(frame) : this.lp.write(frame, signal == null ? undefined : { signal })
       // a failed write fails the channel, and with it this request: observed through `promise`
       written.catch(() => {})
       // the deadline covers a write held up by backpressure too
@@ -201,6 +210,7 @@ export class RequestChannel<Req, Res> {
 
   private fail (err: Error): void {
     clearTimeout(this.idle)
+    this.guard?.close()
     this.watch?.close()
     this.failure ??= err
     for (const waiter of this.pending.values()) waiter.reject(this.failure)

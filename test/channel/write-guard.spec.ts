@@ -1,5 +1,5 @@
 import { lpStream } from '@libp2p/utils'
-import { WriteGuard } from '../../src/channel/index.ts'
+import { RequestChannel, WriteGuard } from '../../src/channel/index.ts'
 import { PROTOCOL_KV } from '../../src/constants.ts'
 import { encodeRequest } from '../../src/protocol/index.ts'
 import { createTestnet } from '../../src/testnet/index.ts'
@@ -136,5 +136,40 @@ describe('channel: the write guard against a peer that asks and never reads', fu
     expect(target.standing.isBanned(hostile.peerId)).to.equal(false)
     // honest traffic through the target
     expect((await target.get(key)).siblings[0]?.value.byteLength).to.equal(512 * KiB)
+  })
+})
+
+describe('channel: the write guard on requests to a peer that never reads', function () {
+  this.timeout(60_000)
+  const cleanup = useCleanup()
+
+  it('keeps a request channel\'s unsent requests within the bound and fails the channel after slowReaderTimeout', async () => {
+    const PROTOCOL = '/test/never-reads/1.0.0'
+    const [ours, hostile] = [await createFloorNode(), await createFloorNode()]
+    cleanup.add(async () => { await ours.stop() })
+    cleanup.add(async () => { await hostile.stop() })
+    // the hostile side takes the stream and never reads from it
+    await hostile.handle(PROTOCOL, stream => { stream.pause() })
+    const stream = await ours.dialProtocol(hostile.getMultiaddrs(), PROTOCOL)
+    const bound = 512 * KiB
+    const channel = new RequestChannel<number, number>(hostile.peerId, stream, {
+      name: 'test',
+      encode: () => new Uint8Array(100 * KiB),
+      decode: () => ({ id: 0, response: 0 }),
+      describe: () => 'a test request',
+      maxFrame: MiB,
+      log: () => {},
+      writeGuard: { maxBuffered: bound, slowReaderTimeout: 1000 }
+    })
+    let most = 0
+    const sampler = setInterval(() => { most = Math.max(most, stream.writeBufferLength) }, 5)
+    cleanup.add(() => { clearInterval(sampler) })
+    const results = await Promise.allSettled(Array.from({ length: 50 }, async (_, i) => channel.request(i, { timeout: 30_000 })))
+    clearInterval(sampler)
+    expect(results.every(r => r.status === 'rejected'), 'every request failed').to.equal(true)
+    expect(channel.closed).to.equal(true)
+    expect(stream.status).to.not.equal('open')
+    expect(most, 'unsent request bytes').to.be.at.most(bound)
+    expect(most, 'the window filled').to.be.greaterThan(100 * KiB)
   })
 })

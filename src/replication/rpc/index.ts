@@ -199,7 +199,10 @@ export class KvRpc implements Startable {
       describe: request => `a ${request.type} request`,
       maxFrame: this.init.maxMessageBytes,
       log: this.log,
-      budget: this.components.inboundBudget
+      budget: this.components.inboundBudget,
+      // a replica that reads none of what we send it has its channel reset (and reopened on
+      // demand); not penalised: an overloaded honest replica looks the same from here
+      writeGuard: this.init.writeBuffer
     })
     // a channel opened after stop() began would outlive it
     if (!this.started) channel.close(new Error('peer is stopping'))
