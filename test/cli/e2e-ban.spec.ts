@@ -1,6 +1,6 @@
 import path from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
 import { byteStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOL_KV } from '../../src/constants.ts'
 import { createFloorNode } from '../bench/nodes.ts'
 import { useCleanup } from '../utils/cleanup.ts'
