@@ -98,6 +98,8 @@ export interface PeerStatus {
    * (the fraction of all keys it is a home replica of, in its current view; N / members when balanced)
    */
   placement?: { capacity: number, zone?: string, share: number, n: number }
+  /** peers banned now (penalties, issue #19): why, the score that banned them, and until when (ISO time) */
+  bans?: Array<{ peerId: string, reason: string, score: number, until: string }>
 }
 
 /** One entry of `/v1/ring` and `p2pstore ring`: a member's place in the key space. */
@@ -608,7 +610,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         zone: this.config.zone,
         share: this.placement.ownership(this.config.n ?? DEFAULT_N).get(this.peerId.toString()) ?? 0,
         n: this.config.n ?? DEFAULT_N
-      }
+      },
+      bans: this.standing.bans().map(b => ({ peerId: b.peerId, reason: b.reason, score: b.score, until: new Date(b.until).toISOString() }))
     }
   }
 }

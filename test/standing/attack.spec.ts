@@ -59,6 +59,8 @@ describe('standing: a peer that sends malformed frames is banned', function () {
         `p2pstore: banned peer ${hostile.peerId.toString()} for 10 min: malformed frames (score ${bans[0]?.score ?? 0})`
       ])
       expect(bans[0]?.score).to.be.at.least(100)
+      // `p2pstore status` lists it
+      expect((await target.status()).bans?.map(b => [b.peerId, b.reason])).to.deep.equal([[hostile.peerId.toString(), 'malformed-frame']])
 
       // honest traffic through the target
       await target.put(enc.encode(`after-${name}`), enc.encode('v'))
