@@ -1,4 +1,4 @@
-import { TimeoutError } from '@libp2p/interface'
+import { StreamStateError, TimeoutError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream } from '@libp2p/interface'
 
@@ -75,7 +75,7 @@ export class WriteGuard {
   /** Waits for the stream to drain, with the slow-reader timer running meanwhile. */
   private async drained (): Promise<void> {
     this.watchDrain()
-    await this.stream.onDrain()
+    await this.nextDrain()
   }
 
   /** Arms the slow-reader timer until the stream next drains (or ends). */
@@ -86,8 +86,35 @@ export class WriteGuard {
     const done = (): void => {
       this.watching = false
       this.disarm()
+      // a drain event says the stream can send again, and it sends in a microtask: what is still
+      // unsent after that is watched afresh (the peer read some, then stopped)
+      queueMicrotask(() => {
+        if (!this.closed && this.stream.status === 'open' && this.stream.writeBufferLength > 0) this.watchDrain()
+      })
     }
-    this.stream.onDrain().then(done, done)
+    this.nextDrain().then(done, done)
+  }
+
+  /**
+   * The stream's next 'drain' event, or its end (rejected). Not `onDrain()`: that resolves at once
+   * whenever the stream does not flag itself as needing a drain, which a stream that is not
+   * writable (half-closed by us, or still opening) does not — and a waiting writer would spin.
+   */
+  private async nextDrain (): Promise<void> {
+    const stream = this.stream
+    if (stream.status !== 'open') throw new StreamStateError(`the stream is ${stream.status}`)
+    await new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => {
+        stream.removeEventListener('close', onClose)
+        resolve()
+      }
+      const onClose = (): void => {
+        stream.removeEventListener('drain', onDrain)
+        reject(new StreamStateError('the stream closed with answers unsent'))
+      }
+      stream.addEventListener('drain', onDrain, { once: true })
+      stream.addEventListener('close', onClose, { once: true })
+    })
   }
 
   private arm (): void {

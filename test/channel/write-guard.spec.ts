@@ -11,11 +11,11 @@ import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** A stream as the guard sees it: whatever is sent stays unsent until `drain()`. */
-class FakeStream {
+class FakeStream extends EventTarget {
   writeBufferLength = 0
+  status = 'open'
   sent: number[] = []
   aborted?: Error
-  private waiting: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
 
   send (data: Uint8Array | Uint8ArrayList): boolean {
     if (this.aborted != null) throw this.aborted
@@ -24,19 +24,15 @@ class FakeStream {
     return false
   }
 
-  async onDrain (): Promise<void> {
-    if (this.aborted != null) throw this.aborted
-    return new Promise((resolve, reject) => { this.waiting.push({ resolve, reject }) })
-  }
-
-  drain (): void {
-    this.writeBufferLength = 0
-    for (const w of this.waiting.splice(0)) w.resolve()
+  drain (left = 0): void {
+    this.writeBufferLength = left
+    this.dispatchEvent(new Event('drain'))
   }
 
   abort (err: Error): void {
     this.aborted = err
-    for (const w of this.waiting.splice(0)) w.reject(err)
+    this.status = 'aborted'
+    this.dispatchEvent(new Event('close'))
   }
 }
 
@@ -86,6 +82,16 @@ describe('channel: the write guard', () => {
     const stream = new FakeStream()
     const guard = new WriteGuard(stream as unknown as Stream, { maxBuffered: 10 * KiB, slowReaderTimeout: 30 })
     await guard.write(new Uint8Array(KiB))
+    await eventually(async () => stream.aborted != null, 'the stream reset')
+    expect(stream.aborted?.name).to.equal('TimeoutError')
+  })
+
+  it('resets a peer that read some, then stopped', async () => {
+    const stream = new FakeStream()
+    const guard = new WriteGuard(stream as unknown as Stream, { maxBuffered: 10 * KiB, slowReaderTimeout: 30 })
+    await guard.write(new Uint8Array(8 * KiB))
+    // progress: half of it went out, then nothing more
+    stream.drain(4 * KiB)
     await eventually(async () => stream.aborted != null, 'the stream reset')
     expect(stream.aborted?.name).to.equal('TimeoutError')
   })
