@@ -1,7 +1,9 @@
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { frameOffence } from './penalty.ts'
 import { WriteGuard } from './write-guard.ts'
 import type { BudgetWatch, InboundBudget } from './inbound-budget.ts'
+import type { Penaliser } from './penalty.ts'
 import type { WriteGuardInit } from './write-guard.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -46,6 +48,8 @@ export interface RequestChannelInit<Req, Res> {
    * the stream reset, failing the channel (issue #19). @default unbounded
    */
   writeGuard?: WriteGuardInit
+  /** where a peer that answers with a malformed or oversized frame is penalised (issue #19). @default none */
+  standing?: Penaliser
 }
 
 /** Options of one request. */
@@ -199,6 +203,8 @@ export class RequestChannel<Req, Res> {
     } catch (err) {
       if (this.failure == null) {
         this.init.log('%s channel to %p ended - %e', this.init.name, this.peer, err)
+        const offence = frameOffence(err)
+        if (offence != null) this.init.standing?.penalise(this.peer, offence.reason, offence.points)
         if ((err as Error).name === 'InvalidMessageError') this.stream.abort(err as Error)
         // the remote closed its side: close ours too, so that a graceful close of the connection
         // (the connection budget trimming it) does not wait for this stream until its timeout

@@ -316,7 +316,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       maxId: 2 ** 32 - 1,
       zeroIsOldest: true,
       rejectUnknownIds: false,
-      budget: this.components.inboundBudget
+      budget: this.components.inboundBudget,
+      standing: this.components.standing
     })
     // a channel opened after stop() began would outlive it
     if (!this.running) channel.close(new Error('peer is stopping'))

@@ -1,5 +1,9 @@
+import { defaultLogger } from '@libp2p/logger'
 import { byteStream } from '@libp2p/utils'
+import { RequestChannel } from '../../src/channel/index.ts'
 import { PROTOCOL_KV, PROTOCOL_MEMBERSHIP } from '../../src/constants.ts'
+import { decodeResponse, encodeRequest } from '../../src/protocol/index.ts'
+import { Standing } from '../../src/standing/index.ts'
 import { createTestnet } from '../../src/testnet/index.ts'
 import { createFloorNode } from '../bench/nodes.ts'
 import { useCleanup } from '../utils/cleanup.ts'
@@ -70,4 +74,34 @@ describe('standing: a peer that sends malformed frames is banned', function () {
       expect(target.standing.score(other.peerId)).to.equal(0)
     })
   }
+})
+
+describe('standing: a peer that answers our requests with garbage is penalised', function () {
+  this.timeout(60_000)
+  const cleanup = useCleanup()
+
+  it('a malformed response fails the channel and scores against the peer that sent it', async () => {
+    const [ours, hostile] = [await createFloorNode(), await createFloorNode()]
+    cleanup.add(async () => { await ours.stop() })
+    cleanup.add(async () => { await hostile.stop() })
+    await hostile.handle(PROTOCOL_KV, stream => {
+      void byteStream(stream).write(GARBAGE).catch(() => {})
+    })
+    const standing = new Standing({ logger: defaultLogger() }, { halfLife: 600_000, banThreshold: 100, banDuration: 600_000 })
+    standing.start()
+    cleanup.add(() => { standing.stop() })
+    const stream = await ours.dialProtocol(hostile.getMultiaddrs(), PROTOCOL_KV)
+    const channel = new RequestChannel<{ type: 'read', key: Uint8Array }, unknown>(hostile.peerId, stream, {
+      name: 'kv',
+      encode: (id, request) => encodeRequest(BigInt(id), request),
+      decode: frame => ({ id: Number(decodeResponse(frame).id), response: undefined }),
+      describe: () => 'a read',
+      maxFrame: 1024 * 1024,
+      log: () => {},
+      standing
+    })
+    await expect(channel.request({ type: 'read', key: enc.encode('k') }, { timeout: 10_000 })).to.be.rejected
+    expect(channel.closed).to.equal(true)
+    expect(standing.score(hostile.peerId)).to.be.closeTo(10, 0.01)
+  })
 })

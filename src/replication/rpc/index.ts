@@ -202,7 +202,8 @@ export class KvRpc implements Startable {
       budget: this.components.inboundBudget,
       // a replica that reads none of what we send it has its channel reset (and reopened on
       // demand); not penalised: an overloaded honest replica looks the same from here
-      writeGuard: this.init.writeBuffer
+      writeGuard: this.init.writeBuffer,
+      standing: this.components.standing
     })
     // a channel opened after stop() began would outlive it
     if (!this.started) channel.close(new Error('peer is stopping'))
