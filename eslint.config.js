@@ -37,7 +37,7 @@ const FLOORS = [
   ['src/peer.ts'],
   ['src/health', 'src/limits'],
   ['src/config.ts', 'src/join'],
-  ['src/connections'],
+  ['src/connections', 'src/standing'],
   ['src/replication'],
   ['src/membership'],
   ['src/storage', 'src/roster'],

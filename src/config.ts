@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_R, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_SLOW_READER_TIMEOUT, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -107,6 +107,93 @@ export interface PeerInit {
    * @default DEFAULT_MAX_CONNECTIONS (64)
    */
   maxConnections?: number
+
+  /**
+   * Most inbound connections from one IP address, open or still upgrading (issue #19): one host
+   * cannot take every connection slot. Loopback and the `allow` ranges are exempt.
+   *
+   * @default DEFAULT_MAX_CONNECTIONS_PER_IP (8)
+   */
+  maxConnectionsPerIp?: number
+
+  /**
+   * Most inbound connections from one address range (a /24 of IPv4, a /64 of IPv6). Loopback and
+   * the `allow` ranges are exempt.
+   *
+   * @default DEFAULT_MAX_CONNECTIONS_PER_RANGE (32)
+   */
+  maxConnectionsPerRange?: number
+
+  /**
+   * Inbound connections one host may open per second (libp2p's `inboundConnectionThreshold`);
+   * the `allow` ranges are exempt.
+   *
+   * @default DEFAULT_INBOUND_CONNECTION_RATE (5)
+   */
+  inboundConnectionRate?: number
+
+  /**
+   * Inbound connections still upgrading at once, over all hosts (libp2p's `maxIncomingPendingConnections`).
+   *
+   * @default DEFAULT_MAX_PENDING_CONNECTIONS (10)
+   */
+  maxPendingConnections?: number
+
+  /**
+   * An inbound connection must finish Noise and Yamux within this many ms.
+   *
+   * @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (10 s)
+   */
+  inboundUpgradeTimeout?: number
+
+  /**
+   * Most unsent bytes of answers one kv or membership stream may hold before further answers
+   * wait (issue #19): a peer that asks and never reads makes this peer hold this much per stream,
+   * or one frame if that is larger, not every answer it asked for.
+   *
+   * @default DEFAULT_STREAM_WRITE_BUFFER (4 MiB)
+   */
+  streamWriteBuffer?: number
+
+  /**
+   * A stream whose unsent answers waited this many ms for its peer to read any is reset, and the
+   * peer penalised (PENALTY_SLOW_READER).
+   *
+   * @default DEFAULT_SLOW_READER_TIMEOUT (10 s)
+   */
+  slowReaderTimeout?: number
+
+  /**
+   * Cap loopback connections per IP and range too (tests of the caps; test nets run every peer on
+   * 127.0.0.1, so loopback is exempt by default).
+   *
+   * @internal
+   * @default false
+   */
+  limitLoopback?: boolean
+
+  /**
+   * A peer's penalty points (a malformed frame costs PENALTY_MALFORMED_FRAME) halve every this
+   * many ms, so that its good standing recovers (issue #19).
+   *
+   * @default DEFAULT_PENALTY_HALF_LIFE (10 min)
+   */
+  penaltyHalfLife?: number
+
+  /**
+   * A peer whose penalty points reach this is disconnected and refused for `banDuration`: ten
+   * malformed frames in a row.
+   *
+   * @default DEFAULT_BAN_THRESHOLD (100)
+   */
+  banThreshold?: number
+
+  /**
+   * How long a banned peer is refused, in ms (connections either way).
+   *
+   * @default DEFAULT_BAN_DURATION (10 min)
+   */
+  banDuration?: number
 
   /**
    * Most bytes of kv and membership frames still arriving from one peer, over all its streams and
@@ -336,7 +423,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | QuotaKey | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' | 'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | QuotaKey | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** The quota settings (issue #19), the same in `PeerInit` and `DaemonConfig`. */
 export type QuotaKey = 'kvPeerRequestRate' | 'kvPeerRequestBurst' | 'kvPeerByteRate' | 'kvPeerByteBurst' | 'kvPeerMaxInFlight' | 'kvGlobalRequestRate' | 'hintedBytesPerPeer' | 'hintedBytesTotal'
@@ -367,6 +454,16 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     open: init.open ?? false,
     allow,
     maxConnections: maxConnections(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 'maxConnections'),
+    maxConnectionsPerIp: positiveInt(init.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP, 'maxConnectionsPerIp'),
+    maxConnectionsPerRange: positiveInt(init.maxConnectionsPerRange ?? DEFAULT_MAX_CONNECTIONS_PER_RANGE, 'maxConnectionsPerRange'),
+    inboundConnectionRate: positiveInt(init.inboundConnectionRate ?? DEFAULT_INBOUND_CONNECTION_RATE, 'inboundConnectionRate'),
+    maxPendingConnections: positiveInt(init.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS, 'maxPendingConnections'),
+    inboundUpgradeTimeout: positiveInt(init.inboundUpgradeTimeout ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT, 'inboundUpgradeTimeout'),
+    streamWriteBuffer: positiveInt(init.streamWriteBuffer ?? DEFAULT_STREAM_WRITE_BUFFER, 'streamWriteBuffer'),
+    slowReaderTimeout: positiveInt(init.slowReaderTimeout ?? DEFAULT_SLOW_READER_TIMEOUT, 'slowReaderTimeout'),
+    penaltyHalfLife: positiveInt(init.penaltyHalfLife ?? DEFAULT_PENALTY_HALF_LIFE, 'penaltyHalfLife'),
+    banThreshold: positiveInt(init.banThreshold ?? DEFAULT_BAN_THRESHOLD, 'banThreshold'),
+    banDuration: positiveInt(init.banDuration ?? DEFAULT_BAN_DURATION, 'banDuration'),
     frameMemoryPerPeer: frameMemory(init.frameMemoryPerPeer ?? DEFAULT_FRAME_MEMORY_PER_PEER, 'frameMemoryPerPeer'),
     frameMemoryTotal: frameMemory(init.frameMemoryTotal ?? DEFAULT_FRAME_MEMORY_TOTAL, 'frameMemoryTotal'),
     ...quotaSettings(init),
@@ -416,6 +513,26 @@ export interface DaemonConfig {
   allow: string[]
   /** most connections kept open (see `PeerInit.maxConnections`). @default DEFAULT_MAX_CONNECTIONS (64) */
   maxConnections: number
+  /** most inbound connections from one IP (see `PeerInit.maxConnectionsPerIp`). @default DEFAULT_MAX_CONNECTIONS_PER_IP (8) */
+  maxConnectionsPerIp: number
+  /** most inbound connections from one /24 or /64 (see `PeerInit.maxConnectionsPerRange`). @default DEFAULT_MAX_CONNECTIONS_PER_RANGE (32) */
+  maxConnectionsPerRange: number
+  /** inbound connections per host per second (see `PeerInit.inboundConnectionRate`). @default DEFAULT_INBOUND_CONNECTION_RATE (5) */
+  inboundConnectionRate: number
+  /** inbound connections upgrading at once (see `PeerInit.maxPendingConnections`). @default DEFAULT_MAX_PENDING_CONNECTIONS (10) */
+  maxPendingConnections: number
+  /** ms an inbound connection has to finish its upgrade (see `PeerInit.inboundUpgradeTimeout`). @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (10 s) */
+  inboundUpgradeTimeout: number
+  /** most unsent answer bytes per stream (see `PeerInit.streamWriteBuffer`). @default DEFAULT_STREAM_WRITE_BUFFER (4 MiB) */
+  streamWriteBuffer: number
+  /** ms a stream's unsent answers may wait for its peer to read (see `PeerInit.slowReaderTimeout`). @default DEFAULT_SLOW_READER_TIMEOUT (10 s) */
+  slowReaderTimeout: number
+  /** penalty points halve every this many ms (see `PeerInit.penaltyHalfLife`). @default DEFAULT_PENALTY_HALF_LIFE (10 min) */
+  penaltyHalfLife: number
+  /** points at which a peer is banned (see `PeerInit.banThreshold`). @default DEFAULT_BAN_THRESHOLD (100) */
+  banThreshold: number
+  /** how long a ban lasts in ms (see `PeerInit.banDuration`). @default DEFAULT_BAN_DURATION (10 min) */
+  banDuration: number
   /** most bytes of frames still arriving from one peer (see `PeerInit.frameMemoryPerPeer`). @default DEFAULT_FRAME_MEMORY_PER_PEER (80 MiB) */
   frameMemoryPerPeer: number
   /** most bytes of frames still arriving from all peers (see `PeerInit.frameMemoryTotal`). @default DEFAULT_FRAME_MEMORY_TOTAL (320 MiB) */
@@ -635,6 +752,16 @@ export const SETTINGS: Settings = {
   apiPort: integerSetting(DEFAULT_API_PORT, 0, 65535, { help: 'API port, 0 = any free port', flag: { name: 'api-port', arg: '<port>' } }, 'a port number 0–65535 (0 = any free port)'),
   allow: stringListSetting([], { help: 'address ranges exempt from the inbound connection rate limit (e.g. `/ip4/10.0.0.0/ipcidr/8`)', flag: { name: 'allow', arg: '<multiaddr>', repeatable: true } }, true),
   maxConnections: integerSetting(DEFAULT_MAX_CONNECTIONS, MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, { help: 'most libp2p connections kept open: the XOR neighbourhood is kept, others are opened on demand and closed when idle (libp2p refuses inbound connections at this count)', flag: { name: 'max-connections', arg: '<n>' } }),
+  maxConnectionsPerIp: integerSetting(DEFAULT_MAX_CONNECTIONS_PER_IP, 1, Number.MAX_SAFE_INTEGER, { help: 'most inbound connections from one IP address, open or still upgrading (loopback and `allow` ranges exempt)', flag: { name: 'max-connections-per-ip', arg: '<n>' } }),
+  maxConnectionsPerRange: integerSetting(DEFAULT_MAX_CONNECTIONS_PER_RANGE, 1, Number.MAX_SAFE_INTEGER, { help: 'most inbound connections from one /24 (IPv4) or /64 (IPv6) range (loopback and `allow` ranges exempt)', flag: { name: 'max-connections-per-range', arg: '<n>' } }),
+  inboundConnectionRate: integerSetting(DEFAULT_INBOUND_CONNECTION_RATE, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections one host may open per second (`allow` ranges exempt)', flag: { name: 'inbound-connection-rate', arg: '<n>' } }),
+  maxPendingConnections: integerSetting(DEFAULT_MAX_PENDING_CONNECTIONS, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections still in their Noise/Yamux upgrade at once, over all hosts', flag: { name: 'max-pending-connections', arg: '<n>' } }),
+  inboundUpgradeTimeout: integerSetting(DEFAULT_INBOUND_UPGRADE_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'ms an inbound connection has to finish its Noise/Yamux upgrade', defaultNote: '10 s', flag: { name: 'inbound-upgrade-timeout', arg: '<ms>' } }),
+  streamWriteBuffer: integerSetting(DEFAULT_STREAM_WRITE_BUFFER, 1024, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of answers one kv or membership stream may hold before further answers wait (one larger frame is still taken whole)', defaultNote: '4 MiB', flag: { name: 'stream-write-buffer', arg: '<bytes>' } }),
+  slowReaderTimeout: integerSetting(DEFAULT_SLOW_READER_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'a stream whose unsent answers waited this many ms for its peer to read any is reset, and the peer penalised', defaultNote: '10 s', flag: { name: 'slow-reader-timeout', arg: '<ms>' } }),
+  penaltyHalfLife: integerSetting(DEFAULT_PENALTY_HALF_LIFE, 1, Number.MAX_SAFE_INTEGER, { help: 'a peer\'s penalty points (10 per malformed frame) halve every this many ms, so its good standing recovers', defaultNote: '10 min', flag: { name: 'penalty-half-life', arg: '<ms>' } }),
+  banThreshold: integerSetting(DEFAULT_BAN_THRESHOLD, 1, Number.MAX_SAFE_INTEGER, { help: 'penalty points at which a peer is disconnected and refused for banDuration (one `p2pstore: banned peer …` line on stderr)', flag: { name: 'ban-threshold', arg: '<points>' } }),
+  banDuration: integerSetting(DEFAULT_BAN_DURATION, 1, Number.MAX_SAFE_INTEGER, { help: 'how long a banned peer is refused, in ms', defaultNote: '10 min', flag: { name: 'ban-duration', arg: '<ms>' } }),
   frameMemoryPerPeer: integerSetting(DEFAULT_FRAME_MEMORY_PER_PEER, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of kv and membership frames still arriving from one peer, over all its streams: a stream that would take it past this is reset (at most frameMemoryTotal)', defaultNote: '80 MiB', flag: { name: 'frame-memory-per-peer', arg: '<bytes>' } }),
   frameMemoryTotal: integerSetting(DEFAULT_FRAME_MEMORY_TOTAL, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most bytes of frames still arriving from all peers together', defaultNote: '320 MiB', flag: { name: 'frame-memory-total', arg: '<bytes>' } }),
   kvPeerRequestRate: integerSetting(DEFAULT_KV_PEER_REQUEST_RATE, 1, Number.MAX_SAFE_INTEGER, { help: 'kv requests a second one peer may make of this one, over all its streams; past it its streams are not read until tokens return (at most half of kvGlobalRequestRate)', flag: { name: 'kv-peer-request-rate', arg: '<n>' } }),

@@ -535,3 +535,60 @@ export const CONNECTION_PROTECT_VALUE = 100
  * a request starts on it.
  */
 export const KV_CLOSED_RETRIES = 3
+
+/**
+ * Standing (issue #19): a peer's penalty points halve every this long (`penaltyHalfLife`), so
+ * that an honest peer that sent one bad frame is in good standing again soon.
+ */
+export const DEFAULT_PENALTY_HALF_LIFE = 10 * minute
+/** A peer whose points reach this is disconnected and refused for `banDuration` (`banThreshold`). */
+export const DEFAULT_BAN_THRESHOLD = 100
+/** How long a banned peer is refused (`banDuration`). */
+export const DEFAULT_BAN_DURATION = 10 * minute
+/** Points a malformed kv or membership frame (decode error, protocol violation) costs: ten of them ban the sender. */
+export const PENALTY_MALFORMED_FRAME = 10
+/** Points a frame announced over its protocol's size limit costs. */
+export const PENALTY_OVERSIZED_FRAME = 10
+/** Points a stream reset for not reading what we wrote to it costs (a slow link looks the same: lightly). */
+export const PENALTY_SLOW_READER = 5
+/**
+ * Most peers the standing table keeps scores of: past it the lowest scores are forgotten, so that
+ * a flood of fresh identities costs bounded memory (bans themselves are kept, up to the same count).
+ */
+export const STANDING_MAX_PEERS = 4096
+
+/**
+ * Most inbound connections from one IP address, open or still upgrading (`maxConnectionsPerIp`;
+ * go-libp2p's resource manager allows 8). Loopback and the `allow` ranges are exempt.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 8
+/** Most inbound connections from one address range, a /24 of IPv4 or a /64 of IPv6 (`maxConnectionsPerRange`). */
+export const DEFAULT_MAX_CONNECTIONS_PER_RANGE = 32
+/** Inbound connections one host may open per second (libp2p's `inboundConnectionThreshold`; `inboundConnectionRate`). */
+export const DEFAULT_INBOUND_CONNECTION_RATE = 5
+/** Inbound connections still upgrading (Noise, Yamux) at once, over all hosts (libp2p's `maxIncomingPendingConnections`; `maxPendingConnections`). */
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 10
+/** An inbound connection must finish its upgrade (Noise, Yamux) within this long (`inboundUpgradeTimeout`). */
+export const DEFAULT_INBOUND_UPGRADE_TIMEOUT = 10 * second
+
+/**
+ * Yamux streams one connection may have open each way (issue #19; the library allows 1 000 and
+ * go-libp2p's resource manager 256 inbound per peer). Each p2pstore protocol caps its own
+ * streams far below this (KV_STREAMS_PER_CONNECTION, MEMBERSHIP_STREAMS_PER_CONNECTION).
+ */
+export const YAMUX_MAX_STREAMS = 256
+/**
+ * Largest receive window a yamux stream grows to (the library's default is 16 MiB): what a
+ * sender may have in flight on one stream, and so the largest data frame an honest peer sends.
+ * A data frame announced longer is refused at its header, before its body is buffered.
+ */
+export const YAMUX_MAX_STREAM_WINDOW = 4 * 1024 * 1024
+
+/**
+ * Most unsent bytes of answers one kv or membership stream may hold before further answers wait
+ * (`streamWriteBuffer`; libp2p's own write buffer is unbounded): one frame larger than this is
+ * still taken whole when nothing else waits.
+ */
+export const DEFAULT_STREAM_WRITE_BUFFER = 4 * 1024 * 1024
+/** A stream whose unsent answers waited this long for its peer to read any is reset (`slowReaderTimeout`). */
+export const DEFAULT_SLOW_READER_TIMEOUT = 10 * second

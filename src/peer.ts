@@ -19,8 +19,8 @@ import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
 import { InboundBudget } from './channel/index.ts'
 import { contextSize, liveSiblings } from './clock/index.ts'
-import { resolvePeerConfig } from './config.ts'
-import { ConnectionBudget } from './connections/index.ts'
+import { parseMultiaddr, resolvePeerConfig } from './config.ts'
+import { AddressCaps, ConnectionBudget } from './connections/index.ts'
 import { CONNECTION_PING_INTERVAL, DEFAULT_N, JOIN_LOOKUP_TIMEOUT, KV_READ_TIMEOUT, MAX_KV_MESSAGE_BYTES, PROTOCOL_KAD, REJOIN_CHECK_INTERVAL, REPLICA_REQUEST_TIMEOUT, VERSION } from './constants.ts'
 import { DataDir } from './datadir/index.ts'
 import { AddressInUseError, NoRosterError } from './errors.ts'
@@ -33,6 +33,7 @@ import { deferredWindowYamux, framedNoise } from './protocol/index.ts'
 import { AntiEntropy, Coordinator, Handoff, HintQuota, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
+import { Standing } from './standing/index.ts'
 import { LevelEngine, MemoryEngine } from './storage/index.ts'
 import { expected } from './tasks/index.ts'
 import type { CausalContext, Sibling, SiblingSet } from './clock/index.ts'
@@ -42,6 +43,7 @@ import type { JoinEvents } from './join/index.ts'
 import type { MemberState, MembershipEvents } from './membership/index.ts'
 import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
 import type { AdmissionEvents, Roster } from './roster/index.ts'
+import type { StandingEvents } from './standing/index.ts'
 import type { Engine } from './storage/index.ts'
 import type { Identify } from '@libp2p/identify'
 import type { AbortOptions, ComponentLogger, ConnectionGater, Libp2p, Logger, PeerId } from '@libp2p/interface'
@@ -57,7 +59,7 @@ export type PeerServices = {
 }
 
 /** Events of a peer (subscribe with `peer.addEventListener`). */
-export interface PeerEvents extends JoinEvents, MembershipEvents, AdmissionEvents {}
+export interface PeerEvents extends JoinEvents, MembershipEvents, AdmissionEvents, StandingEvents {}
 
 /** What `/v1/status` and `p2pstore status` report. */
 export interface PeerStatus {
@@ -96,6 +98,8 @@ export interface PeerStatus {
    * (the fraction of all keys it is a home replica of, in its current view; N / members when balanced)
    */
   placement?: { capacity: number, zone?: string, share: number, n: number }
+  /** peers banned now (penalties, issue #19): why, the score that banned them, and until when (ISO time) */
+  bans?: Array<{ peerId: string, reason: string, score: number, until: string }>
 }
 
 /** One entry of `/v1/ring` and `p2pstore ring`: a member's place in the key space. */
@@ -187,6 +191,10 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly inboundBudget: InboundBudget
   /** the hinted copies each peer may make this one hold (issue #19), for status and tests */
   readonly hintQuota: HintQuota
+  /** every peer's penalty points and the bans in force (issue #19) */
+  readonly standing: Standing
+  /** the per-IP and per-range caps on inbound connections (issue #19) */
+  readonly addressCaps: AddressCaps
   private readonly rosterGossip: RosterGossip
   /** this peer's Prometheus registry and metric families (`/metrics`), libp2p's own included */
   readonly metrics: PeerMetrics
@@ -200,11 +208,17 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
 
   /**
    * Use `createPeer()`; the constructor only wires already built parts. `gate` must be the one whose
-   * gater `libp2p` was created with, and so must `admission`.
+   * gater `libp2p` was created with, and so must `admission` and `wire`'s standing and caps.
    */
-  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics) {
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics, wire: { standing?: Standing, caps?: AddressCaps } = {}) {
     super()
     this.metrics = metrics ?? new PeerMetrics({ peerId: libp2p.peerId.toString() })
+    this.addressCaps = wire.caps ?? new AddressCaps({ perIp: config.maxConnectionsPerIp, perRange: config.maxConnectionsPerRange })
+    this.standing = wire.standing ?? new Standing({ logger: config.logger ?? defaultLogger(), network: libp2p, metrics: this.metrics }, {
+      halfLife: config.penaltyHalfLife, banThreshold: config.banThreshold, banDuration: config.banDuration
+    })
+    this.standing.addEventListener('peer:banned', ({ detail }) => { this.safeDispatchEvent('peer:banned', { detail }) })
+    this.standing.addEventListener('peer:unbanned', ({ detail }) => { this.safeDispatchEvent('peer:unbanned', { detail }) })
     this.libp2p = libp2p
     this.gate = gate
     this.admission = admission
@@ -228,8 +242,9 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     }, { maxConnections: config.maxConnections, n: config.n })
     // the bytes of frames still arriving, per peer and in total: one budget for kv and membership
     const inboundBudget = this.inboundBudget = new InboundBudget({ total: config.frameMemoryTotal, perPeer: config.frameMemoryPerPeer })
-    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget }, {
+    this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget, standing: this.standing }, {
       ...config.gossip,
+      writeBuffer: { maxBuffered: config.streamWriteBuffer, slowReaderTimeout: config.slowReaderTimeout },
       capacity: config.capacity,
       zone: config.zone,
       // read when this peer announces itself (after start: anti-entropy exists by then)
@@ -274,7 +289,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     })
     // the hinted copies each peer may make this one hold (issue #19)
     this.hintQuota = new HintQuota({ logger, engine: this.engine, metrics: this.metrics }, { perPeer: config.hintedBytesPerPeer, total: config.hintedBytesTotal })
-    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget }, {
+    this.rpc = new KvRpc({ logger, network: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget, standing: this.standing }, {
       // the dispatch map; requests only arrive after start(), when the parts below exist
       handlers: replicaHandlers({
         logger,
@@ -288,6 +303,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         }
       }),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
+      writeBuffer: { maxBuffered: config.streamWriteBuffer, slowReaderTimeout: config.slowReaderTimeout },
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12,
       // what one peer may make this one do (issue #19)
@@ -363,6 +379,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   start (): Promise<void> {
     this.starting ??= (async () => {
       await this.engine.open()
+      this.standing.start()
       try {
         // the hinted copies kept across a restart count before any peer can send more
         await this.hintQuota.start()
@@ -422,6 +439,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
       this.hintQuota.stop()
       await this.coordinator.settled()
       await this.libp2p.stop()
+      this.standing.stop()
       await this.engine.close()
       this.metrics.close()
       this.running = false
@@ -610,7 +628,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         zone: this.config.zone,
         share: this.placement.ownership(this.config.n ?? DEFAULT_N).get(this.peerId.toString()) ?? 0,
         n: this.config.n ?? DEFAULT_N
-      }
+      },
+      bans: this.standing.bans().map(b => ({ peerId: b.peerId, reason: b.reason, score: b.score, until: new Date(b.until).toISOString() }))
     }
   }
 }
@@ -639,11 +658,23 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
   const admission = await resolveAdmission(config, config.logger ?? defaultLogger())
   // one registry per peer: libp2p's own metrics land beside p2pstore's
   const metrics = new PeerMetrics({ peerId: peerIdFromPrivateKey(privateKey).toString() })
+  // the gater refuses banned peers: the standing exists before the node, and hangs up through it once it does
+  const late: { node?: Libp2p<PeerServices> } = {}
+  const standing = new Standing({ logger: config.logger ?? defaultLogger(), metrics, network: { hangUp: async peer => { await late.node?.hangUp(peer) } } }, {
+    halfLife: config.penaltyHalfLife, banThreshold: config.banThreshold, banDuration: config.banDuration
+  })
+  const caps = new AddressCaps({
+    perIp: config.maxConnectionsPerIp,
+    perRange: config.maxConnectionsPerRange,
+    allow: config.allow.map(a => parseMultiaddr(a, 'allow')),
+    limitLoopback: config.limitLoopback
+  })
   const libp2p = await createLibp2p<PeerServices>({
     start: false,
     metrics: () => metrics.libp2p,
-    // partitions (fault injection) and admission: a connection either refuses is refused
-    connectionGater: anyGater(gate.gater(), admission.gater()),
+    // partitions (fault injection), admission and bans: a connection any of them refuses is refused
+    // and last, the per-IP and per-range caps: they count what the others let through
+    connectionGater: anyGater(gate.gater(), admission.gater(), standing.gater(), caps.gater()),
     privateKey,
     logger: config.logger,
     addresses: { listen: config.listen, announce: config.announce },
@@ -657,7 +688,10 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
       // the budget trims idle connections below this cap; libp2p refuses inbound ones at it
       maxConnections: config.maxConnections,
       allow: config.allow,
-      dialTimeout: config.dialTimeout
+      dialTimeout: config.dialTimeout,
+      inboundConnectionThreshold: config.inboundConnectionRate,
+      maxIncomingPendingConnections: config.maxPendingConnections,
+      inboundUpgradeTimeout: config.inboundUpgradeTimeout
     },
     connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL },
     services: {
@@ -678,7 +712,8 @@ export async function createPeer (init: PeerInit = {}): Promise<Peer> {
     }
   })
 
-  const peer = new Peer(libp2p, config, gate, admission, metrics)
+  late.node = libp2p
+  const peer = new Peer(libp2p, config, gate, admission, metrics, { standing, caps })
   if (config.start) await peer.start()
   return peer
 }

@@ -1,6 +1,8 @@
 import { lpStream } from '@libp2p/utils'
 import { setMaxListeners } from 'main-event'
+import { WriteGuard } from './write-guard.ts'
 import type { InboundBudget, BudgetWatch } from './inbound-budget.ts'
+import type { WriteGuardInit } from './write-guard.ts'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -17,6 +19,8 @@ export interface FrameReaderInit {
   shutdown: AbortSignal
   /** where the bytes of frames still arriving count, with the peer they come from. @default not counted */
   budget?: { budget: InboundBudget, peer: PeerId }
+  /** what the answers written may leave unsent before they wait, and when a peer that reads none is reset (issue #19). @default unbounded */
+  writeGuard?: WriteGuardInit
 }
 
 /**
@@ -30,6 +34,8 @@ export class FrameReader {
   private readonly idle = new AbortController()
   private readonly timer: ReturnType<typeof setTimeout>
   private readonly watch?: BudgetWatch
+  /** where `write()` goes when a write guard is configured */
+  readonly guard?: WriteGuard
 
   constructor (stream: Stream, init: FrameReaderInit) {
     this.init = init
@@ -40,6 +46,7 @@ export class FrameReader {
     // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
     this.lp = lpStream(stream, { maxDataLength: init.maxFrame, maxBufferSize: 2 * init.maxFrame })
+    if (init.writeGuard != null) this.guard = new WriteGuard(stream, init.writeGuard)
     setMaxListeners(Infinity, this.idle.signal)
     this.timer = setTimeout(() => { this.idle.abort() }, init.idleTimeout)
   }
@@ -66,9 +73,19 @@ export class FrameReader {
     this.timer.refresh()
   }
 
+  /** Writes one answer frame: through the write guard when there is one, else straight to `lp`. */
+  async write (frame: Uint8Array | Uint8ArrayList): Promise<void> {
+    if (this.guard != null) {
+      await this.guard.write(frame)
+      return
+    }
+    await this.lp.write(frame)
+  }
+
   /** Stops the idle timer (the stream is the owner's to close). */
   close (): void {
     clearTimeout(this.timer)
+    this.guard?.close()
     this.watch?.close()
   }
 }

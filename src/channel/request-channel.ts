@@ -1,6 +1,10 @@
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { frameOffence } from './penalty.ts'
+import { WriteGuard } from './write-guard.ts'
 import type { BudgetWatch, InboundBudget } from './inbound-budget.ts'
+import type { Penaliser } from './penalty.ts'
+import type { WriteGuardInit } from './write-guard.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -39,6 +43,13 @@ export interface RequestChannelInit<Req, Res> {
   rejectUnknownIds?: boolean
   /** where the bytes of responses still arriving count. @default not counted */
   budget?: InboundBudget
+  /**
+   * what requests written may leave unsent before they wait, and when a peer that reads none has
+   * the stream reset, failing the channel (issue #19). @default unbounded
+   */
+  writeGuard?: WriteGuardInit
+  /** where a peer that answers with a malformed or oversized frame is penalised (issue #19). @default none */
+  standing?: Penaliser
 }
 
 /** Options of one request. */
@@ -77,6 +88,7 @@ export class RequestChannel<Req, Res> {
   private wrapped = false
   private failure?: Error
   private readonly watch?: BudgetWatch
+  private readonly guard?: WriteGuard
 
   constructor (peer: PeerId, stream: Stream, init: RequestChannelInit<Req, Res>) {
     this.peer = peer
@@ -90,6 +102,7 @@ export class RequestChannel<Req, Res> {
     // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
     this.lp = lpStream(stream, { maxDataLength: init.maxFrame, maxBufferSize: 2 * init.maxFrame })
+    if (init.writeGuard != null) this.guard = new WriteGuard(stream, init.writeGuard)
     const idleTimeout = init.idleTimeout
     if (idleTimeout != null) {
       this.idle = setTimeout(() => {
@@ -147,7 +160,7 @@ export class RequestChannel<Req, Res> {
     try {
       const frame = this.init.encode(id, request)
       options.onSent?.(frame.byteLength)
-      const written = this.lp.write(frame, signal == null ? undefined : { signal })
+      const written = this.guard != null ? this.guard.write(frame) : this.lp.write(frame, signal == null ? undefined : { signal })
       // a failed write fails the channel, and with it this request: observed through `promise`
       written.catch(() => {})
       // the deadline covers a write held up by backpressure too
@@ -190,6 +203,8 @@ export class RequestChannel<Req, Res> {
     } catch (err) {
       if (this.failure == null) {
         this.init.log('%s channel to %p ended - %e', this.init.name, this.peer, err)
+        const offence = frameOffence(err)
+        if (offence != null) this.init.standing?.penalise(this.peer, offence.reason, offence.points)
         if ((err as Error).name === 'InvalidMessageError') this.stream.abort(err as Error)
         // the remote closed its side: close ours too, so that a graceful close of the connection
         // (the connection budget trimming it) does not wait for this stream until its timeout
@@ -201,6 +216,7 @@ export class RequestChannel<Req, Res> {
 
   private fail (err: Error): void {
     clearTimeout(this.idle)
+    this.guard?.close()
     this.watch?.close()
     this.failure ??= err
     for (const waiter of this.pending.values()) waiter.reject(this.failure)

@@ -100,7 +100,8 @@ export const peerStatusShape: Shape<PeerStatus> = object<PeerStatus>({
   network: oneOf('public', 'private'),
   dataDir: optional(string),
   admission: optional(object<NonNullable<PeerStatus['admission']>>({ mode: oneOf('open', 'roster'), network: optional(string), sequence: optional(string), members: optional(number) })),
-  placement: optional(object<NonNullable<PeerStatus['placement']>>({ capacity: number, zone: optional(string), share: number, n: number }))
+  placement: optional(object<NonNullable<PeerStatus['placement']>>({ capacity: number, zone: optional(string), share: number, n: number })),
+  bans: optional(arrayOf(object<NonNullable<PeerStatus['bans']>[number]>({ peerId: string, reason: string, score: number, until: string })))
 })
 
 /** `GET /v1/limits` */

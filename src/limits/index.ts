@@ -13,7 +13,10 @@ import {
   API_SERVER_HEADERS_TIMEOUT, API_SERVER_IDLE_TIMEOUT, API_SERVER_KEEP_ALIVE_TIMEOUT, API_SERVER_MAX_CONNECTIONS,
   API_SERVER_MAX_HEADER_BYTES, API_SERVER_MAX_REQUESTS_PER_SOCKET, API_SERVER_REQUEST_TIMEOUT, KV_MAX_IN_FLIGHT,
   KV_READ_TIMEOUT, KV_STREAMS_PER_CONNECTION, MAX_CONTEXT_ENTRIES, MAX_KEY_BYTES, MAX_KV_MESSAGE_BYTES, MAX_OBJECT_BYTES, MAX_PIGGYBACK,
-  MAX_PIGGYBACK_BYTES, MAX_SIBLINGS, MAX_VALUE_BYTES, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION
+  MAX_PIGGYBACK_BYTES, MAX_SIBLINGS, MAX_VALUE_BYTES, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION,
+  DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_PENALTY_HALF_LIFE, PENALTY_MALFORMED_FRAME, STANDING_MAX_PEERS,
+  YAMUX_MAX_STREAMS, YAMUX_MAX_STREAM_WINDOW, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_SLOW_READER_TIMEOUT
 } from '../constants.ts'
 import type { DaemonConfig, QuotaKey } from '../config.ts'
 
@@ -45,8 +48,13 @@ export interface LimitsJson {
   worstCaseBytes: number
 }
 
-/** The settings the limits come from: the daemon's (see `DaemonConfig`); quotas not given are at their defaults. */
-export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'> & Partial<Pick<DaemonConfig, QuotaKey>>
+/** The settings the limits come from: the daemon's (see `DaemonConfig`); those left out are at their defaults. */
+export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'> &
+  Partial<Pick<DaemonConfig, 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' |
+  'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | QuotaKey>>
+
+/** What one entry of the standing table costs at most, a score or a ban with its timer (a peer id string, its record, the map's slot). */
+const STANDING_ENTRY_BYTES = 512
 
 const MiB = 1024 * 1024
 
@@ -56,8 +64,50 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
   // a stream buffers a whole frame before it is decoded: its read buffer is twice the largest frame
   const kvStreamBuffer = 2 * MAX_KV_MESSAGE_BYTES
   const membershipStreamBuffer = 2 * MEMBERSHIP_MAX_FRAME
+  const writeBuffer = config.streamWriteBuffer ?? DEFAULT_STREAM_WRITE_BUFFER
+  // a stream holds at most the bound unsent, or one larger frame taken whole when nothing else waits
+  const kvUnsent = Math.max(writeBuffer, MAX_KV_MESSAGE_BYTES)
+  const membershipUnsent = Math.max(writeBuffer, MEMBERSHIP_MAX_FRAME)
+  const unsentPerConnection = KV_STREAMS_PER_CONNECTION * kvUnsent + MEMBERSHIP_STREAMS_PER_CONNECTION * membershipUnsent
   const limits: LimitJson[] = [
     { scope: 'network', name: 'connections in total', value: conns, unit: 'count', source: 'maxConnections' },
+    { scope: 'network', name: 'inbound connections from one IP', value: config.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP, unit: 'count', source: 'maxConnectionsPerIp' },
+    { scope: 'network', name: 'inbound connections from one /24 or /64', value: config.maxConnectionsPerRange ?? DEFAULT_MAX_CONNECTIONS_PER_RANGE, unit: 'count', source: 'maxConnectionsPerRange' },
+    { scope: 'network', name: 'inbound connections per host', value: config.inboundConnectionRate ?? DEFAULT_INBOUND_CONNECTION_RATE, unit: 'per second', source: 'inboundConnectionRate' },
+    { scope: 'network', name: 'inbound connections upgrading at once', value: config.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS, unit: 'count', source: 'maxPendingConnections' },
+    { scope: 'network', name: 'inbound upgrade must finish within', value: config.inboundUpgradeTimeout ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT, unit: 'ms', source: 'inboundUpgradeTimeout' },
+    { scope: 'network', name: `penalty points that ban a peer (a malformed frame: ${PENALTY_MALFORMED_FRAME})`, value: config.banThreshold ?? DEFAULT_BAN_THRESHOLD, unit: 'count', source: 'banThreshold' },
+    { scope: 'network', name: 'a ban lasts', value: config.banDuration ?? DEFAULT_BAN_DURATION, unit: 'ms', source: 'banDuration' },
+    { scope: 'network', name: 'penalty points halve every', value: config.penaltyHalfLife ?? DEFAULT_PENALTY_HALF_LIFE, unit: 'ms', source: 'penaltyHalfLife' },
+    {
+      scope: 'network',
+      name: 'peers scored, and peers banned, at most',
+      value: STANDING_MAX_PEERS,
+      unit: 'count',
+      source: 'constant STANDING_MAX_PEERS',
+      worstCaseBytes: 2 * STANDING_MAX_PEERS * STANDING_ENTRY_BYTES,
+      worstCase: `${STANDING_MAX_PEERS} scores + ${STANDING_MAX_PEERS} bans × ~${STANDING_ENTRY_BYTES} B (the lowest score is forgotten first)`
+    },
+    { scope: 'connection', name: 'yamux streams per connection, each way', value: YAMUX_MAX_STREAMS, unit: 'count', source: 'constant YAMUX_MAX_STREAMS' },
+    {
+      scope: 'connection',
+      name: 'yamux stream window (largest data frame accepted)',
+      value: YAMUX_MAX_STREAM_WINDOW,
+      unit: 'bytes',
+      source: 'constant YAMUX_MAX_STREAM_WINDOW',
+      worstCaseBytes: conns * YAMUX_MAX_STREAM_WINDOW,
+      worstCase: `${conns} connections × one data frame of ${mib(YAMUX_MAX_STREAM_WINDOW)} being decoded (a longer one is refused at its header; the library alone buffered up to 4 GiB)`
+    },
+    {
+      scope: 'stream',
+      name: 'unsent answer bytes per kv or membership stream',
+      value: writeBuffer,
+      unit: 'bytes',
+      source: 'streamWriteBuffer',
+      worstCaseBytes: conns * unsentPerConnection,
+      worstCase: `${conns} connections × (${KV_STREAMS_PER_CONNECTION} kv streams × ${mib(kvUnsent)} + ${MEMBERSHIP_STREAMS_PER_CONNECTION} membership streams × ${mib(membershipUnsent)}), a frame larger than the bound being taken whole; for at most slowReaderTimeout. Without the guard: ${KV_MAX_IN_FLIGHT} answers in flight per kv stream, ${gib(conns * KV_STREAMS_PER_CONNECTION * KV_MAX_IN_FLIGHT * MAX_KV_MESSAGE_BYTES)}, until the stream ends`
+    },
+    { scope: 'stream', name: 'a stream whose peer reads nothing is reset after', value: config.slowReaderTimeout ?? DEFAULT_SLOW_READER_TIMEOUT, unit: 'ms', source: 'slowReaderTimeout' },
     { scope: 'kv', name: 'kv streams per connection', value: KV_STREAMS_PER_CONNECTION, unit: 'count', source: 'constant KV_STREAMS_PER_CONNECTION' },
     {
       scope: 'network',

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
-import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../channel/index.ts'
-import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../channel/index.ts'
+import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { expected, isProgrammerError } from '../tasks/index.ts'
 import { SWIM_REQUESTS, SwimCore, systemClock } from './core.ts'
 import type { LiveMember, MembershipEvents, MembershipTraffic, SwimCoreInit, SwimReply, SwimRequestOptions } from './core.ts'
 import type { MemberRecord } from './members.ts'
-import type { InboundBudget } from '../channel/index.ts'
+import type { InboundBudget, Penaliser } from '../channel/index.ts'
 import type { PeerMetrics } from '../metrics/index.ts'
 import type { MembershipMessage } from '../protocol/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -24,6 +24,12 @@ export interface MembershipInit extends SwimCoreInit {
    * side closes an inbound one after twice as long. @default GOSSIP_CHANNEL_IDLE_TIMEOUT (5 min)
    */
   channelIdleTimeout?: number
+  /**
+   * Most unsent reply bytes an inbound membership stream may hold before further replies wait,
+   * and how long they may wait for a member that reads none before its stream is reset and it is
+   * penalised (issue #19). @default unbounded
+   */
+  writeBuffer?: { maxBuffered: number, slowReaderTimeout: number }
 }
 
 /** What membership needs from libp2p (a libp2p node fits). */
@@ -47,6 +53,11 @@ export interface MembershipComponents {
   admission?: { admits(peer: PeerId): boolean }
   /** where the bytes of frames still arriving count, per peer and in total (issue #19). @default none */
   inboundBudget?: InboundBudget
+  /**
+   * Where a peer that sends a malformed membership frame, or one over the size limit, is
+   * penalised (its stream is reset either way); enough of them ban it (issue #19). @default none
+   */
+  standing?: Penaliser
   /** where probes, refutations and streams are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'probes' | 'probeDuration' | 'refutations' | 'streamsOpened'>
   /**
@@ -81,6 +92,7 @@ const NO_RETRY = new Set(['TimeoutError', 'AbortError', 'InvalidMessageError'])
 export class Membership extends TypedEventEmitter<MembershipEvents> implements Startable {
   private readonly components: MembershipComponents
   private readonly channelIdleTimeout: number
+  private readonly writeBuffer?: { maxBuffered: number, slowReaderTimeout: number }
   private readonly log: Logger
   private readonly core: SwimCore
   private running = false
@@ -100,8 +112,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   constructor (components: MembershipComponents, init: MembershipInit = {}) {
     super()
     this.components = components
-    const { channelIdleTimeout, ...core } = init
+    const { channelIdleTimeout, writeBuffer, ...core } = init
     this.channelIdleTimeout = channelIdleTimeout ?? GOSSIP_CHANNEL_IDLE_TIMEOUT
+    this.writeBuffer = writeBuffer
     this.log = components.logger.forComponent('p2pstore:membership:swim')
     const network = components.network
     this.core = new SwimCore({
@@ -303,7 +316,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       maxId: 2 ** 32 - 1,
       zeroIsOldest: true,
       rejectUnknownIds: false,
-      budget: this.components.inboundBudget
+      budget: this.components.inboundBudget,
+      standing: this.components.standing
     })
     // a channel opened after stop() began would outlive it
     if (!this.running) channel.close(new Error('peer is stopping'))
@@ -331,17 +345,30 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       idleTimeout,
       idleError: () => new TimeoutError(`no membership request from ${from} for ${idleTimeout} ms`),
       shutdown: this.shutdown.signal,
-      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
+      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from },
+      writeGuard: this.writeBuffer == null
+        ? undefined
+        : {
+            ...this.writeBuffer,
+            onSlowReader: err => {
+              this.log('reset membership stream from %p - %e', from, err)
+              this.components.standing?.penalise(from, 'slow-reader', PENALTY_SLOW_READER)
+            }
+          }
     })
-    const lp = reader.lp
+    // a refusal by the roster is not the member's misbehaviour: it is not penalised
+    let refused = false
     try {
       for (;;) {
         const frame = await reader.read()
         const message = decodeMembershipMessage(frame)
         // the roster may have dropped the member since the stream opened
-        if (this.components.admission?.admits(from) === false) throw new InvalidMessageError('not a member of this network')
+        if (this.components.admission?.admits(from) === false) {
+          refused = true
+          throw new InvalidMessageError('not a member of this network')
+        }
         if (!SWIM_REQUESTS.has(message.type)) throw new InvalidMessageError(`unexpected ${message.type} as a request`)
-        void this.answer(lp, message, from, frame.byteLength)
+        void this.answer(reader, message, from, frame.byteLength)
       }
     } catch (err) {
       const e = err as Error
@@ -350,6 +377,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       } else {
         if (e.name === 'InvalidMessageError') this.log.error('bad membership message from %p - %e', from, e)
         else this.log.trace('membership stream from %p failed - %e', from, e)
+        const offence = refused ? undefined : frameOffence(e)
+        if (offence != null) this.components.standing?.penalise(from, offence.reason, offence.points)
         stream.abort(e)
       }
     } finally {
@@ -359,15 +388,16 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   }
 
   /** Has the core handle one request and writes its reply, with the request's id. */
-  private async answer (lp: FrameReader['lp'], message: MembershipMessage, from: PeerId, bytes: number): Promise<void> {
+  private async answer (out: FrameReader, message: MembershipMessage, from: PeerId, bytes: number): Promise<void> {
     const release = this.components.connections?.acquire(from)
     try {
       const reply = await this.core.handle(from, message, bytes)
-      const out = encodeMembershipMessage({ ...reply, id: message.id })
-      this.core.count('sent', out.byteLength, reply.type)
+      const frame = encodeMembershipMessage({ ...reply, id: message.id })
+      this.core.count('sent', frame.byteLength, reply.type)
       // no deadline of its own (a timeout signal per reply fires, and allocates, long after):
-      // a write stuck behind a paused member's full window ends with its stream
-      await lp.write(out)
+      // a write stuck behind a paused member's full window ends with its stream, which the
+      // write guard resets after slowReaderTimeout
+      await out.write(frame)
     } catch (err) {
       if (isProgrammerError(err)) throw err
       if (!this.shutdown.signal.aborted) this.log.trace('could not answer %p - %e', from, err)

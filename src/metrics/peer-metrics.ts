@@ -100,6 +100,9 @@ export class PeerMetrics {
   readonly connectionsOpen: Gauge
   readonly connectionsTrimmed: Counter
   readonly connectionsProtected: Gauge
+  /** standing (issue #19): penalty points scored against peers, by reason, and peers banned now */
+  readonly peerPenalties: Counter<'reason'>
+  readonly peersBanned: Gauge
 
   readonly readRepairs: Counter<'reason'>
   readonly hintsStored: Counter
@@ -156,6 +159,9 @@ export class PeerMetrics {
     this.connectionsOpen = new Gauge({ name: 'p2pstore_connections_open', help: 'libp2p connections open, as the connection budget last counted them (at most maxConnections)', registers })
     this.connectionsTrimmed = new Counter({ name: 'p2pstore_connections_trimmed_total', help: 'idle connections the connection budget closed to stay under its low watermark', registers })
     this.connectionsProtected = new Gauge({ name: 'p2pstore_connections_protected', help: 'XOR neighbours the connection budget protects (tagged keep-alive, never trimmed)', registers })
+    this.peerPenalties = new Counter({ name: 'p2pstore_peer_penalties_total', help: 'penalties scored against peers that misbehaved, by reason (malformed-frame, oversized-frame, slow-reader)', labelNames: ['reason'], registers })
+    for (const reason of ['malformed-frame', 'oversized-frame', 'slow-reader']) this.peerPenalties.inc({ reason }, 0)
+    this.peersBanned = new Gauge({ name: 'p2pstore_peers_banned', help: 'peers banned now: disconnected and refused until their ban expires', registers })
 
     this.readRepairs = new Counter({ name: 'p2pstore_read_repairs_total', help: 'replicas read repair sent a merge to, by reason: stale (an older version) or missing (no copy)', labelNames: ['reason'], registers })
     for (const reason of ['stale', 'missing']) this.readRepairs.inc({ reason }, 0)

@@ -30,4 +30,4 @@ export {
 } from './roster/codec.ts'
 export type { WireRosterBody, WireRosterMember, WireSignedRoster } from './roster/codec.ts'
 export { framedNoise, noiseFrameLength, NOISE_NEED_MORE_BYTES } from './noise.ts'
-export { deferredWindowYamux, deferWindowUpdates } from './yamux.ts'
+export { deferredWindowYamux, deferWindowUpdates, limitFrameLength, yamuxLimits } from './yamux.ts'

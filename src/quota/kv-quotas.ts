@@ -192,7 +192,7 @@ export class KvQuotas {
     if (quota.throttledMs < QUOTA_PENALTY_AFTER) return
     const points = Math.floor(quota.throttledMs / QUOTA_PENALTY_AFTER)
     quota.throttledMs -= points * QUOTA_PENALTY_AFTER
-    this.components.standing?.penalise(peer, 'kept sending kv requests over its quota', points)
+    this.components.standing?.penalise(peer, 'over-quota', points)
   }
 
   private quotaOf (id: string): PeerQuota {

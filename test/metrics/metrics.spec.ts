@@ -98,6 +98,7 @@ describe('metrics: one registry per peer, GET /metrics', function () {
       'p2pstore_requests_total', 'p2pstore_request_duration_seconds', 'p2pstore_requests_in_flight', 'p2pstore_requests_forwarded_total',
       'p2pstore_sloppy_writes_total', 'p2pstore_write_acks', 'p2pstore_object_size_bytes', 'p2pstore_read_siblings', 'p2pstore_clock_entries',
       'p2pstore_replica_requests_total', 'p2pstore_rpc_duration_seconds', 'p2pstore_rpc_errors_total', 'p2pstore_streams_opened_total',
+      'p2pstore_peer_penalties_total', 'p2pstore_peers_banned',
       'p2pstore_read_repairs_total', 'p2pstore_hints_pending', 'p2pstore_hints_oldest_age_seconds', 'p2pstore_hints_stored_total',
       'p2pstore_hints_delivered_total', 'p2pstore_hints_failed_total', 'p2pstore_transfers_active', 'p2pstore_transfer_backlog',
       'p2pstore_transfer_keys_total', 'p2pstore_transfer_bytes_total', 'p2pstore_antientropy_rounds_total',

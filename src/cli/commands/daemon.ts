@@ -62,6 +62,9 @@ export async function daemonCommand (ctx: CommandContext, opts: DaemonOptions): 
       peer.addEventListener('join:joined', ({ detail }) => {
         ctx.out.info(`joined the network via ${detail.via.join(', ')}; lookup found ${detail.discovered} peers`)
       })
+      // one plain line per ban and per unban, also with --json, for a log watcher to act on
+      peer.addEventListener('peer:banned', ({ detail }) => { ctx.out.progress(detail.line) })
+      peer.addEventListener('peer:unbanned', ({ detail }) => { ctx.out.progress(detail.line) })
       peer.addEventListener('join:isolated', () => {
         ctx.out.info('lost every connection; joining again through the bootstrap peers')
       })

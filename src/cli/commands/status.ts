@@ -49,6 +49,7 @@ export async function statusCommand (ctx: CommandContext, opts: StatusOptions = 
       ['anti-entropy', status.lastAntiEntropy == null
         ? 'no round yet'
         : `last round ${status.lastAntiEntropy.at} with ${peerIdTail(status.lastAntiEntropy.peer)}: ${status.lastAntiEntropy.keys} keys compared, ${status.lastAntiEntropy.differing} leaves differed, ${status.lastAntiEntropy.pushed} sent, ${status.lastAntiEntropy.pulled} fetched in ${status.lastAntiEntropy.ms} ms`],
+      ...(status.bans ?? []).map((b, i): [string, string] => [i === 0 ? 'banned peers' : '', `${b.peerId} until ${b.until}: ${b.reason} (score ${b.score})`]),
       ...status.multiaddrs.map((ma, i): [string, string] => [i === 0 ? 'addresses' : '', ma]),
       ...(status.dataDir == null ? [] : [['data dir', status.dataDir] as [string, string]])
     ])

@@ -9,17 +9,17 @@
 
 import { InvalidMessageError, InvalidParametersError, NotStartedError, TimeoutError } from '@libp2p/interface'
 import { setMaxListeners } from 'main-event'
-import { ChannelPool, FrameReader, RequestChannel, isEndOfStream } from '../../channel/index.ts'
-import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PROTOCOL_KV } from '../../constants.ts'
+import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../../channel/index.ts'
+import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_KV } from '../../constants.ts'
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { KvQuotas } from '../../quota/index.ts'
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
-import type { InboundBudget } from '../../channel/index.ts'
+import type { InboundBudget, Penaliser } from '../../channel/index.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
-import type { KvQuotasInit, StandingHook } from '../../quota/index.ts'
+import type { KvQuotasInit } from '../../quota/index.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 
 export type { KvRequest, KvResponse }
@@ -55,10 +55,10 @@ export interface KvRpcComponents {
    */
   inboundBudget?: InboundBudget
   /**
-   * A peer's standing (built elsewhere): told when a peer keeps sending over its kv quota —
-   * a point for every QUOTA_PENALTY_AFTER it was kept waiting. @default nobody is told
+   * Where a peer that sends a malformed frame, or one over the size limit, is penalised (its
+   * stream is reset either way); enough of them ban it (src/standing, issue #19). @default none
    */
-  standing?: StandingHook
+  standing?: Penaliser
 }
 
 /** Options of the RPC. */
@@ -82,6 +82,12 @@ export interface KvRpcInit {
    * dropped. @default the KvQuotas defaults (20 000 requests/s and 64 MiB/s per peer, …)
    */
   quotas?: KvQuotasInit
+  /**
+   * Most unsent answer bytes an inbound stream may hold before further answers wait, and how
+   * long they may wait for a peer that reads none before its stream is reset and it is
+   * penalised (issue #19). @default unbounded
+   */
+  writeBuffer?: { maxBuffered: number, slowReaderTimeout: number }
 }
 
 /**
@@ -206,7 +212,11 @@ export class KvRpc implements Startable {
       describe: request => `a ${request.type} request`,
       maxFrame: this.init.maxMessageBytes,
       log: this.log,
-      budget: this.components.inboundBudget
+      budget: this.components.inboundBudget,
+      // a replica that reads none of what we send it has its channel reset (and reopened on
+      // demand); not penalised: an overloaded honest replica looks the same from here
+      writeGuard: this.init.writeBuffer,
+      standing: this.components.standing
     })
     // a channel opened after stop() began would outlive it
     if (!this.started) channel.close(new Error('peer is stopping'))
@@ -233,17 +243,25 @@ export class KvRpc implements Startable {
       idleTimeout: this.init.idleTimeout,
       idleError: () => new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`),
       shutdown: this.shutdown.signal,
-      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from }
+      budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from },
+      writeGuard: this.init.writeBuffer == null
+        ? undefined
+        : {
+            ...this.init.writeBuffer,
+            onSlowReader: err => {
+              this.log('reset kv stream from %p - %e', from, err)
+              this.components.standing?.penalise(from, 'slow-reader', PENALTY_SLOW_READER)
+            }
+          }
     })
     const pacer = new StreamPacer(stream, reader, this.init.maxInFlight ?? KV_MAX_IN_FLIGHT, AbortSignal.any([this.shutdown.signal, closed.signal]))
-    const lp = reader.lp
     try {
       for (;;) {
         const frame = await reader.read()
         // decoding validates every field: a malformed frame ends here, before any handler runs
         const { id, request } = decodeRequest(frame, this.init.limits ?? DEFAULT_KV_LIMITS)
         const ticket = await pacer.room(async () => this.quotas.acquire(from, frame.byteLength, { signal: pacer.signal, onWait: () => { pacer.pause() } }))
-        void this.answer(lp, id, request, from).finally(() => {
+        void this.answer(reader, id, request, from).finally(() => {
           ticket.release()
           pacer.ended()
         })
@@ -254,6 +272,8 @@ export class KvRpc implements Startable {
         await stream.close().catch(expected(this.log, 'closing a kv stream'))
       } else {
         this.log.error('closing kv stream from %p - %e', from, e)
+        const offence = frameOffence(e)
+        if (offence != null) this.components.standing?.penalise(from, offence.reason, offence.points)
         stream.abort(e)
       }
     } finally {
@@ -263,16 +283,16 @@ export class KvRpc implements Startable {
     }
   }
 
-  private async answer (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async answer (out: FrameReader, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     const release = this.components.connections?.acquire(from)
     try {
-      await this.reply(lp, id, request, from)
+      await this.reply(out, id, request, from)
     } finally {
       release?.()
     }
   }
 
-  private async reply (lp: FrameReader['lp'], id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async reply (out: FrameReader, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     let response: KvResponse
     try {
       response = await this.dispatch(request, from, { signal: this.shutdown.signal })
@@ -282,7 +302,7 @@ export class KvRpc implements Startable {
     }
     this.components.metrics?.replicaRequests.inc({ type: request.type, outcome: response.status === 'not-found' ? 'not_found' : response.status })
     try {
-      await lp.write(encodeResponse(id, response))
+      await out.write(encodeResponse(id, response))
     } catch (err) {
       this.log('could not answer %p - %e', from, err)
     }
