@@ -78,7 +78,10 @@ export class HintQuota implements Startable {
     this.held.clear()
     this.byPeer.clear()
     this.heldTotal = 0
-    for await (const { key, record } of this.components.engine.entries(options)) {
+    // a damaged record is not a hinted copy we can count; it must not keep the daemon from starting
+    // (reading it answers IntegrityError for that key alone, and anti-entropy restores it)
+    const onDamaged = (key: Uint8Array, err: Error): void => { this.log.error('skipping unreadable record %s while counting hinted copies - %e', hexOf(key), err) }
+    for await (const { key, record } of this.components.engine.entries({ ...options, onDamaged })) {
       const id = hexOf(key)
       // the listener saw a newer state of this key during the scan
       if (!changed.has(id)) this.note(id, key, record)

@@ -15,7 +15,7 @@ import { DEFAULT_KV_LIMITS } from '../protocol/index.ts'
 import { KeyLock, throwIfAborted } from './key-lock.ts'
 import { describeKey } from './layout.ts'
 import { decodeRecord, encodeRecord } from './record-codec.ts'
-import type { ChangeListener, Engine, EngineOptions, StoredRecord, UpdateOptions } from './engine.ts'
+import type { ChangeListener, Engine, EngineOptions, EntriesOptions, StoredRecord, UpdateOptions } from './engine.ts'
 import type { KvLimits } from '../protocol/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -91,8 +91,8 @@ export abstract class AbstractEngine implements Engine {
   protected abstract writeRecord (key: Uint8Array, bytes: Uint8Array): Promise<void>
   /** Removes the record of `key` durably; absent is fine. */
   protected abstract deleteRecord (key: Uint8Array): Promise<void>
-  /** Every key and raw record in bytewise key order, from a snapshot. */
-  protected abstract scanRecords (): AsyncIterable<[Uint8Array, Uint8Array]>
+  /** Every key in bytewise key order, from a snapshot, with a reader of its raw record (decrypted, when encrypted, as it is read). */
+  protected abstract scanRecords (): AsyncIterable<[Uint8Array, () => Uint8Array]>
   /** How many records there are. */
   protected abstract countRecords (options: AbortOptions): Promise<number>
   /** Persists the highest reserved incarnation number, always synchronously to disk. */
@@ -231,12 +231,20 @@ export abstract class AbstractEngine implements Engine {
     for (const listener of this.listeners) listener(key, record)
   }
 
-  async * entries (options: AbortOptions = {}): AsyncGenerator<{ key: Uint8Array, record: StoredRecord }> {
+  async * entries (options: EntriesOptions = {}): AsyncGenerator<{ key: Uint8Array, record: StoredRecord }> {
     this.assertOpen()
     throwIfAborted(options.signal)
-    for await (const [key, bytes] of this.scanRecords()) {
+    for await (const [key, read] of this.scanRecords()) {
       throwIfAborted(options.signal)
-      yield { key, record: this.decode(key, bytes) }
+      let record: StoredRecord
+      try {
+        record = this.decode(key, read())
+      } catch (err) {
+        if (options.onDamaged == null) throw err
+        options.onDamaged(key, err as Error)
+        continue
+      }
+      yield { key, record }
     }
   }
 

@@ -9,6 +9,15 @@ import type { Actor, SiblingSet } from '../clock/index.ts'
 import type { KvLimits } from '../protocol/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
+/** Options of `Engine.entries()`. */
+export interface EntriesOptions extends AbortOptions {
+  /**
+   * Told of each record that cannot be read (`DataDirError`, or `IntegrityError` when encrypted),
+   * which is then skipped: for scans that must not stop at one damaged key. @default the scan throws
+   */
+  onDamaged?(key: Uint8Array, err: Error): void
+}
+
 /** What a peer keeps for one key. */
 export interface StoredRecord {
   /** the replica's sibling set for the key */
@@ -118,9 +127,10 @@ export interface Engine {
   /**
    * Every record in key order (bytewise), from a consistent snapshot taken when iteration starts.
    * Throws `AbortError` when `options.signal` aborts, and `DataDirError` (or, encrypted,
-   * `IntegrityError`) at a corrupt record.
+   * `IntegrityError`) at a corrupt record — unless `options.onDamaged` is given: then a record that
+   * cannot be read is reported to it and skipped, and the scan goes on.
    */
-  entries(options?: AbortOptions): AsyncIterable<{ key: Uint8Array, record: StoredRecord }>
+  entries(options?: EntriesOptions): AsyncIterable<{ key: Uint8Array, record: StoredRecord }>
 
   /** How many keys hold a record. */
   count(options?: AbortOptions): Promise<number>

@@ -17,7 +17,7 @@
 export { LevelEngine } from './level-engine.ts'
 export type { LevelEngineInit } from './level-engine.ts'
 export { MemoryEngine } from './memory-engine.ts'
-export type { ChangeListener, Engine, EngineOptions, StoredRecord, UpdateOptions } from './engine.ts'
+export type { ChangeListener, Engine, EngineOptions, EntriesOptions, StoredRecord, UpdateOptions } from './engine.ts'
 export type { EncryptionStatus } from './level-engine.ts'
 export { keyFingerprint } from './encryption.ts'
 export type { DataKeyStatus, EncryptionInit, KeyringStatus } from './encryption.ts'

@@ -378,13 +378,15 @@ export class LevelEngine extends AbstractEngine {
     await this.group.write({ type: 'del', key: objectKey(key) })
   }
 
-  protected async * scanRecords (): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  protected async * scanRecords (): AsyncGenerator<[Uint8Array, () => Uint8Array]> {
     // a LevelDB iterator reads from an implicit snapshot taken when it is created
     const iterator = this.store().iterator({ gte: OBJECTS_RANGE.gte, lt: OBJECTS_RANGE.lt })
     try {
       for await (const [dbKey, value] of iterator) {
         const key = userKey(dbKey)
-        yield [key, this.keyring == null ? plain(value) : this.keyring.open(dbKey, key, plain(value))]
+        // opened by the caller, so that a record failing authentication can be skipped (entries' onDamaged)
+        const keyring = this.keyring
+        yield [key, () => keyring == null ? plain(value) : keyring.open(dbKey, key, plain(value))]
       }
     } catch (err) {
       if (isNotOpen(err)) throw new NotStartedError(`the storage database at ${this.location} was closed during iteration`)

@@ -47,11 +47,12 @@ export class MemoryEngine extends AbstractEngine {
     this.records.delete(uint8ArrayToString(key, 'base16'))
   }
 
-  protected async * scanRecords (): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  protected async * scanRecords (): AsyncGenerator<[Uint8Array, () => Uint8Array]> {
     // snapshot first, as a LevelDB iterator does; lowercase hex sorts exactly like the bytes
     const snapshot = [...this.records.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
     for (const [, slot] of snapshot) {
-      yield [slot.key.slice(), slot.bytes.slice()]
+      const bytes = slot.bytes.slice()
+      yield [slot.key.slice(), () => bytes]
     }
   }
 
