@@ -676,6 +676,14 @@ export async function readBootstrapFile (file: string): Promise<string[]> {
   } catch (err) {
     throw new InvalidParametersError(`cannot read bootstrap list ${file}: ${(err as Error).message}`)
   }
+  return parseBootstrapList(text, file)
+}
+
+/**
+ * The multiaddrs of a bootstrap list's text: one per line; blank lines and `#` comments are
+ * skipped. A bad line raises `InvalidMultiaddrError` naming `file` and the line.
+ */
+export function parseBootstrapList (text: string, file: string): string[] {
   const addrs: string[] = []
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/#.*/, '').trim()
