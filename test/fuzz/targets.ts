@@ -55,6 +55,8 @@ export interface FuzzTarget {
   decode: (input: Uint8Array) => unknown
   /** names of the typed errors the decoder may throw; anything else it throws is a finding */
   allowed: readonly string[]
+  /** some seeds are invalid on purpose (a typed error is all the spec expects of them) */
+  invalidSeeds?: boolean
   /** for messages that round-trip: values, their encoding, and decode(encode(x)) must equal x */
   roundTrip?: {
     values: fc.Arbitrary<unknown>
@@ -98,10 +100,20 @@ function keyringFromBody (body: string): Uint8Array {
 
 const keyringBodySeed = (JSON.parse(text(KEYRING_SEED)) as { body: string }).body
 
-/** config.json texts: a few settings with sample values, sometimes one bad. */
-const configArb: fc.Arbitrary<Uint8Array> = fc.subarray(Object.keys(SAMPLES) as Array<keyof DaemonConfig>, { maxLength: 5 })
-  .chain(keys => fc.tuple(...keys.map(key => fc.constantFrom(...SAMPLES[key]).map(value => [key, value] as const))))
-  .map(entries => utf8.encode(JSON.stringify(Object.fromEntries(entries), null, 2)))
+const SETTING_NAMES = Object.keys(SAMPLES) as Array<keyof DaemonConfig>
+
+/**
+ * config.json texts: a few settings with sample values; settings with any JSON value; and a
+ * setting whose value is nested thousands of levels deep (byte mutations would never build one).
+ */
+const configArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc.subarray(SETTING_NAMES, { maxLength: 5 })
+    .chain(keys => fc.tuple(...keys.map(key => fc.constantFrom(...SAMPLES[key]).map(value => [key, value] as const))))
+    .map(entries => JSON.stringify(Object.fromEntries(entries), null, 2)),
+  fc.dictionary(fc.constantFrom(...SETTING_NAMES), fc.jsonValue(), { maxKeys: 3 }).map(value => JSON.stringify(value)),
+  fc.tuple(fc.constantFrom(...SETTING_NAMES), fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('[', '{"a":'))
+    .map(([key, depth, open]) => `{"${key}":${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}}`)
+).map(t => utf8.encode(t))
 
 /** The parser of config.json as the daemon runs it: the file's text, then every setting checked. */
 function parseConfig (input: Uint8Array): unknown {
@@ -196,6 +208,7 @@ export const TARGETS: readonly FuzzTarget[] = [
     name: 'config-json',
     seeds: configArb,
     decode: parseConfig,
+    invalidSeeds: true,
     allowed: ['InvalidConfigurationError', 'InvalidMultiaddrError']
   },
   {
