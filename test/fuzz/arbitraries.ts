@@ -9,8 +9,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import fc from 'fast-check'
 import { MAX_ACTOR_BYTES, MAX_CAPACITY, MAX_CONTEXT_ENTRIES, MAX_N, MAX_ZONE_LENGTH } from '../../src/constants.ts'
 import type { CausalContext, Dot, Sibling, SiblingSet } from '../../src/clock/index.ts'
-import type { StoredRecord } from '../../src/storage/index.ts'
 import type { KvRequest, KvResponse, MemberUpdate, MembershipMessage, WireRosterBody, WireSignedRoster } from '../../src/protocol/index.ts'
+import type { StoredRecord } from '../../src/storage/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
 /** A few real peer ids (Ed25519), made once: peer ids are checked, so random text would not do. */

@@ -48,7 +48,7 @@ async function run (job: WorkerJob): Promise<void> {
   if (target.roundTrip != null && job.start === 0) {
     for (const value of fc.sample(target.roundTrip.values, { numRuns: job.seeds, seed: job.seed + 1 })) {
       const finding = checkRoundTrip(target, value)
-      if (finding != null) port.postMessage({ type: 'finding', index: -1, input: target.roundTrip.encode(value), finding } satisfies WorkerMessage)
+      if (finding != null) port.postMessage({ type: 'finding', index: -1, input: target.roundTrip.encode(value as never), finding } satisfies WorkerMessage)
     }
   }
 

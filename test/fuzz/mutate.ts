@@ -1,4 +1,3 @@
-/* eslint-disable no-bitwise -- a mutator works on bits, varints and wire types */
 /**
  * A structure-aware mutator for protobuf frames (and any other bytes): random bytes rarely get
  * past a length prefix, so most mutations here keep the frame's shape and change one field — a

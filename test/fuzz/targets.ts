@@ -10,6 +10,7 @@ import { normalizeContext } from '../../src/clock/index.ts'
 import { parseBootstrapList, resolveDaemonConfig } from '../../src/config.ts'
 import { parseConfigText } from '../../src/datadir/index.ts'
 import {
+  DEFAULT_KV_LIMITS,
   decodeContext,
   decodeContextToken,
   decodeMembershipMessage,
@@ -32,6 +33,7 @@ import {
 import { Keyring } from '../../src/storage/encryption.ts'
 import { decodeRecord, encodeRecord } from '../../src/storage/record-codec.ts'
 import { SAMPLES } from '../utils/settings.ts'
+import { API_TARGET } from './api-target.ts'
 import {
   bootstrapTextArb,
   contextArb,
@@ -44,7 +46,6 @@ import {
   signedRosterArb
 } from './arbitraries.ts'
 import type { DaemonConfig } from '../../src/config.ts'
-import { DEFAULT_KV_LIMITS } from '../../src/protocol/index.ts'
 
 /** One decoder under fuzz. */
 export interface FuzzTarget {
@@ -60,10 +61,10 @@ export interface FuzzTarget {
   /** for messages that round-trip: values, their encoding, and decode(encode(x)) must equal x */
   roundTrip?: {
     values: fc.Arbitrary<unknown>
-    encode: (value: any) => Uint8Array
+    encode: (value: never) => Uint8Array
     decode: (bytes: Uint8Array) => unknown
     /** what decoding gives back for `value` when not `value` itself (a token's context comes back normalized) */
-    expected?: (value: any) => unknown
+    expected?: (value: never) => unknown
   }
 }
 
@@ -232,7 +233,8 @@ export const TARGETS: readonly FuzzTarget[] = [
     seeds: fc.constant(utf8.encode(keyringBodySeed)),
     decode: input => Keyring.load(keyringFromBody(text(input)), { key: KEK }, 'fuzz', noPersist),
     allowed: ['IntegrityError', 'DataDirError', 'EncryptionKeyError']
-  }
+  },
+  API_TARGET
 ]
 
 /** A target by name. */

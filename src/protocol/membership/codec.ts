@@ -210,14 +210,16 @@ function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpda
   if (u.addrs.length > limits.maxAddrs) throw new InvalidMessageError(`${u.addrs.length} addresses for one member (max ${limits.maxAddrs})`)
   const addrs = u.addrs.map(bytes => {
     let addr: Multiaddr
+    let exact: boolean
     try {
       addr = multiaddr(bytes)
+      // a truncated multiaddr parses by reading past its end (into the rest of the frame) and keeps
+      // the short bytes: only one whose text encodes back to exactly its bytes is taken
+      exact = equals(multiaddr(addr.toString()).bytes, bytes)
     } catch {
       throw new InvalidMessageError('malformed multiaddr in a member update')
     }
-    // a truncated multiaddr parses by reading past its end (into the rest of the frame): only one
-    // that is exactly its own bytes is taken
-    if (!equals(addr.bytes, bytes)) throw new InvalidMessageError('truncated or padded multiaddr in a member update')
+    if (!exact) throw new InvalidMessageError('truncated or padded multiaddr in a member update')
     return addr
   })
   if (!Number.isFinite(u.capacity) || u.capacity < 0 || u.capacity > MAX_CAPACITY) throw new InvalidMessageError(`capacity ${u.capacity} out of range (0 < capacity ≤ ${MAX_CAPACITY})`)
