@@ -45,6 +45,7 @@ import {
   siblingSetArb,
   signedRosterArb
 } from './arbitraries.ts'
+import { FILE_TARGETS } from './file-targets.ts'
 import type { DaemonConfig } from '../../src/config.ts'
 
 /** One decoder under fuzz. */
@@ -234,6 +235,7 @@ export const TARGETS: readonly FuzzTarget[] = [
     decode: input => Keyring.load(keyringFromBody(text(input)), { key: KEK }, 'fuzz', noPersist),
     allowed: ['IntegrityError', 'DataDirError', 'EncryptionKeyError']
   },
+  ...FILE_TARGETS,
   API_TARGET
 ]
 
