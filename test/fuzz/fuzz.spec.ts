@@ -16,6 +16,24 @@ import { TARGETS } from './targets.ts'
 const RUNS = Number(process.env.FUZZ_SPEC_RUNS ?? 1500)
 const REGRESSIONS = path.join(import.meta.dirname, 'regressions')
 
+describe('fuzz: the mutator', () => {
+  it('never changes the bytes it mutates, a Buffer (whose slice() is a view) included', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer(), (bytes, seed) => {
+      const buffer = Buffer.from(bytes)
+      const before = Buffer.from(bytes)
+      mutate(buffer, new Rng(seed), buffer, 8)
+      expect(buffer.equals(before)).to.equal(true)
+    }), { numRuns: 2000 })
+  })
+
+  it('mostly keeps a frame\'s first field tag: structure-aware mutations edit fields, not the frame\'s start', () => {
+    const frame = Buffer.from(TARGETS[0] == null ? [] : fc.sample(TARGETS[0].seeds, { numRuns: 1, seed: 3 })[0] ?? [])
+    let sameFirstByte = 0
+    for (let i = 0; i < 500; i++) if (mutate(frame, new Rng(i), frame, 1)[0] === frame[0]) sameFirstByte++
+    expect(sameFirstByte).to.be.greaterThan(250)
+  })
+})
+
 describe('fuzz: every decoder and parser', function () {
   this.timeout(120_000)
 

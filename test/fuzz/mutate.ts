@@ -123,6 +123,14 @@ const EDGE_VALUES: readonly bigint[] = [
 
 const INTERESTING_BYTES: readonly number[] = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x08, 0x10]
 
+/**
+ * A copy of `bytes`. Not `bytes.slice()`: on a Buffer (seeds may be Buffers) that is a view, and a
+ * mutation would change the seed itself.
+ */
+function copy (bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
+}
+
 function concat (...parts: Uint8Array[]): Uint8Array {
   let length = 0
   for (const p of parts) length += p.byteLength
@@ -164,7 +172,7 @@ const MUTATIONS: readonly Mutation[] = [
   // flip one bit
   (bytes, rng) => {
     if (bytes.byteLength === 0) return bytes
-    const out = bytes.slice()
+    const out = copy(bytes)
     const i = rng.int(out.byteLength)
     out[i] = (out[i] ?? 0) ^ (1 << rng.int(8))
     return out
@@ -172,7 +180,7 @@ const MUTATIONS: readonly Mutation[] = [
   // set a byte to an interesting or random value
   (bytes, rng) => {
     if (bytes.byteLength === 0) return Uint8Array.of(rng.pick(INTERESTING_BYTES))
-    const out = bytes.slice()
+    const out = copy(bytes)
     out[rng.int(out.byteLength)] = rng.int(2) === 0 ? rng.pick(INTERESTING_BYTES) : rng.next() & 0xff
     return out
   },
@@ -224,7 +232,7 @@ const MUTATIONS: readonly Mutation[] = [
   // repeat a field (a second copy of a non-repeated field, one more of a repeated one)
   (bytes, rng) => {
     const field = anyField(bytes, rng)
-    return field == null ? bytes : replace(bytes, field.valueEnd, field.valueEnd, bytes.slice(field.tagStart, field.valueEnd))
+    return field == null ? bytes : replace(bytes, field.valueEnd, field.valueEnd, copy(bytes.subarray(field.tagStart, field.valueEnd)))
   },
   // change a field's wire type or number
   (bytes, rng) => {

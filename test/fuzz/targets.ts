@@ -103,6 +103,12 @@ function keyringFromBody (body: string): Uint8Array {
 
 const keyringBodySeed = (JSON.parse(text(KEYRING_SEED)) as { body: string }).body
 
+/** Stored records sealed under the keyring (sealing is async, so done once, here). */
+// its clock stands still at the keyring's creation, so no seal rotates the data key
+const KEYRING = Keyring.load(KEYRING_SEED, { key: KEK, now: () => 1_700_000_000_000 }, 'fuzz', noPersist)
+const DB_KEY = utf8.encode('o/fuzz')
+const SEALED = await Promise.all(fc.sample(recordArb, { numRuns: 24, seed: 7 }).map(async r => KEYRING.seal(DB_KEY, encodeRecord(r))))
+
 const SETTING_NAMES = Object.keys(SAMPLES) as Array<keyof DaemonConfig>
 
 /**
@@ -234,6 +240,13 @@ export const TARGETS: readonly FuzzTarget[] = [
     seeds: fc.constant(utf8.encode(keyringBodySeed)),
     decode: input => Keyring.load(keyringFromBody(text(input)), { key: KEK }, 'fuzz', noPersist),
     allowed: ['IntegrityError', 'DataDirError', 'EncryptionKeyError']
+  },
+  {
+    // an encrypted record as LevelDB holds it: header, nonce, ciphertext, tag; then the record inside
+    name: 'encrypted-record',
+    seeds: fc.constantFrom(...SEALED),
+    decode: input => decodeRecord(KEYRING.open(DB_KEY, DB_KEY, input), DEFAULT_KV_LIMITS),
+    allowed: ['IntegrityError', 'InvalidMessageError']
   },
   ...FILE_TARGETS,
   API_TARGET
