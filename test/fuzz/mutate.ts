@@ -123,6 +123,10 @@ const EDGE_VALUES: readonly bigint[] = [
 
 const INTERESTING_BYTES: readonly number[] = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x08, 0x10]
 
+/** For text inputs (JSON, lists, tokens): values of another type or on an edge, and stray syntax. */
+const TEXT_LITERALS: readonly Uint8Array[] = ['null', '0', '-1', '1e309', '[]', '{}', '""', 'true', '[[[[', '"\\u0000"', '\n', '#', '%00', '\ufeff']
+  .map(t => new TextEncoder().encode(t))
+
 /**
  * A copy of `bytes`. Not `bytes.slice()`: on a Buffer (seeds may be Buffers) that is a view, and a
  * mutation would change the seed itself.
@@ -242,6 +246,13 @@ const MUTATIONS: readonly Mutation[] = [
     if (tag == null) return bytes
     const number = rng.int(2) === 0 ? tag.value >> 3n : BigInt(rng.int(20))
     return replace(bytes, field.tagStart, tag.next, varint((number << 3n) | BigInt(rng.int(8))))
+  },
+  // a span (often the start, the end or everything) replaced by a text literal: JSON values of the
+  // wrong type, null where an object belongs, stray syntax
+  (bytes, rng) => {
+    const start = rng.int(3) === 0 ? 0 : rng.int(bytes.byteLength + 1)
+    const end = rng.int(3) === 0 ? bytes.byteLength : start + rng.int(bytes.byteLength - start + 1)
+    return replace(bytes, start, end, rng.pick(TEXT_LITERALS))
   },
   // append a field of the other input
   (bytes, rng, other) => {
