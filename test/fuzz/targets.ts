@@ -113,16 +113,24 @@ const SETTING_NAMES = Object.keys(SAMPLES) as Array<keyof DaemonConfig>
 
 /**
  * config.json texts: a few settings with sample values; settings with any JSON value; and a
- * setting whose value is nested thousands of levels deep (byte mutations would never build one).
+ * setting whose value is nested a little, or tens of thousands of levels deep (byte mutations would
+ * never build one; a worker thread's 4 MiB stack takes some 10 000 levels of recursion).
  */
 const configArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   { depthSize: 'small' },
-  fc.subarray(SETTING_NAMES, { maxLength: 5 })
-    .chain(keys => fc.tuple(...keys.map(key => fc.constantFrom(...SAMPLES[key]).map(value => [key, value] as const))))
-    .map(entries => JSON.stringify(Object.fromEntries(entries), null, 2)),
-  fc.dictionary(fc.constantFrom(...SETTING_NAMES), fc.jsonValue(), { maxKeys: 3 }).map(value => JSON.stringify(value)),
-  fc.tuple(fc.constantFrom(...SETTING_NAMES), fc.integer({ min: 1, max: 12_000 }), fc.constantFrom('[', '{"a":'))
-    .map(([key, depth, open]) => `{"${key}":${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}}`)
+  {
+    weight: 10,
+    arbitrary: fc.subarray(SETTING_NAMES, { maxLength: 5 })
+      .chain(keys => fc.tuple(...keys.map(key => fc.constantFrom(...SAMPLES[key]).map(value => [key, value] as const))))
+      .map(entries => JSON.stringify(Object.fromEntries(entries), null, 2))
+  },
+  { weight: 10, arbitrary: fc.dictionary(fc.constantFrom(...SETTING_NAMES), fc.jsonValue(), { maxKeys: 3 }).map(value => JSON.stringify(value)) },
+  {
+    // rare: each is some 100 KB and slow to mutate
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(...SETTING_NAMES), fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 30_000, max: 60_000 })), fc.constantFrom('[', '{"a":'))
+      .map(([key, depth, open]) => `{"${key}":${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}}`)
+  }
 ).map(t => utf8.encode(t))
 
 /** The parser of config.json as the daemon runs it: the file's text, then every setting checked. */
