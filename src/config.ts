@@ -631,8 +631,32 @@ export interface Setting<T> {
 
 type Settings = { [K in keyof DaemonConfig]-?: Setting<DaemonConfig[K]> }
 
+/** Most characters of a string, and most items of a list or object, an error message quotes. */
+const DESCRIBE_TEXT = 100
+const DESCRIBE_ITEMS = 5
+/** Lists and objects nested deeper than this are shown as `[…]` and `{…}`. */
+const DESCRIBE_DEPTH = 2
+
+/**
+ * A config value as an error message quotes it: JSON for small values, cut short for long strings,
+ * long lists and deep nesting. JSON.stringify would recurse once per level of a deeply nested
+ * config.json value (a RangeError at some 10 000 levels) and quote a huge one whole.
+ */
+function describeValue (value: unknown, depth = 0): string {
+  if (value === undefined) return 'nothing'
+  if (typeof value === 'string') return JSON.stringify(value.length > DESCRIBE_TEXT ? `${value.slice(0, DESCRIBE_TEXT)}…` : value)
+  if (value === null || typeof value !== 'object') return String(value)
+  if (depth >= DESCRIBE_DEPTH) return Array.isArray(value) ? '[…]' : '{…}'
+  const items = Array.isArray(value)
+    ? value.slice(0, DESCRIBE_ITEMS).map(item => describeValue(item, depth + 1))
+    : Object.entries(value).slice(0, DESCRIBE_ITEMS).map(([k, item]) => `${describeValue(k)}:${describeValue(item, depth + 1)}`)
+  const size = Array.isArray(value) ? value.length : Object.keys(value).length
+  if (size > DESCRIBE_ITEMS) items.push('…')
+  return Array.isArray(value) ? `[${items.join(',')}]` : `{${items.join(',')}}`
+}
+
 function invalid (key: string, range: string, value: unknown): InvalidConfigurationError {
-  return new InvalidConfigurationError(`${key}: expected ${range}, got ${JSON.stringify(value) ?? 'nothing'}`)
+  return new InvalidConfigurationError(`${key}: expected ${range}, got ${describeValue(value)}`)
 }
 
 type SettingText = Pick<Setting<unknown>, 'help' | 'flag' | 'defaultNote' | 'deprecatedAlias'>
@@ -830,7 +854,7 @@ function given (source: Record<string, unknown>, key: keyof DaemonConfig, where:
   // null counts as not given, as undefined does
   if (alias == null || source[alias] == null) return value == null ? undefined : { value, name: key }
   if (value != null && value !== source[alias]) {
-    throw new InvalidConfigurationError(`${where}: ${key} (${JSON.stringify(value)}) and its deprecated alias ${alias} (${JSON.stringify(source[alias])}) disagree; keep ${key} only`)
+    throw new InvalidConfigurationError(`${where}: ${key} (${describeValue(value)}) and its deprecated alias ${alias} (${describeValue(source[alias])}) disagree; keep ${key} only`)
   }
   return { value: source[alias], name: value == null ? `${alias} (deprecated alias of ${key})` : key }
 }
@@ -896,6 +920,14 @@ export async function readBootstrapFile (file: string): Promise<string[]> {
   } catch (err) {
     throw new InvalidParametersError(`cannot read bootstrap list ${file}: ${(err as Error).message}`)
   }
+  return parseBootstrapList(text, file)
+}
+
+/**
+ * The multiaddrs of a bootstrap list's text: one per line; blank lines and `#` comments are
+ * skipped. A bad line raises `InvalidMultiaddrError` naming `file` and the line.
+ */
+export function parseBootstrapList (text: string, file: string): string[] {
   const addrs: string[] = []
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/#.*/, '').trim()
@@ -958,7 +990,7 @@ function maxConnections (value: unknown, key: string): number {
 
 function positiveInt (value: unknown, key: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidConfigurationError(`${key}: expected a positive whole number, got ${JSON.stringify(value)}`)
+    throw new InvalidConfigurationError(`${key}: expected a positive whole number, got ${describeValue(value)}`)
   }
   return value
 }

@@ -120,16 +120,7 @@ export class DataDir {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
       throw new DataDirError(`cannot read ${this.file(DATADIR_FILES.config)}: ${(err as Error).message}`, { cause: err })
     }
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch (err) {
-      throw new InvalidConfigurationError(`${this.file(DATADIR_FILES.config)} is not valid JSON: ${(err as Error).message}`, { cause: err })
-    }
-    if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new InvalidConfigurationError(`${this.file(DATADIR_FILES.config)} must hold a JSON object`)
-    }
-    return parsed as Record<string, unknown>
+    return parseConfigText(text, this.file(DATADIR_FILES.config))
   }
 
   /** Writes `config.json` atomically (write to a temp file, then rename). */
@@ -236,4 +227,21 @@ export class DataDir {
       throw new DataDirError(`cannot write ${target}: ${(err as Error).message}`, { cause: err })
     })
   }
+}
+
+/**
+ * The settings object of a `config.json`'s text (`file` is named in errors): not JSON, or JSON
+ * but no object, raises `InvalidConfigurationError`.
+ */
+export function parseConfigText (text: string, file: string): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw new InvalidConfigurationError(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err })
+  }
+  if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidConfigurationError(`${file} must hold a JSON object`)
+  }
+  return parsed as Record<string, unknown>
 }

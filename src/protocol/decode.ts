@@ -5,6 +5,8 @@
 
 import { InvalidMessageError } from '@libp2p/interface'
 import { MaxLengthError } from 'protons-runtime'
+// fixes protons' uint64 writer before any codec encodes (see uint64.ts)
+import './uint64.ts'
 
 /** Runs a protons decode, turning any failure (truncation, bad wire type, limits) into `InvalidMessageError`. */
 export function decodeOrThrow<T> (decode: () => T, what: string): T {

@@ -235,7 +235,7 @@ export class Keyring {
     } catch (err) {
       throw new IntegrityError(`the encryption keyring of the storage database at ${location} is unreadable; restore the data dir from a backup`, { cause: err })
     }
-    if (typeof stored?.body !== 'string' || typeof stored.mac !== 'string') {
+    if (stored == null || typeof stored !== 'object' || typeof stored.body !== 'string' || typeof stored.mac !== 'string') {
       throw new IntegrityError(`the encryption keyring of the storage database at ${location} is malformed; restore the data dir from a backup`)
     }
     let body: Partial<KeyringBody>
@@ -243,6 +243,10 @@ export class Keyring {
       body = JSON.parse(stored.body)
     } catch (err) {
       throw new IntegrityError(`the encryption keyring of the storage database at ${location} is unreadable; restore the data dir from a backup`, { cause: err })
+    }
+    // JSON of null, a number or a list is no keyring body (and null has no fields to read)
+    if (body == null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new IntegrityError(`the encryption keyring of the storage database at ${location} is malformed; restore the data dir from a backup`)
     }
     if (body.format !== KEYRING_FORMAT) {
       throw new DataDirError(`the encryption keyring of the storage database at ${location} has format ${String(body.format)}, which this p2pstore does not read (it reads ${KEYRING_FORMAT}): upgrade p2pstore`)

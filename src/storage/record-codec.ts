@@ -9,7 +9,7 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { fromString as uint8ArrayFromString, toString as uint8ArrayToString } from 'uint8arrays'
 import { MAX_ACTOR_BYTES } from '../constants.ts'
-import { decodeSiblingSet, encodeSiblingSet } from '../protocol/index.ts'
+import { decodeSiblingSet, encodeSiblingSet, validHintOwners } from '../protocol/index.ts'
 import * as pb from './record.ts'
 import type { StoredRecord } from './engine.ts'
 import type { KvLimits } from '../protocol/index.ts'
@@ -59,7 +59,7 @@ export function decodeRecord (bytes: Uint8Array, limits: KvLimits): StoredRecord
     record.actor = uint8ArrayToString(message.actor, 'base16')
   }
   if (message.hintFor.length > 0) {
-    if (message.hintFor.length > 64 || message.hintFor.some(id => id.length === 0 || id.length > 128)) {
+    if (!validHintOwners(message.hintFor, 64)) {
       throw new InvalidMessageError('malformed hint owners')
     }
     record.hintFor = message.hintFor

@@ -357,8 +357,8 @@ function iso (ms: number): string {
   return new Date(ms).toISOString()
 }
 
-/** Parses and checks `api-tokens.json`; anything unexpected is a `DataDirError` naming the file. */
-function parseTokenFile (text: string, file: string): TokenEntry[] {
+/** Parses and checks `api-tokens.json` (`file` is named in errors); anything unexpected is a `DataDirError` naming the file. */
+export function parseTokenFile (text: string, file: string): TokenEntry[] {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)

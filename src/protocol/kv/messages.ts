@@ -39,6 +39,18 @@ export type KvResponse =
   | { status: 'not-found' }
   | { status: 'error', errorName: string, errorMessage: string }
 
+/**
+ * A hint owner as a STORE request and a stored record carry it: a peer id's text, 1 to 128
+ * printable ASCII characters (no space, no control or non-ASCII character that would garble a
+ * log line or `p2pstore locate`'s output).
+ */
+const HINT_OWNER = /^[\x21-\x7e]{1,128}$/
+
+/** Whether `hintFor` is a valid list of hint owners: 1 to `max` of them, each as HINT_OWNER says. */
+export function validHintOwners (hintFor: readonly string[], max: number): boolean {
+  return hintFor.length >= 1 && hintFor.length <= max && hintFor.every(id => HINT_OWNER.test(id))
+}
+
 /** Most key digests in one DIGESTS answer (an anti-entropy round asks for a few leaves at a time). */
 export const MAX_DIGESTS = 100_000
 
@@ -94,7 +106,7 @@ export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], l
     case pb.Request.Type.READ:
       return { id: raw.id, request: { type: 'read', key } }
     case pb.Request.Type.STORE: {
-      if (raw.hintFor.length > MAX_N || raw.hintFor.some(id => id.length === 0 || id.length > 128)) {
+      if (raw.hintFor.length > 0 && !validHintOwners(raw.hintFor, MAX_N)) {
         throw new InvalidMessageError('malformed hint owners')
       }
       const hintFor = raw.hintFor.length > 0 ? raw.hintFor : undefined

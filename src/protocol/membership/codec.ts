@@ -1,6 +1,7 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { equals } from 'uint8arrays'
 import { MAX_CAPACITY, MAX_SYNC_BUCKETS, MAX_ZONE_LENGTH } from '../../constants.ts'
 import { decodeOrThrow } from '../decode.ts'
 import * as pb from './membership.ts'
@@ -208,11 +209,18 @@ function decodeUpdate (u: pb.MemberUpdate, limits: MembershipLimits): MemberUpda
   if (u.incarnation > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidMessageError(`incarnation ${u.incarnation} out of range`)
   if (u.addrs.length > limits.maxAddrs) throw new InvalidMessageError(`${u.addrs.length} addresses for one member (max ${limits.maxAddrs})`)
   const addrs = u.addrs.map(bytes => {
+    let addr: Multiaddr
+    let exact: boolean
     try {
-      return multiaddr(bytes)
+      addr = multiaddr(bytes)
+      // a truncated multiaddr parses by reading past its end (into the rest of the frame) and keeps
+      // the short bytes: only one whose text encodes back to exactly its bytes is taken
+      exact = equals(multiaddr(addr.toString()).bytes, bytes)
     } catch {
       throw new InvalidMessageError('malformed multiaddr in a member update')
     }
+    if (!exact) throw new InvalidMessageError('truncated or padded multiaddr in a member update')
+    return addr
   })
   if (!Number.isFinite(u.capacity) || u.capacity < 0 || u.capacity > MAX_CAPACITY) throw new InvalidMessageError(`capacity ${u.capacity} out of range (0 < capacity ≤ ${MAX_CAPACITY})`)
   if (u.viewDigest.byteLength > 32) throw new InvalidMessageError(`view digest of ${u.viewDigest.byteLength} bytes (max 32)`)

@@ -55,6 +55,7 @@ export function decodeRosterBody (bytes: Uint8Array): WireRosterBody {
     }
     return m.label === '' ? { peerId } : { peerId, label: m.label }
   })
+  if (raw.issuedAt > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidMessageError(`malformed roster body: issuedAt ${raw.issuedAt} out of range (0–2^53-1 ms)`)
   return { network: raw.network, sequence: raw.sequence, members, issuedAt: Number(raw.issuedAt) }
 }
 
