@@ -98,9 +98,9 @@ export class Dissemination {
   private evictMostSent (): void {
     for (let t = this.levels.length - 1; t >= 0; t--) {
       const level = this.levels[t]
-      if (level == null || level.size === 0) continue
-      for (const item of level) {
-        this.remove(item)
+      const first = level?.values().next()
+      if (first?.done === false) {
+        this.remove(first.value)
         return
       }
     }
