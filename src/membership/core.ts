@@ -411,6 +411,11 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     return this.candidates.size
   }
 
+  /** dead or left claims about live members being checked now (see MAX_CLAIM_CHECKS) */
+  get claimChecks (): number {
+    return this.checking.size
+  }
+
   /** updates dropped as implausible since start (past the clock skew, repeats, accusations of strangers, no room) */
   get droppedUpdates (): number {
     return this.dropped
@@ -849,7 +854,9 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       if (update.incarnation > known.update.incarnation) known.update = update
       return
     }
-    if (this.candidates.size >= MAX_MEMBER_CANDIDATES) {
+    // no address, no ping without a lookup through the DHT (a forged id's lookup loads every peer
+    // it asks): a real member's own news always carries its addresses
+    if (this.candidates.size >= MAX_MEMBER_CANDIDATES || update.addrs.length === 0) {
       this.dropped++
       return
     }
@@ -884,7 +891,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       this.candidatePings++
       const { update } = candidate
       // the ping dials the addresses the news gave (only for the few pinged each round)
-      if (update.addrs.length > 0) this.components.learnedAddresses?.(update.peerId, update.addrs)
+      this.components.learnedAddresses?.(update.peerId, update.addrs)
       void this.ping(update.peerId, this.timeout, this.shutdown.signal).then(acked => {
         // a peer that answered over a connection authenticated as it is no forged id
         if (acked && this.running && this.table.get(update.peerId) == null) this.applyUpdates([update], id, 'message')

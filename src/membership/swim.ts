@@ -219,6 +219,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     return this.core.members()
   }
 
+  /**
+   * What the defences against forged news hold and did (issue #19): members heard of from others
+   * still waiting for a ping (`candidates`), dead or left claims being checked (`checking`), and
+   * updates dropped as implausible since start (`dropped`).
+   */
+  defences (): { candidates: number, checking: number, dropped: number } {
+    return { candidates: this.core.candidateCount, checking: this.core.claimChecks, dropped: this.core.droppedUpdates }
+  }
+
   /** our own incarnation number */
   get incarnation (): number {
     return this.core.incarnation
