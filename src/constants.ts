@@ -138,6 +138,18 @@ export const API_SERVER_TIMEOUT_CHECK_INTERVAL = 1 * second
 export const API_SERVER_MAX_REQUESTS_PER_SOCKET = 1000
 /** Open connections the API accepts at once; further ones are closed as they arrive. */
 export const API_SERVER_MAX_CONNECTIONS = 1024
+/** Open connections the API accepts from one IP address at once; further ones are closed as they arrive (issue #19). */
+export const API_SERVER_MAX_CONNECTIONS_PER_IP = 256
+/**
+ * Failed authentications (missing or wrong token) one IP address may make per
+ * `API_AUTH_FAILURE_WINDOW`; past it, its requests without a valid token get a 429 until the window
+ * ends (issue #19). A valid token still works: several clients may share one address.
+ */
+export const API_AUTH_FAILURE_LIMIT = 200
+/** See `API_AUTH_FAILURE_LIMIT`. */
+export const API_AUTH_FAILURE_WINDOW = 60 * second
+/** Most IP addresses whose failed authentications are counted at once (the oldest is forgotten). */
+export const API_AUTH_FAILURE_ADDRESSES = 16_384
 /** Largest request head (request line and headers); larger ones get a 431. */
 export const API_SERVER_MAX_HEADER_BYTES = 16 * 1024
 
