@@ -21,10 +21,11 @@ describe('attack: the HTTP API of a daemon', function () {
   let api: string
   let port: number
   let token: string
+  let daemon: Daemon
 
   beforeEach(async () => {
     const dataDir = await cleanup.tempDir()
-    const daemon = new Daemon({
+    daemon = new Daemon({
       dataDir,
       initToken: true,
       flags: {
@@ -65,6 +66,14 @@ describe('attack: the HTTP API of a daemon', function () {
     if (status != null) expect(status).to.equal(408)
     expect((await request(`${api}/v1/kv/slow`, { token })).status, 'nothing stored under the slow key').to.equal(404)
     await honest('after-slow')
+  })
+
+  it('stops within the request timeout though a client is still dripping a body', async () => {
+    const slow = slowBody(port, token, { length: 100_000, every: 300, localAddress: ATTACKER })
+    await honest('before-stop')
+    await daemon.stop()
+    const { sent } = await slow
+    expect(sent).to.be.below(100_000)
   })
 
   it('answers an oversized body with 413 and stores nothing', async () => {
