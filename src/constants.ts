@@ -368,6 +368,13 @@ export const MAX_CANDIDATE_PINGS = 32
  */
 export const MAX_CLAIM_CHECKS = 64
 
+/**
+ * A member named dead or left by another is probed for it at most this often: a peer repeating
+ * the claim on every message makes this peer probe the member once per interval, not once per
+ * message (its own probe rounds and suspicions still run in between).
+ */
+export const CLAIM_CHECK_INTERVAL = 5 * second
+
 /** Most updates waiting in the gossip queue; past it the most-sent one makes room (issue #19). */
 export const MAX_GOSSIP_QUEUE = 4096
 

@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
-import { CANDIDATE_INTERVAL, CANDIDATE_PINGS_PER_ROUND, DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, MAX_CANDIDATE_PINGS, MAX_CLAIM_CHECKS, MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES, MAX_MEMBERS, MEMBER_CANDIDATE_TTL, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
+import { CANDIDATE_INTERVAL, CANDIDATE_PINGS_PER_ROUND, CLAIM_CHECK_INTERVAL, DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, MAX_CANDIDATE_PINGS, MAX_CLAIM_CHECKS, MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES, MAX_MEMBERS, MEMBER_CANDIDATE_TTL, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
 import { memberUpdateSize } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
 import { isProgrammerError } from '../tasks/index.ts'
@@ -128,6 +128,12 @@ export interface SwimCoreComponents {
   admission?: { admits(peer: PeerId): boolean }
   /** where probes and refutations are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'probes' | 'probeDuration' | 'refutations'>
+  /**
+   * News of a member not in the table that carries no address is dropped rather than pinged: over
+   * libp2p such a ping is a DHT lookup, and a flood of forged ids without addresses loaded every
+   * peer it asked (issue #19). @default false (a simulator's transport needs no addresses)
+   */
+  candidatesNeedAddresses?: boolean
 }
 
 /** Events of the membership view. */
@@ -225,6 +231,8 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   private candidateTimer?: SwimTimer
   /** members named dead or left by another, being probed before the claim is believed */
   private readonly checking = new Set<string>()
+  /** when each member was last probed for a claim (entries older than CLAIM_CHECK_INTERVAL are pruned) */
+  private readonly checkedAt = new Map<string, number>()
   /** updates dropped as implausible (incarnation past the clock skew, a repeat in one message, an accusation of a stranger) */
   private dropped = 0
   private roundRobin: MemberRecord[] = []
@@ -856,7 +864,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     }
     // no address, no ping without a lookup through the DHT (a forged id's lookup loads every peer
     // it asks): a real member's own news always carries its addresses
-    if (this.candidates.size >= MAX_MEMBER_CANDIDATES || update.addrs.length === 0) {
+    if (this.candidates.size >= MAX_MEMBER_CANDIDATES || (update.addrs.length === 0 && this.components.candidatesNeedAddresses === true)) {
       this.dropped++
       return
     }
@@ -908,6 +916,11 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   private checkClaim (record: MemberRecord, claim: MemberUpdate): void {
     const id = record.peerId.toString()
     if (!this.running || this.checking.has(id) || this.checking.size >= MAX_CLAIM_CHECKS) return
+    const now = this.clock.now()
+    if (now - (this.checkedAt.get(id) ?? -Infinity) < CLAIM_CHECK_INTERVAL) return
+    // bounded by the members: each entry is one of the table's, pruned once old
+    if (this.checkedAt.size >= this.table.count) for (const [k, at] of this.checkedAt) if (now - at >= CLAIM_CHECK_INTERVAL) this.checkedAt.delete(k)
+    this.checkedAt.set(id, now)
     this.checking.add(id)
     const signal = this.shutdown.signal
     void (async () => {

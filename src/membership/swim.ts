@@ -117,7 +117,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       isConnected: network.getConnections == null ? undefined : peer => (network.getConnections?.(peer).length ?? 0) > 0,
       connectedPeers: network.getConnections == null ? undefined : () => (network.getConnections?.() ?? []).map(c => c.remotePeer),
       admission: components.admission,
-      metrics: components.metrics
+      metrics: components.metrics,
+      candidatesNeedAddresses: true
     }, core)
     this.core.addEventListener('member:update', evt => {
       const { record } = evt.detail
