@@ -123,7 +123,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     a.start()
     b.start()
     await net.run(b.join([ida]))
-    await tell(b, idb, [{ peerId: ida, state: 'suspect', incarnation: a.incarnation, addrs: [], accuser: idb }])
+    // as if a (a live member of b's view) had relayed b's own accusation back
+    await tell(b, ida, [{ peerId: ida, state: 'suspect', incarnation: a.incarnation, addrs: [], accuser: idb }])
     const before = a.incarnation
     await net.run(a.pushPull(idb))
     expect(a.incarnation).to.be.greaterThan(before)
@@ -142,7 +143,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     const ida = net.ids[0] as PeerId
     const memberIds = net.ids.slice(1)
     core.start()
-    await tell(core, memberIds[0] as PeerId, memberIds.map(p => ({ peerId: p, state: 'alive', incarnation: 1, addrs: [] })))
+    // each member announces itself (news of others from a stranger is dropped)
+    for (const p of memberIds) await tell(core, p, [{ peerId: p, state: 'alive', incarnation: 1, addrs: [] }])
     // the peers first heard of in a gossip are news: let that settle before the test proper
     await net.clock.advance(10_000)
     for (const p of memberIds.slice(0, 3)) connected.add(p.toString())
@@ -174,7 +176,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     const core = a as SwimCore
     const memberIds = net.ids.slice(1)
     core.start()
-    await tell(core, memberIds[0] as PeerId, memberIds.map(p => ({ peerId: p, state: 'alive', incarnation: 1, addrs: [] })))
+    // each member announces itself (news of others from a stranger is dropped)
+    for (const p of memberIds) await tell(core, p, [{ peerId: p, state: 'alive', incarnation: 1, addrs: [] }])
     await net.clock.advance(10_000)
     for (const p of memberIds.slice(0, 2)) connected.add(p.toString())
     net.log.length = 0

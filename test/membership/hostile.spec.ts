@@ -115,14 +115,16 @@ describe('membership: forged news from a hostile peer', function () {
     const forgedIds = new Set(forged.map(p => p.toString()))
     // each with an address (a closed port): news without one is not even pinged
     const nowhere = multiaddr('/ip4/127.0.0.1/tcp/1')
+    // a stranger speaks only for itself: it announces itself first (a member, until it fails its probes)
+    await hostile.membership(target().peerId, { type: 'ping', updates: [claim(hostile.peerId, 'alive', Date.now(), hostile.node.getMultiaddrs())] })
     const answered = await hostile.flood(target().peerId, forged.map(p => claim(p, 'alive', Date.now(), [nowhere])), 200)
     expect(answered, 'gossip messages answered').to.equal(100)
     const { candidates } = target().membership.defences()
-    expect(candidates, 'waiting to be pinged, bounded').to.be.within(1, MAX_MEMBER_CANDIDATES)
+    expect(candidates, 'waiting to be pinged, bounded').to.be.at.most(MAX_MEMBER_CANDIDATES)
 
     for (const p of peers) {
       expect(p.membership.members().filter(m => forgedIds.has(m.peerId.toString())), 'forged members in a table').to.deep.equal([])
-      expect(p.membership.list().length, 'members placement uses').to.equal(3)
+      expect(p.membership.list().filter(m => forgedIds.has(m.peerId.toString())), 'forged members placement uses').to.deep.equal([])
     }
     for (let i = 0; i < 10; i++) {
       const key = enc.encode(`during-flood-${i}`)
