@@ -56,8 +56,18 @@ describe('membership: forged news from a hostile peer', function () {
   /** the claims about live members have been checked (the target probed them itself) */
   const checked = async (): Promise<void> => { await eventually(async () => target().membership.defences().checking === 0, 'claims checked', 30_000) }
 
+  /** the hostile peer announces itself: a live member for a few seconds (it answers no probe), so its news is weighed, not dropped */
+  const announce = async (): Promise<void> => {
+    await hostile.membership(target().peerId, { type: 'ping', updates: [claim(hostile.peerId, 'alive', Date.now(), hostile.node.getMultiaddrs())] })
+  }
+
   it('a stranger saying a member is dead or has left changes no member\'s state', async () => {
     const about = victim().peerId
+    // a stranger that never announced itself speaks only for itself: all of it is dropped
+    const before0 = target().membership.defences().dropped
+    await hostile.membership(target().peerId, { type: 'gossip', updates: [claim(about, 'dead', Date.now()), claim(about, 'left', Date.now())] })
+    expect(target().membership.defences().dropped).to.equal(before0 + 2)
+    await announce()
     const other = (peers[2] as Peer).peerId
     const before = record(target(), victim())
     expect(before?.state).to.equal('alive')
@@ -86,6 +96,7 @@ describe('membership: forged news from a hostile peer', function () {
   })
 
   it('an absurd incarnation is dropped, and a stranger\'s suspicion above the member\'s incarnation is capped: the member can always refute', async () => {
+    await announce()
     const before = record(target(), victim())
     const incarnation = before?.incarnation ?? 0
     const dropped = target().membership.defences().dropped
@@ -116,7 +127,7 @@ describe('membership: forged news from a hostile peer', function () {
     // each with an address (a closed port): news without one is not even pinged
     const nowhere = multiaddr('/ip4/127.0.0.1/tcp/1')
     // a stranger speaks only for itself: it announces itself first (a member, until it fails its probes)
-    await hostile.membership(target().peerId, { type: 'ping', updates: [claim(hostile.peerId, 'alive', Date.now(), hostile.node.getMultiaddrs())] })
+    await announce()
     const answered = await hostile.flood(target().peerId, forged.map(p => claim(p, 'alive', Date.now(), [nowhere])), 200)
     expect(answered, 'gossip messages answered').to.equal(100)
     const { candidates } = target().membership.defences()
