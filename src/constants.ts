@@ -355,6 +355,13 @@ export const MAX_MEMBER_CANDIDATES = 4096
 /** A candidate member not reached within this long is forgotten (it comes back with newer news). */
 export const MEMBER_CANDIDATE_TTL = 1 * minute
 
+/**
+ * A member whose news of newcomers answered no ping this many times within MEMBER_CANDIDATE_TTL
+ * is not believed about newcomers for the rest of it: a forged flood costs this many pings, not
+ * one per forged id (issue #19).
+ */
+export const CANDIDATE_SENDER_FAILURES = 32
+
 /** How often candidate members are pinged while there are any. */
 export const CANDIDATE_INTERVAL = 200
 

@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
-import { CANDIDATE_INTERVAL, CANDIDATE_PINGS_PER_ROUND, CLAIM_CHECK_INTERVAL, DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, MAX_CANDIDATE_PINGS, MAX_CLAIM_CHECKS, MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES, MAX_MEMBERS, MEMBER_CANDIDATE_TTL, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
+import { CANDIDATE_INTERVAL, CANDIDATE_PINGS_PER_ROUND, CANDIDATE_SENDER_FAILURES, CLAIM_CHECK_INTERVAL, DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, MAX_CANDIDATE_PINGS, MAX_CLAIM_CHECKS, MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES, MAX_MEMBERS, MEMBER_CANDIDATE_TTL, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
 import { memberUpdateSize } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
 import { isProgrammerError } from '../tasks/index.ts'
@@ -226,7 +226,9 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
    * Members heard of from others, not yet reached (issue #19): each is pinged before it enters the
    * table, so that ids with no peer behind them never count for placement. Oldest first.
    */
-  private readonly candidates = new Map<string, { update: MemberUpdate, since: number }>()
+  private readonly candidates = new Map<string, { update: MemberUpdate, since: number, from: string }>()
+  /** senders whose candidates answered no ping, since when (bounded: pruned past MEMBER_CANDIDATE_TTL, at most MAX_MEMBER_CANDIDATES) */
+  private readonly blamed = new Map<string, { since: number, failures: number }>()
   private candidatePings = 0
   private candidateTimer?: SwimTimer
   /** members named dead or left by another, being probed before the claim is believed */
@@ -805,7 +807,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
           // member's push-pull state, never from a stranger's (it never enters placement)
           const dead = update.state === 'dead' || update.state === 'left'
           if (!dead) {
-            this.addCandidate(update, now)
+            this.addCandidate(update, now, from)
             continue
           }
           if (!(origin === 'sync' && senderKnown) || !this.makeRoom()) {
@@ -869,8 +871,14 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   }
 
   /** Remembers news of a member not in the table, to be pinged before it counts (bounded, newest incarnation kept). */
-  private addCandidate (update: MemberUpdate, now: number): void {
+  private addCandidate (update: MemberUpdate, now: number, from: string): void {
     const id = update.peerId.toString()
+    // a member whose news of others answered no ping CANDIDATE_SENDER_FAILURES times is not
+    // believed about newcomers for MEMBER_CANDIDATE_TTL: one forged flood costs that many pings
+    if (this.isBlamed(from, now)) {
+      this.dropped++
+      return
+    }
     const known = this.candidates.get(id)
     if (known != null) {
       if (update.incarnation > known.update.incarnation) known.update = update
@@ -882,8 +890,30 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       this.dropped++
       return
     }
-    this.candidates.set(id, { update, since: now })
+    this.candidates.set(id, { update, since: now, from })
     this.scheduleCandidates()
+  }
+
+  /** whether `from`'s news of newcomers failed CANDIDATE_SENDER_FAILURES pings in the current window */
+  private isBlamed (from: string, now: number): boolean {
+    const blame = this.blamed.get(from)
+    return blame != null && now - blame.since < MEMBER_CANDIDATE_TTL && blame.failures >= CANDIDATE_SENDER_FAILURES
+  }
+
+  /** counts a candidate of `from` that answered no ping */
+  private blame (from: string): void {
+    const now = this.clock.now()
+    let blame = this.blamed.get(from)
+    if (blame == null || now - blame.since >= MEMBER_CANDIDATE_TTL) {
+      if (this.blamed.size >= MAX_MEMBER_CANDIDATES) {
+        for (const [k, b] of this.blamed) if (now - b.since >= MEMBER_CANDIDATE_TTL) this.blamed.delete(k)
+        const oldest = this.blamed.keys().next()
+        if (this.blamed.size >= MAX_MEMBER_CANDIDATES && oldest.done !== true) this.blamed.delete(oldest.value)
+      }
+      blame = { since: now, failures: 0 }
+      this.blamed.set(from, blame)
+    }
+    blame.failures++
   }
 
   /** arms the candidate round while there are candidates (no idle timer otherwise) */
@@ -908,7 +938,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     for (const [id, candidate] of this.candidates) {
       if (started >= CANDIDATE_PINGS_PER_ROUND || this.candidatePings >= MAX_CANDIDATE_PINGS) break
       this.candidates.delete(id)
-      if (now - candidate.since > MEMBER_CANDIDATE_TTL || this.table.get(id) != null) continue
+      if (now - candidate.since > MEMBER_CANDIDATE_TTL || this.table.get(id) != null || this.isBlamed(candidate.from, now)) continue
       started++
       this.candidatePings++
       const { update } = candidate
@@ -917,6 +947,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       void this.ping(update.peerId, this.timeout, this.shutdown.signal).then(acked => {
         // a peer that answered over a connection authenticated as it is no forged id
         if (acked && this.running && this.table.get(update.peerId) == null) this.applyUpdates([update], id, 'message')
+        if (!acked) this.blame(candidate.from)
       }).finally(() => { this.candidatePings-- })
     }
   }
