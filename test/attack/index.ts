@@ -74,6 +74,8 @@ async function members (peer: ProcessTestnetPeer, token: string): Promise<Array<
 }
 
 let membersBefore = ''
+/** the hostile peer of the forged-membership attack: a real peer, so a member of an open network */
+let hostileId = ''
 let forged: Awaited<ReturnType<typeof peerIds>> = []
 const honestView = async (t: AttackTarget): Promise<string> => (await members(t.peer, t.token))
   .filter(m => t.others.some(o => o.peerId === m.peerId)).map(m => `${m.peerId}:${m.state}:${m.incarnation}`).sort().join(',')
@@ -87,6 +89,7 @@ export const ATTACKS: Attack[] = [
     run: async (t, signal) => {
       membersBefore = await honestView(t)
       const hostile = await createHostilePeer()
+      hostileId = hostile.peerId.toString()
       try {
         await hostile.dial(t.peer.multiaddrs.map(a => multiaddr(a)))
         const target = peerIdFromString(t.peer.peerId)
@@ -115,7 +118,7 @@ export const ATTACKS: Attack[] = [
       await sleep(3_000)
       const after = await honestView(t)
       const all = await members(t.peer, t.token)
-      const forged = all.filter(m => m.peerId !== t.peer.peerId && !t.others.some(o => o.peerId === m.peerId))
+      const forged = all.filter(m => m.peerId !== t.peer.peerId && m.peerId !== hostileId && !t.others.some(o => o.peerId === m.peerId))
       if (forged.length > 0) return `${forged.length} forged members in the target's table`
       if (after !== membersBefore) return `honest members changed: ${membersBefore} → ${after}`
       return undefined
