@@ -489,9 +489,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     if (message.type === 'sync-digest' && message.digests?.length !== message.buckets) throw new InvalidMessageError('sync-digest without one digest per bucket')
     this.table.heard(from, this.clock.now())
     const origin: Origin = message.type === 'sync' || message.type === 'sync-push' ? 'sync' : 'message'
-    // an inbound request from a peer that is not a live member: it speaks only for itself
-    const stranger = !this.isLiveMember(from)
-    this.applyUpdates(message.updates, from.toString(), origin, stranger)
+    this.applyUpdates(message.updates, from.toString(), origin)
     switch (message.type) {
       case 'ping-req': {
         // the decoder guarantees a target on a ping-req
@@ -768,16 +766,14 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
 
   /**
    * Applies updates received from `from` ('self' for our own decisions) and acts on each change.
-   * News from others is weighed first (issue #19): a `stranger` (a peer that is not a live member
-   * sending us a request; replies to our own requests come from peers we chose) speaks only for
-   * itself; at most one update per member per message; an
+   * News from others is weighed first (issue #19): at most one update per member per message; an
    * incarnation past `now + MAX_CLOCK_SKEW` is dropped; a member not in the table enters it only
    * when it speaks for itself or answers a ping (until then it is a candidate); an accusation of a
    * member not in the table is dropped, a suspicion's incarnation is capped at the one we hold (the
    * member can always refute it), and a dead or left claim about a live member is believed only
    * from the member itself or once this peer failed to reach it too.
    */
-  private applyUpdates (updates: MemberUpdate[], from: string, origin: Origin, stranger = false): void {
+  private applyUpdates (updates: MemberUpdate[], from: string, origin: Origin): void {
     const now = this.clock.now()
     const admission = this.components.admission
     const seen = new Set<string>()
@@ -798,10 +794,6 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       const vouched = from === 'self' || from === id
       if (!vouched && !update.peerId.equals(this.components.peerId)) {
         const current = this.table.get(update.peerId)
-        if (stranger) {
-          this.dropped++
-          continue
-        }
         if (current == null) {
           // a dead or left member we never knew matters only to tombstone GC: believed from a
           // member's push-pull state, never from a stranger's (it never enters placement)
@@ -852,12 +844,6 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
           break
       }
     }
-  }
-
-  /** whether `peer` is in the table, alive or suspect */
-  private isLiveMember (peer: PeerId): boolean {
-    const r = this.table.get(peer)
-    return r != null && (r.state === 'alive' || r.state === 'suspect')
   }
 
   /** whether the table has room for one more member (a dead or left one is forgotten to make it) */
