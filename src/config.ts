@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_SLOW_READER_TIMEOUT, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { API_AUTH_FAILURE_LIMIT, API_SERVER_HEADERS_TIMEOUT, API_SERVER_MAX_CONNECTIONS, API_SERVER_MAX_CONNECTIONS_PER_IP, API_SERVER_REQUEST_TIMEOUT, BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_SLOW_READER_TIMEOUT, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_VALUE_BYTES, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -509,6 +509,18 @@ export interface DaemonConfig {
   apiHost: string
   /** API port, 0 = any free port. @default DEFAULT_API_PORT (4701) */
   apiPort: number
+  /** ms a client has to send a whole request, body included (then 408). @default API_SERVER_REQUEST_TIMEOUT (30 s) */
+  apiRequestTimeout: number
+  /** ms a client has to send a request's head (at most apiRequestTimeout). @default API_SERVER_HEADERS_TIMEOUT (10 s) */
+  apiHeadersTimeout: number
+  /** largest request body in bytes (then 413). @default MAX_VALUE_BYTES (1 MiB) */
+  apiBodyLimit: number
+  /** open API connections at once. @default API_SERVER_MAX_CONNECTIONS (1024) */
+  apiMaxConnections: number
+  /** open API connections from one IP address at once (at most apiMaxConnections). @default API_SERVER_MAX_CONNECTIONS_PER_IP (256) */
+  apiMaxConnectionsPerIp: number
+  /** failed authentications per IP address per minute before it gets 429s. @default API_AUTH_FAILURE_LIMIT (200) */
+  apiAuthFailureLimit: number
   /** multiaddr ranges exempt from inbound rate limits. @default [] */
   allow: string[]
   /** most connections kept open (see `PeerInit.maxConnections`). @default DEFAULT_MAX_CONNECTIONS (64) */
@@ -774,6 +786,12 @@ export const SETTINGS: Settings = {
   open: booleanSetting(false, { help: 'run an open network: no roster, anyone who can reach the daemon reads and writes (SECURITY.md)', flag: { name: 'open' } }),
   apiHost: textSetting(DEFAULT_API_HOST, { help: 'API host; anything but loopback refuses to start without an API token (see "API tokens and roles")', flag: { name: 'api-host', arg: '<host>' } }, 'a host name or IP address'),
   apiPort: integerSetting(DEFAULT_API_PORT, 0, 65535, { help: 'API port, 0 = any free port', flag: { name: 'api-port', arg: '<port>' } }, 'a port number 0–65535 (0 = any free port)'),
+  apiRequestTimeout: integerSetting(API_SERVER_REQUEST_TIMEOUT, 100, 3_600_000, { help: 'ms a client has to send a whole API request, body included: a slower one gets a 408 and its connection closed', defaultNote: '30 s', flag: { name: 'api-request-timeout', arg: '<ms>' } }),
+  apiHeadersTimeout: integerSetting(API_SERVER_HEADERS_TIMEOUT, 100, 3_600_000, { help: 'ms a client has to send an API request\'s head (at most apiRequestTimeout)', defaultNote: '10 s', flag: { name: 'api-headers-timeout', arg: '<ms>' } }),
+  apiBodyLimit: integerSetting(MAX_VALUE_BYTES, 1, MAX_VALUE_BYTES, { help: 'largest API request body (a value) in bytes: a larger one gets a 413', defaultNote: '1 MiB', flag: { name: 'api-body-limit', arg: '<bytes>' } }),
+  apiMaxConnections: integerSetting(API_SERVER_MAX_CONNECTIONS, 1, 65_535, { help: 'open API connections at once; further ones are closed as they arrive', flag: { name: 'api-max-connections', arg: '<n>' } }),
+  apiMaxConnectionsPerIp: integerSetting(API_SERVER_MAX_CONNECTIONS_PER_IP, 1, 65_535, { help: 'open API connections from one IP address at once (at most apiMaxConnections)', flag: { name: 'api-max-connections-per-ip', arg: '<n>' } }),
+  apiAuthFailureLimit: integerSetting(API_AUTH_FAILURE_LIMIT, 1, 1_000_000, { help: 'requests without a valid token one IP address may make per minute; past it, such requests get a 429 until the minute ends (a valid token still works)', flag: { name: 'api-auth-failure-limit', arg: '<n>' } }),
   allow: stringListSetting([], { help: 'address ranges exempt from the inbound connection rate limit (e.g. `/ip4/10.0.0.0/ipcidr/8`)', flag: { name: 'allow', arg: '<multiaddr>', repeatable: true } }, true),
   maxConnections: integerSetting(DEFAULT_MAX_CONNECTIONS, MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, { help: 'most libp2p connections kept open: the XOR neighbourhood is kept, others are opened on demand and closed when idle (libp2p refuses inbound connections at this count)', flag: { name: 'max-connections', arg: '<n>' } }),
   maxConnectionsPerIp: integerSetting(DEFAULT_MAX_CONNECTIONS_PER_IP, 1, Number.MAX_SAFE_INTEGER, { help: 'most inbound connections from one IP address, open or still upgrading (loopback and `allow` ranges exempt)', flag: { name: 'max-connections-per-ip', arg: '<n>' } }),
@@ -882,6 +900,8 @@ export function resolveDaemonConfig (flags: DaemonFlags, file: Record<string, un
   if (resolved.r > resolved.n) throw new InvalidConfigurationError(`r (${resolved.r}) must be at most n (${resolved.n})`)
   if (resolved.w > resolved.n) throw new InvalidConfigurationError(`w (${resolved.w}) must be at most n (${resolved.n})`)
   checkQuotas(resolved)
+  if (resolved.apiHeadersTimeout > resolved.apiRequestTimeout) throw new InvalidConfigurationError(`apiHeadersTimeout (${resolved.apiHeadersTimeout}) must be at most apiRequestTimeout (${resolved.apiRequestTimeout})`)
+  if (resolved.apiMaxConnectionsPerIp > resolved.apiMaxConnections) throw new InvalidConfigurationError(`apiMaxConnectionsPerIp (${resolved.apiMaxConnectionsPerIp}) must be at most apiMaxConnections (${resolved.apiMaxConnections})`)
   return resolved
 }
 

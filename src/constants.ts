@@ -138,6 +138,18 @@ export const API_SERVER_TIMEOUT_CHECK_INTERVAL = 1 * second
 export const API_SERVER_MAX_REQUESTS_PER_SOCKET = 1000
 /** Open connections the API accepts at once; further ones are closed as they arrive. */
 export const API_SERVER_MAX_CONNECTIONS = 1024
+/** Open connections the API accepts from one IP address at once; further ones are closed as they arrive (issue #19). */
+export const API_SERVER_MAX_CONNECTIONS_PER_IP = 256
+/**
+ * Failed authentications (missing or wrong token) one IP address may make per
+ * `API_AUTH_FAILURE_WINDOW`; past it, its requests without a valid token get a 429 until the window
+ * ends (issue #19). A valid token still works: several clients may share one address.
+ */
+export const API_AUTH_FAILURE_LIMIT = 200
+/** See `API_AUTH_FAILURE_LIMIT`. */
+export const API_AUTH_FAILURE_WINDOW = 60 * second
+/** Most IP addresses whose failed authentications are counted at once (the oldest is forgotten). */
+export const API_AUTH_FAILURE_ADDRESSES = 16_384
 /** Largest request head (request line and headers); larger ones get a 431. */
 export const API_SERVER_MAX_HEADER_BYTES = 16 * 1024
 
@@ -317,6 +329,61 @@ export const MAX_LOCAL_HEALTH = 8
 
 /** How long a leaving peer waits for its LEAVE messages to be acknowledged. */
 export const LEAVE_TIMEOUT = 1 * second
+
+/**
+ * How far ahead of this peer's clock an incarnation in a membership message may be (incarnations
+ * start at the wall clock in ms and rise by one per refutation): an update above `now +
+ * MAX_CLOCK_SKEW` is dropped, so a stranger cannot push a member to an incarnation (2^53, say)
+ * above which it could never refute (issue #19).
+ */
+export const MAX_CLOCK_SKEW = 10 * minute
+
+/**
+ * Most members one peer keeps in its member table (verified members only: a peer that was reached
+ * or spoke itself over a connection authenticated as it). A new member past it is taken only in
+ * place of a dead or left one (issue #19).
+ */
+export const MAX_MEMBERS = 16_384
+
+/**
+ * Most members heard of from others but not yet reached (candidates): each is pinged before it
+ * enters the member table and placement; past this bound news of more is dropped (issue #19: 20 000
+ * forged ids once made every put answer 503).
+ */
+export const MAX_MEMBER_CANDIDATES = 4096
+
+/** A candidate member not reached within this long is forgotten (it comes back with newer news). */
+export const MEMBER_CANDIDATE_TTL = 1 * minute
+
+/**
+ * A member whose news of newcomers answered no ping this many times within MEMBER_CANDIDATE_TTL
+ * is not believed about newcomers for the rest of it: a forged flood costs this many pings, not
+ * one per forged id (issue #19).
+ */
+export const CANDIDATE_SENDER_FAILURES = 32
+
+/** How often candidate members are pinged while there are any. */
+export const CANDIDATE_INTERVAL = 200
+
+/** Candidates pinged per round, and most such pings in flight at once. */
+export const CANDIDATE_PINGS_PER_ROUND = 8
+export const MAX_CANDIDATE_PINGS = 32
+
+/**
+ * Most dead or left claims (from a member other than the one they name) being checked at once: each
+ * makes this peer probe the named member itself, and the claim is believed only if that fails.
+ */
+export const MAX_CLAIM_CHECKS = 64
+
+/**
+ * A member named dead or left by another is probed for it at most this often: a peer repeating
+ * the claim on every message makes this peer probe the member once per interval, not once per
+ * message (its own probe rounds and suspicions still run in between).
+ */
+export const CLAIM_CHECK_INTERVAL = 5 * second
+
+/** Most updates waiting in the gossip queue; past it the most-sent one makes room (issue #19). */
+export const MAX_GOSSIP_QUEUE = 4096
 
 /** Most updates piggybacked on one probe message. */
 export const MAX_PIGGYBACK = 16

@@ -175,7 +175,20 @@ export class Daemon {
       await this.peer.start()
       this.watchRoster(this.peer)
 
-      this.api = createApiServer({ peer: this.peer, tokens, faults: this.init.faultInjection === true ? this.peer : undefined, limitsReport: limitsReport(config) })
+      this.api = createApiServer({
+        peer: this.peer,
+        tokens,
+        faults: this.init.faultInjection === true ? this.peer : undefined,
+        limitsReport: limitsReport(config),
+        maxValueBytes: config.apiBodyLimit,
+        authFailureLimit: config.apiAuthFailureLimit,
+        limits: {
+          requestTimeout: config.apiRequestTimeout,
+          headersTimeout: config.apiHeadersTimeout,
+          maxConnections: config.apiMaxConnections,
+          maxConnectionsPerIp: config.apiMaxConnectionsPerIp
+        }
+      })
       let url: string
       try {
         url = await this.api.listen({ host: config.apiHost, port: config.apiPort })

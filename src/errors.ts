@@ -103,6 +103,12 @@ export class KeyTooLargeError extends Error {
   override readonly name = 'KeyTooLargeError'
 }
 
+/** An address made too many requests without a valid token: it must wait (HTTP 429). */
+export class TooManyAuthFailuresError extends Error {
+  static override readonly name = 'TooManyAuthFailuresError'
+  override readonly name = 'TooManyAuthFailuresError'
+}
+
 /** A value is larger than the limit. */
 export class ValueTooLargeError extends Error {
   static override readonly name = 'ValueTooLargeError'
@@ -226,6 +232,7 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   QuorumNotReachedError: { httpStatus: 503, exitCode: EXIT.quorum, hint: 'too few replicas answered; retry, check `npx p2pstore peers`, or lower --w / --r' },
   InvalidMessageError: { httpStatus: 502, exitCode: EXIT.internal, hint: 'a peer sent a malformed message; check that every peer runs a compatible p2pstore' },
   UnauthorizedError: { httpStatus: 401, exitCode: EXIT.badInput, hint: 'pass a token from `npx p2pstore token create` with --token or P2PSTORE_TOKEN (the CLI also reads <datadir>/api-token)' },
+  TooManyAuthFailuresError: { httpStatus: 429, exitCode: EXIT.badInput, hint: 'wait for the minute to pass, then retry with a valid token (`npx p2pstore token list` on the daemon\'s data dir)' },
   ForbiddenError: { httpStatus: 403, exitCode: EXIT.badInput, hint: 'use a token whose role and prefix allow this (`npx p2pstore token list` on the daemon\'s data dir)' },
   DaemonUnreachableError: { httpStatus: 503, exitCode: EXIT.unreachable, hint: 'start one with `npx p2pstore daemon`, or point at it with --api URL / P2PSTORE_API' },
   DataDirError: { httpStatus: 500, exitCode: EXIT.dataDir, hint: 'check the path and its permissions, or choose another with --data DIR' },

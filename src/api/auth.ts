@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
-import { ForbiddenError, UnauthorizedError } from '../errors.ts'
+import { ForbiddenError, TooManyAuthFailuresError, UnauthorizedError } from '../errors.ts'
 import { ROLE_PERMISSIONS, ROLES } from '../tokens/index.ts'
+import type { AuthFailures } from './auth-failures.ts'
 import type { Permission, TokenStore } from '../tokens/index.ts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
@@ -61,6 +62,11 @@ export interface ApiTokensInit {
    * @default true
    */
   required?: boolean
+  /**
+   * Failed authentications per client address: past its limit, an address's requests without a
+   * valid token get a 429 instead of a 401 until its window ends (issue #19). @default none (not counted)
+   */
+  failures?: AuthFailures
 }
 
 /**
@@ -76,8 +82,7 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
     if (!required && init.store.entries().length === 0) return
     // the status page's cookie stands in for the header on GET only: a cross-site form cannot write with it
     const secret = bearer(request) ?? (request.method === 'GET' || request.method === 'HEAD' ? uiCookie(request) : undefined)
-    if (secret == null) throw new UnauthorizedError('this API demands a bearer token (Authorization: Bearer p2ps_…)')
-    const token = init.store.verify(secret)
+    const token = authenticate(init, request.ip, secret)
 
     const url = request.routeOptions.url
     if (url == null) return
@@ -94,6 +99,25 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
       }
     }
   })
+}
+
+/**
+ * The token `secret` names, or a 401 — a 429 once `request`'s address failed too often. A valid
+ * token works whatever its address did: clients behind one NAT share an address with the flood.
+ */
+function authenticate (init: ApiTokensInit, address: string, secret: string | undefined): ReturnType<TokenStore['verify']> {
+  const failures = init.failures
+  try {
+    if (secret == null) throw new UnauthorizedError('this API demands a bearer token (Authorization: Bearer p2ps_…)')
+    return init.store.verify(secret)
+  } catch (err) {
+    if (failures == null || (err as Error).name !== 'UnauthorizedError') throw err
+    if (failures.refuses(address)) {
+      throw new TooManyAuthFailuresError(`too many requests without a valid token from ${address}: refused for ${Math.ceil(failures.retryAfter(address) / 1000)} s more`)
+    }
+    failures.fail(address)
+    throw err
+  }
 }
 
 function bearer (request: FastifyRequest): string | undefined {

@@ -11,7 +11,7 @@ import http from 'node:http'
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import {
   API_SERVER_HEADERS_TIMEOUT, API_SERVER_IDLE_TIMEOUT, API_SERVER_KEEP_ALIVE_TIMEOUT, API_SERVER_MAX_CONNECTIONS,
-  API_SERVER_MAX_HEADER_BYTES, API_SERVER_MAX_REQUESTS_PER_SOCKET, API_SERVER_REQUEST_TIMEOUT, API_SERVER_TIMEOUT_CHECK_INTERVAL
+  API_SERVER_MAX_CONNECTIONS_PER_IP, API_SERVER_MAX_HEADER_BYTES, API_SERVER_MAX_REQUESTS_PER_SOCKET, API_SERVER_REQUEST_TIMEOUT, API_SERVER_TIMEOUT_CHECK_INTERVAL
 } from '../constants.ts'
 import { describeError, KeyTooLargeError } from '../errors.ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -33,6 +33,8 @@ export interface ApiLimits {
   maxRequestsPerSocket: number
   /** open connections at once. @default API_SERVER_MAX_CONNECTIONS */
   maxConnections: number
+  /** open connections from one IP address at once (issue #19). @default API_SERVER_MAX_CONNECTIONS_PER_IP */
+  maxConnectionsPerIp: number
   /** largest request head in bytes. @default API_SERVER_MAX_HEADER_BYTES */
   maxHeaderBytes: number
 }
@@ -49,8 +51,35 @@ export function resolveApiLimits (limits: Partial<ApiLimits> = {}): ApiLimits {
     timeoutCheckInterval: limits.timeoutCheckInterval ?? API_SERVER_TIMEOUT_CHECK_INTERVAL,
     maxRequestsPerSocket: limits.maxRequestsPerSocket ?? API_SERVER_MAX_REQUESTS_PER_SOCKET,
     maxConnections: limits.maxConnections ?? API_SERVER_MAX_CONNECTIONS,
+    maxConnectionsPerIp: limits.maxConnectionsPerIp ?? API_SERVER_MAX_CONNECTIONS_PER_IP,
     maxHeaderBytes: limits.maxHeaderBytes ?? API_SERVER_MAX_HEADER_BYTES
   }
+}
+
+/**
+ * Closes, as it arrives, a connection from an address that already holds `max` (Node's
+ * `server.maxConnections` bounds only the total): one client cannot take every slot (issue #19).
+ * The table holds only addresses with open connections.
+ */
+export function limitConnectionsPerIp (server: { on(event: 'connection', listener: (socket: Socket) => void): unknown }, max: number): { open(address: string): number, refused(): number } {
+  const open = new Map<string, number>()
+  let refused = 0
+  server.on('connection', socket => {
+    const address = socket.remoteAddress ?? ''
+    const n = (open.get(address) ?? 0) + 1
+    if (n > max) {
+      refused++
+      socket.destroy()
+      return
+    }
+    open.set(address, n)
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1
+      if (left <= 0) open.delete(address)
+      else open.set(address, left)
+    })
+  })
+  return { open: address => open.get(address) ?? 0, refused: () => refused }
 }
 
 /** The JSON body every API error answers with. */

@@ -11,8 +11,9 @@
 import Fastify from 'fastify'
 import { MAX_VALUE_BYTES } from '../constants.ts'
 import { describeError, ValueTooLargeError } from '../errors.ts'
+import { AuthFailures } from './auth-failures.ts'
 import { requireApiTokens, requireBearerToken } from './auth.ts'
-import { clientErrorHandler, errorJson, frameworkErrors, resolveApiLimits } from './edges.ts'
+import { clientErrorHandler, errorJson, frameworkErrors, limitConnectionsPerIp, resolveApiLimits } from './edges.ts'
 import { faultRoutes } from './routes/faults.ts'
 import { healthRoutes } from './routes/health.ts'
 import { kvRoutes } from './routes/kv.ts'
@@ -32,6 +33,8 @@ import type { FastifyInstance } from 'fastify'
 
 export { isLoopbackHost, ROUTE_PERMISSIONS } from './auth.ts'
 export type { ApiTokensInit, RoutePermission } from './auth.ts'
+export { AuthFailures } from './auth-failures.ts'
+export type { AuthFailuresInit } from './auth-failures.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
 export type { FaultTarget, PartitionJson } from './routes/faults.ts'
 export type { ApiContext, ApiHealth, ApiPeer } from './types.ts'
@@ -51,6 +54,11 @@ export interface ApiServerInit {
   faults?: FaultTarget
   /** timeouts and connection limits on clients. @default the `API_SERVER_*` constants */
   limits?: Partial<ApiLimits>
+  /**
+   * failed authentications per client address per minute before its requests without a valid
+   * token get a 429 (with `tokens`; issue #19). @default API_AUTH_FAILURE_LIMIT (200)
+   */
+  authFailureLimit?: number
   /** every limit the daemon runs with, served at `/v1/limits`. @default undefined (404) */
   limitsReport?: LimitsJson
 }
@@ -82,12 +90,13 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
     clientErrorHandler: clientErrorHandler(limits)
   })
   app.server.maxConnections = limits.maxConnections
+  limitConnectionsPerIp(app.server, limits.maxConnectionsPerIp)
   const ctx: ApiContext = { peer: init.peer, traffic: new Traffic(), limits: init.limitsReport }
   // values are raw bytes whatever their content type claims
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
 
-  if (init.tokens != null) requireApiTokens(app, init.tokens)
+  if (init.tokens != null) requireApiTokens(app, { failures: new AuthFailures({ limit: init.authFailureLimit }), ...init.tokens })
   else if (init.token != null) requireBearerToken(app, init.token)
 
   app.setErrorHandler(async (error, _request, reply) => {

@@ -10,6 +10,7 @@
 import {
   DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST,
   DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE,
+  API_AUTH_FAILURE_ADDRESSES, API_AUTH_FAILURE_LIMIT, API_SERVER_MAX_CONNECTIONS_PER_IP, MAX_CLOCK_SKEW, MAX_GOSSIP_QUEUE, MAX_MEMBER_CANDIDATES, MAX_MEMBERS,
   API_SERVER_HEADERS_TIMEOUT, API_SERVER_IDLE_TIMEOUT, API_SERVER_KEEP_ALIVE_TIMEOUT, API_SERVER_MAX_CONNECTIONS,
   API_SERVER_MAX_HEADER_BYTES, API_SERVER_MAX_REQUESTS_PER_SOCKET, API_SERVER_REQUEST_TIMEOUT, KV_MAX_IN_FLIGHT,
   KV_READ_TIMEOUT, KV_STREAMS_PER_CONNECTION, MAX_CONTEXT_ENTRIES, MAX_KEY_BYTES, MAX_KV_MESSAGE_BYTES, MAX_OBJECT_BYTES, MAX_PIGGYBACK,
@@ -51,7 +52,8 @@ export interface LimitsJson {
 /** The settings the limits come from: the daemon's (see `DaemonConfig`); those left out are at their defaults. */
 export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'> &
   Partial<Pick<DaemonConfig, 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' |
-  'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | QuotaKey>>
+  'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | QuotaKey |
+  'apiRequestTimeout' | 'apiHeadersTimeout' | 'apiBodyLimit' | 'apiMaxConnections' | 'apiMaxConnectionsPerIp' | 'apiAuthFailureLimit'>>
 
 /** What one entry of the standing table costs at most, a score or a ban with its timer (a peer id string, its record, the map's slot). */
 const STANDING_ENTRY_BYTES = 512
@@ -61,6 +63,8 @@ const MiB = 1024 * 1024
 /** Every limit in force for a daemon run with `config`, and their worst case together. */
 export function limitsReport (config: LimitsConfig): LimitsJson {
   const conns = config.maxConnections
+  const apiConns = config.apiMaxConnections ?? API_SERVER_MAX_CONNECTIONS
+  const apiBody = config.apiBodyLimit ?? MAX_VALUE_BYTES
   // a stream buffers a whole frame before it is decoded: its read buffer is twice the largest frame
   const kvStreamBuffer = 2 * MAX_KV_MESSAGE_BYTES
   const membershipStreamBuffer = 2 * MEMBERSHIP_MAX_FRAME
@@ -137,6 +141,10 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
     { scope: 'membership', name: 'membership streams per connection', value: MEMBERSHIP_STREAMS_PER_CONNECTION, unit: 'count', source: 'constant MEMBERSHIP_STREAMS_PER_CONNECTION' },
     { scope: 'membership', name: 'largest membership frame', value: MEMBERSHIP_MAX_FRAME, unit: 'bytes', source: 'constant MEMBERSHIP_MAX_FRAME' },
     { scope: 'membership', name: 'updates piggybacked per message', value: MAX_PIGGYBACK, unit: 'count', source: 'constant MAX_PIGGYBACK' },
+    { scope: 'membership', name: 'members in the member table', value: MAX_MEMBERS, unit: 'count', source: 'constant MAX_MEMBERS' },
+    { scope: 'membership', name: 'members heard of, waiting for a ping', value: MAX_MEMBER_CANDIDATES, unit: 'count', source: 'constant MAX_MEMBER_CANDIDATES' },
+    { scope: 'membership', name: 'updates in the gossip queue', value: MAX_GOSSIP_QUEUE, unit: 'count', source: 'constant MAX_GOSSIP_QUEUE' },
+    { scope: 'membership', name: 'incarnation ahead of the clock at most', value: MAX_CLOCK_SKEW, unit: 'ms', source: 'constant MAX_CLOCK_SKEW' },
     { scope: 'membership', name: 'piggybacked bytes per message', value: MAX_PIGGYBACK_BYTES, unit: 'bytes', source: 'constant MAX_PIGGYBACK_BYTES' },
     { scope: 'storage', name: 'largest key', value: MAX_KEY_BYTES, unit: 'bytes', source: 'constant MAX_KEY_BYTES' },
     { scope: 'storage', name: 'largest value', value: MAX_VALUE_BYTES, unit: 'bytes', source: 'constant MAX_VALUE_BYTES' },
@@ -148,16 +156,19 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
     {
       scope: 'api',
       name: 'API connections',
-      value: API_SERVER_MAX_CONNECTIONS,
+      value: apiConns,
       unit: 'count',
-      source: 'constant API_SERVER_MAX_CONNECTIONS',
-      worstCaseBytes: API_SERVER_MAX_CONNECTIONS * (API_SERVER_MAX_HEADER_BYTES + MAX_VALUE_BYTES),
-      worstCase: `${API_SERVER_MAX_CONNECTIONS} connections × (${API_SERVER_MAX_HEADER_BYTES / 1024} KiB head + ${mib(MAX_VALUE_BYTES)} body)`
+      source: config.apiMaxConnections == null ? 'constant API_SERVER_MAX_CONNECTIONS' : 'apiMaxConnections',
+      worstCaseBytes: apiConns * (API_SERVER_MAX_HEADER_BYTES + apiBody),
+      worstCase: `${apiConns} connections × (${API_SERVER_MAX_HEADER_BYTES / 1024} KiB head + ${mib(apiBody)} body)`
     },
+    { scope: 'api', name: 'API connections from one IP address', value: config.apiMaxConnectionsPerIp ?? API_SERVER_MAX_CONNECTIONS_PER_IP, unit: 'count', source: config.apiMaxConnectionsPerIp == null ? 'constant API_SERVER_MAX_CONNECTIONS_PER_IP' : 'apiMaxConnectionsPerIp' },
     { scope: 'api', name: 'API request head', value: API_SERVER_MAX_HEADER_BYTES, unit: 'bytes', source: 'constant API_SERVER_MAX_HEADER_BYTES' },
-    { scope: 'api', name: 'API request body', value: MAX_VALUE_BYTES, unit: 'bytes', source: 'constant MAX_VALUE_BYTES' },
-    { scope: 'api', name: 'API request must arrive within', value: API_SERVER_REQUEST_TIMEOUT, unit: 'ms', source: 'constant API_SERVER_REQUEST_TIMEOUT' },
-    { scope: 'api', name: 'API request head must arrive within', value: API_SERVER_HEADERS_TIMEOUT, unit: 'ms', source: 'constant API_SERVER_HEADERS_TIMEOUT' },
+    { scope: 'api', name: 'API request body', value: apiBody, unit: 'bytes', source: config.apiBodyLimit == null ? 'constant MAX_VALUE_BYTES' : 'apiBodyLimit' },
+    { scope: 'api', name: 'API request must arrive within', value: config.apiRequestTimeout ?? API_SERVER_REQUEST_TIMEOUT, unit: 'ms', source: config.apiRequestTimeout == null ? 'constant API_SERVER_REQUEST_TIMEOUT' : 'apiRequestTimeout' },
+    { scope: 'api', name: 'API request head must arrive within', value: config.apiHeadersTimeout ?? API_SERVER_HEADERS_TIMEOUT, unit: 'ms', source: config.apiHeadersTimeout == null ? 'constant API_SERVER_HEADERS_TIMEOUT' : 'apiHeadersTimeout' },
+    { scope: 'api', name: 'requests without a valid token per IP address per minute', value: config.apiAuthFailureLimit ?? API_AUTH_FAILURE_LIMIT, unit: 'count', source: config.apiAuthFailureLimit == null ? 'constant API_AUTH_FAILURE_LIMIT' : 'apiAuthFailureLimit' },
+    { scope: 'api', name: 'IP addresses counted for failed authentications', value: API_AUTH_FAILURE_ADDRESSES, unit: 'count', source: 'constant API_AUTH_FAILURE_ADDRESSES' },
     { scope: 'api', name: 'silent API connection closed after', value: API_SERVER_IDLE_TIMEOUT, unit: 'ms', source: 'constant API_SERVER_IDLE_TIMEOUT' },
     { scope: 'api', name: 'kept-alive API connection waits', value: API_SERVER_KEEP_ALIVE_TIMEOUT, unit: 'ms', source: 'constant API_SERVER_KEEP_ALIVE_TIMEOUT' },
     { scope: 'api', name: 'requests per API connection', value: API_SERVER_MAX_REQUESTS_PER_SOCKET, unit: 'count', source: 'constant API_SERVER_MAX_REQUESTS_PER_SOCKET' }

@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
-import { DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
+import { CANDIDATE_INTERVAL, CANDIDATE_PINGS_PER_ROUND, CANDIDATE_SENDER_FAILURES, CLAIM_CHECK_INTERVAL, DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, MAX_CANDIDATE_PINGS, MAX_CLAIM_CHECKS, MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES, MAX_MEMBERS, MEMBER_CANDIDATE_TTL, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
 import { memberUpdateSize } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
 import { isProgrammerError } from '../tasks/index.ts'
@@ -128,6 +128,12 @@ export interface SwimCoreComponents {
   admission?: { admits(peer: PeerId): boolean }
   /** where probes and refutations are counted. @default undefined (not counted) */
   metrics?: Pick<PeerMetrics, 'probes' | 'probeDuration' | 'refutations'>
+  /**
+   * News of a member not in the table that carries no address is dropped rather than pinged: over
+   * libp2p such a ping is a DHT lookup, and a flood of forged ids without addresses loaded every
+   * peer it asked (issue #19). @default false (a simulator's transport needs no addresses)
+   */
+  candidatesNeedAddresses?: boolean
 }
 
 /** Events of the membership view. */
@@ -216,6 +222,21 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   private readonly gossip: Dissemination
   private readonly suspicions = new Map<string, { incarnation: number, started: number, timer: SwimTimer }>()
   private readonly probing = new Set<string>()
+  /**
+   * Members heard of from others, not yet reached (issue #19): each is pinged before it enters the
+   * table, so that ids with no peer behind them never count for placement. Oldest first.
+   */
+  private readonly candidates = new Map<string, { update: MemberUpdate, since: number, from: string }>()
+  /** senders whose candidates answered no ping, since when (bounded: pruned past MEMBER_CANDIDATE_TTL, at most MAX_MEMBER_CANDIDATES) */
+  private readonly blamed = new Map<string, { since: number, failures: number }>()
+  private candidatePings = 0
+  private candidateTimer?: SwimTimer
+  /** members named dead or left by another, being probed before the claim is believed */
+  private readonly checking = new Set<string>()
+  /** when each member was last probed for a claim (entries older than CLAIM_CHECK_INTERVAL are pruned) */
+  private readonly checkedAt = new Map<string, number>()
+  /** updates dropped as implausible (incarnation past the clock skew, a repeat in one message, an accusation of a stranger) */
+  private dropped = 0
   private roundRobin: MemberRecord[] = []
   private health = 0
   private shutdown = new AbortController()
@@ -286,6 +307,9 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     this.gossipTimer?.cancel()
     for (const s of this.suspicions.values()) s.timer.cancel()
     this.suspicions.clear()
+    this.candidates.clear()
+    this.candidateTimer?.cancel()
+    this.candidateTimer = undefined
   }
 
   /**
@@ -390,6 +414,21 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   /** Lifeguard's local health multiplier (0 = healthy) */
   get localHealth (): number {
     return this.health
+  }
+
+  /** members heard of but not yet reached (see MAX_MEMBER_CANDIDATES) */
+  get candidateCount (): number {
+    return this.candidates.size
+  }
+
+  /** dead or left claims about live members being checked now (see MAX_CLAIM_CHECKS) */
+  get claimChecks (): number {
+    return this.checking.size
+  }
+
+  /** updates dropped as implausible since start (past the clock skew, repeats, accusations of strangers, no room) */
+  get droppedUpdates (): number {
+    return this.dropped
   }
 
   /** how many updates wait to be disseminated */
@@ -725,13 +764,62 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     return reply
   }
 
-  /** Applies updates received from `from` ('self' for our own decisions) and acts on each change. */
+  /**
+   * Applies updates received from `from` ('self' for our own decisions) and acts on each change.
+   * News from others is weighed first (issue #19): at most one update per member per message; an
+   * incarnation past `now + MAX_CLOCK_SKEW` is dropped; a member not in the table enters it only
+   * when it speaks for itself or answers a ping (until then it is a candidate); an accusation of a
+   * member not in the table is dropped, a suspicion's incarnation is capped at the one we hold (the
+   * member can always refute it), and a dead or left claim about a live member is believed only
+   * from the member itself or once this peer failed to reach it too.
+   */
   private applyUpdates (updates: MemberUpdate[], from: string, origin: Origin): void {
     const now = this.clock.now()
     const admission = this.components.admission
-    for (const update of updates) {
+    const seen = new Set<string>()
+    // a sender not in the table before this message is a stranger: it speaks only for itself
+    const senderKnown = from !== 'self' && this.table.get(from) != null
+    for (const received of updates) {
+      let update = received
+      const id = update.peerId.toString()
       // news of a non-member is dropped: it never enters the view, so placement never names it
       if (admission != null && !update.peerId.equals(this.components.peerId) && !admission.admits(update.peerId)) continue
+      if (from !== 'self') {
+        if (seen.has(id) || update.incarnation > now + MAX_CLOCK_SKEW) {
+          this.dropped++
+          continue
+        }
+        seen.add(id)
+      }
+      const vouched = from === 'self' || from === id
+      if (!vouched && !update.peerId.equals(this.components.peerId)) {
+        const current = this.table.get(update.peerId)
+        if (current == null) {
+          // a dead or left member we never knew matters only to tombstone GC: believed from a
+          // member's push-pull state, never from a stranger's (it never enters placement)
+          const dead = update.state === 'dead' || update.state === 'left'
+          if (!dead) {
+            this.addCandidate(update, now, from)
+            continue
+          }
+          if (!(origin === 'sync' && senderKnown) || !this.makeRoom()) {
+            this.dropped++
+            continue
+          }
+        }
+        const live = current != null && (current.state === 'alive' || current.state === 'suspect')
+        if (current != null && live && (update.state === 'dead' || update.state === 'left')) {
+          if (update.incarnation >= current.incarnation) this.checkClaim(current, update)
+          continue
+        }
+        if (current != null && update.state === 'suspect' && update.incarnation > current.incarnation) update = { ...update, incarnation: current.incarnation }
+      } else if (!update.peerId.equals(this.components.peerId)) {
+        this.candidates.delete(id)
+        if (this.table.get(update.peerId) == null && !this.makeRoom()) {
+          this.dropped++
+          continue
+        }
+      }
       const change = this.table.apply(update, from, now)
       switch (change.kind) {
         case 'none':
@@ -752,10 +840,132 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
           // a member first heard of in a push-pull is no news to the group (it announced itself
           // when it joined; re-gossiping a whole table after a join would flood every message for
           // minutes), unless it is the member itself announcing itself: the join peer spreads that
-          this.onChanged(change.record, update, origin === 'message' || change.previous != null || from === update.peerId.toString(), change.previous, change.placementChanged)
+          this.onChanged(change.record, update, origin === 'message' || change.previous != null || from === id, change.previous, change.placementChanged)
           break
       }
     }
+  }
+
+  /** whether the table has room for one more member (a dead or left one is forgotten to make it) */
+  private makeRoom (): boolean {
+    if (this.table.count < MAX_MEMBERS) return true
+    const victim = this.table.deadAt(0)
+    if (victim == null) return false
+    this.table.remove(victim.peerId)
+    this.changes++
+    return true
+  }
+
+  /** Remembers news of a member not in the table, to be pinged before it counts (bounded, newest incarnation kept). */
+  private addCandidate (update: MemberUpdate, now: number, from: string): void {
+    const id = update.peerId.toString()
+    // a member whose news of others answered no ping CANDIDATE_SENDER_FAILURES times is not
+    // believed about newcomers for MEMBER_CANDIDATE_TTL: one forged flood costs that many pings
+    if (this.isBlamed(from, now)) {
+      this.dropped++
+      return
+    }
+    const known = this.candidates.get(id)
+    if (known != null) {
+      if (update.incarnation > known.update.incarnation) known.update = update
+      return
+    }
+    // no address, no ping without a lookup through the DHT (a forged id's lookup loads every peer
+    // it asks): a real member's own news always carries its addresses
+    if (this.candidates.size >= MAX_MEMBER_CANDIDATES || (update.addrs.length === 0 && this.components.candidatesNeedAddresses === true)) {
+      this.dropped++
+      return
+    }
+    this.candidates.set(id, { update, since: now, from })
+    this.scheduleCandidates()
+  }
+
+  /** whether `from`'s news of newcomers failed CANDIDATE_SENDER_FAILURES pings in the current window */
+  private isBlamed (from: string, now: number): boolean {
+    const blame = this.blamed.get(from)
+    return blame != null && now - blame.since < MEMBER_CANDIDATE_TTL && blame.failures >= CANDIDATE_SENDER_FAILURES
+  }
+
+  /** counts a candidate of `from` that answered no ping */
+  private blame (from: string): void {
+    const now = this.clock.now()
+    let blame = this.blamed.get(from)
+    if (blame == null || now - blame.since >= MEMBER_CANDIDATE_TTL) {
+      if (this.blamed.size >= MAX_MEMBER_CANDIDATES) {
+        for (const [k, b] of this.blamed) if (now - b.since >= MEMBER_CANDIDATE_TTL) this.blamed.delete(k)
+        const oldest = this.blamed.keys().next()
+        if (this.blamed.size >= MAX_MEMBER_CANDIDATES && oldest.done !== true) this.blamed.delete(oldest.value)
+      }
+      blame = { since: now, failures: 0 }
+      this.blamed.set(from, blame)
+    }
+    blame.failures++
+  }
+
+  /** arms the candidate round while there are candidates (no idle timer otherwise) */
+  private scheduleCandidates (): void {
+    if (this.candidateTimer != null || !this.running) return
+    this.candidateTimer = this.clock.setTimeout(() => {
+      this.candidateTimer = undefined
+      this.verifyCandidates()
+      if (this.candidates.size > 0) this.scheduleCandidates()
+    }, CANDIDATE_INTERVAL)
+  }
+
+  /**
+   * Pings up to CANDIDATE_PINGS_PER_ROUND candidates (oldest first, at most MAX_CANDIDATE_PINGS in
+   * flight): one that answers enters the table with the news we had of it, as if it had said it
+   * itself; one that does not, or waited past MEMBER_CANDIDATE_TTL, is forgotten.
+   */
+  private verifyCandidates (): void {
+    if (!this.running || this.candidates.size === 0) return
+    const now = this.clock.now()
+    let started = 0
+    for (const [id, candidate] of this.candidates) {
+      if (started >= CANDIDATE_PINGS_PER_ROUND || this.candidatePings >= MAX_CANDIDATE_PINGS) break
+      this.candidates.delete(id)
+      if (now - candidate.since > MEMBER_CANDIDATE_TTL || this.table.get(id) != null || this.isBlamed(candidate.from, now)) continue
+      started++
+      this.candidatePings++
+      const { update } = candidate
+      // the ping dials the addresses the news gave (only for the few pinged each round)
+      this.components.learnedAddresses?.(update.peerId, update.addrs)
+      void this.ping(update.peerId, this.timeout, this.shutdown.signal).then(acked => {
+        // a peer that answered over a connection authenticated as it is no forged id
+        if (acked && this.running && this.table.get(update.peerId) == null) this.applyUpdates([update], id, 'message')
+        if (!acked) this.blame(candidate.from)
+      }).finally(() => { this.candidatePings-- })
+    }
+  }
+
+  /**
+   * A dead or left claim about live `record` from another member: this peer probes it itself
+   * (directly, then through k others) and believes the claim only if that fails. A stranger saying
+   * a member is dead thus changes nothing while the member answers (Lifeguard's spirit: a claim is
+   * a reason to look, not a verdict).
+   */
+  private checkClaim (record: MemberRecord, claim: MemberUpdate): void {
+    const id = record.peerId.toString()
+    if (!this.running || this.checking.has(id) || this.checking.size >= MAX_CLAIM_CHECKS) return
+    const now = this.clock.now()
+    if (now - (this.checkedAt.get(id) ?? -Infinity) < CLAIM_CHECK_INTERVAL) return
+    // bounded by the members: each entry is one of the table's, pruned once old
+    if (this.checkedAt.size >= this.table.count) for (const [k, at] of this.checkedAt) if (now - at >= CLAIM_CHECK_INTERVAL) this.checkedAt.delete(k)
+    this.checkedAt.set(id, now)
+    this.checking.add(id)
+    const signal = this.shutdown.signal
+    void (async () => {
+      if (await this.ping(record.peerId, this.timeout, signal)) return
+      if (signal.aborted) return
+      const helpers = this.pickLive(this.init.indirectChecks, r => r.state === 'alive' && !r.peerId.equals(record.peerId))
+      const answers = await Promise.all(helpers.map(async h => this.pingReq(h.peerId, record.peerId, signal)))
+      if (answers.includes('ack') || signal.aborted || !this.running) return
+      this.log('%p named %s by another did not answer us either: believed', record.peerId, claim.state)
+      this.applyUpdates([claim], 'self', 'message')
+    })().catch(err => {
+      if (isProgrammerError(err)) throw err
+      this.log.error('checking a claim about %p failed - %e', record.peerId, err)
+    }).finally(() => { this.checking.delete(id) })
   }
 
   private enqueue (update: MemberUpdate): void {

@@ -1,3 +1,4 @@
+import { MAX_GOSSIP_QUEUE } from '../constants.ts'
 import type { MemberUpdate } from '../protocol/index.ts'
 
 interface Queued {
@@ -23,15 +24,18 @@ export interface Piggyback {
  *
  * The queue is kept by transmit count, so `take()` costs O(what it returns), not a sort of the
  * whole queue: a peer that just learned 10 000 members must not sort them on every probe.
+ * It holds at most `maxSize` updates: past it, the most-sent one makes room (issue #19).
  */
 export class Dissemination {
   private readonly byId = new Map<string, Queued>()
   /** queued updates by how often they were sent; each level in the order they arrived */
   private readonly levels: Array<Set<Queued>> = []
   private readonly retransmitMult: number
+  private readonly maxSize: number
 
-  constructor (retransmitMult: number) {
+  constructor (retransmitMult: number, maxSize: number = MAX_GOSSIP_QUEUE) {
     this.retransmitMult = retransmitMult
+    this.maxSize = maxSize
   }
 
   /** Queues news about a member (of `bytes` on the wire), replacing older news about the same member. */
@@ -39,6 +43,7 @@ export class Dissemination {
     const id = update.peerId.toString()
     const old = this.byId.get(id)
     if (old != null) this.levels[old.transmits]?.delete(old)
+    else if (this.byId.size >= this.maxSize) this.evictMostSent()
     const item: Queued = { id, update, bytes, transmits: 0 }
     this.byId.set(id, item)
     this.level(0).add(item)
@@ -87,6 +92,18 @@ export class Dissemination {
       }
     }
     return { picked, bytes }
+  }
+
+  /** drops the update sent most often (the oldest among those): it has done most of its work */
+  private evictMostSent (): void {
+    for (let t = this.levels.length - 1; t >= 0; t--) {
+      const level = this.levels[t]
+      const first = level?.values().next()
+      if (first?.done === false) {
+        this.remove(first.value)
+        return
+      }
+    }
   }
 
   private remove (item: Queued): void {

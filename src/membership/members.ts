@@ -295,6 +295,18 @@ export class MemberTable {
     return { kind: 'changed', record: current, previous, placementChanged }
   }
 
+  /** Forgets a member entirely (the table is full and a dead or left one makes room). */
+  remove (peerId: PeerId | string): void {
+    const id = peerId.toString()
+    const record = this.records.get(id)
+    if (record == null) return
+    this.records.delete(id)
+    this.fineMembers[fineBucket(record.kadId)]?.delete(record)
+    this.toggle(record.kadId, record.state, record.incarnation)
+    this.liveList.remove(id)
+    this.deadList.remove(id)
+  }
+
   /** Notes that we heard from the member directly (any message from it). */
   heard (peerId: PeerId, now: number): void {
     const record = this.records.get(peerId.toString())

@@ -130,7 +130,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       isConnected: network.getConnections == null ? undefined : peer => (network.getConnections?.(peer).length ?? 0) > 0,
       connectedPeers: network.getConnections == null ? undefined : () => (network.getConnections?.() ?? []).map(c => c.remotePeer),
       admission: components.admission,
-      metrics: components.metrics
+      metrics: components.metrics,
+      candidatesNeedAddresses: true
     }, core)
     this.core.addEventListener('member:update', evt => {
       const { record } = evt.detail
@@ -230,6 +231,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   /** Every other member this peer knows of, in any state. */
   members (): MemberRecord[] {
     return this.core.members()
+  }
+
+  /**
+   * What the defences against forged news hold and did (issue #19): members heard of from others
+   * still waiting for a ping (`candidates`), dead or left claims being checked (`checking`), and
+   * updates dropped as implausible since start (`dropped`).
+   */
+  defences (): { candidates: number, checking: number, dropped: number } {
+    return { candidates: this.core.candidateCount, checking: this.core.claimChecks, dropped: this.core.droppedUpdates }
   }
 
   /** our own incarnation number */

@@ -79,16 +79,26 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     const [ida, idb] = net.ids as [PeerId, PeerId]
     a.start()
     b.start()
-    const others = await peerIds(40)
-    // a knows the first 25 (some dead), b the last 25 (some suspect, one at a higher incarnation)
-    await tell(a, idb, others.slice(0, 25).map((p, i) => ({ peerId: p, state: i % 5 === 0 ? 'dead' : 'alive', incarnation: 3, addrs: [] })))
-    await tell(b, ida, others.slice(15).map((p, i) => ({ peerId: p, state: i % 7 === 0 ? 'suspect' : 'alive', incarnation: i === 3 ? 4 : 3, addrs: [] })))
+    // real members of the fake net (not started; they answer): news of a member heard from
+    // another enters a table only once it answered a ping (issue #19)
+    await net.add(40, QUIET)
+    const others = net.ids.slice(2)
+    // a knows the first 25 (some dead), b the last 25 (some suspect, one at a higher incarnation),
+    // each as the member itself announced it
+    for (const [i, p] of others.slice(0, 25).entries()) await tell(a, p, [{ peerId: p, state: i % 5 === 0 ? 'dead' : 'alive', incarnation: 3, addrs: [] }])
+    // the dead ones are down: a dead claim about a member b holds alive is believed only once b failed to reach it too
+    for (const [i, p] of others.slice(0, 25).entries()) if (i % 5 === 0) net.down.add(p.toString())
+    for (const [i, p] of others.slice(15).entries()) await tell(b, p, [{ peerId: p, state: i % 7 === 0 ? 'suspect' : 'alive', incarnation: i === 3 ? 4 : 3, addrs: [] }])
     expect([...table(a, ida).entries()]).to.not.deep.equal([...table(b, idb).entries()])
 
     net.log.length = 0
     await net.run(a.pushPull(idb))
     const syncs = (): string[] => net.log.map(m => m.request.type).filter(t => t.startsWith('sync'))
     expect(syncs()).to.deep.equal(['sync-digest', 'sync-push'])
+    // the members each side first heard of from the other are pinged before they count
+    expect(b.candidateCount + a.candidateCount).to.be.greaterThan(0)
+    await net.clock.advance(2_000)
+    expect(b.candidateCount + a.candidateCount).to.equal(0)
     const ta = table(a, ida)
     const tb = table(b, idb)
     expect(ta.size).to.equal(42)
@@ -113,7 +123,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     a.start()
     b.start()
     await net.run(b.join([ida]))
-    await tell(b, idb, [{ peerId: ida, state: 'suspect', incarnation: a.incarnation, addrs: [], accuser: idb }])
+    // as if a (a live member of b's view) had relayed b's own accusation back
+    await tell(b, ida, [{ peerId: ida, state: 'suspect', incarnation: a.incarnation, addrs: [], accuser: idb }])
     const before = a.incarnation
     await net.run(a.pushPull(idb))
     expect(a.incarnation).to.be.greaterThan(before)
@@ -132,7 +143,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     const ida = net.ids[0] as PeerId
     const memberIds = net.ids.slice(1)
     core.start()
-    await tell(core, memberIds[0] as PeerId, memberIds.map(p => ({ peerId: p, state: 'alive', incarnation: 1, addrs: [] })))
+    // each member announces itself (news of others from a stranger is dropped)
+    for (const p of memberIds) await tell(core, p, [{ peerId: p, state: 'alive', incarnation: 1, addrs: [] }])
     // the peers first heard of in a gossip are news: let that settle before the test proper
     await net.clock.advance(10_000)
     for (const p of memberIds.slice(0, 3)) connected.add(p.toString())
@@ -142,7 +154,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     expect(net.log.filter(m => m.request.type === 'gossip'), 'gossip while there is no news').to.have.length(0)
 
     const newcomer = (await peerIds(1))[0] as PeerId
-    await tell(core, memberIds[5] as PeerId, [{ peerId: newcomer, state: 'alive', incarnation: 9, addrs: [] }])
+    // a newcomer announcing itself is news at once (news of it from another waits for a ping)
+    await tell(core, newcomer, [{ peerId: newcomer, state: 'alive', incarnation: 9, addrs: [] }])
     // one gossip interval: one round
     await net.clock.advance(200)
     const round = net.log.filter(m => m.request.type === 'gossip')
@@ -163,7 +176,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     const core = a as SwimCore
     const memberIds = net.ids.slice(1)
     core.start()
-    await tell(core, memberIds[0] as PeerId, memberIds.map(p => ({ peerId: p, state: 'alive', incarnation: 1, addrs: [] })))
+    // each member announces itself (news of others from a stranger is dropped)
+    for (const p of memberIds) await tell(core, p, [{ peerId: p, state: 'alive', incarnation: 1, addrs: [] }])
     await net.clock.advance(10_000)
     for (const p of memberIds.slice(0, 2)) connected.add(p.toString())
     net.log.length = 0
@@ -180,7 +194,8 @@ describe('membership: SwimCore (fake clock, in-memory transport)', () => {
     const addr = (await import('@multiformats/multiaddr')).multiaddr('/ip4/10.0.0.1/tcp/4001')
     a.start()
     b.start()
-    await tell(a, idb, many.map((p, i) => ({ peerId: p, state: 'alive', incarnation: 1, addrs: Array.from({ length: 1 + (i % 4) }, () => addr), zone: 'zone-' + 'x'.repeat(i % 30) })))
+    void idb
+    for (const [i, p] of many.entries()) await tell(a, p, [{ peerId: p, state: 'alive', incarnation: 1, addrs: Array.from({ length: 1 + (i % 4) }, () => addr), zone: 'zone-' + 'x'.repeat(i % 30) }])
     await net.clock.advance(3_000)
     const carrying = net.log.filter(m => m.request.updates.length > 0)
     expect(carrying.length).to.be.greaterThan(5)

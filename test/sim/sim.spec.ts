@@ -118,8 +118,16 @@ describe('sim: membership over the simulated network', function () {
       duration: 30_000,
       kills: 0,
       joins: 0,
-      // peer 0 keeps running but nothing reaches it or leaves it: the others must declare it dead
-      onNetwork: network => { network.filter = (from, to) => from !== 0 && to !== 0 }
+      // peer 0 keeps running but, 10 s in, once the net formed (a member counts once it answered a ping),
+      // nothing reaches it or leaves it: the others must declare it dead
+      onNetwork: network => {
+        const clock = (network as unknown as { scheduler: { now(): number } }).scheduler
+        let start: number | undefined
+        network.filter = (from, to) => {
+          start ??= clock.now()
+          return clock.now() - start < 10_000 || (from !== 0 && to !== 0)
+        }
+      }
     }))
     expect(broken.falseDeaths.members).to.be.above(0)
     expect(broken.suspicions.episodes).to.be.above(0)
