@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises'
 import { InvalidMultiaddrError, InvalidParametersError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { API_AUTH_FAILURE_LIMIT, API_SERVER_HEADERS_TIMEOUT, API_SERVER_MAX_CONNECTIONS, API_SERVER_MAX_CONNECTIONS_PER_IP, API_SERVER_REQUEST_TIMEOUT, BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_SLOW_READER_TIMEOUT, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_W, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_VALUE_BYTES, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
+import { API_AUTH_FAILURE_LIMIT, API_SERVER_HEADERS_TIMEOUT, API_SERVER_MAX_CONNECTIONS, API_SERVER_MAX_CONNECTIONS_PER_IP, API_SERVER_REQUEST_TIMEOUT, BOOTSTRAP_DIAL_TIMEOUT, BOOTSTRAP_RETRY_MAX, BOOTSTRAP_RETRY_MIN, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_CAPACITY, DEFAULT_FRAME_MEMORY_PER_PEER, DEFAULT_FRAME_MEMORY_TOTAL, DEFAULT_HINTED_BYTES_PER_PEER, DEFAULT_HINTED_BYTES_TOTAL, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_N, DEFAULT_PEER_LISTEN, DEFAULT_PENALTY_HALF_LIFE, DEFAULT_R, DEFAULT_SLOW_READER_TIMEOUT, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_W, DEFAULT_WRITE_MEMORY_PER_PEER, DEFAULT_WRITE_MEMORY_TOTAL, ENCRYPTION_ROTATE_INTERVAL, MAX_CAPACITY, MAX_MAX_CONNECTIONS, MAX_N, MAX_VALUE_BYTES, MAX_ZONE_LENGTH, MIN_FRAME_MEMORY, MIN_MAX_CONNECTIONS, PROFILES, QUERY_SELF_INTERVAL } from './constants.ts'
 import { InvalidConfigurationError } from './errors.ts'
 import type { ProfileName } from './constants.ts'
 import type { MembershipInit } from './membership/index.ts'
@@ -162,6 +162,26 @@ export interface PeerInit {
    * @default DEFAULT_SLOW_READER_TIMEOUT (10 s)
    */
   slowReaderTimeout?: number
+
+  /**
+   * Most unsent bytes of kv and membership streams to one peer, over all its streams and
+   * connections (issue #19): a further answer or request to it waits until it fits (one frame
+   * goes alone whatever its size once nothing else to the peer is unsent), and the slow-reader
+   * timeout still resets a stream it does not read. At least the largest kv frame
+   * (MAX_KV_MESSAGE_BYTES) plus 1 MiB, so that a large sibling set still goes at once, and at
+   * most `writeMemoryTotal`.
+   *
+   * @default DEFAULT_WRITE_MEMORY_PER_PEER (80 MiB)
+   */
+  writeMemoryPerPeer?: number
+
+  /**
+   * Most unsent bytes of kv and membership streams to all peers together: a write past it waits,
+   * first come first served.
+   *
+   * @default DEFAULT_WRITE_MEMORY_TOTAL (320 MiB)
+   */
+  writeMemoryTotal?: number
 
   /**
    * Cap loopback connections per IP and range too (tests of the caps; test nets run every peer on
@@ -423,7 +443,7 @@ export interface PeerInit {
 }
 
 /** The `PeerInit` fields that resolvePeerConfig() gives a default. */
-type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' | 'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | QuotaKey | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
+type PeerDefaulted = 'listen' | 'announce' | 'open' | 'allow' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' | 'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'writeMemoryPerPeer' | 'writeMemoryTotal' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | 'frameMemoryPerPeer' | 'frameMemoryTotal' | QuotaKey | 'dialTimeout' | 'dhtRefreshInterval' | 'bootstrapRetryMin' | 'bootstrapRetryMax' | 'start' | 'sync' | 'syncReads' | 'capacity'
 
 /** The quota settings (issue #19), the same in `PeerInit` and `DaemonConfig`. */
 export type QuotaKey = 'kvPeerRequestRate' | 'kvPeerRequestBurst' | 'kvPeerByteRate' | 'kvPeerByteBurst' | 'kvPeerMaxInFlight' | 'kvGlobalRequestRate' | 'hintedBytesPerPeer' | 'hintedBytesTotal'
@@ -461,6 +481,8 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     inboundUpgradeTimeout: positiveInt(init.inboundUpgradeTimeout ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT, 'inboundUpgradeTimeout'),
     streamWriteBuffer: positiveInt(init.streamWriteBuffer ?? DEFAULT_STREAM_WRITE_BUFFER, 'streamWriteBuffer'),
     slowReaderTimeout: positiveInt(init.slowReaderTimeout ?? DEFAULT_SLOW_READER_TIMEOUT, 'slowReaderTimeout'),
+    writeMemoryPerPeer: frameMemory(init.writeMemoryPerPeer ?? DEFAULT_WRITE_MEMORY_PER_PEER, 'writeMemoryPerPeer'),
+    writeMemoryTotal: frameMemory(init.writeMemoryTotal ?? DEFAULT_WRITE_MEMORY_TOTAL, 'writeMemoryTotal'),
     penaltyHalfLife: positiveInt(init.penaltyHalfLife ?? DEFAULT_PENALTY_HALF_LIFE, 'penaltyHalfLife'),
     banThreshold: positiveInt(init.banThreshold ?? DEFAULT_BAN_THRESHOLD, 'banThreshold'),
     banDuration: positiveInt(init.banDuration ?? DEFAULT_BAN_DURATION, 'banDuration'),
@@ -479,6 +501,9 @@ export function resolvePeerConfig (init: PeerInit = {}): PeerConfig {
     tombstoneGrace: init.tombstoneGrace == null ? undefined : positiveInt(init.tombstoneGrace, 'tombstoneGrace'),
     capacity: capacity(init.capacity ?? DEFAULT_CAPACITY, 'capacity'),
     zone: zone(init.zone, 'zone')
+  }
+  if (config.writeMemoryTotal < config.writeMemoryPerPeer) {
+    throw new InvalidConfigurationError(`writeMemoryTotal (${config.writeMemoryTotal}) must be ≥ writeMemoryPerPeer (${config.writeMemoryPerPeer})`)
   }
   if (config.frameMemoryTotal < config.frameMemoryPerPeer) {
     throw new InvalidConfigurationError(`frameMemoryTotal (${config.frameMemoryTotal}) must be ≥ frameMemoryPerPeer (${config.frameMemoryPerPeer})`)
@@ -539,6 +564,10 @@ export interface DaemonConfig {
   streamWriteBuffer: number
   /** ms a stream's unsent answers may wait for its peer to read (see `PeerInit.slowReaderTimeout`). @default DEFAULT_SLOW_READER_TIMEOUT (10 s) */
   slowReaderTimeout: number
+  /** most unsent bytes of streams to one peer (see `PeerInit.writeMemoryPerPeer`). @default DEFAULT_WRITE_MEMORY_PER_PEER (80 MiB) */
+  writeMemoryPerPeer: number
+  /** most unsent bytes of streams to all peers (see `PeerInit.writeMemoryTotal`). @default DEFAULT_WRITE_MEMORY_TOTAL (320 MiB) */
+  writeMemoryTotal: number
   /** penalty points halve every this many ms (see `PeerInit.penaltyHalfLife`). @default DEFAULT_PENALTY_HALF_LIFE (10 min) */
   penaltyHalfLife: number
   /** points at which a peer is banned (see `PeerInit.banThreshold`). @default DEFAULT_BAN_THRESHOLD (100) */
@@ -801,6 +830,8 @@ export const SETTINGS: Settings = {
   inboundUpgradeTimeout: integerSetting(DEFAULT_INBOUND_UPGRADE_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'ms an inbound connection has to finish its Noise/Yamux upgrade', defaultNote: '10 s', flag: { name: 'inbound-upgrade-timeout', arg: '<ms>' } }),
   streamWriteBuffer: integerSetting(DEFAULT_STREAM_WRITE_BUFFER, 1024, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of answers one kv or membership stream may hold before further answers wait (one larger frame is still taken whole)', defaultNote: '4 MiB', flag: { name: 'stream-write-buffer', arg: '<bytes>' } }),
   slowReaderTimeout: integerSetting(DEFAULT_SLOW_READER_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'a stream whose unsent answers waited this many ms for its peer to read any is reset, and the peer penalised', defaultNote: '10 s', flag: { name: 'slow-reader-timeout', arg: '<ms>' } }),
+  writeMemoryPerPeer: integerSetting(DEFAULT_WRITE_MEMORY_PER_PEER, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of kv and membership streams to one peer, over all its streams: a further answer to it waits (one frame still goes alone; at most writeMemoryTotal)', defaultNote: '80 MiB', flag: { name: 'write-memory-per-peer', arg: '<bytes>' } }),
+  writeMemoryTotal: integerSetting(DEFAULT_WRITE_MEMORY_TOTAL, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of kv and membership streams to all peers together', defaultNote: '320 MiB', flag: { name: 'write-memory-total', arg: '<bytes>' } }),
   penaltyHalfLife: integerSetting(DEFAULT_PENALTY_HALF_LIFE, 1, Number.MAX_SAFE_INTEGER, { help: 'a peer\'s penalty points (10 per malformed frame) halve every this many ms, so its good standing recovers', defaultNote: '10 min', flag: { name: 'penalty-half-life', arg: '<ms>' } }),
   banThreshold: integerSetting(DEFAULT_BAN_THRESHOLD, 1, Number.MAX_SAFE_INTEGER, { help: 'penalty points at which a peer is disconnected and refused for banDuration (one `p2pstore: banned peer …` line on stderr)', flag: { name: 'ban-threshold', arg: '<points>' } }),
   banDuration: integerSetting(DEFAULT_BAN_DURATION, 1, Number.MAX_SAFE_INTEGER, { help: 'how long a banned peer is refused, in ms', defaultNote: '10 min', flag: { name: 'ban-duration', arg: '<ms>' } }),

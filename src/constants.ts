@@ -659,3 +659,10 @@ export const YAMUX_MAX_STREAM_WINDOW = 4 * 1024 * 1024
 export const DEFAULT_STREAM_WRITE_BUFFER = 4 * 1024 * 1024
 /** A stream whose unsent answers waited this long for its peer to read any is reset (`slowReaderTimeout`). */
 export const DEFAULT_SLOW_READER_TIMEOUT = 10 * second
+/**
+ * Most unsent bytes of kv and membership streams to one peer, over all its streams and connections
+ * (`writeMemoryPerPeer`): the largest kv frame and then some, as `DEFAULT_FRAME_MEMORY_PER_PEER`.
+ */
+export const DEFAULT_WRITE_MEMORY_PER_PEER = 80 * 1024 * 1024
+/** Most unsent bytes of kv and membership streams to all peers together (`writeMemoryTotal`): four peers' shares. */
+export const DEFAULT_WRITE_MEMORY_TOTAL = 4 * DEFAULT_WRITE_MEMORY_PER_PEER

@@ -136,6 +136,8 @@ export class Daemon {
         inboundUpgradeTimeout: config.inboundUpgradeTimeout,
         streamWriteBuffer: config.streamWriteBuffer,
         slowReaderTimeout: config.slowReaderTimeout,
+        writeMemoryPerPeer: config.writeMemoryPerPeer,
+        writeMemoryTotal: config.writeMemoryTotal,
         penaltyHalfLife: config.penaltyHalfLife,
         banThreshold: config.banThreshold,
         banDuration: config.banDuration,

@@ -17,7 +17,8 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { TypedEventEmitter } from 'main-event'
-import { InboundBudget } from './channel/index.ts'
+import { InboundBudget, OutboundBudget } from './channel/index.ts'
+import type { WriteGuardInit } from './channel/index.ts'
 import { contextSize, liveSiblings } from './clock/index.ts'
 import { parseMultiaddr, resolvePeerConfig } from './config.ts'
 import { AddressCaps, ConnectionBudget } from './connections/index.ts'
@@ -189,6 +190,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   readonly admission: Admission
   /** the bytes of kv and membership frames still arriving, per peer and in total (issue #19) */
   readonly inboundBudget: InboundBudget
+  /** the unsent bytes of kv and membership streams, per peer and in total (issue #19) */
+  readonly outboundBudget: OutboundBudget
   /** the hinted copies each peer may make this one hold (issue #19), for status and tests */
   readonly hintQuota: HintQuota
   /** every peer's penalty points and the bans in force (issue #19) */
@@ -242,9 +245,14 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     }, { maxConnections: config.maxConnections, n: config.n })
     // the bytes of frames still arriving, per peer and in total: one budget for kv and membership
     const inboundBudget = this.inboundBudget = new InboundBudget({ total: config.frameMemoryTotal, perPeer: config.frameMemoryPerPeer })
+    // and the bytes written but unsent: one budget for every write-guarded stream
+    const outbound = this.outboundBudget = new OutboundBudget({ total: config.writeMemoryTotal, perPeer: config.writeMemoryPerPeer })
+    // not a literal: membership's option type names only the first two fields, and passes the
+    // object on whole to its write guards
+    const writeBuffer: WriteGuardInit = { maxBuffered: config.streamWriteBuffer, slowReaderTimeout: config.slowReaderTimeout, outbound }
     this.membership = new Membership({ logger, peerId: libp2p.peerId, network: libp2p, events: libp2p, admission, metrics: this.metrics, connections: this.connections, inboundBudget, standing: this.standing }, {
       ...config.gossip,
-      writeBuffer: { maxBuffered: config.streamWriteBuffer, slowReaderTimeout: config.slowReaderTimeout },
+      writeBuffer,
       capacity: config.capacity,
       zone: config.zone,
       // read when this peer announces itself (after start: anti-entropy exists by then)
@@ -303,7 +311,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
         }
       }),
       maxMessageBytes: MAX_KV_MESSAGE_BYTES,
-      writeBuffer: { maxBuffered: config.streamWriteBuffer, slowReaderTimeout: config.slowReaderTimeout },
+      writeBuffer,
       requestTimeout: REPLICA_REQUEST_TIMEOUT,
       idleTimeout: KV_READ_TIMEOUT * 12,
       // what one peer may make this one do (issue #19)

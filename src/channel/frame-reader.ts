@@ -21,6 +21,8 @@ export interface FrameReaderInit {
   budget?: { budget: InboundBudget, peer: PeerId }
   /** what the answers written may leave unsent before they wait, and when a peer that reads none is reset (issue #19). @default unbounded */
   writeGuard?: WriteGuardInit
+  /** the stream's remote peer, whose share of `writeGuard.outbound` its answers charge. @default `budget.peer` */
+  peer?: PeerId
 }
 
 /**
@@ -46,7 +48,7 @@ export class FrameReader {
     // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
     this.lp = lpStream(stream, { maxDataLength: init.maxFrame, maxBufferSize: 2 * init.maxFrame })
-    if (init.writeGuard != null) this.guard = new WriteGuard(stream, init.writeGuard)
+    if (init.writeGuard != null) this.guard = new WriteGuard(stream, init.writeGuard, init.peer ?? init.budget?.peer)
     setMaxListeners(Infinity, this.idle.signal)
     this.timer = setTimeout(() => { this.idle.abort() }, init.idleTimeout)
   }

@@ -102,7 +102,7 @@ export class RequestChannel<Req, Res> {
     // than that (a sibling set of five 1 MiB values) reset the stream (issue #19)
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * init.maxFrame)
     this.lp = lpStream(stream, { maxDataLength: init.maxFrame, maxBufferSize: 2 * init.maxFrame })
-    if (init.writeGuard != null) this.guard = new WriteGuard(stream, init.writeGuard)
+    if (init.writeGuard != null) this.guard = new WriteGuard(stream, init.writeGuard, peer)
     const idleTimeout = init.idleTimeout
     if (idleTimeout != null) {
       this.idle = setTimeout(() => {

@@ -1,6 +1,7 @@
 import { StreamStateError, TimeoutError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import type { Stream } from '@libp2p/interface'
+import type { OutboundBudget, OutboundShare } from './outbound-budget.ts'
+import type { PeerId, Stream } from '@libp2p/interface'
 
 /** Options of a WriteGuard. */
 export interface WriteGuardInit {
@@ -13,6 +14,11 @@ export interface WriteGuardInit {
   slowReaderTimeout: number
   /** called once, when the guard resets the stream for its peer not reading */
   onSlowReader?(err: Error): void
+  /**
+   * where the stream's unsent bytes count with its peer's other streams and every peer's: a frame
+   * waits until it fits there too (see OutboundBudget). @default not counted
+   */
+  outbound?: OutboundBudget
 }
 
 /**
@@ -30,12 +36,33 @@ export class WriteGuard {
   private timer?: ReturnType<typeof setTimeout>
   private closed = false
   private watching = false
+  /** the stream's part of `init.outbound`, released when the stream ends */
+  private readonly share?: OutboundShare
+  /** aborted when the stream ends or the guard closes: a write waiting for the budget gives up */
+  private readonly ended = new AbortController()
   /** the most unsent bytes the stream held after a write (tests, metrics) */
   mostBuffered = 0
 
-  constructor (stream: Stream, init: WriteGuardInit) {
+  /** `peer` is the stream's remote peer, whose share of `init.outbound` it charges. */
+  constructor (stream: Stream, init: WriteGuardInit, peer?: PeerId) {
     this.stream = stream
     this.init = init
+    if (init.outbound != null) {
+      const share = this.share = init.outbound.share(peer ?? 'unknown peer')
+      const sync = (): void => { share.set(stream.writeBufferLength) }
+      // a drain makes the stream send again in a microtask: what is left after that counts
+      const onDrain = (): void => { queueMicrotask(sync) }
+      const onClose = (): void => {
+        stream.removeEventListener('idle', sync)
+        stream.removeEventListener('drain', onDrain)
+        share.release()
+        this.ended.abort(new StreamStateError('the stream closed with answers unsent'))
+      }
+      stream.addEventListener('idle', sync)
+      stream.addEventListener('drain', onDrain)
+      stream.addEventListener('close', onClose, { once: true })
+      if (stream.status !== 'open') onClose()
+    }
   }
 
   /** unsent bytes the stream holds now */
@@ -59,6 +86,10 @@ export class WriteGuard {
   close (): void {
     this.closed = true
     this.disarm()
+    // writes still waiting for the budget give up; bytes already taken count until they are sent
+    // or the stream ends
+    this.ended.abort(new StreamStateError('the write guard closed'))
+    if (this.share != null && (this.stream.status !== 'open' || this.stream.writeBufferLength === 0)) this.share.release()
   }
 
   private async send (frame: Uint8ArrayList): Promise<void> {
@@ -66,7 +97,17 @@ export class WriteGuard {
     while (this.stream.writeBufferLength > 0 && this.stream.writeBufferLength + frame.byteLength > this.init.maxBuffered) {
       await this.drained()
     }
-    const more = this.stream.send(frame)
+    let more: boolean
+    if (this.share == null) {
+      more = this.stream.send(frame)
+    } else {
+      await this.share.reserve(frame.byteLength, this.ended.signal)
+      try {
+        more = this.stream.send(frame)
+      } finally {
+        this.share.set(this.stream.writeBufferLength)
+      }
+    }
     this.mostBuffered = Math.max(this.mostBuffered, this.stream.writeBufferLength)
     // bytes left unsent: the slow-reader timer runs until the stream drains
     if (!more) this.watchDrain()

@@ -16,7 +16,7 @@ import { KvQuotas } from '../../quota/index.ts'
 import { expected } from '../../tasks/index.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
-import type { InboundBudget, Penaliser } from '../../channel/index.ts'
+import type { InboundBudget, OutboundBudget, Penaliser } from '../../channel/index.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { KvQuotasInit } from '../../quota/index.ts'
@@ -87,7 +87,7 @@ export interface KvRpcInit {
    * long they may wait for a peer that reads none before its stream is reset and it is
    * penalised (issue #19). @default unbounded
    */
-  writeBuffer?: { maxBuffered: number, slowReaderTimeout: number }
+  writeBuffer?: { maxBuffered: number, slowReaderTimeout: number, outbound?: OutboundBudget }
 }
 
 /**
@@ -244,6 +244,7 @@ export class KvRpc implements Startable {
       idleError: () => new TimeoutError(`no request from ${from} for ${this.init.idleTimeout} ms`),
       shutdown: this.shutdown.signal,
       budget: this.components.inboundBudget == null ? undefined : { budget: this.components.inboundBudget, peer: from },
+      peer: from,
       writeGuard: this.init.writeBuffer == null
         ? undefined
         : {
