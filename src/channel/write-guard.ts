@@ -44,7 +44,7 @@ export class WriteGuard {
   mostBuffered = 0
 
   /** `peer` is the stream's remote peer, whose share of `init.outbound` it charges. */
-  constructor (stream: Stream, init: WriteGuardInit, peer?: PeerId) {
+  constructor (stream: Stream, init: WriteGuardInit, peer?: PeerId | string) {
     this.stream = stream
     this.init = init
     if (init.outbound != null) {

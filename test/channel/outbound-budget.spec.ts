@@ -1,5 +1,5 @@
-import fc from 'fast-check'
 import { lpStream } from '@libp2p/utils'
+import fc from 'fast-check'
 import { OutboundBudget, WriteGuard } from '../../src/channel/index.ts'
 import { MIN_FRAME_MEMORY, PROTOCOL_KV } from '../../src/constants.ts'
 import { encodeRequest } from '../../src/protocol/index.ts'
