@@ -17,7 +17,8 @@ import {
   MAX_PIGGYBACK_BYTES, MAX_SIBLINGS, MAX_VALUE_BYTES, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION,
   DEFAULT_BAN_DURATION, DEFAULT_BAN_THRESHOLD, DEFAULT_INBOUND_CONNECTION_RATE, DEFAULT_INBOUND_UPGRADE_TIMEOUT, DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_MAX_CONNECTIONS_PER_RANGE, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_PENALTY_HALF_LIFE, PENALTY_MALFORMED_FRAME, STANDING_MAX_PEERS,
-  YAMUX_MAX_STREAMS, YAMUX_MAX_STREAM_WINDOW, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_SLOW_READER_TIMEOUT
+  YAMUX_MAX_STREAMS, YAMUX_MAX_STREAM_WINDOW, DEFAULT_STREAM_WRITE_BUFFER, DEFAULT_SLOW_READER_TIMEOUT,
+  DEFAULT_WRITE_MEMORY_PER_PEER, DEFAULT_WRITE_MEMORY_TOTAL
 } from '../constants.ts'
 import type { DaemonConfig, QuotaKey } from '../config.ts'
 
@@ -52,7 +53,7 @@ export interface LimitsJson {
 /** The settings the limits come from: the daemon's (see `DaemonConfig`); those left out are at their defaults. */
 export type LimitsConfig = Pick<DaemonConfig, 'maxConnections' | 'frameMemoryPerPeer' | 'frameMemoryTotal'> &
   Partial<Pick<DaemonConfig, 'maxConnectionsPerIp' | 'maxConnectionsPerRange' | 'inboundConnectionRate' | 'maxPendingConnections' |
-  'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | QuotaKey |
+  'inboundUpgradeTimeout' | 'streamWriteBuffer' | 'slowReaderTimeout' | 'writeMemoryPerPeer' | 'writeMemoryTotal' | 'penaltyHalfLife' | 'banThreshold' | 'banDuration' | QuotaKey |
   'apiRequestTimeout' | 'apiHeadersTimeout' | 'apiBodyLimit' | 'apiMaxConnections' | 'apiMaxConnectionsPerIp' | 'apiAuthFailureLimit'>>
 
 /** What one entry of the standing table costs at most, a score or a ban with its timer (a peer id string, its record, the map's slot). */
@@ -73,6 +74,10 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
   const kvUnsent = Math.max(writeBuffer, MAX_KV_MESSAGE_BYTES)
   const membershipUnsent = Math.max(writeBuffer, MEMBERSHIP_MAX_FRAME)
   const unsentPerConnection = KV_STREAMS_PER_CONNECTION * kvUnsent + MEMBERSHIP_STREAMS_PER_CONNECTION * membershipUnsent
+  const writePerPeer = config.writeMemoryPerPeer ?? DEFAULT_WRITE_MEMORY_PER_PEER
+  const writeTotal = config.writeMemoryTotal ?? DEFAULT_WRITE_MEMORY_TOTAL
+  // one frame goes alone whatever its size when nothing else is unsent (the setting's floor admits the largest)
+  const largestFrame = Math.max(MAX_KV_MESSAGE_BYTES, MEMBERSHIP_MAX_FRAME) + 4
   const limits: LimitJson[] = [
     { scope: 'network', name: 'connections in total', value: conns, unit: 'count', source: 'maxConnections' },
     { scope: 'network', name: 'inbound connections from one IP', value: config.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP, unit: 'count', source: 'maxConnectionsPerIp' },
@@ -102,14 +107,16 @@ export function limitsReport (config: LimitsConfig): LimitsJson {
       worstCaseBytes: conns * YAMUX_MAX_STREAM_WINDOW,
       worstCase: `${conns} connections × one data frame of ${mib(YAMUX_MAX_STREAM_WINDOW)} being decoded (a longer one is refused at its header; the library alone buffered up to 4 GiB)`
     },
+    { scope: 'stream', name: 'unsent answer bytes per kv or membership stream (counted in writeMemoryPerPeer and writeMemoryTotal)', value: writeBuffer, unit: 'bytes', source: 'streamWriteBuffer' },
+    { scope: 'network', name: 'unsent bytes of streams to one peer', value: writePerPeer, unit: 'bytes', source: 'writeMemoryPerPeer' },
     {
-      scope: 'stream',
-      name: 'unsent answer bytes per kv or membership stream',
-      value: writeBuffer,
+      scope: 'network',
+      name: 'unsent bytes of streams to all peers',
+      value: writeTotal,
       unit: 'bytes',
-      source: 'streamWriteBuffer',
-      worstCaseBytes: conns * unsentPerConnection,
-      worstCase: `${conns} connections × (${KV_STREAMS_PER_CONNECTION} kv streams × ${mib(kvUnsent)} + ${MEMBERSHIP_STREAMS_PER_CONNECTION} membership streams × ${mib(membershipUnsent)}), a frame larger than the bound being taken whole; for at most slowReaderTimeout. Without the guard: ${KV_MAX_IN_FLIGHT} answers in flight per kv stream, ${gib(conns * KV_STREAMS_PER_CONNECTION * KV_MAX_IN_FLIGHT * MAX_KV_MESSAGE_BYTES)}, until the stream ends`
+      source: 'writeMemoryTotal',
+      worstCaseBytes: Math.max(writeTotal, largestFrame),
+      worstCase: `kv and membership answers and requests written but unsent on every stream of every connection together, for at most slowReaderTimeout per stream; without this budget ${conns} connections × (${KV_STREAMS_PER_CONNECTION} kv streams × ${mib(kvUnsent)} + ${MEMBERSHIP_STREAMS_PER_CONNECTION} membership streams × ${mib(membershipUnsent)}) = ${gib(conns * unsentPerConnection)}, and without the per-stream guard ${KV_MAX_IN_FLIGHT} answers in flight per kv stream, ${gib(conns * KV_STREAMS_PER_CONNECTION * KV_MAX_IN_FLIGHT * MAX_KV_MESSAGE_BYTES)}, until the stream ends`
     },
     { scope: 'stream', name: 'a stream whose peer reads nothing is reset after', value: config.slowReaderTimeout ?? DEFAULT_SLOW_READER_TIMEOUT, unit: 'ms', source: 'slowReaderTimeout' },
     { scope: 'kv', name: 'kv streams per connection', value: KV_STREAMS_PER_CONNECTION, unit: 'count', source: 'constant KV_STREAMS_PER_CONNECTION' },

@@ -1,5 +1,6 @@
 import { SETTINGS } from '../../src/config.ts'
 import { limitsReport } from '../../src/limits/index.ts'
+import type { LimitJson } from '../../src/limits/index.ts'
 import { expect } from '../utils/expect.ts'
 
 describe('limits: the report of what a daemon bounds', () => {
@@ -22,6 +23,21 @@ describe('limits: the report of what a daemon bounds', () => {
     const row = (r: typeof small): number => r.limits.find(l => l.name === 'connections in total')?.value ?? -1
     expect(row(small)).to.equal(8)
     expect(row(large)).to.equal(512)
+  })
+
+  it('bounds unsent bytes by writeMemoryTotal, not by connections × streams (issue #19)', () => {
+    const MiB = 2 ** 20
+    const row = (r: ReturnType<typeof limitsReport>, source: string): LimitJson | undefined => r.limits.find(l => l.source === source)
+    const defaults = limitsReport({ maxConnections: 64, frameMemoryPerPeer: 80 * MiB, frameMemoryTotal: 320 * MiB })
+    expect(row(defaults, 'writeMemoryTotal')?.worstCaseBytes).to.equal(320 * MiB)
+    expect(row(defaults, 'writeMemoryPerPeer')?.value).to.equal(80 * MiB)
+    expect(row(defaults, 'streamWriteBuffer')?.worstCaseBytes, 'the per-stream bound adds nothing of its own').to.equal(undefined)
+    // more connections no longer add unsent bytes
+    const more = limitsReport({ maxConnections: 512, frameMemoryPerPeer: 80 * MiB, frameMemoryTotal: 320 * MiB, writeMemoryTotal: 100 * MiB })
+    expect(row(more, 'writeMemoryTotal')?.worstCaseBytes).to.equal(100 * MiB)
+    // a few hundred MiB besides the API's (the yamux frames being decoded, frames arriving, unsent bytes, standing)
+    const api = row(defaults, 'constant API_SERVER_MAX_CONNECTIONS')?.worstCaseBytes ?? 0
+    expect(defaults.worstCaseBytes - api).to.be.below(1024 * MiB)
   })
 
   it('has a row for every kv and hinted-storage quota, at the settings given or their defaults', () => {
