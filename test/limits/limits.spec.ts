@@ -1,7 +1,7 @@
 import { SETTINGS } from '../../src/config.ts'
 import { limitsReport } from '../../src/limits/index.ts'
-import type { LimitJson } from '../../src/limits/index.ts'
 import { expect } from '../utils/expect.ts'
+import type { LimitJson } from '../../src/limits/index.ts'
 
 describe('limits: the report of what a daemon bounds', () => {
   it('names a setting or a constant for every row, and each setting is a config.json key', () => {
