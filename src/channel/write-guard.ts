@@ -27,7 +27,9 @@ export interface WriteGuardInit {
  * `maxBuffered` unsent bytes on the stream, or one frame if that is larger, instead of every
  * answer it asked for; writers wait their turn in order. Once the unsent bytes have waited
  * `slowReaderTimeout` for the stream to drain, the stream is reset with a `TimeoutError` and
- * `onSlowReader` is told. libp2p's own write buffer is unbounded unless set.
+ * `onSlowReader` is told. libp2p's own write buffer is unbounded unless set. With
+ * `init.outbound` the unsent bytes also count against the remote peer's share and the total of an
+ * OutboundBudget, and a frame waits for room there too.
  */
 export class WriteGuard {
   private readonly stream: Stream
