@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOL_KV } from '../../src/constants.ts'
 import { decodeResponse, encodeRequest } from '../../src/protocol/index.ts'
 import { createFloorNode } from '../bench/nodes.ts'
+import { GARBAGE, sendFrame } from '../utils/hostile.ts'
 import { enc, written } from '../utils/replication.ts'
 import { request } from './http-client.ts'
 import type { Attack, AttackTarget } from './index.ts'
@@ -28,9 +29,6 @@ export const ATTACK_KV_BURST = 25
 export function targetConfig (): Record<string, unknown> {
   return { kvPeerRequestRate: ATTACK_KV_RATE, kvPeerRequestBurst: ATTACK_KV_BURST, kvGlobalRequestRate: 20 * ATTACK_KV_RATE }
 }
-
-/** A length-prefixed frame whose body is no protobuf (field 1, wire type 7). */
-export const GARBAGE = new Uint8Array([6, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff])
 
 /** Sum of every sample of `name` in the target's /metrics (labels matching `label` if given). */
 export async function metric (t: AttackTarget, name: string, label?: string): Promise<number> {
@@ -48,20 +46,6 @@ export async function metric (t: AttackTarget, name: string, label?: string): Pr
 
 const addrs = (t: AttackTarget): ReturnType<typeof multiaddr>[] => t.peer.multiaddrs.map(a => multiaddr(a))
 const opts = (ms: number): { signal: AbortSignal, maxOutboundStreams: number } => ({ signal: AbortSignal.timeout(ms), maxOutboundStreams: 100_000 })
-
-/** queues a length-prefixed frame on the stream without waiting for it to drain */
-export function sendFrame (stream: Stream, frame: Uint8Array): void {
-  const prefix = new Uint8Array(5)
-  let n = frame.byteLength
-  let at = 0
-  while (n >= 0x80) {
-    prefix[at++] = (n & 0x7f) | 0x80
-    n = Math.floor(n / 128)
-  }
-  prefix[at++] = n
-  stream.send(prefix.subarray(0, at))
-  stream.send(frame)
-}
 
 async function stopAll (nodes: Array<Libp2p<FloorServices>>): Promise<void> {
   await Promise.all(nodes.map(async n => { await Promise.resolve(n.stop()).catch(() => {}) }))
