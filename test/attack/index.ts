@@ -13,9 +13,10 @@
  * growth ≤ 64 MiB and back within 10 % 30 s after, event-loop p99 ≤ 50 ms, plus the attack's own
  * check (e.g. "no member's state changed").
  *
- * Other attacks (malformed frames, quota floods, slow readers, stream and connection floods)
- * are one more entry of `ATTACKS`: a name, `run(target, signal)` that attacks until the signal
- * fires, and an optional `check(target)` run after it.
+ * The libp2p attacks (malformed frames, the kv quota flood, slow readers, stream and connection
+ * floods) are in ./p2p.ts; the target (peer-1) runs with the small kv quota of its `config.json`
+ * (`targetConfig()`). Another attack is one more entry of `ATTACKS`: a name, `run(target, signal)`
+ * that attacks until the signal fires, and an optional `check(target)` run after it.
  *
  *   npm run attack [-- --seconds 20] [--only name,name] [--json FILE]
  *
