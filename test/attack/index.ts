@@ -13,9 +13,10 @@
  * growth ≤ 64 MiB and back within 10 % 30 s after, event-loop p99 ≤ 50 ms, plus the attack's own
  * check (e.g. "no member's state changed").
  *
- * Other attacks (malformed frames, quota floods, slow readers, stream and connection floods)
- * are one more entry of `ATTACKS`: a name, `run(target, signal)` that attacks until the signal
- * fires, and an optional `check(target)` run after it.
+ * The libp2p attacks (malformed frames, the kv quota flood, slow readers, stream and connection
+ * floods) are in ./p2p.ts; the target (peer-1) runs with the small kv quota of its `config.json`
+ * (`targetConfig()`). Another attack is one more entry of `ATTACKS`: a name, `run(target, signal)`
+ * that attacks until the signal fires, and an optional `check(target)` run after it.
  *
  *   npm run attack [-- --seconds 20] [--only name,name] [--json FILE]
  *
@@ -37,6 +38,7 @@ import { TokenStore } from '../../src/tokens/index.ts'
 import { createHostilePeer } from '../utils/hostile.ts'
 import { peerIds } from '../utils/replication.ts'
 import { connectRaw, request, slowBody } from './http-client.ts'
+import { P2P_ATTACKS, targetConfig } from './p2p.ts'
 import type { RawConnection } from './http-client.ts'
 import type { MemberUpdate } from '../../src/protocol/index.ts'
 import type { ProcessTestnetPeer } from '../../src/testnet/index.ts'
@@ -194,7 +196,9 @@ export const ATTACKS: Attack[] = [
         for (const c of conns) c.socket.destroy()
       }
     }
-  }
+  },
+  // malformed frames, the kv quota flood, slow readers, stream and connection floods (./p2p.ts)
+  ...P2P_ATTACKS
 ]
 
 /** Honest load: sequential put of a fresh key, then get of it, through a keep-alive agent. */
@@ -294,6 +298,9 @@ async function main (): Promise<void> {
   const only = values.only?.split(',')
   const attacks = ATTACKS.filter(a => only == null || only.includes(a.name))
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'p2pstore-attack-'))
+  // the target (peer-1) runs with a small kv quota, so that one hostile peer can offer 10× it
+  await fs.mkdir(path.join(dir, 'peer-1'), { recursive: true, mode: 0o700 })
+  await fs.writeFile(path.join(dir, 'peer-1', 'config.json'), JSON.stringify(targetConfig(), null, 2))
   const net = new ProcessTestnet({ peers: 3, dir, open: true, onProgress: p => { process.stderr.write(`${JSON.stringify(p)}\n`) } })
   const rows: Array<Record<string, string | number | boolean>> = []
   try {
@@ -318,16 +325,18 @@ async function main (): Promise<void> {
       const problem = await attack.check?.(target).catch(err => `check failed: ${(err as Error).message}`)
       // RSS back within 10 % of where it started, within 30 s
       let back: number | undefined
+      let last: number | undefined
       const until = Date.now() + 30_000
       while (Date.now() < until) {
         const r = await rss(peer.pid)
+        last = r ?? last
         if (r != null && r <= 1.1 * m.rssBefore) {
           back = r
           break
         }
         await sleep(1_000)
       }
-      rows.push(row(attack.name, m, p99Limit, back, problem, note ?? ''))
+      rows.push(row(attack.name, m, p99Limit, back, problem, note ?? '', last))
     }
   } finally {
     await net.stop().catch(() => {})
@@ -338,7 +347,7 @@ async function main (): Promise<void> {
   process.exitCode = rows.every(r => r.pass !== false) ? 0 : 1
 }
 
-function row (name: string, m: Measured, p99Limit: number, back: number | undefined, problem: string | undefined, note: string): Record<string, string | number | boolean> {
+function row (name: string, m: Measured, p99Limit: number, back: number | undefined, problem: string | undefined, note: string, last?: number): Record<string, string | number | boolean> {
   const growth = (m.rssMax - m.rssBefore) / MiB
   const baseline = name === 'baseline'
   const fails: string[] = []
@@ -357,7 +366,7 @@ function row (name: string, m: Measured, p99Limit: number, back: number | undefi
     p99Limit: baseline ? '' : p99Limit.toFixed(1),
     errors: m.errors,
     rssGrowthMiB: growth.toFixed(1),
-    rssBackMiB: baseline ? '' : back == null ? 'no' : (back / MiB).toFixed(0),
+    rssBackMiB: baseline ? '' : back == null ? `no: ${last == null ? '?' : (last / MiB).toFixed(0)} (before ${(m.rssBefore / MiB).toFixed(0)})` : `${(back / MiB).toFixed(0)} (before ${(m.rssBefore / MiB).toFixed(0)})`,
     loopP99: m.loopP99.toFixed(1),
     alive: m.alive,
     pass: fails.length === 0,

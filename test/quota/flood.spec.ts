@@ -6,6 +6,7 @@ import { createFloorNode } from '../bench/nodes.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
+import { sendFrame } from '../utils/hostile.ts'
 import { enc, written } from '../utils/replication.ts'
 import type { KvRequest, KvResponse } from '../../src/protocol/index.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -32,18 +33,7 @@ async function flood (hostile: Libp2p, target: Libp2p['peerId'], requests: KvReq
   // lpStream's write awaits a drain: queue the frames on the stream itself instead
   const frames = requests.map((request, i) => encodeRequest(BigInt(i + 1), request))
   void (async () => {
-    for (const frame of frames) {
-      const prefix = new Uint8Array(5)
-      let n = frame.byteLength
-      let at = 0
-      while (n >= 0x80) {
-        prefix[at++] = (n & 0x7f) | 0x80
-        n = Math.floor(n / 128)
-      }
-      prefix[at++] = n
-      stream.send(prefix.subarray(0, at))
-      stream.send(frame)
-    }
+    for (const frame of frames) sendFrame(stream, frame)
   })()
   const done = (async () => {
     for (let i = 0; i < requests.length; i++) {

@@ -9,16 +9,11 @@ import { createFloorNode } from '../bench/nodes.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
+import { GARBAGE } from '../utils/hostile.ts'
 import type { Ban } from '../../src/standing/index.ts'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-
-/**
- * A length-prefixed frame whose body is not a valid message: field 1 with wire type 7, which no
- * protobuf has. Each one makes the receiving handler reset its stream.
- */
-const GARBAGE = new Uint8Array([6, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff])
 
 describe('standing: a peer that sends malformed frames is banned', function () {
   this.timeout(120_000)

@@ -10,7 +10,7 @@ import { decodeMembershipMessage, encodeMembershipMessage } from '../../src/prot
 import { createFloorNode } from '../bench/nodes.ts'
 import type { MemberUpdate, MembershipMessage } from '../../src/protocol/index.ts'
 import type { FloorServices } from '../bench/nodes.ts'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** A started hostile peer; `stop()` it (register it with the test's cleanup). */
@@ -60,4 +60,27 @@ export async function createHostilePeer (): Promise<HostilePeer> {
     },
     stop: async () => { await node.stop() }
   }
+}
+
+/**
+ * A length-prefixed frame whose body is not a valid message: field 1 with wire type 7, which no
+ * protobuf has. Each one makes the receiving handler reset its stream.
+ */
+export const GARBAGE = new Uint8Array([6, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff])
+
+/**
+ * Queues one length-prefixed frame on `stream` without waiting for it to drain (lpStream's write
+ * awaits a drain): what the target does not read stays in the hostile side's own write buffer.
+ */
+export function sendFrame (stream: Stream, frame: Uint8Array): void {
+  const prefix = new Uint8Array(5)
+  let n = frame.byteLength
+  let at = 0
+  while (n >= 0x80) {
+    prefix[at++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 128)
+  }
+  prefix[at++] = n
+  stream.send(prefix.subarray(0, at))
+  stream.send(frame)
 }
