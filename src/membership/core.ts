@@ -431,6 +431,20 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     return this.dropped
   }
 
+  /**
+   * Whether news of members not in the table from `from` is dropped now: its newcomers answered
+   * no ping CANDIDATE_SENDER_FAILURES times within MEMBER_CANDIDATE_TTL. Such updates need not
+   * even be parsed (see `knows`).
+   */
+  ignoresNewcomersFrom (from: string): boolean {
+    return this.isBlamed(from, this.clock.now())
+  }
+
+  /** whether `id` (a peer id string) is in the member table, in any state */
+  knows (id: string): boolean {
+    return this.table.get(id) != null
+  }
+
   /** how many updates wait to be disseminated */
   get pendingUpdates (): number {
     return this.gossip.size

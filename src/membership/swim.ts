@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../channel/index.ts'
-import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MAX_MEMBERSHIP_BULK_SENDERS, MEMBERSHIP_BULK_UPDATES_BURST, MEMBERSHIP_BULK_UPDATES_RATE, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { QuotaExceededError } from '../errors.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
+import { TokenBucket } from '../quota/index.ts'
 import { expected, isProgrammerError } from '../tasks/index.ts'
 import { SWIM_REQUESTS, SwimCore, systemClock } from './core.ts'
 import type { LiveMember, MembershipEvents, MembershipTraffic, SwimCoreInit, SwimReply, SwimRequestOptions } from './core.ts'
@@ -104,6 +106,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly channels = new ChannelPool<MemberChannel>(async (peer, options) => this.dial(peer, options))
   /** inbound membership streams being served */
   private readonly inbound = new Set<Stream>()
+  /** per sender: the updates of push-pull requests it may still have decoded (bounded: MAX_MEMBERSHIP_BULK_SENDERS) */
+  private readonly bulk = new Map<string, TokenBucket>()
+  /** push-pull requests refused over their sender's budget since start */
+  private bulkRefused = 0
+  /** updates skipped unparsed since start: news of newcomers from a sender that is not believed about them */
+  private unparsed = 0
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     // a closed connection is a strong hint (a crashed peer resets its sockets): probe it now
     if (this.running) this.core.hint(evt.detail)
@@ -169,6 +177,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.channels.closeAll(closing)
     for (const stream of this.inbound) stream.abort(closing)
     this.inbound.clear()
+    this.bulk.clear()
   }
 
   /**
@@ -235,11 +244,36 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /**
    * What the defences against forged news hold and did (issue #19): members heard of from others
-   * still waiting for a ping (`candidates`), dead or left claims being checked (`checking`), and
-   * updates dropped as implausible since start (`dropped`).
+   * still waiting for a ping (`candidates`), dead or left claims being checked (`checking`),
+   * updates dropped as implausible since start (`dropped`), push-pull requests refused over their
+   * sender's budget (`bulkRefused`) and updates skipped unparsed (`unparsed`) since start.
    */
-  defences (): { candidates: number, checking: number, dropped: number } {
-    return { candidates: this.core.candidateCount, checking: this.core.claimChecks, dropped: this.core.droppedUpdates }
+  defences (): { candidates: number, checking: number, dropped: number, bulkRefused: number, unparsed: number } {
+    return { candidates: this.core.candidateCount, checking: this.core.claimChecks, dropped: this.core.droppedUpdates, bulkRefused: this.bulkRefused, unparsed: this.unparsed }
+  }
+
+  /**
+   * Charges `from` for a push-pull request of `updates` updates before any is parsed; over its
+   * budget (MEMBERSHIP_BULK_UPDATES_RATE a second) it raises QuotaExceededError, which resets the
+   * stream unpenalised: an honest member's push-pull is retried next round (issue #19).
+   */
+  private admitBulk (from: PeerId, type: MembershipMessage['type'], updates: number): void {
+    if (updates <= 1 || !type.startsWith('sync')) return
+    const id = from.toString()
+    let bucket = this.bulk.get(id)
+    if (bucket == null) {
+      if (this.bulk.size >= MAX_MEMBERSHIP_BULK_SENDERS) {
+        for (const [k, b] of this.bulk) if (b.full) this.bulk.delete(k)
+        const oldest = this.bulk.keys().next()
+        if (this.bulk.size >= MAX_MEMBERSHIP_BULK_SENDERS && oldest.done !== true) this.bulk.delete(oldest.value)
+      }
+      bucket = new TokenBucket({ rate: MEMBERSHIP_BULK_UPDATES_RATE, burst: MEMBERSHIP_BULK_UPDATES_BURST })
+      this.bulk.set(id, bucket)
+    }
+    if (bucket.take(updates) > 0) {
+      this.bulkRefused++
+      throw new QuotaExceededError(`${type} of ${updates} updates from ${id} refused: over its push-pull budget of ${MEMBERSHIP_BULK_UPDATES_RATE} updates a second`)
+    }
   }
 
   /** our own incarnation number */
@@ -368,10 +402,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     })
     // a refusal by the roster is not the member's misbehaviour: it is not penalised
     let refused = false
+    const sender = from.toString()
     try {
       for (;;) {
         const frame = await reader.read()
-        const message = decodeMembershipMessage(frame)
+        const message = decodeMembershipMessage(frame, undefined, {
+          admit: (type, updates) => { this.admitBulk(from, type, updates) },
+          // news of newcomers from a sender whose newcomers answered no ping is dropped anyway:
+          // it is not even parsed (a forged flood's cost is parsing ids and addresses)
+          keep: this.core.ignoresNewcomersFrom(sender) ? id => id === sender || this.core.knows(id) : undefined
+        })
+        this.unparsed += message.skipped ?? 0
         // the roster may have dropped the member since the stream opened
         if (this.components.admission?.admits(from) === false) {
           refused = true
