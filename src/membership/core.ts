@@ -111,6 +111,17 @@ export interface SwimCoreComponents {
   /** told a member's addresses when an alive update brings them (the driver stores them). @default ignored */
   learnedAddresses?: (peer: PeerId, addrs: Multiaddr[]) => void
   /**
+   * told a candidate's addresses just before it is pinged (the driver stores them for the dial).
+   * @default learnedAddresses
+   */
+  candidateAddresses?: (peer: PeerId, addrs: Multiaddr[]) => void
+  /**
+   * told when a pinged candidate answered (`true`, it is a member now) or did not (`false`): the
+   * driver may forget the addresses it stored for it (issue #19: each forged id pinged left an
+   * entry in libp2p's peer store for good). @default ignored
+   */
+  candidateSettled?: (peer: PeerId, answered: boolean) => void
+  /**
    * whether this peer holds a connection to `peer`: gossip prefers those, so that it does not
    * churn a bounded connection budget. @default every member counts as unconnected (random picks)
    */
@@ -943,11 +954,12 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       this.candidatePings++
       const { update } = candidate
       // the ping dials the addresses the news gave (only for the few pinged each round)
-      this.components.learnedAddresses?.(update.peerId, update.addrs)
+      ;(this.components.candidateAddresses ?? this.components.learnedAddresses)?.(update.peerId, update.addrs)
       void this.ping(update.peerId, this.timeout, this.shutdown.signal).then(acked => {
         // a peer that answered over a connection authenticated as it is no forged id
         if (acked && this.running && this.table.get(update.peerId) == null) this.applyUpdates([update], id, 'message')
         if (!acked) this.blame(candidate.from)
+        this.components.candidateSettled?.(update.peerId, acked || this.table.get(update.peerId) != null)
       }).finally(() => { this.candidatePings-- })
     }
   }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../channel/index.ts'
-import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MAX_MEMBERSHIP_BULK_SENDERS, MEMBERSHIP_BULK_UPDATES_BURST, MEMBERSHIP_BULK_UPDATES_RATE, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MAX_CANDIDATE_PINGS, MAX_MEMBERSHIP_BULK_SENDERS, MEMBERSHIP_BULK_UPDATES_BURST, MEMBERSHIP_BULK_UPDATES_RATE, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_MEMBERSHIP } from '../constants.ts'
 import { QuotaExceededError } from '../errors.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
 import { TokenBucket } from '../quota/index.ts'
@@ -43,7 +43,12 @@ export interface MembershipComponents {
     unhandle(protocol: string): Promise<void>
     dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>
     getMultiaddrs(): Multiaddr[]
-    peerStore: { merge(peerId: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown> }
+    peerStore: {
+      merge(peerId: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown>
+      /** whether the peer store holds `peerId` (a candidate's entry is removed if it made it). @default a candidate's entry is kept */
+      has?(peerId: PeerId): Promise<boolean>
+      delete?(peerId: PeerId): Promise<void>
+    }
     /** the open connections to `peer` (gossip prefers members with one). @default gossip picks at random */
     getConnections?(peer?: PeerId): Connection[]
   }
@@ -83,6 +88,9 @@ type MemberChannel = RequestChannel<MembershipMessage, SwimReply>
 /** Errors after which a request is not retried on a new channel: the member did not answer in time, or the caller gave up. */
 const NO_RETRY = new Set(['TimeoutError', 'AbortError', 'InvalidMessageError'])
 
+/** candidate peer store entries remembered for removal: far more than the candidate pings in flight */
+const MAX_CANDIDATE_ENTRIES = 32 * MAX_CANDIDATE_PINGS
+
 /**
  * SWIM membership with Lifeguard over libp2p: the logic is SwimCore's (core.ts), this driver is
  * its transport. Requests travel over one long-lived channel per member (a new stream per probe
@@ -108,6 +116,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly inbound = new Set<Stream>()
   /** per sender: the updates of push-pull requests it may still have decoded (bounded: MAX_MEMBERSHIP_BULK_SENDERS) */
   private readonly bulk = new Map<string, TokenBucket>()
+  /** candidates pinged whose peer store entry this peer made, to remove if they do not answer (bounded: MAX_CANDIDATE_ENTRIES) */
+  private readonly candidateEntries = new Set<string>()
   /** push-pull requests refused over their sender's budget since start */
   private bulkRefused = 0
   /** updates skipped unparsed since start: news of newcomers from a sender that is not believed about them */
@@ -134,6 +144,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       addresses: () => network.getMultiaddrs().map(a => a.decapsulateCode(421)),
       learnedAddresses: (peer, addrs) => {
         void network.peerStore.merge(peer, { multiaddrs: addrs }).catch(err => { this.log.trace('could not store addresses of %p - %e', peer, err) })
+      },
+      candidateAddresses: (peer, addrs) => {
+        void (async () => {
+          // an entry this peer makes for a candidate is removed if the candidate does not answer
+          if (network.peerStore.has != null && network.peerStore.delete != null && this.candidateEntries.size < MAX_CANDIDATE_ENTRIES && !(await network.peerStore.has(peer))) this.candidateEntries.add(peer.toString())
+          await network.peerStore.merge(peer, { multiaddrs: addrs })
+        })().catch(err => { this.log.trace('could not store addresses of %p - %e', peer, err) })
+      },
+      candidateSettled: (peer, answered) => {
+        if (!this.candidateEntries.delete(peer.toString()) || answered || (network.getConnections?.(peer).length ?? 0) > 0) return
+        void network.peerStore.delete?.(peer).catch(err => { this.log.trace('could not forget addresses of %p - %e', peer, err) })
       },
       isConnected: network.getConnections == null ? undefined : peer => (network.getConnections?.(peer).length ?? 0) > 0,
       connectedPeers: network.getConnections == null ? undefined : () => (network.getConnections?.() ?? []).map(c => c.remotePeer),
