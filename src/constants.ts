@@ -389,6 +389,26 @@ export const MAX_GOSSIP_QUEUE = 4096
 export const MAX_PIGGYBACK = 16
 
 /**
+ * Most updates a received ping, ping-req, ack, nack, gossip or leave may carry (4 × MAX_PIGGYBACK,
+ * room for a peer configured to piggyback more); more is a malformed frame, refused before its
+ * member ids are parsed (issue #19: a forged-membership flood of 200 ids a message).
+ */
+export const MAX_PIGGYBACK_RECEIVED = 64
+
+/**
+ * Updates of push-pull requests (sync, sync-digest, sync-push) one sender may have this peer
+ * decode: a bucket of MEMBERSHIP_BULK_UPDATES_BURST (one full-state sync of a frame's worth of
+ * members) refilled at MEMBERSHIP_BULK_UPDATES_RATE a second. An honest member sends one push-pull
+ * per push-pull interval to one member (at most 16 384 members every 3 s, under test-net timing);
+ * past it a request is refused unread, unpenalised (issue #19: parsing a forged member id and its
+ * addresses is what a flood costs).
+ */
+export const MEMBERSHIP_BULK_UPDATES_BURST = 40_000
+export const MEMBERSHIP_BULK_UPDATES_RATE = 1_000
+/** Senders whose push-pull budget is remembered (a full bucket is forgotten first: it is a new one). */
+export const MAX_MEMBERSHIP_BULK_SENDERS = 4096
+
+/**
  * Most bytes of updates piggybacked on one membership message (probe, ack, gossip): memberlist's
  * UDP budget of 1 400 bytes less its headers. An update alone larger than this is never sent.
  */

@@ -111,6 +111,17 @@ export interface SwimCoreComponents {
   /** told a member's addresses when an alive update brings them (the driver stores them). @default ignored */
   learnedAddresses?: (peer: PeerId, addrs: Multiaddr[]) => void
   /**
+   * told a candidate's addresses just before it is pinged (the driver stores them for the dial).
+   * @default learnedAddresses
+   */
+  candidateAddresses?: (peer: PeerId, addrs: Multiaddr[]) => void
+  /**
+   * told when a pinged candidate answered (`true`, it is a member now) or did not (`false`): the
+   * driver may forget the addresses it stored for it (issue #19: each forged id pinged left an
+   * entry in libp2p's peer store for good). @default ignored
+   */
+  candidateSettled?: (peer: PeerId, answered: boolean) => void
+  /**
    * whether this peer holds a connection to `peer`: gossip prefers those, so that it does not
    * churn a bounded connection budget. @default every member counts as unconnected (random picks)
    */
@@ -429,6 +440,20 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   /** updates dropped as implausible since start (past the clock skew, repeats, accusations of strangers, no room) */
   get droppedUpdates (): number {
     return this.dropped
+  }
+
+  /**
+   * Whether news of members not in the table from `from` is dropped now: its newcomers answered
+   * no ping CANDIDATE_SENDER_FAILURES times within MEMBER_CANDIDATE_TTL. Such updates need not
+   * even be parsed (see `knows`).
+   */
+  ignoresNewcomersFrom (from: string): boolean {
+    return this.isBlamed(from, this.clock.now())
+  }
+
+  /** whether `id` (a peer id string) is in the member table, in any state */
+  knows (id: string): boolean {
+    return this.table.get(id) != null
   }
 
   /** how many updates wait to be disseminated */
@@ -929,11 +954,12 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       this.candidatePings++
       const { update } = candidate
       // the ping dials the addresses the news gave (only for the few pinged each round)
-      this.components.learnedAddresses?.(update.peerId, update.addrs)
+      ;(this.components.candidateAddresses ?? this.components.learnedAddresses)?.(update.peerId, update.addrs)
       void this.ping(update.peerId, this.timeout, this.shutdown.signal).then(acked => {
         // a peer that answered over a connection authenticated as it is no forged id
         if (acked && this.running && this.table.get(update.peerId) == null) this.applyUpdates([update], id, 'message')
         if (!acked) this.blame(candidate.from)
+        this.components.candidateSettled?.(update.peerId, acked || this.table.get(update.peerId) != null)
       }).finally(() => { this.candidatePings-- })
     }
   }

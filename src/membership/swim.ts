@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidMessageError, TimeoutError } from '@libp2p/interface'
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { ChannelPool, FrameReader, RequestChannel, frameOffence, isEndOfStream } from '../channel/index.ts'
-import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { GOSSIP_CHANNEL_IDLE_TIMEOUT, MAX_CANDIDATE_PINGS, MAX_MEMBERSHIP_BULK_SENDERS, MEMBERSHIP_BULK_UPDATES_BURST, MEMBERSHIP_BULK_UPDATES_RATE, MEMBERSHIP_DIAL_TIMEOUT, MEMBERSHIP_MAX_FRAME, MEMBERSHIP_STREAMS_PER_CONNECTION, PENALTY_SLOW_READER, PROTOCOL_MEMBERSHIP } from '../constants.ts'
+import { QuotaExceededError } from '../errors.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../protocol/index.ts'
+import { TokenBucket } from '../quota/index.ts'
 import { expected, isProgrammerError } from '../tasks/index.ts'
 import { SWIM_REQUESTS, SwimCore, systemClock } from './core.ts'
 import type { LiveMember, MembershipEvents, MembershipTraffic, SwimCoreInit, SwimReply, SwimRequestOptions } from './core.ts'
@@ -41,7 +43,12 @@ export interface MembershipComponents {
     unhandle(protocol: string): Promise<void>
     dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>
     getMultiaddrs(): Multiaddr[]
-    peerStore: { merge(peerId: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown> }
+    peerStore: {
+      merge(peerId: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown>
+      /** whether the peer store holds `peerId` (a candidate's entry is removed if it made it). @default a candidate's entry is kept */
+      has?(peerId: PeerId): Promise<boolean>
+      delete?(peerId: PeerId): Promise<void>
+    }
     /** the open connections to `peer` (gossip prefers members with one). @default gossip picks at random */
     getConnections?(peer?: PeerId): Connection[]
   }
@@ -81,6 +88,9 @@ type MemberChannel = RequestChannel<MembershipMessage, SwimReply>
 /** Errors after which a request is not retried on a new channel: the member did not answer in time, or the caller gave up. */
 const NO_RETRY = new Set(['TimeoutError', 'AbortError', 'InvalidMessageError'])
 
+/** candidate peer store entries remembered for removal: far more than the candidate pings in flight */
+const MAX_CANDIDATE_ENTRIES = 32 * MAX_CANDIDATE_PINGS
+
 /**
  * SWIM membership with Lifeguard over libp2p: the logic is SwimCore's (core.ts), this driver is
  * its transport. Requests travel over one long-lived channel per member (a new stream per probe
@@ -104,6 +114,14 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   private readonly channels = new ChannelPool<MemberChannel>(async (peer, options) => this.dial(peer, options))
   /** inbound membership streams being served */
   private readonly inbound = new Set<Stream>()
+  /** per sender: the updates of push-pull requests it may still have decoded (bounded: MAX_MEMBERSHIP_BULK_SENDERS) */
+  private readonly bulk = new Map<string, TokenBucket>()
+  /** candidates pinged whose peer store entry this peer made, to remove if they do not answer (bounded: MAX_CANDIDATE_ENTRIES) */
+  private readonly candidateEntries = new Set<string>()
+  /** push-pull requests refused over their sender's budget since start */
+  private bulkRefused = 0
+  /** updates skipped unparsed since start: news of newcomers from a sender that is not believed about them */
+  private unparsed = 0
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     // a closed connection is a strong hint (a crashed peer resets its sockets): probe it now
     if (this.running) this.core.hint(evt.detail)
@@ -126,6 +144,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       addresses: () => network.getMultiaddrs().map(a => a.decapsulateCode(421)),
       learnedAddresses: (peer, addrs) => {
         void network.peerStore.merge(peer, { multiaddrs: addrs }).catch(err => { this.log.trace('could not store addresses of %p - %e', peer, err) })
+      },
+      candidateAddresses: (peer, addrs) => {
+        void (async () => {
+          // an entry this peer makes for a candidate is removed if the candidate does not answer
+          if (network.peerStore.has != null && network.peerStore.delete != null && this.candidateEntries.size < MAX_CANDIDATE_ENTRIES && !(await network.peerStore.has(peer))) this.candidateEntries.add(peer.toString())
+          await network.peerStore.merge(peer, { multiaddrs: addrs })
+        })().catch(err => { this.log.trace('could not store addresses of %p - %e', peer, err) })
+      },
+      candidateSettled: (peer, answered) => {
+        if (!this.candidateEntries.delete(peer.toString()) || answered || (network.getConnections?.(peer).length ?? 0) > 0) return
+        void network.peerStore.delete?.(peer).catch(err => { this.log.trace('could not forget addresses of %p - %e', peer, err) })
       },
       isConnected: network.getConnections == null ? undefined : peer => (network.getConnections?.(peer).length ?? 0) > 0,
       connectedPeers: network.getConnections == null ? undefined : () => (network.getConnections?.() ?? []).map(c => c.remotePeer),
@@ -169,6 +198,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.channels.closeAll(closing)
     for (const stream of this.inbound) stream.abort(closing)
     this.inbound.clear()
+    this.bulk.clear()
   }
 
   /**
@@ -235,11 +265,36 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /**
    * What the defences against forged news hold and did (issue #19): members heard of from others
-   * still waiting for a ping (`candidates`), dead or left claims being checked (`checking`), and
-   * updates dropped as implausible since start (`dropped`).
+   * still waiting for a ping (`candidates`), dead or left claims being checked (`checking`),
+   * updates dropped as implausible since start (`dropped`), push-pull requests refused over their
+   * sender's budget (`bulkRefused`) and updates skipped unparsed (`unparsed`) since start.
    */
-  defences (): { candidates: number, checking: number, dropped: number } {
-    return { candidates: this.core.candidateCount, checking: this.core.claimChecks, dropped: this.core.droppedUpdates }
+  defences (): { candidates: number, checking: number, dropped: number, bulkRefused: number, unparsed: number } {
+    return { candidates: this.core.candidateCount, checking: this.core.claimChecks, dropped: this.core.droppedUpdates, bulkRefused: this.bulkRefused, unparsed: this.unparsed }
+  }
+
+  /**
+   * Charges `from` for a push-pull request of `updates` updates before any is parsed; over its
+   * budget (MEMBERSHIP_BULK_UPDATES_RATE a second) it raises QuotaExceededError, which resets the
+   * stream unpenalised: an honest member's push-pull is retried next round (issue #19).
+   */
+  private admitBulk (from: PeerId, type: MembershipMessage['type'], updates: number): void {
+    if (updates <= 1 || !type.startsWith('sync')) return
+    const id = from.toString()
+    let bucket = this.bulk.get(id)
+    if (bucket == null) {
+      if (this.bulk.size >= MAX_MEMBERSHIP_BULK_SENDERS) {
+        for (const [k, b] of this.bulk) if (b.full) this.bulk.delete(k)
+        const oldest = this.bulk.keys().next()
+        if (this.bulk.size >= MAX_MEMBERSHIP_BULK_SENDERS && oldest.done !== true) this.bulk.delete(oldest.value)
+      }
+      bucket = new TokenBucket({ rate: MEMBERSHIP_BULK_UPDATES_RATE, burst: MEMBERSHIP_BULK_UPDATES_BURST })
+      this.bulk.set(id, bucket)
+    }
+    if (bucket.take(updates) > 0) {
+      this.bulkRefused++
+      throw new QuotaExceededError(`${type} of ${updates} updates from ${id} refused: over its push-pull budget of ${MEMBERSHIP_BULK_UPDATES_RATE} updates a second`)
+    }
   }
 
   /** our own incarnation number */
@@ -368,10 +423,17 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     })
     // a refusal by the roster is not the member's misbehaviour: it is not penalised
     let refused = false
+    const sender = from.toString()
     try {
       for (;;) {
         const frame = await reader.read()
-        const message = decodeMembershipMessage(frame)
+        const message = decodeMembershipMessage(frame, undefined, {
+          admit: (type, updates) => { this.admitBulk(from, type, updates) },
+          // news of newcomers from a sender whose newcomers answered no ping is dropped anyway:
+          // it is not even parsed (a forged flood's cost is parsing ids and addresses)
+          keep: this.core.ignoresNewcomersFrom(sender) ? id => id === sender || this.core.knows(id) : undefined
+        })
+        this.unparsed += message.skipped ?? 0
         // the roster may have dropped the member since the stream opened
         if (this.components.admission?.admits(from) === false) {
           refused = true

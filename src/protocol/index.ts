@@ -17,7 +17,7 @@ export { decodeRequest, decodeResponse, encodeRequest, encodeResponse, validHint
 export type { ForwardedPut, KeyDigest, KvRequest, KvResponse } from './kv/messages.ts'
 export { decodeContextToken, encodeContextToken } from './token.ts'
 export { DEFAULT_MEMBERSHIP_LIMITS, decodeMembershipMessage, encodeMembershipMessage, memberUpdateSize } from './membership/codec.ts'
-export type { MemberUpdate, MembershipLimits, MembershipMessage, WireMemberState } from './membership/codec.ts'
+export type { MemberUpdate, MembershipDecodeOptions, MembershipLimits, MembershipMessage, WireMemberState } from './membership/codec.ts'
 export {
   MAX_ROSTER_BYTES,
   MAX_ROSTER_MEMBERS,

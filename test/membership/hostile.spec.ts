@@ -6,7 +6,7 @@
  * honest puts and gets go on.
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES } from '../../src/constants.ts'
+import { MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES, MAX_PIGGYBACK_RECEIVED, MEMBERSHIP_BULK_UPDATES_BURST, MEMBERSHIP_BULK_UPDATES_RATE } from '../../src/constants.ts'
 import { createTestnet } from '../../src/testnet/index.ts'
 import { useCleanup } from '../utils/cleanup.ts'
 import { eventually } from '../utils/eventually.ts'
@@ -117,15 +117,20 @@ describe('membership: forged news from a hostile peer', function () {
     expect(victim().membership.incarnation).to.equal(incarnation + 1)
   })
 
-  it('20 000 forged member ids: none enters a member table or placement, they age out, and honest puts and gets go on', async () => {
+  it('20 000 forged member ids: a gossip of hundreds is refused; in piggyback-sized messages none enters a member table or placement, they age out, and honest puts and gets go on', async () => {
     const forged = await peerIds(20_000)
     const forgedIds = new Set(forged.map(p => p.toString()))
     // each with an address (a closed port): news without one is not even pinged
     const nowhere = multiaddr('/ip4/127.0.0.1/tcp/1')
     // a stranger speaks only for itself: it announces itself first (a member, until it fails its probes)
     await announce()
-    const answered = await hostile.flood(target().peerId, forged.map(p => claim(p, 'alive', Date.now(), [nowhere])), 200)
-    expect(answered, 'gossip messages answered').to.equal(100)
+    // 200 a message is no piggyback: refused before an id is parsed, and the sender penalised
+    expect(await hostile.membership(target().peerId, { type: 'gossip', updates: forged.slice(0, 200).map(p => claim(p, 'alive', Date.now(), [nowhere])) }), 'a gossip of 200').to.equal(undefined)
+    expect(target().standing.score(hostile.peerId), 'the flooder\'s penalty').to.be.above(0)
+    expect(target().membership.defences().candidates, 'none of its ids became a candidate').to.equal(0)
+    // as many as a piggyback may carry, a message
+    const answered = await hostile.flood(target().peerId, forged.map(p => claim(p, 'alive', Date.now(), [nowhere])), MAX_PIGGYBACK_RECEIVED)
+    expect(answered, 'gossip messages answered').to.equal(Math.ceil(forged.length / MAX_PIGGYBACK_RECEIVED))
     const { candidates } = target().membership.defences()
     expect(candidates, 'waiting to be pinged, bounded').to.be.at.most(MAX_MEMBER_CANDIDATES)
 
@@ -140,9 +145,37 @@ describe('membership: forged news from a hostile peer', function () {
     }
     // no ping answers for them: they are forgotten (MEMBER_CANDIDATE_TTL at most)
     await eventually(async () => target().membership.defences().candidates === 0, 'forged candidates forgotten', 150_000, 500)
+    // the pinged ones' addresses entered the peer store for the dial, and leave it when they do not answer
+    await eventually(async () => !(await target().libp2p.peerStore.all()).some(p => forgedIds.has(p.id.toString())), 'forged ids out of the peer store', 30_000, 200)
     for (const p of peers) expect(p.membership.members().some(m => forgedIds.has(m.peerId.toString()))).to.equal(false)
     expect(changes.slice(0, 10)).to.deep.equal([])
     await victim().put(enc.encode('after-flood'), enc.encode('w'))
     expect((await target().get(enc.encode('after-flood'))).siblings.map(s => dec.decode(s.value))).to.deep.equal(['w'])
+  })
+
+  it('push-pulls of forged ids: past its budget a sender\'s push-pull is refused unread and unpenalised, and none of the ids enters a table', async () => {
+    const forged = await peerIds(2_000)
+    const forgedIds = new Set(forged.map(p => p.toString()))
+    const nowhere = multiaddr('/ip4/127.0.0.1/tcp/1')
+    await announce()
+    const updates = forged.map(p => claim(p, 'alive', Date.now(), [nowhere]))
+    const started = performance.now()
+    let accepted = 0
+    let refused = false
+    // until one is refused: the budget is the burst plus the rate over the time taken
+    for (let i = 0; i < 200 && !refused; i++) {
+      const reply = await hostile.membership(target().peerId, { type: 'sync-push', buckets: 1, updates })
+      if (reply == null) refused = true
+      else accepted += updates.length
+    }
+    const seconds = (performance.now() - started) / 1000
+    expect(refused, 'a push-pull refused').to.equal(true)
+    expect(target().membership.defences().bulkRefused).to.be.at.least(1)
+    expect(accepted, 'updates decoded').to.be.at.most(MEMBERSHIP_BULK_UPDATES_BURST + MEMBERSHIP_BULK_UPDATES_RATE * seconds)
+    expect(target().standing.score(hostile.peerId), 'no penalty: an honest member over budget retries').to.equal(0)
+    for (const p of peers) expect(p.membership.members().filter(m => forgedIds.has(m.peerId.toString())), 'forged members in a table').to.deep.equal([])
+    // a ping (no push-pull) still goes through
+    expect(await hostile.membership(target().peerId, { type: 'ping', updates: [] })).to.not.equal(undefined)
+    expect(changes).to.deep.equal([])
   })
 })

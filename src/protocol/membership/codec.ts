@@ -2,7 +2,7 @@ import { InvalidMessageError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { equals } from 'uint8arrays'
-import { MAX_CAPACITY, MAX_SYNC_BUCKETS, MAX_ZONE_LENGTH } from '../../constants.ts'
+import { MAX_CAPACITY, MAX_PIGGYBACK_RECEIVED, MAX_SYNC_BUCKETS, MAX_ZONE_LENGTH } from '../../constants.ts'
 import { decodeOrThrow } from '../decode.ts'
 import * as pb from './membership.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -52,6 +52,19 @@ export interface MembershipMessage {
   digests?: Uint32Array
   /** `sync-digest-reply`: the buckets whose digests differ, ascending, each below `buckets` */
   differing?: number[]
+  /** received only: updates skipped unparsed (see `MembershipDecodeOptions.keep`); never sent */
+  skipped?: number
+}
+
+/** What a receiver decides about a frame before any of its updates is parsed (issue #19). */
+export interface MembershipDecodeOptions {
+  /** sees the message's type and update count; may throw to refuse it (a per-sender rate limit) */
+  admit?(type: MembershipMessage['type'], updates: number): void
+  /**
+   * whether to parse the update about `peerId` (the id as sent); one it declines is skipped
+   * unparsed and counted in `skipped`. @default every update is parsed
+   */
+  keep?(peerId: string): boolean
 }
 
 /** Limits of one membership message. */
@@ -61,13 +74,23 @@ export interface MembershipLimits {
    * an update, 40 000 fill the 4 MiB frame). @default 40_000
    */
   maxUpdates: number
+  /**
+   * most updates in a message that is not a push-pull (ping, ping-req, ack, nack, gossip, leave):
+   * an honest peer piggybacks at most MAX_PIGGYBACK (16) in 1 200 bytes, so one carrying hundreds
+   * is a flood, refused before any of its member ids or addresses is parsed (issue #19).
+   * @default MAX_PIGGYBACK_RECEIVED (64)
+   */
+  maxPiggybackUpdates: number
   /** most addresses per member. @default 16 */
   maxAddrs: number
   /** most buckets of a digest push-pull. @default MAX_SYNC_BUCKETS (4 096) */
   maxBuckets: number
 }
 
-export const DEFAULT_MEMBERSHIP_LIMITS: MembershipLimits = { maxUpdates: 40_000, maxAddrs: 16, maxBuckets: MAX_SYNC_BUCKETS }
+export const DEFAULT_MEMBERSHIP_LIMITS: MembershipLimits = { maxUpdates: 40_000, maxPiggybackUpdates: MAX_PIGGYBACK_RECEIVED, maxAddrs: 16, maxBuckets: MAX_SYNC_BUCKETS }
+
+/** The push-pull message types: the only ones that carry more than a piggyback's updates. */
+const BULK = new Set<MembershipMessage['type']>(['sync', 'sync-reply', 'sync-digest', 'sync-digest-reply', 'sync-push'])
 
 /** The message types that carry a bucket count. */
 const BUCKETED = new Set<MembershipMessage['type']>(['sync-digest', 'sync-digest-reply', 'sync-push'])
@@ -163,18 +186,28 @@ function digestBytes (digests: Uint32Array): Uint8Array<ArrayBuffer> {
   return out
 }
 
-/** Decodes and validates one frame; anything malformed raises `InvalidMessageError`. */
-export function decodeMembershipMessage (frame: Parameters<typeof pb.MembershipMessage.decode>[0], limits: MembershipLimits = DEFAULT_MEMBERSHIP_LIMITS): MembershipMessage {
+/**
+ * Decodes and validates one frame; anything malformed raises `InvalidMessageError`. See
+ * `MembershipDecodeOptions` for what a receiver may refuse or skip before any update is parsed.
+ */
+export function decodeMembershipMessage (frame: Parameters<typeof pb.MembershipMessage.decode>[0], limits: MembershipLimits = DEFAULT_MEMBERSHIP_LIMITS, options: MembershipDecodeOptions = {}): MembershipMessage {
   const raw = decodeOrThrow(() => pb.MembershipMessage.decode(frame, {
     limits: { updates: limits.maxUpdates, updates$: { addrs: limits.maxAddrs }, differing: limits.maxBuckets }
   }), 'membership message')
   const type = TYPES[raw.type]
   if (type == null) throw new InvalidMessageError(`unknown membership message type ${raw.type}`)
+  // checked before any update is parsed: a peer id and its addresses cost far more than their bytes
+  if (raw.updates.length > limits.maxPiggybackUpdates && !BULK.has(type)) {
+    throw new InvalidMessageError(`${type} with ${raw.updates.length} updates (at most ${limits.maxPiggybackUpdates}; only a push-pull carries more)`)
+  }
+  options.admit?.(type, raw.updates.length)
+  const keep = options.keep
+  const kept = keep == null ? raw.updates : raw.updates.filter(u => keep(u.peerId))
   let target: PeerId | undefined
   if (type === 'ping-req') {
     target = parsePeerId(raw.target)
   }
-  const message: MembershipMessage = { type, target, updates: raw.updates.map(u => decodeUpdate(u, limits)), ...(raw.id === 0 ? {} : { id: raw.id }) }
+  const message: MembershipMessage = { type, target, updates: kept.map(u => decodeUpdate(u, limits)), ...(raw.id === 0 ? {} : { id: raw.id }), ...(kept.length === raw.updates.length ? {} : { skipped: raw.updates.length - kept.length }) }
   if (BUCKETED.has(type)) {
     const buckets = raw.buckets
     // eslint-disable-next-line no-bitwise

@@ -1,5 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { MAX_PIGGYBACK_RECEIVED } from '../../../src/constants.ts'
 import { decodeMembershipMessage, encodeMembershipMessage } from '../../../src/protocol/index.ts'
 import * as pb from '../../../src/protocol/membership/membership.ts'
 import { expect } from '../../utils/expect.ts'
@@ -40,6 +41,28 @@ describe('protocol/membership codec', () => {
     expect(() => decodeMembershipMessage(frame({ zone: 'z'.repeat(65) }))).to.throw().with.property('name', 'InvalidMessageError')
     expect(() => decodeMembershipMessage(frame({ viewDigest: new Uint8Array(33) }))).to.throw().with.property('name', 'InvalidMessageError')
     expect(decodeMembershipMessage(frame({ viewDigest: Uint8Array.of(1, 2) })).updates[0]?.viewDigest).to.deep.equal(Uint8Array.of(1, 2))
+  })
+
+  it('refuses a ping, ack, gossip or leave with more updates than a piggyback before parsing any member id; a push-pull carries more (issue #19)', async () => {
+    const a = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    // ids that are no peer ids: parsing one would raise another error
+    const frame = (type: pb.MembershipMessage.Type, n: number, peerId = 'not-a-peer-id'): Uint8Array => pb.MembershipMessage.encode({
+      type,
+      target: '',
+      updates: Array.from({ length: n }, () => ({ peerId, state: pb.MemberUpdate.State.ALIVE, incarnation: 1n, addrs: [], accuser: '', capacity: 0, zone: '', keys: 0n, viewDigest: new Uint8Array(0) })),
+      id: 1,
+      buckets: 1,
+      digests: new Uint8Array(0),
+      differing: []
+    })
+    const T = pb.MembershipMessage.Type
+    for (const type of [T.PING, T.ACK, T.NACK, T.GOSSIP, T.LEAVE]) {
+      expect(() => decodeMembershipMessage(frame(type, MAX_PIGGYBACK_RECEIVED + 1)), type).to.throw(/only a push-pull carries more/).with.property('name', 'InvalidMessageError')
+      expect(decodeMembershipMessage(frame(type, MAX_PIGGYBACK_RECEIVED, a.toString())).updates, type).to.have.length(MAX_PIGGYBACK_RECEIVED)
+    }
+    for (const type of [T.SYNC, T.SYNC_REPLY, T.SYNC_PUSH]) {
+      expect(decodeMembershipMessage(frame(type, 200, a.toString())).updates, type).to.have.length(200)
+    }
   })
 
   describe('digest push-pull and gossip frames', () => {
