@@ -625,9 +625,11 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     }
   }
 
-  private async ping (peer: PeerId, timeout: number, signal: AbortSignal): Promise<boolean> {
+  private async ping (peer: PeerId, timeout: number, signal: AbortSignal, claim?: MemberUpdate): Promise<boolean> {
     try {
-      const reply = await this.request(peer, { type: 'ping', updates: this.piggyback(peer) }, timeout, signal)
+      const piggyback = this.piggyback(peer)
+      const updates = claim == null ? piggyback : [claim, ...piggyback.filter(u => !u.peerId.equals(claim.peerId))]
+      const reply = await this.request(peer, { type: 'ping', updates }, timeout, signal)
       return reply.type === 'ack'
     } catch (err) {
       if (isProgrammerError(err)) throw err
@@ -981,7 +983,10 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     this.checking.add(id)
     const signal = this.shutdown.signal
     void (async () => {
-      if (await this.ping(record.peerId, this.timeout, signal)) return
+      // the check's ping shows the accused the claim: it refutes it (a higher incarnation, gossiped),
+      // which corrects the claim's sender and anyone else who believed it — otherwise a sender that
+      // holds a stale dead or left record of a live member would never learn better
+      if (await this.ping(record.peerId, this.timeout, signal, claim)) return
       if (signal.aborted) return
       const helpers = this.pickLive(this.init.indirectChecks, r => r.state === 'alive' && !r.peerId.equals(record.peerId))
       const answers = await Promise.all(helpers.map(async h => this.pingReq(h.peerId, record.peerId, signal)))
