@@ -246,6 +246,12 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
   private readonly checking = new Set<string>()
   /** when each member was last probed for a claim (entries older than CLAIM_CHECK_INTERVAL are pruned) */
   private readonly checkedAt = new Map<string, number>()
+  /**
+   * per member, the highest claim that came while it was being checked or had just been: checked
+   * once the interval is over, so a claim above the accused's last refutation still reaches it
+   * (else its sender would keep a stale dead or left record for good). One per member of the table.
+   */
+  private readonly laterClaims = new Map<string, { claim: MemberUpdate, timer?: SwimTimer }>()
   /** updates dropped as implausible (incarnation past the clock skew, a repeat in one message, an accusation of a stranger) */
   private dropped = 0
   private roundRobin: MemberRecord[] = []
@@ -321,6 +327,8 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     this.candidates.clear()
     this.candidateTimer?.cancel()
     this.candidateTimer = undefined
+    for (const later of this.laterClaims.values()) later.timer?.cancel()
+    this.laterClaims.clear()
   }
 
   /**
@@ -974,9 +982,13 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
    */
   private checkClaim (record: MemberRecord, claim: MemberUpdate): void {
     const id = record.peerId.toString()
-    if (!this.running || this.checking.has(id) || this.checking.size >= MAX_CLAIM_CHECKS) return
+    if (!this.running || this.checking.size >= MAX_CLAIM_CHECKS) return
     const now = this.clock.now()
-    if (now - (this.checkedAt.get(id) ?? -Infinity) < CLAIM_CHECK_INTERVAL) return
+    const last = this.checkedAt.get(id) ?? -Infinity
+    if (this.checking.has(id) || now - last < CLAIM_CHECK_INTERVAL) {
+      this.checkLater(record, claim, Math.max(0, last + CLAIM_CHECK_INTERVAL - now))
+      return
+    }
     // bounded by the members: each entry is one of the table's, pruned once old
     if (this.checkedAt.size >= this.table.count) for (const [k, at] of this.checkedAt) if (now - at >= CLAIM_CHECK_INTERVAL) this.checkedAt.delete(k)
     this.checkedAt.set(id, now)
@@ -997,6 +1009,25 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
       if (isProgrammerError(err)) throw err
       this.log.error('checking a claim about %p failed - %e', record.peerId, err)
     }).finally(() => { this.checking.delete(id) })
+  }
+
+  /** Keeps the highest of the claims about `record` that came too soon, to be checked in `delay` ms. */
+  private checkLater (record: MemberRecord, claim: MemberUpdate, delay: number): void {
+    const id = record.peerId.toString()
+    const later = this.laterClaims.get(id)
+    if (later != null) {
+      if (claim.incarnation > later.claim.incarnation) later.claim = claim
+      return
+    }
+    const entry: { claim: MemberUpdate, timer?: SwimTimer } = { claim }
+    this.laterClaims.set(id, entry)
+    entry.timer = this.clock.setTimeout(() => {
+      this.laterClaims.delete(id)
+      const current = this.table.get(record.peerId)
+      // still a live member the claim is news about
+      if (!this.running || current == null || (current.state !== 'alive' && current.state !== 'suspect') || entry.claim.incarnation < current.incarnation) return
+      this.checkClaim(current, entry.claim)
+    }, Math.max(delay, this.timeout))
   }
 
   private enqueue (update: MemberUpdate): void {
