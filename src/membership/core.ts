@@ -145,6 +145,13 @@ export interface SwimCoreComponents {
    * peer it asked (issue #19). @default false (a simulator's transport needs no addresses)
    */
   candidatesNeedAddresses?: boolean
+  /**
+   * Whether a dead or left claim about a live member from anyone but the member is checked by
+   * probing the member before it is believed (issue #19). On an open network anyone may send one;
+   * on a closed network only members can, and they are trusted with the membership (SECURITY.md,
+   * "Threat model"), so their claims are believed as SWIM believes them. @default true
+   */
+  checkClaims?: boolean
 }
 
 /** Events of the membership view. */
@@ -843,7 +850,7 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
           }
         }
         const live = current != null && (current.state === 'alive' || current.state === 'suspect')
-        if (current != null && live && (update.state === 'dead' || update.state === 'left')) {
+        if (current != null && live && (update.state === 'dead' || update.state === 'left') && this.components.checkClaims !== false) {
           if (update.incarnation >= current.incarnation) this.checkClaim(current, update)
           continue
         }

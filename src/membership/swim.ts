@@ -57,7 +57,7 @@ export interface MembershipComponents {
    * Who may be a member (a closed network's roster). Requests from others are refused, and news
    * naming others is dropped, so a non-member never enters the view. @default everyone
    */
-  admission?: { admits(peer: PeerId): boolean }
+  admission?: { admits(peer: PeerId): boolean, readonly open?: boolean }
   /** where the bytes of frames still arriving count, per peer and in total (issue #19). @default none */
   inboundBudget?: InboundBudget
   /**
@@ -160,7 +160,9 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       connectedPeers: network.getConnections == null ? undefined : () => (network.getConnections?.() ?? []).map(c => c.remotePeer),
       admission: components.admission,
       metrics: components.metrics,
-      candidatesNeedAddresses: true
+      candidatesNeedAddresses: true,
+      // claims are checked where strangers may send them: on an open network (or with no admission)
+      checkClaims: components.admission?.open !== false
     }, core)
     this.core.addEventListener('member:update', evt => {
       const { record } = evt.detail
