@@ -10,4 +10,4 @@
 export { TokenBucket } from './token-bucket.ts'
 export type { TokenBucketInit } from './token-bucket.ts'
 export { KvQuotas } from './kv-quotas.ts'
-export type { AcquireOptions, Admitted, KvQuotasComponents, KvQuotasInit, StandingHook, Throttled, ThrottleKind } from './kv-quotas.ts'
+export type { AcquireOptions, Admitted, KvQuotasComponents, KvQuotasInit, Throttled, ThrottleKind } from './kv-quotas.ts'

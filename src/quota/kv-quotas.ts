@@ -1,6 +1,7 @@
 import { AbortError } from '@libp2p/interface'
 import { DEFAULT_KV_GLOBAL_REQUEST_RATE, DEFAULT_KV_PEER_BYTE_BURST, DEFAULT_KV_PEER_BYTE_RATE, DEFAULT_KV_PEER_MAX_IN_FLIGHT, DEFAULT_KV_PEER_REQUEST_BURST, DEFAULT_KV_PEER_REQUEST_RATE, KV_GLOBAL_BURST_SECONDS, QUOTA_PENALTY_AFTER, QUOTA_SWEEP_INTERVAL } from '../constants.ts'
 import { TokenBucket } from './token-bucket.ts'
+import type { Penaliser } from '../channel/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
 /** What held a request back: its peer's request or byte rate, its requests in flight, or everyone's rate. */
@@ -10,16 +11,12 @@ export type ThrottleKind = 'requests' | 'bytes' | 'in_flight' | 'global'
  * Where a peer's standing is kept (built elsewhere): the quotas report sustained abuse to it.
  * Points add up; what they lead to (a lower priority, a ban) is the standing's business.
  */
-export interface StandingHook {
-  penalise(peer: PeerId, reason: string, points: number): void
-}
-
 /** What the quotas report to. */
 export interface KvQuotasComponents {
   /** `p2pstore_quota_throttled_total{kind}`: requests held back, by what held them. @default not counted */
   metrics?: { quotaThrottled: { inc(labels: { kind: ThrottleKind }): void } }
   /** told of sustained abuse. @default nobody */
-  standing?: StandingHook
+  standing?: Penaliser
 }
 
 /** Options of KvQuotas; every rate is per second. */

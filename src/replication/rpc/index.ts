@@ -27,7 +27,6 @@ export type { KvHandlers, KvMessageHandler, KvRequestOf } from './types.ts'
 export { replicaHandlers } from './handlers/index.ts'
 export type { ReplicaHandlersComponents } from './handlers/index.ts'
 export { expectOk, remoteError } from './errors.ts'
-export type { StandingHook } from '../../quota/index.ts'
 
 /** The outbound channel to one peer. */
 type KvChannel = RequestChannel<KvRequest, KvResponse>
