@@ -137,6 +137,11 @@ describe('replication over a real loopback network', function () {
 
     // the owners come back on their data dirs; a handoff pass delivers the hints and deletes them
     const back = await Promise.all(downIndexes.map(async i => net.startPeer(i)))
+    // every peer must know the owners are back first: a holder that still counts them dead is a home
+    // replica of the key in its view, so its pass keeps the copy as a plain replica (not a hint)
+    const started = (): typeof net.peers => net.peers.filter(p => p.isStarted)
+    await eventually(async () => started().every(p => back.every(b => p.peerId.equals(b.peerId) ||
+      p.membership.members().some(m => m.peerId.equals(b.peerId) && m.state === 'alive'))), 'every peer seeing the owners alive again', 20_000)
     await eventually(async () => {
       for (const peer of net.peers.filter(p => p.isStarted)) await peer.runHandoff()
       const held = await Promise.all(back.map(async p => (await p.localState(key))?.siblings.map(s => text(s.value))))
