@@ -213,13 +213,11 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    * Use `createPeer()`; the constructor only wires already built parts. `gate` must be the one whose
    * gater `libp2p` was created with, and so must `admission` and `wire`'s standing and caps.
    */
-  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics?: PeerMetrics, wire: { standing?: Standing, caps?: AddressCaps } = {}) {
+  constructor (libp2p: Libp2p<PeerServices>, config: PeerConfig, gate: PartitionGate, admission: Admission, metrics: PeerMetrics, wire: { standing: Standing, caps: AddressCaps }) {
     super()
-    this.metrics = metrics ?? new PeerMetrics({ peerId: libp2p.peerId.toString() })
-    this.addressCaps = wire.caps ?? new AddressCaps({ perIp: config.maxConnectionsPerIp, perRange: config.maxConnectionsPerRange })
-    this.standing = wire.standing ?? new Standing({ logger: config.logger ?? defaultLogger(), network: libp2p, metrics: this.metrics }, {
-      halfLife: config.penaltyHalfLife, banThreshold: config.banThreshold, banDuration: config.banDuration
-    })
+    this.metrics = metrics
+    this.addressCaps = wire.caps
+    this.standing = wire.standing
     this.standing.addEventListener('peer:banned', ({ detail }) => { this.safeDispatchEvent('peer:banned', { detail }) })
     this.standing.addEventListener('peer:unbanned', ({ detail }) => { this.safeDispatchEvent('peer:unbanned', { detail }) })
     this.libp2p = libp2p

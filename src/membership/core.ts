@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '@libp2p/interface'
-import { TypedEventEmitter } from 'main-event'
+import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { CANDIDATE_INTERVAL, CANDIDATE_PINGS_PER_ROUND, CANDIDATE_SENDER_FAILURES, CLAIM_CHECK_INTERVAL, DISCONNECT_HINT_INTERVAL, GOSSIP_DEFAULT, MAX_CANDIDATE_PINGS, MAX_CLAIM_CHECKS, MAX_CLOCK_SKEW, MAX_MEMBER_CANDIDATES, MAX_MEMBERS, MEMBER_CANDIDATE_TTL, LEAVE_TIMEOUT, MAX_LOCAL_HEALTH, MAX_PIGGYBACK, MAX_PIGGYBACK_BYTES, MAX_SYNC_BUCKETS, PUSH_PULL_SCALE_THRESHOLD, SYNC_BUCKET_MEMBERS } from '../constants.ts'
 import { memberUpdateSize } from '../protocol/index.ts'
 import { peerKadId } from '../routing/index.ts'
@@ -302,6 +302,8 @@ export class SwimCore extends TypedEventEmitter<MembershipEvents> {
     if (this.running) return
     this.running = true
     this.shutdown = new AbortController()
+    // every request of the core listens on it (candidate pings and claim checks come by the dozen)
+    setMaxListeners(Infinity, this.shutdown.signal)
     // a fresh incarnation above any this peer used before a restart (refutation covers clock skew)
     this.table = new MemberTable(this.components.peerId, Math.max(this.clock.now(), this.table.incarnation + 1))
     this.roundRobin = []
