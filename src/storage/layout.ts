@@ -117,7 +117,8 @@ export function compareBytes (a: Uint8Array, b: Uint8Array): number {
 export function prefixEnd (prefix: Uint8Array): Uint8Array | undefined {
   for (let i = prefix.byteLength - 1; i >= 0; i--) {
     if ((prefix[i] ?? 0) < 0xff) {
-      const end = prefix.slice(0, i + 1)
+      // a copy: `slice` of a Node Buffer (what a decoder may hand over) is a view, and would change the prefix
+      const end = Uint8Array.from(prefix.subarray(0, i + 1))
       end[i] = (end[i] ?? 0) + 1
       return end
     }

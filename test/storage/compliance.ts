@@ -328,6 +328,12 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
       expect(await listed({ prefix: [0x01], after: [0x00, 0xff] })).to.deep.equal([[0x01], [0x01, 0x00], [0x01, 0xff], [0x01, 0xff, 0xff]])
       expect(await listed({ prefix: [0x01], after: [0x02] })).to.deep.equal([])
       expect(await listed({ prefix: [0x03] })).to.deep.equal([])
+      // a prefix in a Node Buffer (as a decoder hands it over, whose slice() is a view) is left as it was
+      const prefix = Buffer.from([0x01, 0xff])
+      const found: number[][] = []
+      for await (const { key } of engine.entries({ prefix })) found.push([...key])
+      expect(found).to.deep.equal([[0x01, 0xff], [0x01, 0xff, 0xff]])
+      expect([...prefix]).to.deep.equal([0x01, 0xff])
     })
 
     it('round-trips binary keys (0x00, 0xff, 1 KiB) and a 1 MiB value byte-exact', async () => {
