@@ -208,6 +208,21 @@ export const MAX_ACTOR_BYTES = 32
  */
 export const MAX_KV_MESSAGE_BYTES = 4 * MAX_OBJECT_BYTES + 256 * 1024
 
+/**
+ * Most keys one SCAN request may ask a replica for, and most a listing page may hold
+ * (`GET /v1/kv?limit=`, `p2pstore keys --limit`): a page is merged in memory, never the key set.
+ */
+export const MAX_SCAN_PAGE = 1000
+
+/** Keys in a listing page when the request names no limit. */
+export const DEFAULT_SCAN_PAGE = 100
+
+/**
+ * Bytes of sibling sets a replica puts in one SCAN answer before it stops the page early (always
+ * at least one entry): an export page with large values stays well under MAX_KV_MESSAGE_BYTES.
+ */
+export const SCAN_ANSWER_BYTES = 8 * 1024 * 1024
+
 /** Deadline of one replica request (read, store or forwarded put). */
 export const REPLICA_REQUEST_TIMEOUT = 5 * second
 

@@ -30,7 +30,7 @@ import { Joiner } from './join/index.ts'
 import { Membership } from './membership/index.ts'
 import { PeerMetrics } from './metrics/index.ts'
 import { deferredWindowYamux, framedNoise } from './protocol/index.ts'
-import { AntiEntropy, Coordinator, Handoff, HintQuota, KvRpc, Locator, replicaHandlers } from './replication/index.ts'
+import { AntiEntropy, Coordinator, Handoff, HintQuota, KvRpc, Locator, replicaHandlers, Scanner } from './replication/index.ts'
 import { Admission, RosterGossip, loadCredentials, saveRoster, verifyRoster } from './roster/index.ts'
 import { Placement } from './routing/index.ts'
 import { Standing } from './standing/index.ts'
@@ -42,7 +42,7 @@ import type { PeerConfig, PeerInit } from './config.ts'
 import type { BlockDirection, BlockedPeer } from './faults/index.ts'
 import type { JoinEvents } from './join/index.ts'
 import type { MemberState, MembershipEvents } from './membership/index.ts'
-import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from './replication/index.ts'
+import type { DeleteOptions, KeyLocation, LocateOptions, PageOptions, ReadOptions, ScanOptions, ScanPage, ScannedKey, WriteOptions, WriteResult } from './replication/index.ts'
 import type { AdmissionEvents, Roster } from './roster/index.ts'
 import type { StandingEvents } from './standing/index.ts'
 import type { Engine } from './storage/index.ts'
@@ -183,6 +183,8 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
   /** Merkle anti-entropy: rounds and the sweeps after membership changes (`stats`) */
   readonly antiEntropy: AntiEntropy
   private readonly locator: Locator
+  /** listings and exports of the whole network's keys (a scatter to every live member) */
+  private readonly scanner: Scanner
   /** replication safety and the health verdict (issue #18) */
   readonly health: Health
   private readonly gate: PartitionGate
@@ -342,6 +344,7 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
     this.health.addEventListener('health:rereplication', evt => { safety.rereplicationLag(evt.detail.seconds) })
     this.health.addEventListener('health:detection', evt => { safety.failureDetection(evt.detail.seconds) })
     this.locator = new Locator({ peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, placement: this.placement, members: this.membership }, { n: config.n })
+    this.scanner = new Scanner({ logger, peerId: libp2p.peerId, engine: this.engine, rpc: this.rpc, members: this.membership }, { n: config.n })
     // what the metrics read when scraped
     this.metrics.bind({
       members: () => this.membership.members().map(m => ({ peerId: m.peerId.toString(), state: m.state })),
@@ -503,6 +506,20 @@ export class Peer extends TypedEventEmitter<PeerEvents> {
    */
   async locate (key: Key, options: LocateOptions = {}): Promise<KeyLocation> {
     return this.locator.locate(toKey(key), options)
+  }
+
+  /**
+   * One page of the network's keys in bytewise order (under `prefix`, after the cursor `after`),
+   * each once, with its state merged over every live member that answered; keys whose merge holds
+   * only tombstones are left out. `next` is the cursor of the following page. See `Scanner`.
+   */
+  async list (options: PageOptions = {}): Promise<ScanPage> {
+    return this.scanner.page(options)
+  }
+
+  /** Every key of the network from `after` on, as `list` merges them, streamed at the caller's pace. */
+  scan (options: ScanOptions = {}): AsyncGenerator<ScannedKey> {
+    return this.scanner.scan(options)
   }
 
   /** The roster in force (undefined on an open network, or before a joining peer received one). */

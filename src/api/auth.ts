@@ -25,6 +25,8 @@ export interface RoutePermission {
   permission: Permission
   /** the route's `:key` must start with the token's prefix */
   keyed?: boolean
+  /** the route's `?prefix=` (a listing) must start with the token's prefix */
+  prefixed?: boolean
 }
 
 /**
@@ -41,6 +43,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'GET /v1/peers': { permission: 'read' },
   'GET /v1/ring': { permission: 'read' },
   'GET /v1/limits': { permission: 'read' },
+  'GET /v1/kv': { permission: 'read', prefixed: true },
   'GET /v1/kv/:key': { permission: 'read', keyed: true },
   'PUT /v1/kv/:key': { permission: 'write', keyed: true },
   'DELETE /v1/kv/:key': { permission: 'write', keyed: true },
@@ -96,6 +99,12 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
       const key = (request.params as { key?: string } | undefined)?.key ?? ''
       if (!key.startsWith(token.prefix)) {
         throw new ForbiddenError(`token ${token.id} may only use keys starting with "${token.prefix}"`)
+      }
+    }
+    if (route.prefixed === true && token.prefix != null) {
+      const prefix = (request.query as { prefix?: unknown } | undefined)?.prefix
+      if (typeof prefix !== 'string' || !prefix.startsWith(token.prefix)) {
+        throw new ForbiddenError(`token ${token.id} may only list keys starting with "${token.prefix}": pass ?prefix=${encodeURIComponent(token.prefix)}…`)
       }
     }
   })

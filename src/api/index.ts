@@ -16,6 +16,7 @@ import { requireApiTokens, requireBearerToken } from './auth.ts'
 import { clientErrorHandler, errorJson, frameworkErrors, limitConnectionsPerIp, resolveApiLimits } from './edges.ts'
 import { faultRoutes } from './routes/faults.ts'
 import { healthRoutes } from './routes/health.ts'
+import { keysRoutes } from './routes/keys.ts'
 import { kvRoutes } from './routes/kv.ts'
 import { limitsRoutes } from './routes/limits.ts'
 import { locateRoutes } from './routes/locate.ts'
@@ -36,6 +37,7 @@ export type { ApiTokensInit, RoutePermission } from './auth.ts'
 export { AuthFailures } from './auth-failures.ts'
 export type { AuthFailuresInit } from './auth-failures.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
+export type { KeysPageJson, ListedKeyJson } from './routes/keys.ts'
 export type { FaultTarget, PartitionJson } from './routes/faults.ts'
 export type { ApiContext, ApiHealth, ApiPeer } from './types.ts'
 export type { ApiLimits, ErrorJson } from './edges.ts'
@@ -122,6 +124,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   uiRoutes(app, ctx)
   peersRoutes(app, ctx)
   kvRoutes(app, ctx)
+  keysRoutes(app, ctx)
   locateRoutes(app, ctx)
   limitsRoutes(app, ctx)
   metricsRoutes(app, ctx)

@@ -7,7 +7,7 @@ import type { Traffic } from './traffic.ts'
 import type { HealthEvents, HealthReport, MemberEvent } from '../health/index.ts'
 import type { LimitsJson } from '../limits/index.ts'
 import type { GetResult, KnownPeer, PeerStatus, RingMember } from '../peer.ts'
-import type { DeleteOptions, KeyLocation, LocateOptions, ReadOptions, WriteOptions, WriteResult } from '../replication/index.ts'
+import type { DeleteOptions, KeyLocation, LocateOptions, PageOptions, ReadOptions, ScanPage, WriteOptions, WriteResult } from '../replication/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 
@@ -27,6 +27,8 @@ export interface ApiPeer {
   delete(key: Uint8Array, options?: DeleteOptions): Promise<WriteResult>
   /** where a key lives (`GET /v1/locate/:key`) */
   locate(key: Uint8Array, options?: LocateOptions): Promise<KeyLocation>
+  /** a page of the network's keys (`GET /v1/kv`); without it the route answers 501 */
+  list?(options?: PageOptions): Promise<ScanPage>
   /** health and replication safety (issue #18); without it `/v1/health`, `/v1/events` and `/ui` answer 503 */
   readonly health?: ApiHealth
   /** the peer's Prometheus registry, served at `/metrics` (a peer has one; stand-ins may not) */

@@ -23,6 +23,7 @@ import type { FaultOptions } from './commands/fault.ts'
 import type { GetCommandOptions } from './commands/get.ts'
 import type { InitOptions } from './commands/init.ts'
 import type { KeygenOptions } from './commands/keygen.ts'
+import type { KeysCommandOptions } from './commands/keys.ts'
 import type { LocateCommandOptions } from './commands/locate.ts'
 import type { WriteCommandOptions } from './commands/put.ts'
 import type { RosterOptions } from './commands/roster.ts'
@@ -253,6 +254,13 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
     .option('--trace', 'print what the request did (replicas asked, replies, quorum, hints) as a timeline on stderr')
     .addOption(json())
     .action(run(async (ctx, key: string, opts: WriteCommandOptions) => (await import('./commands/put.ts')).deleteCommand(ctx, key, opts))))
+
+  usageHint(program.command('keys')
+    .description('list the network\'s keys in bytewise order, one a line (pages through the daemon\'s listing as it prints)')
+    .option('--prefix <text>', 'only keys starting with this text')
+    .option('--limit <n>', 'stop after this many keys (default: every key)', positiveIntArg)
+    .addOption(json())
+    .action(run(async (ctx, opts: KeysCommandOptions) => (await import('./commands/keys.ts')).keysCommand(ctx, opts))))
 
   usageHint(program.command('locate')
     .description('where a key lives: its preference list with each peer\'s state, which replicas hold it (clocks, siblings), hinted copies')

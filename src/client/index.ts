@@ -10,10 +10,10 @@ import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, EVENTS_IDLE_TIMEOUT, TRACE_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, knownPeersShape, limitsShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
+import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, keysPageShape, knownPeersShape, limitsShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
 import type { HealthJson } from './types.ts'
-import type { GetJson, WriteJson } from '../api/index.ts'
+import type { GetJson, KeysPageJson, WriteJson } from '../api/index.ts'
 import type { LimitsJson } from '../limits/index.ts'
 import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
@@ -55,6 +55,16 @@ export interface ClientReadOptions extends QuorumOptions {
   resolve?: 'lww'
 }
 
+/** Options of a listing page through the API. */
+export interface ClientKeysOptions extends AbortOptions {
+  /** only keys starting with this text */
+  prefix?: string
+  /** most keys in the page (1 to 1000; the daemon's default is 100) */
+  limit?: number
+  /** the previous page's `next` */
+  cursor?: string
+}
+
 /** The daemon API as the CLI uses it. Commands take this interface so tests can pass a stub. */
 export interface Client {
   status(options?: AbortOptions): Promise<PeerStatus>
@@ -79,6 +89,8 @@ export interface Client {
    * fires; a daemon without the route raises `NotFoundError`.
    */
   events?(options?: AbortOptions): AsyncIterable<ServerEvent>
+  /** `GET /v1/kv`: one page of the network's keys, from `cursor` (the previous page's `next`) */
+  keys?(options?: ClientKeysOptions): Promise<KeysPageJson>
   /** `GET /metrics`: the Prometheus text exposition, as it is; `NotFoundError` from a daemon without it */
   metrics?(options?: AbortOptions): Promise<string>
 }
@@ -149,6 +161,15 @@ export class HttpClient implements Client {
   async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
     const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined, trace: traceFlag(options) }
     return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context))
+  }
+
+  async keys (options: ClientKeysOptions = {}): Promise<KeysPageJson> {
+    const params = new URLSearchParams()
+    if (options.prefix != null && options.prefix !== '') params.set('prefix', options.prefix)
+    if (options.limit != null) params.set('limit', String(options.limit))
+    if (options.cursor != null) params.set('cursor', options.cursor)
+    const qs = params.toString()
+    return this.request('GET', `/v1/kv${qs === '' ? '' : `?${qs}`}`, keysPageShape, options, this.timeout ?? API_DATA_TIMEOUT)
   }
 
   async health (options: AbortOptions = {}): Promise<HealthJson> {

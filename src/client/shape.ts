@@ -7,7 +7,7 @@
  */
 
 import type { HealthJson, HealthNote, HealthReason } from './types.ts'
-import type { GetJson, WriteJson } from '../api/index.ts'
+import type { GetJson, KeysPageJson, ListedKeyJson, WriteJson } from '../api/index.ts'
 import type { LimitJson, LimitsJson } from '../limits/index.ts'
 import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
@@ -242,4 +242,11 @@ export const keyLocationShape: Shape<KeyLocation> = object<KeyLocation>({
 export const errorJsonShape: Shape<{ error: string, message: string }> = object<{ error: string, message: string }>({
   error: string,
   message: string
+})
+
+export const keysPageShape: Shape<KeysPageJson> = object<KeysPageJson>({
+  keys: arrayOf(object<ListedKeyJson>({ key: string, encoding: optional(oneOf('base64')), siblings: number })),
+  next: optional(string),
+  peers: number,
+  unreachable: arrayOf(string)
 })

@@ -14,7 +14,7 @@ export {
 } from './kv/codec.ts'
 export type { KvLimits } from './kv/codec.ts'
 export { decodeRequest, decodeResponse, encodeRequest, encodeResponse, validHintOwners } from './kv/messages.ts'
-export type { ForwardedPut, KeyDigest, KvRequest, KvResponse } from './kv/messages.ts'
+export type { ForwardedPut, KeyDigest, KvRequest, KvResponse, ScanEntry, ScanRange } from './kv/messages.ts'
 export { decodeContextToken, encodeContextToken } from './token.ts'
 export { DEFAULT_MEMBERSHIP_LIMITS, decodeMembershipMessage, encodeMembershipMessage, memberUpdateSize } from './membership/codec.ts'
 export type { MemberUpdate, MembershipDecodeOptions, MembershipLimits, MembershipMessage, WireMemberState } from './membership/codec.ts'

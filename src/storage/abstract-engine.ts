@@ -13,9 +13,10 @@ import { MAX_KEY_BYTES } from '../constants.ts'
 import { DataDirError, KeyTooLargeError } from '../errors.ts'
 import { DEFAULT_KV_LIMITS } from '../protocol/index.ts'
 import { KeyLock, throwIfAborted } from './key-lock.ts'
-import { describeKey } from './layout.ts'
+import { describeKey, keyRange } from './layout.ts'
 import { decodeRecord, encodeRecord } from './record-codec.ts'
 import type { ChangeListener, Engine, EngineOptions, EntriesOptions, StoredRecord, UpdateOptions } from './engine.ts'
+import type { KeyRange } from './layout.ts'
 import type { KvLimits } from '../protocol/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -92,7 +93,7 @@ export abstract class AbstractEngine implements Engine {
   /** Removes the record of `key` durably; absent is fine. */
   protected abstract deleteRecord (key: Uint8Array): Promise<void>
   /** Every key in bytewise key order, from a snapshot, with a reader of its raw record (decrypted, when encrypted, as it is read). */
-  protected abstract scanRecords (): AsyncIterable<[Uint8Array, () => Uint8Array]>
+  protected abstract scanRecords (range?: KeyRange): AsyncIterable<[Uint8Array, () => Uint8Array]>
   /** How many records there are. */
   protected abstract countRecords (options: AbortOptions): Promise<number>
   /** Persists the highest reserved incarnation number, always synchronously to disk. */
@@ -234,7 +235,7 @@ export abstract class AbstractEngine implements Engine {
   async * entries (options: EntriesOptions = {}): AsyncGenerator<{ key: Uint8Array, record: StoredRecord }> {
     this.assertOpen()
     throwIfAborted(options.signal)
-    for await (const [key, read] of this.scanRecords()) {
+    for await (const [key, read] of this.scanRecords(keyRange(options))) {
       throwIfAborted(options.signal)
       let record: StoredRecord
       try {

@@ -16,6 +16,13 @@ export interface EntriesOptions extends AbortOptions {
    * which is then skipped: for scans that must not stop at one damaged key. @default the scan throws
    */
   onDamaged?(key: Uint8Array, err: Error): void
+  /**
+   * Only keys that start with these bytes (a range read, not a filter: the scan seeks to the
+   * prefix and ends past it). @default every key
+   */
+  prefix?: Uint8Array
+  /** Only keys strictly after this one, bytewise: where a paged listing resumes. @default from the first key */
+  after?: Uint8Array
 }
 
 /** What a peer keeps for one key. */

@@ -92,3 +92,53 @@ export function describeKey (key: Uint8Array): string {
   if (key.byteLength <= SHOWN_KEY_BYTES) return uint8ArrayToString(key, 'base16')
   return `${uint8ArrayToString(key.subarray(0, SHOWN_KEY_BYTES), 'base16')}… (${key.byteLength} bytes)`
 }
+
+/**
+ * A range of user keys for a scan, bytewise: keys `>= gte` (or `> gt`) and `< lt`; an absent
+ * bound is open.
+ */
+export interface KeyRange {
+  gte?: Uint8Array
+  gt?: Uint8Array
+  lt?: Uint8Array
+}
+
+/** -1, 0 or 1: `a` against `b` bytewise (a prefix sorts first). */
+export function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < length; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0)
+    if (d !== 0) return d < 0 ? -1 : 1
+  }
+  return a.byteLength === b.byteLength ? 0 : a.byteLength < b.byteLength ? -1 : 1
+}
+
+/** The first key past every key that starts with `prefix`, or undefined when there is none (all 0xff). */
+export function prefixEnd (prefix: Uint8Array): Uint8Array | undefined {
+  for (let i = prefix.byteLength - 1; i >= 0; i--) {
+    if ((prefix[i] ?? 0) < 0xff) {
+      // a copy: `slice` of a Node Buffer (what a decoder may hand over) is a view, and would change the prefix
+      const end = Uint8Array.from(prefix.subarray(0, i + 1))
+      end[i] = (end[i] ?? 0) + 1
+      return end
+    }
+  }
+  return undefined
+}
+
+/** The range of keys under `prefix` (if any) and strictly after `after` (if any). */
+export function keyRange (options: { prefix?: Uint8Array, after?: Uint8Array }): KeyRange {
+  const prefix = options.prefix != null && options.prefix.byteLength > 0 ? options.prefix : undefined
+  const lt = prefix == null ? undefined : prefixEnd(prefix)
+  const after = options.after
+  if (after != null && (prefix == null || compareBytes(after, prefix) >= 0)) return { gt: after, lt }
+  return { gte: prefix, lt }
+}
+
+/** Whether `key` lies in `range`. */
+export function inRange (key: Uint8Array, range: KeyRange): boolean {
+  if (range.gte != null && compareBytes(key, range.gte) < 0) return false
+  if (range.gt != null && compareBytes(key, range.gt) <= 0) return false
+  if (range.lt != null && compareBytes(key, range.lt) >= 0) return false
+  return true
+}

@@ -22,6 +22,7 @@ import { checkSchemaVersion, encodeSchemaVersion, ENCRYPTED_SCHEMA_VERSION, SCHE
 import type { OpenedStore } from './abstract-engine.ts'
 import type { EncryptionInit, KeyringStatus } from './encryption.ts'
 import type { EngineOptions } from './engine.ts'
+import type { KeyRange } from './layout.ts'
 import type { AbortOptions, ComponentLogger, Logger } from '@libp2p/interface'
 
 /** Bytes of the storage epoch. */
@@ -378,9 +379,11 @@ export class LevelEngine extends AbstractEngine {
     await this.group.write({ type: 'del', key: objectKey(key) })
   }
 
-  protected async * scanRecords (): AsyncGenerator<[Uint8Array, () => Uint8Array]> {
-    // a LevelDB iterator reads from an implicit snapshot taken when it is created
-    const iterator = this.store().iterator({ gte: OBJECTS_RANGE.gte, lt: OBJECTS_RANGE.lt })
+  protected async * scanRecords (range: KeyRange = {}): AsyncGenerator<[Uint8Array, () => Uint8Array]> {
+    // a LevelDB iterator reads from an implicit snapshot taken when it is created; it seeks to the
+    // range's start, so a page of a listing costs its own size, not the keys before it
+    const lower = range.gt != null ? { gt: objectKey(range.gt) } : { gte: range.gte != null ? objectKey(range.gte) : OBJECTS_RANGE.gte }
+    const iterator = this.store().iterator({ ...lower, lt: range.lt != null ? objectKey(range.lt) : OBJECTS_RANGE.lt })
     try {
       for await (const [dbKey, value] of iterator) {
         const key = userKey(dbKey)

@@ -11,8 +11,10 @@ import { randomBytes } from 'node:crypto'
 import { toString as uint8ArrayToString } from 'uint8arrays'
 import { AbstractEngine } from './abstract-engine.ts'
 import { throwIfAborted } from './key-lock.ts'
+import { inRange } from './layout.ts'
 import type { OpenedStore } from './abstract-engine.ts'
 import type { EngineOptions } from './engine.ts'
+import type { KeyRange } from './layout.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 interface Slot {
@@ -47,9 +49,9 @@ export class MemoryEngine extends AbstractEngine {
     this.records.delete(uint8ArrayToString(key, 'base16'))
   }
 
-  protected async * scanRecords (): AsyncGenerator<[Uint8Array, () => Uint8Array]> {
+  protected async * scanRecords (range: KeyRange = {}): AsyncGenerator<[Uint8Array, () => Uint8Array]> {
     // snapshot first, as a LevelDB iterator does; lowercase hex sorts exactly like the bytes
-    const snapshot = [...this.records.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+    const snapshot = [...this.records.entries()].filter(([, slot]) => inRange(slot.key, range)).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
     for (const [, slot] of snapshot) {
       const bytes = slot.bytes.slice()
       yield [slot.key.slice(), () => bytes]

@@ -29,6 +29,7 @@ function stubPeer (): StubbedInstance<ApiPeer> {
   peer.get.callsFake(async (key: Uint8Array) => new TextDecoder().decode(key).includes('missing') ? MISSING : FOUND)
   peer.put.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
   peer.delete.resolves({ context: FOUND.context, acks: 2, coordinator: '12D3KooWTest' })
+  peer.list.resolves({ keys: [], peers: 1, unreachable: [] })
   Object.assign(peer, { health: Object.assign(new TypedEventEmitter<HealthEvents>(), { report: () => HEALTHY, recentEvents: () => [] }) })
   Object.assign(peer, { metrics: { registry: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '' } } })
   return peer
@@ -94,6 +95,10 @@ const ROUTES: RouteCase[] = [
   { name: 'delete outside prefix', method: 'DELETE', url: '/v1/kv/other', needs: 'write', inPrefix: false, ok: 200 },
   { name: 'locate in prefix', method: 'GET', url: '/v1/locate/app%2Fx', needs: 'read', inPrefix: true, ok: 200 },
   { name: 'locate outside prefix', method: 'GET', url: '/v1/locate/other', needs: 'read', inPrefix: false, ok: 200 },
+  { name: 'list in prefix', method: 'GET', url: '/v1/kv?prefix=app%2F', needs: 'read', inPrefix: true, ok: 200 },
+  { name: 'list under a longer prefix', method: 'GET', url: '/v1/kv?prefix=app%2Fx&limit=5', needs: 'read', inPrefix: true, ok: 200 },
+  { name: 'list outside prefix', method: 'GET', url: '/v1/kv?prefix=other', needs: 'read', inPrefix: false, ok: 200 },
+  { name: 'list every key', method: 'GET', url: '/v1/kv', needs: 'read', inPrefix: false, ok: 200 },
   { name: 'faults', method: 'GET', url: '/v1/faults', needs: 'admin', ok: 200 },
   { name: 'partition', method: 'PUT', url: '/v1/faults/partition', needs: 'admin', ok: 200, body: '{"peers":[]}' },
   { name: 'heal', method: 'DELETE', url: '/v1/faults/partition', needs: 'admin', ok: 200 },
@@ -196,13 +201,14 @@ describe('api tokens: every route × role × prefix', () => {
     const creds = await credentials()
     const peer = stubPeer()
     const faults = stubFaults()
-    const app = createApiServer({ peer, faults, tokens: { store }, limitsReport: { limits: [], worstCaseBytes: 0 } })
+    // every refused credential fails once per route: more than the default limit of failures per address
+    const app = createApiServer({ peer, faults, tokens: { store }, limitsReport: { limits: [], worstCaseBytes: 0 }, authFailureLimit: 1000 })
     // ends the event streams the matrix opened
     cleanup.add(async () => { await app.close() })
     let checked = 0
     for (const cred of creds) {
       for (const route of ROUTES) {
-        for (const stub of [peer.status, peer.peers, peer.ring, peer.get, peer.put, peer.delete, faults.partition, faults.heal, faults.partitions]) stub.resetHistory()
+        for (const stub of [peer.status, peer.peers, peer.ring, peer.get, peer.put, peer.delete, peer.list, faults.partition, faults.heal, faults.partitions]) stub.resetHistory()
         const res = await inject(app, route, cred.header)
         const want = expected(cred, route)
         const what = `${cred.name} → ${route.method} ${route.url}`
@@ -221,7 +227,7 @@ describe('api tokens: every route × role × prefix', () => {
           if (route.method !== 'HEAD') expect(res.json(), what).to.include({ error: want === 401 ? 'UnauthorizedError' : 'ForbiddenError' })
           if (route.method !== 'HEAD' && want === 401 && cred.refusal != null) expect(res.json().message, what).to.match(cred.refusal)
           // refused before the handler: nothing was read, written or partitioned
-          for (const stub of [peer.status, peer.peers, peer.ring, peer.get, peer.put, peer.delete, faults.partition, faults.heal]) expect(stub.called, `${what} called the peer`).to.equal(false)
+          for (const stub of [peer.status, peer.peers, peer.ring, peer.get, peer.put, peer.delete, peer.list, faults.partition, faults.heal]) expect(stub.called, `${what} called the peer`).to.equal(false)
         }
         checked++
       }

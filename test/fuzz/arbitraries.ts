@@ -7,7 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import fc from 'fast-check'
-import { MAX_ACTOR_BYTES, MAX_CAPACITY, MAX_CONTEXT_ENTRIES, MAX_N, MAX_ZONE_LENGTH } from '../../src/constants.ts'
+import { MAX_ACTOR_BYTES, MAX_CAPACITY, MAX_CONTEXT_ENTRIES, MAX_N, MAX_SCAN_PAGE, MAX_ZONE_LENGTH } from '../../src/constants.ts'
 import type { CausalContext, Dot, Sibling, SiblingSet } from '../../src/clock/index.ts'
 import type { KvRequest, KvResponse, MemberUpdate, MembershipMessage, WireRosterBody, WireSignedRoster } from '../../src/protocol/index.ts'
 import type { StoredRecord } from '../../src/storage/index.ts'
@@ -70,6 +70,24 @@ const keyArb = fc.uint8Array({ minLength: 1, maxLength: 48 })
 const idArb = fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 2n ** 31n - 2n, max: 2n ** 32n + 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }))
 const hintArb = fc.array(peerIdArb.map(p => p.toString()), { minLength: 1, maxLength: 3 })
 
+/** A SCAN's range: a prefix (maybe empty), maybe a start key, a limit in range. */
+const scanRangeArb = fc.record({
+  prefix: fc.uint8Array({ maxLength: 16 }),
+  after: fc.option(keyArb, { nil: undefined }),
+  limit: fc.integer({ min: 1, max: MAX_SCAN_PAGE }),
+  values: fc.boolean()
+})
+
+/** A SCAN answer: 1 to 6 entries in strictly increasing key order, each with a valid sibling set. */
+export const scanAnswerArb: fc.Arbitrary<{ id: bigint, response: KvResponse }> = fc.record({
+  id: idArb,
+  entries: fc.uniqueArray(fc.record({ key: keyArb, state: siblingSetArb }), { minLength: 1, maxLength: 6, selector: e => Buffer.from(e.key).toString('hex') }),
+  more: fc.boolean()
+}).map(({ id, entries, more }) => ({
+  id,
+  response: { status: 'ok' as const, acks: 0, leaves: [], digests: [], entries: [...entries].sort((a, b) => Buffer.compare(a.key, b.key)), more }
+}))
+
 export const kvRequestArb: fc.Arbitrary<{ id: bigint, request: KvRequest }> = fc.record({
   id: idArb,
   request: fc.oneof(
@@ -78,6 +96,7 @@ export const kvRequestArb: fc.Arbitrary<{ id: bigint, request: KvRequest }> = fc
     fc.record({ type: fc.constant('purge' as const), key: keyArb, state: siblingSetArb }),
     fc.record({ type: fc.constant('summary' as const) }),
     fc.record({ type: fc.constant('digests' as const), buckets: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 8 }) }),
+    fc.record({ type: fc.constant('scan' as const), scan: scanRangeArb }),
     fc.record({
       type: fc.constant('coordinate' as const),
       key: keyArb,

@@ -39,6 +39,7 @@ import {
   contextArb,
   kvRequestArb,
   kvResponseArb,
+  scanAnswerArb,
   membershipArb,
   recordArb,
   rosterBodyArb,
@@ -152,6 +153,14 @@ export const TARGETS: readonly FuzzTarget[] = [
     decode: input => decodeResponse(input),
     allowed: INVALID_MESSAGE,
     roundTrip: { values: kvResponseArb, encode: ({ id, response }) => encodeResponse(id, response), decode: bytes => decodeResponse(bytes) }
+  },
+  {
+    // a listing's answers: many keys and sibling sets in one frame, their order checked
+    name: 'kv-scan-response',
+    seeds: scanAnswerArb.map(({ id, response }) => encodeResponse(id, response)),
+    decode: input => decodeResponse(input),
+    allowed: INVALID_MESSAGE,
+    roundTrip: { values: scanAnswerArb, encode: ({ id, response }) => encodeResponse(id, response), decode: bytes => decodeResponse(bytes) }
   },
   {
     name: 'sibling-set',

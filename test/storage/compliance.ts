@@ -310,6 +310,32 @@ export function engineCompliance (name: string, setup: () => Promise<EngineFixtu
       expect(await engine.count()).to.equal(keys.length)
     })
 
+    it('lists a range: under a prefix, after a key, and both (the bounds of a paged listing)', async () => {
+      const keys = [[0x00], [0x01], [0x01, 0x00], [0x01, 0xff], [0x01, 0xff, 0xff], [0x02], [0xff], [0xff, 0xff], [0xff, 0xff, 0x01]].map(k => Uint8Array.from(k))
+      for (const [i, key] of keys.entries()) await engine.update(key, () => recordOf(`v${i}`))
+      const listed = async (options: { prefix?: number[], after?: number[] }): Promise<number[][]> => {
+        const out: number[][] = []
+        for await (const { key } of engine.entries({ prefix: options.prefix == null ? undefined : Uint8Array.from(options.prefix), after: options.after == null ? undefined : Uint8Array.from(options.after) })) out.push([...key])
+        return out
+      }
+      expect(await listed({ prefix: [0x01] })).to.deep.equal([[0x01], [0x01, 0x00], [0x01, 0xff], [0x01, 0xff, 0xff]])
+      expect(await listed({ prefix: [0x01, 0xff] })).to.deep.equal([[0x01, 0xff], [0x01, 0xff, 0xff]])
+      // a prefix of all 0xff has no end key: the range runs to the last key
+      expect(await listed({ prefix: [0xff, 0xff] })).to.deep.equal([[0xff, 0xff], [0xff, 0xff, 0x01]])
+      expect(await listed({ after: [0x01, 0xff] })).to.deep.equal([[0x01, 0xff, 0xff], [0x02], [0xff], [0xff, 0xff], [0xff, 0xff, 0x01]])
+      expect(await listed({ prefix: [0x01], after: [0x01, 0x00] })).to.deep.equal([[0x01, 0xff], [0x01, 0xff, 0xff]])
+      // after a key before the prefix: the whole prefix; after one past it: nothing
+      expect(await listed({ prefix: [0x01], after: [0x00, 0xff] })).to.deep.equal([[0x01], [0x01, 0x00], [0x01, 0xff], [0x01, 0xff, 0xff]])
+      expect(await listed({ prefix: [0x01], after: [0x02] })).to.deep.equal([])
+      expect(await listed({ prefix: [0x03] })).to.deep.equal([])
+      // a prefix in a Node Buffer (as a decoder hands it over, whose slice() is a view) is left as it was
+      const prefix = Buffer.from([0x01, 0xff])
+      const found: number[][] = []
+      for await (const { key } of engine.entries({ prefix })) found.push([...key])
+      expect(found).to.deep.equal([[0x01, 0xff], [0x01, 0xff, 0xff]])
+      expect([...prefix]).to.deep.equal([0x01, 0xff])
+    })
+
     it('round-trips binary keys (0x00, 0xff, 1 KiB) and a 1 MiB value byte-exact', async () => {
       const longKey = Uint8Array.from({ length: 1024 }, (_, i) => (i * 7 + 3) & 0xff)
       const value = Uint8Array.from({ length: 1024 * 1024 }, (_, i) => (i * 31 + (i >> 8)) & 0xff)

@@ -964,6 +964,164 @@ export namespace PutArgs {
   }
 }
 
+export interface ScanArgs {
+  prefix: Uint8Array<ArrayBuffer>
+  after: Uint8Array<ArrayBuffer>
+  limit: number
+  values: boolean
+}
+
+export namespace ScanArgs {
+  let _codec: Codec<ScanArgs>
+
+  export const codec = (): Codec<ScanArgs> => {
+    if (_codec == null) {
+      _codec = message<ScanArgs>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.prefix != null && obj.prefix.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.prefix)
+        }
+
+        if ((obj.after != null && obj.after.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.after)
+        }
+
+        if ((obj.limit != null && obj.limit !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.limit)
+        }
+
+        if ((obj.values != null && obj.values !== false)) {
+          w.uint32(32)
+          w.bool(obj.values)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          prefix: uint8ArrayAlloc(0),
+          after: uint8ArrayAlloc(0),
+          limit: 0,
+          values: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.prefix = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.after = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.limit = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.values = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.prefix`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.after`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.limit`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.values`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ScanArgsPrefixFieldEvent {
+    field: '$.prefix'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ScanArgsAfterFieldEvent {
+    field: '$.after'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ScanArgsLimitFieldEvent {
+    field: '$.limit'
+    value: number
+  }
+
+  export interface ScanArgsValuesFieldEvent {
+    field: '$.values'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<ScanArgs>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ScanArgs.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ScanArgs>): ScanArgs {
+    return decodeMessage(buf, ScanArgs.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ScanArgs>): Generator<ScanArgsPrefixFieldEvent | ScanArgsAfterFieldEvent | ScanArgsLimitFieldEvent | ScanArgsValuesFieldEvent> {
+    return streamMessage(buf, ScanArgs.codec(), opts)
+  }
+}
+
 export interface Request {
   id: bigint
   type: Request.Type
@@ -972,6 +1130,7 @@ export interface Request {
   put?: PutArgs
   hintFor: string[]
   buckets: number[]
+  scan?: ScanArgs
 }
 
 export namespace Request {
@@ -982,7 +1141,8 @@ export namespace Request {
     COORDINATE = 'COORDINATE',
     SUMMARY = 'SUMMARY',
     DIGESTS = 'DIGESTS',
-    PURGE = 'PURGE'
+    PURGE = 'PURGE',
+    SCAN = 'SCAN'
   }
 
   enum __TypeValues {
@@ -992,7 +1152,8 @@ export namespace Request {
     COORDINATE = 3,
     SUMMARY = 4,
     DIGESTS = 5,
-    PURGE = 6
+    PURGE = 6,
+    SCAN = 7
   }
 
   export namespace Type {
@@ -1047,6 +1208,11 @@ export namespace Request {
             w.uint32(56)
             w.uint32(value)
           }
+        }
+
+        if (obj.scan != null) {
+          w.uint32(66)
+          ScanArgs.codec().encode(obj.scan, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1105,6 +1271,12 @@ export namespace Request {
               }
 
               obj.buckets.push(reader.uint32())
+              break
+            }
+            case 8: {
+              obj.scan = ScanArgs.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.scan
+              })
               break
             }
             default: {
@@ -1189,6 +1361,13 @@ export namespace Request {
               }
 
               obj.buckets++
+
+              break
+            }
+            case 8: {
+              yield * ScanArgs.codec().stream(reader, reader.uint32(), `${prefix}.scan`, {
+                limits: opts.limits?.scan
+              })
 
               break
             }
@@ -1334,6 +1513,26 @@ export namespace Request {
     value: number
   }
 
+  export interface RequestScanPrefixFieldEvent {
+    field: '$.scan.prefix'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RequestScanAfterFieldEvent {
+    field: '$.scan.after'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RequestScanLimitFieldEvent {
+    field: '$.scan.limit'
+    value: number
+  }
+
+  export interface RequestScanValuesFieldEvent {
+    field: '$.scan.values'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Request>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Request.codec())
   }
@@ -1342,8 +1541,170 @@ export namespace Request {
     return decodeMessage(buf, Request.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent | RequestPutStrictFieldEvent | RequestHintForFieldEvent | RequestBucketsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent | RequestPutStrictFieldEvent | RequestHintForFieldEvent | RequestBucketsFieldEvent | RequestScanPrefixFieldEvent | RequestScanAfterFieldEvent | RequestScanLimitFieldEvent | RequestScanValuesFieldEvent> {
     return streamMessage(buf, Request.codec(), opts)
+  }
+}
+
+export interface ScanEntry {
+  key: Uint8Array<ArrayBuffer>
+  state?: SiblingSet
+}
+
+export namespace ScanEntry {
+  let _codec: Codec<ScanEntry>
+
+  export const codec = (): Codec<ScanEntry> => {
+    if (_codec == null) {
+      _codec = message<ScanEntry>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.key != null && obj.key.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.key)
+        }
+
+        if (obj.state != null) {
+          w.uint32(18)
+          SiblingSet.codec().encode(obj.state, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          key: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.key = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.state = SiblingSet.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.state
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.key`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield * SiblingSet.codec().stream(reader, reader.uint32(), `${prefix}.state`, {
+                limits: opts.limits?.state
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ScanEntryKeyFieldEvent {
+    field: '$.key'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ScanEntryStateSiblingsDotActorFieldEvent {
+    field: '$.state.siblings[].dot.actor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ScanEntryStateSiblingsDotCounterFieldEvent {
+    field: '$.state.siblings[].dot.counter'
+    value: bigint
+    index: number
+  }
+
+  export interface ScanEntryStateSiblingsValueFieldEvent {
+    field: '$.state.siblings[].value'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ScanEntryStateSiblingsTimestampFieldEvent {
+    field: '$.state.siblings[].timestamp'
+    value: bigint
+    index: number
+  }
+
+  export interface ScanEntryStateSiblingsDeletedFieldEvent {
+    field: '$.state.siblings[].deleted'
+    value: boolean
+    index: number
+  }
+
+  export interface ScanEntryStateContextVvActorFieldEvent {
+    field: '$.state.context.vv[].actor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ScanEntryStateContextVvCounterFieldEvent {
+    field: '$.state.context.vv[].counter'
+    value: bigint
+    index: number
+  }
+
+  export interface ScanEntryStateContextCloudActorFieldEvent {
+    field: '$.state.context.cloud[].actor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ScanEntryStateContextCloudCounterFieldEvent {
+    field: '$.state.context.cloud[].counter'
+    value: bigint
+    index: number
+  }
+
+  export function encode (obj: Partial<ScanEntry>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ScanEntry.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ScanEntry>): ScanEntry {
+    return decodeMessage(buf, ScanEntry.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ScanEntry>): Generator<ScanEntryKeyFieldEvent | ScanEntryStateSiblingsDotActorFieldEvent | ScanEntryStateSiblingsDotCounterFieldEvent | ScanEntryStateSiblingsValueFieldEvent | ScanEntryStateSiblingsTimestampFieldEvent | ScanEntryStateSiblingsDeletedFieldEvent | ScanEntryStateContextVvActorFieldEvent | ScanEntryStateContextVvCounterFieldEvent | ScanEntryStateContextCloudActorFieldEvent | ScanEntryStateContextCloudCounterFieldEvent> {
+    return streamMessage(buf, ScanEntry.codec(), opts)
   }
 }
 
@@ -1469,6 +1830,8 @@ export interface Response {
   acks: number
   leaves: Uint8Array<ArrayBuffer>[]
   digests: KeyDigest[]
+  entries: ScanEntry[]
+  more: boolean
 }
 
 export namespace Response {
@@ -1548,6 +1911,18 @@ export namespace Response {
           }
         }
 
+        if (obj.entries != null && obj.entries.length > 0) {
+          for (const value of obj.entries) {
+            w.uint32(82)
+            ScanEntry.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.more != null && obj.more !== false)) {
+          w.uint32(88)
+          w.bool(obj.more)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1559,7 +1934,9 @@ export namespace Response {
           errorMessage: '',
           acks: 0,
           leaves: [],
-          digests: []
+          digests: [],
+          entries: [],
+          more: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1618,6 +1995,20 @@ export namespace Response {
               }))
               break
             }
+            case 10: {
+              if (opts.limits?.entries != null && obj.entries.length === opts.limits.entries) {
+                throw new MaxLengthError('Decode error - repeated field "entries" had too many elements')
+              }
+
+              obj.entries.push(ScanEntry.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.entries$
+              }))
+              break
+            }
+            case 11: {
+              obj.more = reader.bool()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1629,7 +2020,8 @@ export namespace Response {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           leaves: 0,
-          digests: 0
+          digests: 0,
+          entries: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1718,6 +2110,31 @@ export namespace Response {
 
               obj.digests++
 
+              break
+            }
+            case 10: {
+              if (opts.limits?.entries != null && obj.entries === opts.limits.entries) {
+                throw new MaxLengthError('Streaming decode error - repeated field "entries" had too many elements')
+              }
+
+              for (const evt of ScanEntry.codec().stream(reader, reader.uint32(), `${prefix}.entries[]`, {
+                limits: opts.limits?.entries$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.entries
+                }
+              }
+
+              obj.entries++
+
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.more`,
+                value: reader.bool()
+              }
               break
             }
             default: {
@@ -1853,6 +2270,71 @@ export namespace Response {
     index: number
   }
 
+  export interface ResponseEntriesKeyFieldEvent {
+    field: '$.entries[].key'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResponseEntriesStateSiblingsDotActorFieldEvent {
+    field: '$.entries[].state.siblings[].dot.actor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResponseEntriesStateSiblingsDotCounterFieldEvent {
+    field: '$.entries[].state.siblings[].dot.counter'
+    value: bigint
+    index: number
+  }
+
+  export interface ResponseEntriesStateSiblingsValueFieldEvent {
+    field: '$.entries[].state.siblings[].value'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResponseEntriesStateSiblingsTimestampFieldEvent {
+    field: '$.entries[].state.siblings[].timestamp'
+    value: bigint
+    index: number
+  }
+
+  export interface ResponseEntriesStateSiblingsDeletedFieldEvent {
+    field: '$.entries[].state.siblings[].deleted'
+    value: boolean
+    index: number
+  }
+
+  export interface ResponseEntriesStateContextVvActorFieldEvent {
+    field: '$.entries[].state.context.vv[].actor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResponseEntriesStateContextVvCounterFieldEvent {
+    field: '$.entries[].state.context.vv[].counter'
+    value: bigint
+    index: number
+  }
+
+  export interface ResponseEntriesStateContextCloudActorFieldEvent {
+    field: '$.entries[].state.context.cloud[].actor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ResponseEntriesStateContextCloudCounterFieldEvent {
+    field: '$.entries[].state.context.cloud[].counter'
+    value: bigint
+    index: number
+  }
+
+  export interface ResponseMoreFieldEvent {
+    field: '$.more'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Response>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Response.codec())
   }
@@ -1861,7 +2343,7 @@ export namespace Response {
     return decodeMessage(buf, Response.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseIdFieldEvent | ResponseStatusFieldEvent | ResponseStateSiblingsDotActorFieldEvent | ResponseStateSiblingsDotCounterFieldEvent | ResponseStateSiblingsValueFieldEvent | ResponseStateSiblingsTimestampFieldEvent | ResponseStateSiblingsDeletedFieldEvent | ResponseStateContextVvActorFieldEvent | ResponseStateContextVvCounterFieldEvent | ResponseStateContextCloudActorFieldEvent | ResponseStateContextCloudCounterFieldEvent | ResponseContextVvActorFieldEvent | ResponseContextVvCounterFieldEvent | ResponseContextCloudActorFieldEvent | ResponseContextCloudCounterFieldEvent | ResponseErrorNameFieldEvent | ResponseErrorMessageFieldEvent | ResponseAcksFieldEvent | ResponseLeavesFieldEvent | ResponseDigestsKeyFieldEvent | ResponseDigestsHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Response>): Generator<ResponseIdFieldEvent | ResponseStatusFieldEvent | ResponseStateSiblingsDotActorFieldEvent | ResponseStateSiblingsDotCounterFieldEvent | ResponseStateSiblingsValueFieldEvent | ResponseStateSiblingsTimestampFieldEvent | ResponseStateSiblingsDeletedFieldEvent | ResponseStateContextVvActorFieldEvent | ResponseStateContextVvCounterFieldEvent | ResponseStateContextCloudActorFieldEvent | ResponseStateContextCloudCounterFieldEvent | ResponseContextVvActorFieldEvent | ResponseContextVvCounterFieldEvent | ResponseContextCloudActorFieldEvent | ResponseContextCloudCounterFieldEvent | ResponseErrorNameFieldEvent | ResponseErrorMessageFieldEvent | ResponseAcksFieldEvent | ResponseLeavesFieldEvent | ResponseDigestsKeyFieldEvent | ResponseDigestsHashFieldEvent | ResponseEntriesKeyFieldEvent | ResponseEntriesStateSiblingsDotActorFieldEvent | ResponseEntriesStateSiblingsDotCounterFieldEvent | ResponseEntriesStateSiblingsValueFieldEvent | ResponseEntriesStateSiblingsTimestampFieldEvent | ResponseEntriesStateSiblingsDeletedFieldEvent | ResponseEntriesStateContextVvActorFieldEvent | ResponseEntriesStateContextVvCounterFieldEvent | ResponseEntriesStateContextCloudActorFieldEvent | ResponseEntriesStateContextCloudCounterFieldEvent | ResponseMoreFieldEvent> {
     return streamMessage(buf, Response.codec(), opts)
   }
 }

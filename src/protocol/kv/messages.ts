@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '@libp2p/interface'
-import { MAX_KEY_BYTES, MAX_N } from '../../constants.ts'
+import { MAX_KEY_BYTES, MAX_N, MAX_SCAN_PAGE } from '../../constants.ts'
 import { decodeOrThrow } from '../decode.ts'
 import { contextFromWire, contextToWire, DEFAULT_KV_LIMITS, siblingSetFromWire, siblingSetToWire } from './codec.ts'
 import * as pb from './kv.ts'
@@ -26,6 +26,25 @@ export type KvRequest =
   | { type: 'purge', key: Uint8Array, state: SiblingSet }
   | { type: 'summary' }
   | { type: 'digests', buckets: number[] }
+  | { type: 'scan', scan: ScanRange }
+
+/** Which keys a SCAN asks for: a page of at most `limit`, under `prefix`, after `after`. */
+export interface ScanRange {
+  /** only keys that start with these bytes; empty = every key */
+  prefix: Uint8Array
+  /** only keys strictly after this one; absent = from the first */
+  after?: Uint8Array
+  /** most entries (1 to MAX_SCAN_PAGE) */
+  limit: number
+  /** answer values too (an export); else every sibling's value is empty */
+  values: boolean
+}
+
+/** One key of a SCAN answer with the replica's sibling set. */
+export interface ScanEntry {
+  key: Uint8Array
+  state: SiblingSet
+}
 
 /** One key in an anti-entropy digest list. */
 export interface KeyDigest {
@@ -35,7 +54,7 @@ export interface KeyDigest {
 
 /** A validated response. */
 export type KvResponse =
-  | { status: 'ok', state?: SiblingSet, context?: CausalContext, acks?: number, leaves?: Uint8Array[], digests?: KeyDigest[] }
+  | { status: 'ok', state?: SiblingSet, context?: CausalContext, acks?: number, leaves?: Uint8Array[], digests?: KeyDigest[], entries?: ScanEntry[], more?: boolean }
   | { status: 'not-found' }
   | { status: 'error', errorName: string, errorMessage: string }
 
@@ -61,6 +80,17 @@ export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
   }
   if (request.type === 'digests') {
     return pb.Request.encode({ id, key: new Uint8Array(0), type: pb.Request.Type.DIGESTS, hintFor: [], buckets: request.buckets })
+  }
+  if (request.type === 'scan') {
+    const scan = request.scan
+    return pb.Request.encode({
+      id,
+      key: new Uint8Array(0),
+      type: pb.Request.Type.SCAN,
+      hintFor: [],
+      buckets: [],
+      scan: { prefix: scan.prefix as Uint8Array<ArrayBuffer>, after: (scan.after ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>, limit: scan.limit, values: scan.values }
+    })
   }
   const base = { id, key: request.key as Uint8Array<ArrayBuffer>, buckets: [] }
   switch (request.type) {
@@ -98,6 +128,7 @@ export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], l
     if (raw.buckets.some(b => b > 255)) throw new InvalidMessageError('bucket index out of range (0–255)')
     return { id: raw.id, request: { type: 'digests', buckets: raw.buckets } }
   }
+  if (raw.type === pb.Request.Type.SCAN) return { id: raw.id, request: { type: 'scan', scan: scanFromWire(raw.scan) } }
   const key = raw.key
   if (key.byteLength === 0 || key.byteLength > MAX_KEY_BYTES) {
     throw new InvalidMessageError(`key of ${key.byteLength} bytes (1–${MAX_KEY_BYTES} allowed)`)
@@ -143,18 +174,20 @@ export function encodeResponse (id: bigint, response: KvResponse): Uint8Array {
         errorName: '',
         errorMessage: '',
         leaves: (response.leaves ?? []) as Array<Uint8Array<ArrayBuffer>>,
-        digests: (response.digests ?? []) as pb.KeyDigest[]
+        digests: (response.digests ?? []) as pb.KeyDigest[],
+        entries: (response.entries ?? []).map(e => ({ key: e.key as Uint8Array<ArrayBuffer>, state: siblingSetToWire(e.state) })),
+        more: response.more ?? false
       })
     case 'not-found':
-      return pb.Response.encode({ id, status: pb.Response.Status.NOT_FOUND, acks: 0, errorName: '', errorMessage: '', leaves: [], digests: [] })
+      return pb.Response.encode({ id, status: pb.Response.Status.NOT_FOUND, acks: 0, errorName: '', errorMessage: '', leaves: [], digests: [], entries: [], more: false })
     case 'error':
-      return pb.Response.encode({ id, status: pb.Response.Status.ERROR, acks: 0, errorName: response.errorName, errorMessage: response.errorMessage, leaves: [], digests: [] })
+      return pb.Response.encode({ id, status: pb.Response.Status.ERROR, acks: 0, errorName: response.errorName, errorMessage: response.errorMessage, leaves: [], digests: [], entries: [], more: false })
   }
 }
 
 /** Decodes and validates one response frame. */
 export function decodeResponse (frame: Parameters<typeof pb.Response.decode>[0], limits: KvLimits = DEFAULT_KV_LIMITS): { id: bigint, response: KvResponse } {
-  const raw = decodeOrThrow(() => pb.Response.decode(frame, { limits: { state: { siblings: limits.maxSiblings }, leaves: 256, digests: MAX_DIGESTS } }), 'kv response')
+  const raw = decodeOrThrow(() => pb.Response.decode(frame, { limits: { state: { siblings: limits.maxSiblings }, leaves: 256, digests: MAX_DIGESTS, entries: MAX_SCAN_PAGE, entries$: { state: { siblings: limits.maxSiblings } } } }), 'kv response')
   switch (raw.status) {
     case pb.Response.Status.OK:
       if (raw.leaves.some(l => l.byteLength > 64)) throw new InvalidMessageError('leaf hash longer than 64 bytes')
@@ -167,7 +200,8 @@ export function decodeResponse (frame: Parameters<typeof pb.Response.decode>[0],
           context: raw.context == null ? undefined : contextFromWire(raw.context, limits),
           acks: raw.acks,
           leaves: raw.leaves,
-          digests: raw.digests
+          digests: raw.digests,
+          ...(raw.entries.length > 0 || raw.more ? { entries: scanEntriesFromWire(raw.entries, limits), more: raw.more } : {})
         }
       }
     case pb.Response.Status.NOT_FOUND:
@@ -177,4 +211,29 @@ export function decodeResponse (frame: Parameters<typeof pb.Response.decode>[0],
     default:
       throw new InvalidMessageError(`unknown response status ${raw.status}`)
   }
+}
+
+/** A SCAN's range as the wire carries it, validated: limit in range, prefix and `after` no longer than a key. */
+function scanFromWire (scan: pb.ScanArgs | undefined): ScanRange {
+  if (scan == null) throw new InvalidMessageError('SCAN without its range')
+  if (scan.limit < 1 || scan.limit > MAX_SCAN_PAGE) throw new InvalidMessageError(`scan limit ${scan.limit} out of range (1–${MAX_SCAN_PAGE})`)
+  if (scan.prefix.byteLength > MAX_KEY_BYTES) throw new InvalidMessageError(`scan prefix of ${scan.prefix.byteLength} bytes (max ${MAX_KEY_BYTES})`)
+  if (scan.after.byteLength > MAX_KEY_BYTES) throw new InvalidMessageError(`scan start key of ${scan.after.byteLength} bytes (max ${MAX_KEY_BYTES})`)
+  return { prefix: scan.prefix, ...(scan.after.byteLength > 0 ? { after: scan.after } : {}), limit: scan.limit, values: scan.values }
+}
+
+/** A SCAN answer's entries, validated: keys of 1 to MAX_KEY_BYTES in strictly increasing order, each a valid sibling set. */
+function scanEntriesFromWire (entries: pb.ScanEntry[], limits: KvLimits): ScanEntry[] {
+  let previous: Uint8Array | undefined
+  return entries.map(entry => {
+    if (entry.key.byteLength === 0 || entry.key.byteLength > MAX_KEY_BYTES) throw new InvalidMessageError(`scan entry key of ${entry.key.byteLength} bytes (1–${MAX_KEY_BYTES} allowed)`)
+    if (previous != null && compareKeys(previous, entry.key) >= 0) throw new InvalidMessageError('scan entries out of key order')
+    previous = entry.key
+    return { key: entry.key, state: siblingSetFromWire(entry.state, limits) }
+  })
+}
+
+/** Bytewise order of two keys (a prefix first). */
+function compareKeys (a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b)
 }

@@ -2,6 +2,7 @@ import { CoordinateHandler } from './coordinate.ts'
 import { DigestsHandler } from './digests.ts'
 import { PurgeHandler } from './purge.ts'
 import { ReadHandler } from './read.ts'
+import { ScanHandler } from './scan.ts'
 import { StoreHandler } from './store.ts'
 import { SummaryHandler } from './summary.ts'
 import type { CoordinateHandlerComponents } from './coordinate.ts'
@@ -23,6 +24,7 @@ export function replicaHandlers (components: ReplicaHandlersComponents): Require
     coordinate: new CoordinateHandler(components),
     purge: new PurgeHandler(components),
     summary: new SummaryHandler(components),
-    digests: new DigestsHandler(components)
+    digests: new DigestsHandler(components),
+    scan: new ScanHandler(components)
   }
 }

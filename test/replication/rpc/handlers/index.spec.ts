@@ -13,6 +13,6 @@ describe('replication rpc: the dispatch map', () => {
       coordinator: stubInterface<ReplicaHandlersComponents['coordinator']>(),
       antiEntropy: stubInterface<ReplicaHandlersComponents['antiEntropy']>()
     })
-    expect(Object.keys(handlers).sort()).to.deep.equal(['coordinate', 'digests', 'purge', 'read', 'store', 'summary'])
+    expect(Object.keys(handlers).sort()).to.deep.equal(['coordinate', 'digests', 'purge', 'read', 'scan', 'store', 'summary'])
   })
 })
