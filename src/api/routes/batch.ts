@@ -1,4 +1,5 @@
 import { InvalidParametersError, NotFoundError } from '@libp2p/interface'
+import { setMaxListeners } from 'main-event'
 import { resolveLww } from '../../clock/index.ts'
 import { BATCH_CONCURRENCY, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_N } from '../../constants.ts'
 import { BatchTooLargeError, describeError, ForbiddenError } from '../../errors.ts'
@@ -81,7 +82,9 @@ export function batchRoutes (app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v1/batch', { bodyLimit: MAX_BATCH_BYTES }, async (request, reply) => {
     const raw = parseBatch(request.body)
     const grant = grantOf(request)
+    // every item's request listens to it
     const signal = requestSignal(reply)
+    setMaxListeners(Infinity, signal)
     const items: BatchItemJson[] = raw.map(item => ({ op: typeof (item as BatchItem).op === 'string' ? (item as BatchItem).op : '?', ...(typeof (item as BatchItem).key === 'string' ? { key: (item as BatchItem).key } : {}), status: 0 }))
     // one chain per key, so that items of one key run in the order sent
     const chains = new Map<string, number[]>()
