@@ -117,6 +117,9 @@ export const EVENTS_IDLE_TIMEOUT = 15 * second
  */
 export const API_DATA_TIMEOUT = 15 * second
 
+/** Deadline of the CLI's batch requests (`get K1 K2 …`, `put --batch`): many quorum operations. */
+export const API_BATCH_TIMEOUT = 60 * second
+
 /**
  * The API server's limits on clients (Node's http server, through Fastify). A client must send a
  * whole request (headers and body: a value of up to 1 MiB) within `API_SERVER_REQUEST_TIMEOUT`, its
@@ -185,6 +188,15 @@ export const MAX_KEY_BYTES = 1024
 
 /** Largest value, in bytes. */
 export const MAX_VALUE_BYTES = 1024 * 1024
+
+/** Most items in one batch (`POST /v1/batch`, `p2pstore put --batch`, `p2pstore get K1 K2 …`). */
+export const MAX_BATCH_ITEMS = 1000
+
+/** Largest body of one batch request, in bytes (its values travel as JSON text or base64). */
+export const MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+/** Items of one batch the daemon runs at once (items of the same key always run in order). */
+export const BATCH_CONCURRENCY = 32
 
 /** A key with more live siblings than this logs a warning (Riak's `warn_siblings`). */
 export const WARN_SIBLINGS = 25

@@ -142,6 +142,23 @@ export class QuorumNotReachedError extends AggregateError {
   override readonly name = 'QuorumNotReachedError'
 }
 
+/**
+ * A conditional write's condition does not hold (issue #20): `If-None-Match: *` on a key that has
+ * a live value, or `If-Match` with a context that no longer describes what is stored (a write or
+ * delete it did not see arrived since). Answered 412; see README, "Conditional writes", for what
+ * a refused write may leave behind when it raced another one.
+ */
+export class PreconditionFailedError extends Error {
+  static override readonly name = 'PreconditionFailedError'
+  override readonly name = 'PreconditionFailedError'
+}
+
+/** A batch request has more items or bytes than the limit (`POST /v1/batch`, `put --batch`). */
+export class BatchTooLargeError extends Error {
+  static override readonly name = 'BatchTooLargeError'
+  override readonly name = 'BatchTooLargeError'
+}
+
 /** A roster is malformed, badly signed, or signed for another network. */
 export class InvalidRosterError extends Error {
   static override readonly name = 'InvalidRosterError'
@@ -197,6 +214,10 @@ export const EXIT = {
   addressInUse: 8,
   timeout: 9,
   consistency: 10,
+  /** a conditional write's condition did not hold (412) */
+  precondition: 11,
+  /** a batch ran, but some of its items failed (each says why) */
+  batchPartial: 12,
   /** stdout was closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports for coreutils */
   brokenPipe: 141
 } as const
@@ -250,6 +271,8 @@ export const ERRORS: Readonly<Record<string, ErrorDescription>> = {
   InvalidRosterError: { httpStatus: 400, exitCode: EXIT.badInput, hint: 'copy the roster file again from a member (`<datadir>/roster`), or check the network id' },
   StaleRosterError: { httpStatus: 409, exitCode: EXIT.badInput, hint: 'a newer roster is already in place; see `npx p2pstore roster show`' },
   NoRosterError: { httpStatus: 500, exitCode: EXIT.badInput, hint: 'run `npx p2pstore init` to create a closed network, `npx p2pstore init --roster FILE` to join one, or pass --open for an open network (see SECURITY.md)' },
+  PreconditionFailedError: { httpStatus: 412, exitCode: EXIT.precondition, hint: 'the key changed since you read it (or exists already): read it again, then write with the new context' },
+  BatchTooLargeError: { httpStatus: 413, exitCode: EXIT.badInput, hint: 'a batch holds at most 1000 items and 16 MiB; split it into several batches' },
   QuotaExceededError: { httpStatus: 503, exitCode: EXIT.quorum, hint: 'a replica refused more work from this peer than its quota allows; retry later, or raise kvPeer* / hintedBytes* on the replicas' },
   ConsistencyViolationError: { httpStatus: 500, exitCode: EXIT.consistency, hint: 'the store broke its contract: keep the history file and the seed, and report them' }
 }

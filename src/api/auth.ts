@@ -48,9 +48,30 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermission>> = {
   'PUT /v1/kv/:key': { permission: 'write', keyed: true },
   'DELETE /v1/kv/:key': { permission: 'write', keyed: true },
   'GET /v1/locate/:key': { permission: 'read', keyed: true },
+  // each item is checked on its own (`grantOf`): writes need write, keys the token's prefix
+  'POST /v1/batch': { permission: 'read' },
   'GET /v1/faults': { permission: 'admin' },
   'PUT /v1/faults/partition': { permission: 'admin' },
   'DELETE /v1/faults/partition': { permission: 'admin' }
+}
+
+/** What a request's token allows, for routes that check more than their own route (a batch's items). */
+export interface Grant {
+  /** the token's id, for messages */
+  id: string
+  permissions: ReadonlySet<Permission>
+  /** keys must start with this. @default undefined (any key) */
+  prefix?: string
+}
+
+const GRANTS = new WeakMap<FastifyRequest, Grant>()
+
+/**
+ * What `request`'s API token allows; undefined when no token store checks this API (no auth, or
+ * one fixed token): then everything is allowed. A batch checks each item against it.
+ */
+export function grantOf (request: FastifyRequest): Grant | undefined {
+  return GRANTS.get(request)
 }
 
 /** Options of `requireApiTokens()`. */
@@ -86,6 +107,7 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
     // the status page's cookie stands in for the header on GET only: a cross-site form cannot write with it
     const secret = bearer(request) ?? (request.method === 'GET' || request.method === 'HEAD' ? uiCookie(request) : undefined)
     const token = authenticate(init, request.ip, secret)
+    GRANTS.set(request, { id: token.id, permissions: ROLE_PERMISSIONS[token.role], ...(token.prefix == null ? {} : { prefix: token.prefix }) })
 
     const url = request.routeOptions.url
     if (url == null) return

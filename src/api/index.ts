@@ -9,11 +9,12 @@
  */
 
 import Fastify from 'fastify'
-import { MAX_VALUE_BYTES } from '../constants.ts'
-import { describeError, ValueTooLargeError } from '../errors.ts'
+import { MAX_BATCH_BYTES, MAX_VALUE_BYTES } from '../constants.ts'
+import { BatchTooLargeError, describeError, ValueTooLargeError } from '../errors.ts'
 import { AuthFailures } from './auth-failures.ts'
 import { requireApiTokens, requireBearerToken } from './auth.ts'
 import { clientErrorHandler, errorJson, frameworkErrors, limitConnectionsPerIp, resolveApiLimits } from './edges.ts'
+import { batchRoutes } from './routes/batch.ts'
 import { faultRoutes } from './routes/faults.ts'
 import { healthRoutes } from './routes/health.ts'
 import { keysRoutes } from './routes/keys.ts'
@@ -38,6 +39,7 @@ export { AuthFailures } from './auth-failures.ts'
 export type { AuthFailuresInit } from './auth-failures.ts'
 export type { GetJson, SiblingJson, WriteJson } from './routes/kv.ts'
 export type { KeysPageJson, ListedKeyJson } from './routes/keys.ts'
+export type { BatchItem, BatchItemJson, BatchJson } from './routes/batch.ts'
 export type { FaultTarget, PartitionJson } from './routes/faults.ts'
 export type { ApiContext, ApiHealth, ApiPeer } from './types.ts'
 export type { ApiLimits, ErrorJson } from './edges.ts'
@@ -101,10 +103,13 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   if (init.tokens != null) requireApiTokens(app, { failures: new AuthFailures({ limit: init.authFailureLimit }), ...init.tokens })
   else if (init.token != null) requireBearerToken(app, init.token)
 
-  app.setErrorHandler(async (error, _request, reply) => {
-    const err = (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-      ? new ValueTooLargeError(`the value is larger than the limit of ${maxValueBytes} bytes`)
-      : error
+  app.setErrorHandler(async (error, request, reply) => {
+    const tooLarge = (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+    const err = !tooLarge
+      ? error
+      : request.routeOptions.url === '/v1/batch'
+        ? new BatchTooLargeError(`the batch is larger than the limit of ${MAX_BATCH_BYTES} bytes; split it`)
+        : new ValueTooLargeError(`the value is larger than the limit of ${maxValueBytes} bytes`)
     // Fastify's own validation and parsing errors carry a 4xx statusCode of their own
     const fastifyStatus = (err as { statusCode?: number }).statusCode
     const described = describeError(err)
@@ -125,6 +130,7 @@ export function createApiServer (init: ApiServerInit): FastifyInstance {
   peersRoutes(app, ctx)
   kvRoutes(app, ctx)
   keysRoutes(app, ctx)
+  batchRoutes(app, ctx)
   locateRoutes(app, ctx)
   limitsRoutes(app, ctx)
   metricsRoutes(app, ctx)

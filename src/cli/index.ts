@@ -220,32 +220,48 @@ export async function main (argv: string[], environment: CliEnvironment = {}): P
   const quorum = (name: 'n' | 'r' | 'w', what: string): Option => new Option(`--${name} <${name}>`, what).argParser(settingArg(name) ?? Number)
 
   usageHint(program.command('put')
-    .description('store a value: VALUE, or standard input when omitted (binary-safe)')
-    .argument('<key>', 'the key (1 byte to 1 KiB of UTF-8)')
+    .description('store a value: VALUE, or standard input when omitted (binary-safe); --batch writes many keys from JSON lines on standard input')
+    .argument('[key]', 'the key (1 byte to 1 KiB of UTF-8); none with --batch')
     .argument('[value]', 'the value; read from standard input when omitted')
     .option('--context <token>', 'the context of a previous get: replace exactly the siblings it saw')
+    .option('--if-none-match', 'create only: refuse (exit 11) if the key has a value')
+    .option('--if-match <token>', 'write only if the key holds exactly what this context (of a previous get) saw, else refuse (exit 11)')
+    .option('--batch', 'read one JSON object per line from standard input ({"key": "k", "value": "v"}, optional encoding, context, ifNoneMatch, ifMatch) and write them in one request')
     .addOption(quorum('n', 'replicas for this write (default 3)'))
     .addOption(quorum('w', 'acknowledgements to wait for (default 2)'))
     .option('--strict', 'refuse sloppy quorum: only home replicas count towards --w')
     .option('--trace', 'print what the request did (replicas asked, replies, quorum, hints) as a timeline on stderr')
     .addOption(json())
-    .action(run(async (ctx, key: string, value: string | undefined, opts: WriteCommandOptions) =>
-      (await import('./commands/put.ts')).putCommand(ctx, key, value, opts, environment.stdin ?? readStdin))))
+    .action(run(async (ctx, key: string | undefined, value: string | undefined, opts: WriteCommandOptions & { batch?: boolean }) => {
+      if (opts.batch === true) {
+        if (key != null) throw new InvalidParametersError('put --batch reads keys and values from standard input: pass no KEY or VALUE')
+        return (await import('./commands/batch.ts')).putBatchCommand(ctx, opts, environment.stdin ?? readStdin)
+      }
+      if (key == null) throw new InvalidParametersError('put needs a KEY (or --batch with JSON lines on standard input)')
+      return (await import('./commands/put.ts')).putCommand(ctx, key, value, opts, environment.stdin ?? readStdin)
+    })))
 
   usageHint(program.command('get')
-    .description('read a value; several concurrent values print as siblings (exit 4)')
-    .argument('<key>', 'the key')
+    .description('read a value; several concurrent values print as siblings (exit 4); several keys are read in one batch request (exit 12 if any failed)')
+    .argument('<keys...>', 'the key, or several')
     .addOption(quorum('n', 'replicas of the key (default 3)'))
     .addOption(quorum('r', 'replies to wait for (default 2)'))
     .addOption(new Option('--resolve <policy>', 'read-time resolution of siblings').choices(['lww']))
     .option('--trace', 'print what the request did (replicas asked, replies, quorum, read repairs) as a timeline on stderr')
     .addOption(json())
-    .action(run(async (ctx, key: string, opts: GetCommandOptions) => (await import('./commands/get.ts')).getCommand(ctx, key, opts))))
+    .action(run(async (ctx, keys: string[], opts: GetCommandOptions) => {
+      if (keys.length > 1) {
+        if (opts.trace === true) throw new InvalidParametersError('--trace traces one request of one key: pass a single KEY')
+        return (await import('./commands/batch.ts')).getManyCommand(ctx, keys, opts)
+      }
+      return (await import('./commands/get.ts')).getCommand(ctx, keys[0] ?? '', opts)
+    })))
 
   usageHint(program.command('delete')
     .description('delete a key: reads it first (--r) and writes a tombstone over what it read; --context supersedes what an earlier get saw')
     .argument('<key>', 'the key')
     .option('--context <token>', 'the context of a previous get: delete exactly what it saw, without reading again')
+    .option('--if-match <token>', 'delete only if the key holds exactly what this context (of a previous get) saw, else refuse (exit 11)')
     .option('--blind', 'write a tombstone without reading first: it supersedes nothing and becomes a sibling of any value there')
     .addOption(quorum('n', 'replicas for this write (default 3)'))
     .addOption(quorum('r', 'replies the read before the delete waits for (default 2)'))

@@ -8,12 +8,12 @@
 import http from 'node:http'
 import https from 'node:https'
 import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
-import { API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, EVENTS_IDLE_TIMEOUT, TRACE_HEADER } from '../constants.ts'
+import { API_BATCH_TIMEOUT, API_DATA_TIMEOUT, API_STATUS_TIMEOUT, CONTEXT_HEADER, EVENTS_IDLE_TIMEOUT, TRACE_HEADER } from '../constants.ts'
 import { DaemonUnreachableError, NotADaemonError } from '../errors.ts'
-import { errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, keysPageShape, knownPeersShape, limitsShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
+import { batchJsonShape, errorJsonShape, faultsJsonShape, getJsonShape, healthShape, keyLocationShape, keysPageShape, knownPeersShape, limitsShape, peerStatusShape, ringShape, ShapeMismatch, traceJsonShape, writeJsonShape } from './shape.ts'
 import type { Shape } from './shape.ts'
 import type { HealthJson } from './types.ts'
-import type { GetJson, KeysPageJson, WriteJson } from '../api/index.ts'
+import type { BatchItem, BatchJson, GetJson, KeysPageJson, WriteJson } from '../api/index.ts'
 import type { LimitsJson } from '../limits/index.ts'
 import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
@@ -47,6 +47,10 @@ export interface ClientWriteOptions extends QuorumOptions {
   r?: number
   /** delete only: write a tombstone without reading first (it supersedes nothing) */
   blind?: boolean
+  /** put only: create the key only if it has no live value (`If-None-Match: *`) */
+  ifNoneMatch?: boolean
+  /** write only if the key holds exactly what this context token saw (`If-Match`); replaces `context` */
+  ifMatch?: string
 }
 
 /** Options of a read through the API. */
@@ -77,6 +81,8 @@ export interface Client {
   get(key: string, options?: ClientReadOptions): Promise<GetJson>
   put(key: string, value: Uint8Array, options?: ClientWriteOptions): Promise<WriteJson>
   delete(key: string, options?: ClientWriteOptions): Promise<WriteJson>
+  /** `POST /v1/batch`: many gets, puts and deletes in one request, each item with its own outcome */
+  batch(items: BatchItem[], options?: AbortOptions): Promise<BatchJson>
   /**
    * `GET /v1/health`: the verdict, also when the daemon answers it with 503 (not serving);
    * a daemon without the route raises `NotFoundError`.
@@ -155,12 +161,17 @@ export class HttpClient implements Client {
   }
 
   async put (key: string, value: Uint8Array, options: ClientWriteOptions = {}): Promise<WriteJson> {
-    return this.request('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined, trace: traceFlag(options) }), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context), value)
+    return this.request('PUT', kvRoute(key, { n: options.n, w: options.w, strict: options.strict === true ? 'true' : undefined, trace: traceFlag(options) }), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, { ...contextHeader(options.context), ...conditionHeaders(options) }, value)
+  }
+
+  async batch (items: BatchItem[], options: AbortOptions = {}): Promise<BatchJson> {
+    const body = new TextEncoder().encode(JSON.stringify({ items }))
+    return this.request('POST', '/v1/batch', batchJsonShape, options, this.timeout ?? API_BATCH_TIMEOUT, { 'content-type': 'application/json' }, body)
   }
 
   async delete (key: string, options: ClientWriteOptions = {}): Promise<WriteJson> {
     const query = { n: options.n, r: options.r, w: options.w, strict: options.strict === true ? 'true' : undefined, blind: options.blind === true ? 'true' : undefined, trace: traceFlag(options) }
-    return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, contextHeader(options.context))
+    return this.request('DELETE', kvRoute(key, query), writeJsonShape, options, this.timeout ?? API_DATA_TIMEOUT, { ...contextHeader(options.context), ...conditionHeaders(options) })
   }
 
   async keys (options: ClientKeysOptions = {}): Promise<KeysPageJson> {
@@ -476,6 +487,14 @@ export function kvRoute (key: string, query: Record<string, string | number | un
   const qs = params.toString()
   const segment = encodeURIComponent(key).replace(/[.!'()*~]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
   return `/v1/kv/${segment}${qs === '' ? '' : `?${qs}`}`
+}
+
+/** `If-None-Match: *` or `If-Match: <token>` of a conditional write */
+function conditionHeaders (options: ClientWriteOptions): Record<string, string> {
+  return {
+    ...(options.ifNoneMatch === true ? { 'if-none-match': '*' } : {}),
+    ...(options.ifMatch == null ? {} : { 'if-match': options.ifMatch })
+  }
 }
 
 function contextHeader (context: string | undefined): Record<string, string> {

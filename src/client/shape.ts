@@ -7,7 +7,7 @@
  */
 
 import type { HealthJson, HealthNote, HealthReason } from './types.ts'
-import type { GetJson, KeysPageJson, ListedKeyJson, WriteJson } from '../api/index.ts'
+import type { BatchItemJson, BatchJson, GetJson, KeysPageJson, ListedKeyJson, WriteJson } from '../api/index.ts'
 import type { LimitJson, LimitsJson } from '../limits/index.ts'
 import type { TraceJson } from '../metrics/index.ts'
 import type { KnownPeer, PeerStatus, RingMember } from '../peer.ts'
@@ -169,6 +169,20 @@ export const writeJsonShape: Shape<WriteJson> = object<WriteJson>({
   n: optional(number),
   coordinator: string,
   trace: optional(traceJsonShape)
+})
+
+/** `POST /v1/batch`: every item's outcome */
+export const batchJsonShape: Shape<BatchJson> = object<BatchJson>({
+  items: arrayOf(object<BatchItemJson>({
+    op: string,
+    key: optional(string),
+    status: number,
+    result: optional<GetJson | WriteJson>((value, path) => typeof value === 'object' && value != null && 'acks' in value ? writeJsonShape(value, path) : getJsonShape(value, path)),
+    error: optional(object<{ error: string, message: string, hint: string }>({ error: string, message: string, hint: string })),
+    context: optional(string)
+  })),
+  ok: number,
+  failed: number
 })
 
 /** `PUT` and `DELETE /v1/faults/partition`: the partitions in place afterwards */

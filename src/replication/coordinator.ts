@@ -1,9 +1,9 @@
 import { AbortError, InvalidParametersError } from '@libp2p/interface'
 import { anySignal } from 'any-signal'
 import { setMaxListeners } from 'main-event'
-import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot } from '../clock/index.ts'
+import { applyWrite, contextIncludes, contextSize, emptyContext, emptySiblingSet, meetContexts, mergeSiblingSets, nextDot, unmetBy } from '../clock/index.ts'
 import { CLIENT_REQUEST_TIMEOUT, DEFAULT_N, DEFAULT_R, DEFAULT_W, MAX_KEY_BYTES, MAX_N, MAX_VALUE_BYTES, WARN_SIBLINGS } from '../constants.ts'
-import { KeyTooLargeError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
+import { KeyTooLargeError, PreconditionFailedError, QuorumNotReachedError, ValueTooLargeError } from '../errors.ts'
 import { traced } from '../metrics/index.ts'
 import { takeFallback } from '../routing/index.ts'
 import { expected } from '../tasks/index.ts'
@@ -13,7 +13,7 @@ import { shortPeer, waitForQuorum } from './quorum.ts'
 import { ReadRepair } from './read-repair.ts'
 import { expectOk, remoteError } from './rpc/index.ts'
 import type { KvRpc } from './rpc/index.ts'
-import type { CausalContext, SiblingSet } from '../clock/index.ts'
+import type { CausalContext, Sibling, SiblingSet, WriteCondition } from '../clock/index.ts'
 import type { PeerMetrics, RequestTrace } from '../metrics/index.ts'
 import type { ForwardedPut, KvResponse } from '../protocol/index.ts'
 import type { Placement, PlacedPeer } from '../routing/index.ts'
@@ -64,6 +64,19 @@ export interface WriteOptions extends AbortOptions {
   strict?: boolean
   /** record what the request does here (`?trace=1`). @default undefined (not recorded) */
   trace?: RequestTrace
+  /**
+   * A conditional write (issue #20): `if-none-match` stores only if the key has no live value;
+   * `if-match` only if the key holds nothing `context` has not seen. The coordinator first reads
+   * the other home replicas, then checks under the key's lock; every home replica checks again
+   * under its own lock before it stores, and refuses with `PreconditionFailedError`. Refused by
+   * the coordinator, the write stores nothing; refused by enough replicas that W cannot be
+   * reached, it fails with `PreconditionFailedError` too, but the copies already made stay (as
+   * siblings of the write that won, never in its place). With W > N/2 and the copies on the
+   * home replicas, two concurrent conditional writes of a key are never both acknowledged.
+   *
+   * @default undefined (unconditional)
+   */
+  condition?: WriteCondition
 }
 
 /** Options of a delete. */
@@ -276,7 +289,7 @@ export class Coordinator {
     checkQuorum(n, w, 'w')
     const signal = this.requestSignal(options)
     try {
-      const put: ForwardedPut = { value, deleted, context: options.context ?? emptyContext(), n, w, strict: options.strict ?? false }
+      const put: ForwardedPut = { value, deleted, context: options.context ?? emptyContext(), n, w, strict: options.strict ?? false, ...(options.condition == null ? {} : { condition: options.condition }) }
       const replicas = await this.components.placement.homeReplicas(key, n, { signal })
       if (replicas.some(r => r.peerId.equals(this.components.peerId))) {
         return await this.coordinate(key, put, { signal, trace: options.trace })
@@ -339,8 +352,12 @@ export class Coordinator {
     // alive fallbacks first; suspect ones only as a last resort (suspicion is a weak signal)
     const rest = preference.slice(put.n).filter(r => !r.peerId.equals(this.components.peerId))
     const fallbacks = [...rest.filter(r => r.state !== 'suspect'), ...rest.filter(r => r.state === 'suspect')]
-    // a blind write (empty context) claims nothing: no read is needed to check its claim
-    if (contextSize(put.context) > 0) {
+    if (put.condition != null) {
+      // the strongest check the design can give: what every reachable home replica holds is
+      // merged here first, so a write acknowledged before this one started is seen
+      await this.catchUp(key, others, options)
+    } else if (contextSize(put.context) > 0) {
+      // a blind write (empty context) claims nothing: no read is needed to check its claim
       const current = await this.components.engine.get(key, options)
       if (!contextIncludes(current?.set.context ?? emptyContext(), put.context)) {
         // the client saw versions this replica has not received yet: fetch them first, so that the
@@ -355,7 +372,9 @@ export class Coordinator {
     let selfMayStandIn = !selfIsHome && !put.strict
 
     const store = async (target: PlacedPeer, hintFor?: string[]): Promise<void> => {
-      const request = this.components.rpc.request(target.peerId, { type: 'store', key, state: local.delta, hintFor }, { signal: options.signal })
+      // a home replica checks the condition under its key lock; a hinted copy on a fallback does not
+      const condition = hintFor == null ? put.condition : undefined
+      const request = this.components.rpc.request(target.peerId, { type: 'store', key, state: local.delta, hintFor, ...(condition == null ? {} : { condition }) }, { signal: options.signal })
       expectOk(await traced(trace, target.peerId.toString(), hintFor == null ? 'store' : `store as a hint for ${shortPeer(hintFor[0] ?? '')}`, request), target.peerId)
     }
     /** a home replica's copy, or when it cannot take it (and sloppy quorum is allowed) a hinted one on a fallback */
@@ -368,7 +387,9 @@ export class Coordinator {
         return
       } catch (err) {
         cause = err as Error
-        if (put.strict || isAborted(options)) throw err
+        // a home replica that refused the condition holds a version this write did not see: a
+        // fallback must not stand in for it
+        if (put.strict || isAborted(options) || cause.name === 'PreconditionFailedError') throw err
       }
       if (selfMayStandIn) {
         selfMayStandIn = false
@@ -404,7 +425,12 @@ export class Coordinator {
 
     // W is never capped: with fewer replicas than W the write still goes to every one that exists,
     // then fails with the count of durable copies (settle), without waiting for the deadline
-    const acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks', n: put.n, alone: put.n > 1 && preference.length === 1, partial: this.viewPartial(), settle: true })
+    let acked: Awaited<ReturnType<typeof waitForQuorum<void>>>
+    try {
+      acked = await waitForQuorum(stores, put.w, { op: 'put', unit: 'acks', n: put.n, alone: put.n > 1 && preference.length === 1, partial: this.viewPartial(), settle: true })
+    } catch (err) {
+      throw refusedByReplicas(err, put)
+    }
     trace?.note('quorum', `${acked.length} of ${put.w} acks: ${acked.map(a => shortPeer(a.peer)).join(', ')}`)
     return { context: local.clientContext, acks: acked.length, replicas: replicas.length, n: put.n, coordinator: this.self }
   }
@@ -424,7 +450,14 @@ export class Coordinator {
       const set = current?.set ?? emptySiblingSet()
       // honour only the part of the client's context this replica can vouch for: a forged or
       // corrupt token then cannot make replicas drop writes nobody saw (the worst case is a sibling)
-      const context = meetContexts(put.context, set.context)
+      let context = meetContexts(put.context, set.context)
+      if (put.condition != null) {
+        // checked under the key's lock, after the catch-up: nothing is stored when it fails
+        const unmet = unmetBy(set, put.context, put.condition)
+        if (unmet.length > 0) throw new PreconditionFailedError(preconditionMessage(key, put.condition, unmet))
+        // a create supersedes the tombstones there (the check saw that they are all there is)
+        if (put.condition === 'if-none-match') context = set.context
+      }
       const result = applyWrite(set, { dot: nextDot(set, actor), value: put.value, timestamp: Date.now(), deleted: put.deleted, context })
       out = { delta: result.delta, clientContext: result.clientContext }
       const hints = mergeHints(current?.hintFor, hintFor)
@@ -487,6 +520,27 @@ export class Coordinator {
       throw new KeyTooLargeError(`key of ${key.byteLength} bytes is longer than the limit of ${this.maxKeyBytes} bytes`)
     }
   }
+}
+
+/** What a refused condition says: which condition, and how many versions it did not see. */
+function preconditionMessage (key: Uint8Array, condition: WriteCondition, unmet: Sibling[]): string {
+  const live = unmet.filter(s => !s.deleted).length
+  const versions = `${unmet.length} version${unmet.length === 1 ? '' : 's'}${live < unmet.length ? ` (${unmet.length - live} of them deletes)` : ''}`
+  const name = new TextDecoder().decode(key)
+  return condition === 'if-none-match'
+    ? `precondition failed: key "${name}" already has a value (${versions}); If-None-Match: * creates only a key without one (read it, then write with its context)`
+    : `precondition failed: key "${name}" changed since the context was read: ${versions} it has not seen; read it again and write with the new context`
+}
+
+/**
+ * A failed conditional write's error: when replicas refused its condition it is a
+ * PreconditionFailedError (with every cause kept in the message), else the quorum error as it is.
+ */
+function refusedByReplicas (err: unknown, put: ForwardedPut): unknown {
+  if (put.condition == null || !(err instanceof AggregateError)) return err
+  const refused = err.errors.filter((e: unknown) => (e as Error).name === 'PreconditionFailedError')
+  if (refused.length === 0) return err
+  return new PreconditionFailedError(`precondition failed: ${refused.length} home replica${refused.length === 1 ? '' : 's'} hold a version this write did not see (a concurrent write got there first); ${(err as Error).message}. Copies this write made before it was refused stay, as siblings of the other write, never in its place`, { cause: err })
 }
 
 /** A replica's read, for a trace. */

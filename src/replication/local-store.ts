@@ -1,5 +1,6 @@
-import { emptySiblingSet, mergeSiblingSets, siblingSetsEqual } from '../clock/index.ts'
-import type { SiblingSet } from '../clock/index.ts'
+import { emptySiblingSet, mergeSiblingSets, siblingSetsEqual, unmetBy } from '../clock/index.ts'
+import { PreconditionFailedError } from '../errors.ts'
+import type { SiblingSet, WriteCondition } from '../clock/index.ts'
 import type { Engine } from '../storage/index.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -17,6 +18,26 @@ export async function mergeIntoLocal (engine: Engine, key: Uint8Array, state: Si
     if (current == null ? siblingSetsEqual(merged, emptySiblingSet()) : siblingSetsEqual(merged, current.set) && sameHints(hints, current.hintFor)) return undefined
     const from = hints == null ? undefined : current == null ? hintFrom : current.hintFrom
     return { set: merged, actor: current?.actor, hintFor: hints, ...(from == null ? {} : { hintFrom: from }) }
+  }, options)
+}
+
+/**
+ * Merges a coordinator's conditional write (`delta`: its new sibling and the context it covers)
+ * into the local copy only if the condition holds against what this replica holds, checked under
+ * the key's lock: every version here the delta's context has not seen (live ones only for
+ * `if-none-match`) refuses it with `PreconditionFailedError`, and nothing is stored. A replica that
+ * took one conditional write thus refuses a concurrent one that did not see it.
+ */
+export async function mergeIfConditionHolds (engine: Engine, key: Uint8Array, delta: SiblingSet, condition: WriteCondition, options: AbortOptions = {}): Promise<void> {
+  await engine.update(key, current => {
+    const set = current?.set ?? emptySiblingSet()
+    const unmet = unmetBy(set, delta.context, condition)
+    if (unmet.length > 0) {
+      throw new PreconditionFailedError(`precondition failed (${condition}): this replica holds ${unmet.length} version${unmet.length === 1 ? '' : 's'} the write has not seen`)
+    }
+    const merged = mergeSiblingSets(set, delta)
+    if (current != null && siblingSetsEqual(merged, current.set)) return undefined
+    return { set: merged, actor: current?.actor, hintFor: current?.hintFor, ...(current?.hintFrom == null ? {} : { hintFrom: current.hintFrom }) }
   }, options)
 }
 

@@ -93,6 +93,7 @@ const ROUTES: RouteCase[] = [
   { name: 'put prefix without the slash', method: 'PUT', url: '/v1/kv/app', needs: 'write', inPrefix: false, ok: 200, body: 'v' },
   { name: 'delete in prefix', method: 'DELETE', url: '/v1/kv/app%2Fx', needs: 'write', inPrefix: true, ok: 200 },
   { name: 'delete outside prefix', method: 'DELETE', url: '/v1/kv/other', needs: 'write', inPrefix: false, ok: 200 },
+  { name: 'batch (each item is checked on its own)', method: 'POST', url: '/v1/batch', needs: 'read', ok: 200, body: '{"items":[{"op":"get","key":"app/x"}]}' },
   { name: 'locate in prefix', method: 'GET', url: '/v1/locate/app%2Fx', needs: 'read', inPrefix: true, ok: 200 },
   { name: 'locate outside prefix', method: 'GET', url: '/v1/locate/other', needs: 'read', inPrefix: false, ok: 200 },
   { name: 'list in prefix', method: 'GET', url: '/v1/kv?prefix=app%2F', needs: 'read', inPrefix: true, ok: 200 },

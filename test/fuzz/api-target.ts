@@ -101,7 +101,7 @@ const queryArb = fc.dictionary(
   { maxKeys: 3 }
 ).map(q => Object.entries(q).map(([k, v]) => `${k}=${v}`).join('&'))
 
-const seeds: fc.Arbitrary<Uint8Array> = fc.record({
+const kvSeeds: fc.Arbitrary<Uint8Array> = fc.record({
   method: fc.constantFrom('GET', 'PUT', 'DELETE', 'PUT', 'HEAD'),
   key: keyArb,
   query: queryArb,
@@ -109,9 +109,13 @@ const seeds: fc.Arbitrary<Uint8Array> = fc.record({
   otherKey: fc.boolean(),
   accept: fc.constantFrom(undefined, 'application/json', '*/*', 'multipart/mixed'),
   contentType: fc.constantFrom(undefined, 'application/octet-stream', 'application/json', 'text/plain', 'multipart/form-data'),
-  body: fc.uint8Array({ maxLength: 40 })
+  body: fc.uint8Array({ maxLength: 40 }),
+  // conditional writes (issue #20)
+  condition: fc.constantFrom(undefined, 'if-none-match: *', 'if-none-match: x', 'if-match', 'if-match: "garbage"', 'if-match: ')
 }).map(r => {
   const headers: Array<[string, string]> = []
+  if (r.condition === 'if-match') headers.push(['if-match', `"${encodeContextToken(r.context ?? emptyContext(), new TextEncoder().encode(r.key))}"`])
+  else if (r.condition != null) headers.push(r.condition.split(': ') as [string, string])
   if (r.context != null) headers.push([CONTEXT_HEADER, encodeContextToken(r.context ?? emptyContext(), new TextEncoder().encode(r.otherKey ? 'other' : r.key))])
   if (r.accept != null) headers.push(['accept', r.accept])
   if (r.contentType != null) headers.push(['content-type', r.contentType])
@@ -119,7 +123,25 @@ const seeds: fc.Arbitrary<Uint8Array> = fc.record({
   return requestText(r.method, path, headers, r.method === 'PUT' ? r.body : new Uint8Array(0))
 })
 
-/** The API's inputs: keys, query parameters, headers and bodies of `/v1/kv/:key`. */
+/** `POST /v1/batch` bodies: items of every op with fields right, wrong and missing (issue #20). */
+const batchSeeds: fc.Arbitrary<Uint8Array> = fc.array(fc.record({
+  op: fc.constantFrom('get', 'put', 'delete', 'nope', 7),
+  key: fc.oneof(keyArb, fc.constant(3), fc.constant('')),
+  value: fc.option(fc.oneof(fc.string({ maxLength: 12 }), fc.constant(1)), { nil: undefined }),
+  encoding: fc.constantFrom(undefined, 'utf8', 'base64', 'hex'),
+  ifNoneMatch: fc.constantFrom(undefined, true, false, 'yes'),
+  ifMatch: fc.option(contextArb.map(c => encodeContextToken(c, new TextEncoder().encode('k'))), { nil: undefined }),
+  n: fc.constantFrom(undefined, 1, 3, 0, 17, 2.5, '2')
+}), { maxLength: 5 }).chain(items => fc.constantFrom(
+  JSON.stringify({ items }),
+  JSON.stringify(items),
+  JSON.stringify({ items: items.length === 0 ? null : items[0] }),
+  `{"items": ${JSON.stringify(items).slice(0, -1)}`
+)).map(body => requestText('POST', '/v1/batch', [['content-type', 'application/json']], new TextEncoder().encode(body)))
+
+const seeds: fc.Arbitrary<Uint8Array> = fc.oneof({ arbitrary: kvSeeds, weight: 3 }, { arbitrary: batchSeeds, weight: 1 })
+
+/** The API's inputs: keys, query parameters, headers and bodies of `/v1/kv/:key` and `/v1/batch`. */
 export const API_TARGET: FuzzTarget = {
   name: 'api-kv',
   seeds,

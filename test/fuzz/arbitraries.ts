@@ -68,6 +68,7 @@ export const siblingSetArb: fc.Arbitrary<SiblingSet> = fc.record({
 
 const keyArb = fc.uint8Array({ minLength: 1, maxLength: 48 })
 const idArb = fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 2n ** 31n - 2n, max: 2n ** 32n + 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }))
+const conditionArb = fc.constantFrom('if-none-match' as const, 'if-match' as const)
 const hintArb = fc.array(peerIdArb.map(p => p.toString()), { minLength: 1, maxLength: 3 })
 
 /** A SCAN's range: a prefix (maybe empty), maybe a start key, a limit in range. */
@@ -93,6 +94,8 @@ export const kvRequestArb: fc.Arbitrary<{ id: bigint, request: KvRequest }> = fc
   request: fc.oneof(
     fc.record({ type: fc.constant('read' as const), key: keyArb }),
     fc.record({ type: fc.constant('store' as const), key: keyArb, state: siblingSetArb, hintFor: fc.option(hintArb, { nil: undefined }) }),
+    // a coordinator's conditional store (never hinted)
+    fc.record({ type: fc.constant('store' as const), key: keyArb, state: siblingSetArb, hintFor: fc.constant(undefined), condition: conditionArb }),
     fc.record({ type: fc.constant('purge' as const), key: keyArb, state: siblingSetArb }),
     fc.record({ type: fc.constant('summary' as const) }),
     fc.record({ type: fc.constant('digests' as const), buckets: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 8 }) }),
@@ -106,8 +109,9 @@ export const kvRequestArb: fc.Arbitrary<{ id: bigint, request: KvRequest }> = fc
         context: contextArb,
         n: fc.integer({ min: 1, max: MAX_N }),
         w: fc.integer({ min: 1, max: MAX_N }),
-        strict: fc.boolean()
-      }).map(put => ({ ...put, value: put.deleted ? new Uint8Array(0) : put.value, w: Math.min(put.w, put.n) }))
+        strict: fc.boolean(),
+        condition: fc.option(conditionArb, { nil: undefined })
+      }).map(({ condition, ...put }) => ({ ...put, value: put.deleted ? new Uint8Array(0) : put.value, w: Math.min(put.w, put.n), ...(condition == null ? {} : { condition }) }))
     })
   )
 })

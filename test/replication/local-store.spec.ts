@@ -1,5 +1,5 @@
 import { mergeSiblingSets } from '../../src/clock/index.ts'
-import { deleteIfUnchanged, mergeHints, mergeIntoLocal } from '../../src/replication/local-store.ts'
+import { deleteIfUnchanged, mergeHints, mergeIfConditionHolds, mergeIntoLocal } from '../../src/replication/local-store.ts'
 import { expect } from '../utils/expect.ts'
 import { aborted, enc, openEngine, written } from '../utils/replication.ts'
 
@@ -17,6 +17,23 @@ describe('replication: local store helpers', () => {
     expect(await engine.get(key)).to.deep.include({ set: mergeSiblingSets(a, b), actor: 'a'.repeat(24) })
     await mergeIntoLocal(engine, key, b)
     expect(changes).to.equal(1)
+  })
+
+  it('mergeIfConditionHolds refuses a write that did not see a version held here (storing nothing), takes one that did, and a retry of it', async () => {
+    const engine = await openEngine()
+    const a = written('a', 'a'.repeat(24))
+    await engine.update(key, () => ({ set: a, actor: 'a'.repeat(24) }))
+    const blind = written('b', 'b'.repeat(24))
+    await expect(mergeIfConditionHolds(engine, key, blind, 'if-none-match')).to.be.rejected.and.eventually.have.property('name', 'PreconditionFailedError')
+    expect((await engine.get(key))?.set).to.deep.equal(a)
+    const sawA = written('b', 'b'.repeat(24), { context: a.context })
+    await mergeIfConditionHolds(engine, key, sawA, 'if-match')
+    await mergeIfConditionHolds(engine, key, sawA, 'if-match')
+    expect((await engine.get(key))?.set).to.deep.equal(mergeSiblingSets(a, sawA))
+    expect((await engine.get(key))?.actor).to.equal('a'.repeat(24))
+    // a missing key meets any condition
+    await mergeIfConditionHolds(engine, enc.encode('new'), blind, 'if-none-match')
+    expect((await engine.get(enc.encode('new')))?.set).to.deep.equal(blind)
   })
 
   it('deleteIfUnchanged deletes only the exact state', async () => {

@@ -6,7 +6,7 @@ import { RequestTrace } from '../../metrics/index.ts'
 import { decodeContextToken, encodeContextToken } from '../../protocol/index.ts'
 import { requestSignal } from '../request-signal.ts'
 import { invalidInput, wholeNumberPattern } from '../validation.ts'
-import type { Sibling } from '../../clock/index.ts'
+import type { CausalContext, Sibling, WriteCondition } from '../../clock/index.ts'
 import type { TraceJson } from '../../metrics/index.ts'
 import type { ApiContext } from '../types.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -66,7 +66,15 @@ const PUT_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: 
 const DELETE_QUERY = { type: 'object', properties: { n: QUORUM, w: QUORUM, strict: FLAG, r: QUORUM, blind: FLAG, trace: FLAG } } as const
 const PARAMS = { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } as const
 /** A write's headers: at most one context token (Node joins repeated headers it knows, not ours). */
-const WRITE_HEADERS = { type: 'object', properties: { [CONTEXT_HEADER]: { type: 'string' } } } as const
+const WRITE_HEADERS = {
+  type: 'object',
+  properties: {
+    [CONTEXT_HEADER]: { type: 'string' },
+    // conditional writes (issue #20): only `*` for If-None-Match; If-Match carries a context token
+    'if-none-match': { type: 'string', enum: ['*'] },
+    'if-match': { type: 'string' }
+  }
+} as const
 
 /** What a bad query value says: the value as sent, and what is expected. */
 const quorumMessage = (name: string) => (value: unknown) => `${name}=${String(value)}: expected a whole number from 1 to ${MAX_N}`
@@ -79,7 +87,9 @@ const queryErrors = invalidInput({
   strict: flagMessage('strict'),
   blind: flagMessage('blind'),
   trace: flagMessage('trace'),
-  [CONTEXT_HEADER]: value => `send one ${CONTEXT_HEADER} header, not ${Array.isArray(value) ? value.length : String(value)}`
+  [CONTEXT_HEADER]: value => `send one ${CONTEXT_HEADER} header, not ${Array.isArray(value) ? value.length : String(value)}`,
+  'if-none-match': value => `If-None-Match: ${String(value)}: only "If-None-Match: *" (create only if the key has no value) is supported`,
+  'if-match': value => `send one If-Match header with one context token, not ${String(value)}`
 })
 
 /**
@@ -128,10 +138,9 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const key = keyBytes(request.params.key)
     // one string at most: the schema refused a repeated header
     const token = request.headers[CONTEXT_HEADER] as string | undefined
-    // no context: a blind put; a delete reads first (unless ?blind=true)
-    const context = token == null || token === '' ? undefined : decodeContextToken(token, key)
+    const { context, condition } = writeCondition(key, token, request.headers['if-none-match'] as string | undefined, request.headers['if-match'] as string | undefined, deleted)
     const trace = traceOf(ctx, request.query.trace)
-    const options = { context, n: intParam(request.query.n), w: intParam(request.query.w), strict: boolParam(request.query.strict), signal: requestSignal(reply), trace }
+    const options = { context, condition, n: intParam(request.query.n), w: intParam(request.query.w), strict: boolParam(request.query.strict), signal: requestSignal(reply), trace }
     const value = deleted ? undefined : bodyBytes(request.body)
     const result = await runTraced(trace, reply, async () => value == null
       ? ctx.peer.delete(key, { ...options, r: intParam(request.query.r), blind: boolParam(request.query.blind) })
@@ -146,6 +155,27 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: PUT_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, false))
   app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: DELETE_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, true))
+}
+
+/**
+ * A write's context and condition from its headers: `X-P2PStore-Context` alone (none: a blind put;
+ * a delete reads first), `If-None-Match: *` (create only; no context), or `If-Match: <token>` (the
+ * token as `get` gave it, bare or as an entity tag in double quotes; replaces the context header).
+ */
+export function writeCondition (key: Uint8Array, token: string | undefined, ifNoneMatch: string | undefined, ifMatch: string | undefined, deleted: boolean): { context?: CausalContext, condition?: WriteCondition } {
+  const given = (value: string | undefined): value is string => value != null && value !== ''
+  if (given(ifNoneMatch) && given(ifMatch)) throw new InvalidParametersError('send If-None-Match or If-Match, not both')
+  if (given(ifNoneMatch)) {
+    if (deleted) throw new InvalidParametersError('If-None-Match: * is for creating a key; a delete takes If-Match')
+    if (given(token)) throw new InvalidParametersError(`If-None-Match: * creates a key that has no value, so it takes no ${CONTEXT_HEADER}`)
+    return { condition: 'if-none-match' }
+  }
+  if (given(ifMatch)) {
+    const bare = /^"(.*)"$/.exec(ifMatch)?.[1] ?? ifMatch
+    if (given(token) && token !== bare) throw new InvalidParametersError(`If-Match carries the context: send it alone, or the same token as ${CONTEXT_HEADER}`)
+    return { context: decodeContextToken(bare, key), condition: 'if-match' }
+  }
+  return { context: given(token) ? decodeContextToken(token, key) : undefined }
 }
 
 /** A trace recorder when the query asks for one (`?trace=1`). */

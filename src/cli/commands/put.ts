@@ -15,6 +15,10 @@ export interface WriteCommandOptions {
   blind?: boolean
   /** print what the request did, as a timeline on stderr */
   trace?: boolean
+  /** put only: create only if the key has no live value */
+  ifNoneMatch?: boolean
+  /** write only if the key holds exactly what this context token saw */
+  ifMatch?: string
 }
 
 /**
@@ -57,5 +61,14 @@ function copies (result: WriteJson): string {
 }
 
 function writeOptions (ctx: CommandContext, opts: WriteCommandOptions): ClientWriteOptions {
-  return { context: opts.context, n: opts.n, w: opts.w, strict: opts.strict, ...(opts.trace === true ? { trace: true } : {}), signal: ctx.signal }
+  return {
+    context: opts.context,
+    n: opts.n,
+    w: opts.w,
+    strict: opts.strict,
+    ...(opts.trace === true ? { trace: true } : {}),
+    ...(opts.ifNoneMatch === true ? { ifNoneMatch: true } : {}),
+    ...(opts.ifMatch == null ? {} : { ifMatch: opts.ifMatch }),
+    signal: ctx.signal
+  }
 }

@@ -740,6 +740,24 @@ export namespace SiblingSet {
   }
 }
 
+export enum Condition {
+  NONE = 'NONE',
+  IF_NONE_MATCH = 'IF_NONE_MATCH',
+  IF_MATCH = 'IF_MATCH'
+}
+
+enum __ConditionValues {
+  NONE = 0,
+  IF_NONE_MATCH = 1,
+  IF_MATCH = 2
+}
+
+export namespace Condition {
+  export const codec = (): Codec<Condition> => {
+    return enumeration<Condition>(__ConditionValues)
+  }
+}
+
 export interface PutArgs {
   value: Uint8Array<ArrayBuffer>
   deleted: boolean
@@ -747,6 +765,7 @@ export interface PutArgs {
   n: number
   w: number
   strict: boolean
+  condition: Condition
 }
 
 export namespace PutArgs {
@@ -789,6 +808,11 @@ export namespace PutArgs {
           w.bool(obj.strict)
         }
 
+        if (obj.condition != null && __ConditionValues[obj.condition] !== 0) {
+          w.uint32(56)
+          Condition.codec().encode(obj.condition, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -798,7 +822,8 @@ export namespace PutArgs {
           deleted: false,
           n: 0,
           w: 0,
-          strict: false
+          strict: false,
+          condition: Condition.NONE
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -831,6 +856,10 @@ export namespace PutArgs {
             }
             case 6: {
               obj.strict = reader.bool()
+              break
+            }
+            case 7: {
+              obj.condition = Condition.codec().decode(reader)
               break
             }
             default: {
@@ -887,6 +916,13 @@ export namespace PutArgs {
               yield {
                 field: `${prefix}.strict`,
                 value: reader.bool()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.condition`,
+                value: Condition.codec().decode(reader)
               }
               break
             }
@@ -951,6 +987,11 @@ export namespace PutArgs {
     value: boolean
   }
 
+  export interface PutArgsConditionFieldEvent {
+    field: '$.condition'
+    value: Condition
+  }
+
   export function encode (obj: Partial<PutArgs>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PutArgs.codec())
   }
@@ -959,7 +1000,7 @@ export namespace PutArgs {
     return decodeMessage(buf, PutArgs.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutArgs>): Generator<PutArgsValueFieldEvent | PutArgsDeletedFieldEvent | PutArgsContextVvActorFieldEvent | PutArgsContextVvCounterFieldEvent | PutArgsContextCloudActorFieldEvent | PutArgsContextCloudCounterFieldEvent | PutArgsNFieldEvent | PutArgsWFieldEvent | PutArgsStrictFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutArgs>): Generator<PutArgsValueFieldEvent | PutArgsDeletedFieldEvent | PutArgsContextVvActorFieldEvent | PutArgsContextVvCounterFieldEvent | PutArgsContextCloudActorFieldEvent | PutArgsContextCloudCounterFieldEvent | PutArgsNFieldEvent | PutArgsWFieldEvent | PutArgsStrictFieldEvent | PutArgsConditionFieldEvent> {
     return streamMessage(buf, PutArgs.codec(), opts)
   }
 }
@@ -1131,6 +1172,7 @@ export interface Request {
   hintFor: string[]
   buckets: number[]
   scan?: ScanArgs
+  condition: Condition
 }
 
 export namespace Request {
@@ -1215,6 +1257,11 @@ export namespace Request {
           ScanArgs.codec().encode(obj.scan, w)
         }
 
+        if (obj.condition != null && __ConditionValues[obj.condition] !== 0) {
+          w.uint32(160)
+          Condition.codec().encode(obj.condition, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1224,7 +1271,8 @@ export namespace Request {
           type: Type.UNKNOWN,
           key: uint8ArrayAlloc(0),
           hintFor: [],
-          buckets: []
+          buckets: [],
+          condition: Condition.NONE
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1277,6 +1325,10 @@ export namespace Request {
               obj.scan = ScanArgs.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.scan
               })
+              break
+            }
+            case 20: {
+              obj.condition = Condition.codec().decode(reader)
               break
             }
             default: {
@@ -1369,6 +1421,13 @@ export namespace Request {
                 limits: opts.limits?.scan
               })
 
+              break
+            }
+            case 20: {
+              yield {
+                field: `${prefix}.condition`,
+                value: Condition.codec().decode(reader)
+              }
               break
             }
             default: {
@@ -1501,6 +1560,11 @@ export namespace Request {
     value: boolean
   }
 
+  export interface RequestPutConditionFieldEvent {
+    field: '$.put.condition'
+    value: Condition
+  }
+
   export interface RequestHintForFieldEvent {
     field: '$.hintFor[]'
     index: number
@@ -1533,6 +1597,11 @@ export namespace Request {
     value: boolean
   }
 
+  export interface RequestConditionFieldEvent {
+    field: '$.condition'
+    value: Condition
+  }
+
   export function encode (obj: Partial<Request>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Request.codec())
   }
@@ -1541,7 +1610,7 @@ export namespace Request {
     return decodeMessage(buf, Request.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent | RequestPutStrictFieldEvent | RequestHintForFieldEvent | RequestBucketsFieldEvent | RequestScanPrefixFieldEvent | RequestScanAfterFieldEvent | RequestScanLimitFieldEvent | RequestScanValuesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Request>): Generator<RequestIdFieldEvent | RequestTypeFieldEvent | RequestKeyFieldEvent | RequestStateSiblingsDotActorFieldEvent | RequestStateSiblingsDotCounterFieldEvent | RequestStateSiblingsValueFieldEvent | RequestStateSiblingsTimestampFieldEvent | RequestStateSiblingsDeletedFieldEvent | RequestStateContextVvActorFieldEvent | RequestStateContextVvCounterFieldEvent | RequestStateContextCloudActorFieldEvent | RequestStateContextCloudCounterFieldEvent | RequestPutValueFieldEvent | RequestPutDeletedFieldEvent | RequestPutContextVvActorFieldEvent | RequestPutContextVvCounterFieldEvent | RequestPutContextCloudActorFieldEvent | RequestPutContextCloudCounterFieldEvent | RequestPutNFieldEvent | RequestPutWFieldEvent | RequestPutStrictFieldEvent | RequestPutConditionFieldEvent | RequestHintForFieldEvent | RequestBucketsFieldEvent | RequestScanPrefixFieldEvent | RequestScanAfterFieldEvent | RequestScanLimitFieldEvent | RequestScanValuesFieldEvent | RequestConditionFieldEvent> {
     return streamMessage(buf, Request.codec(), opts)
   }
 }

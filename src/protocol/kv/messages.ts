@@ -4,7 +4,7 @@ import { decodeOrThrow } from '../decode.ts'
 import { contextFromWire, contextToWire, DEFAULT_KV_LIMITS, siblingSetFromWire, siblingSetToWire } from './codec.ts'
 import * as pb from './kv.ts'
 import type { KvLimits } from './codec.ts'
-import type { CausalContext, SiblingSet } from '../../clock/index.ts'
+import type { CausalContext, SiblingSet, WriteCondition } from '../../clock/index.ts'
 
 /** A client write forwarded to a home replica to coordinate. */
 export interface ForwardedPut {
@@ -16,12 +16,14 @@ export interface ForwardedPut {
   w: number
   /** only home replicas count towards w (no sloppy quorum) */
   strict: boolean
+  /** a conditional write (for `if-match`, `context` is the one to match). @default undefined (unconditional) */
+  condition?: WriteCondition
 }
 
 /** A validated request on `/p2pstore/kv/1.0.0`. */
 export type KvRequest =
   | { type: 'read', key: Uint8Array }
-  | { type: 'store', key: Uint8Array, state: SiblingSet, hintFor?: string[] }
+  | { type: 'store', key: Uint8Array, state: SiblingSet, hintFor?: string[], condition?: WriteCondition }
   | { type: 'coordinate', key: Uint8Array, put: ForwardedPut }
   | { type: 'purge', key: Uint8Array, state: SiblingSet }
   | { type: 'summary' }
@@ -70,6 +72,27 @@ export function validHintOwners (hintFor: readonly string[], max: number): boole
   return hintFor.length >= 1 && hintFor.length <= max && hintFor.every(id => HINT_OWNER.test(id))
 }
 
+const CONDITION_TO_WIRE: Record<WriteCondition, pb.Condition> = { 'if-none-match': pb.Condition.IF_NONE_MATCH, 'if-match': pb.Condition.IF_MATCH }
+
+function conditionToWire (condition: WriteCondition | undefined): pb.Condition {
+  return condition == null ? pb.Condition.NONE : CONDITION_TO_WIRE[condition]
+}
+
+/** A condition off the wire; an unknown value (from a newer or a hostile peer) is refused, never ignored. */
+function conditionFromWire (condition: pb.Condition | undefined): WriteCondition | undefined {
+  switch (condition) {
+    case undefined:
+    case pb.Condition.NONE:
+      return undefined
+    case pb.Condition.IF_NONE_MATCH:
+      return 'if-none-match'
+    case pb.Condition.IF_MATCH:
+      return 'if-match'
+    default:
+      throw new InvalidMessageError(`unknown write condition ${String(condition)}`)
+  }
+}
+
 /** Most key digests in one DIGESTS answer (an anti-entropy round asks for a few leaves at a time). */
 export const MAX_DIGESTS = 100_000
 
@@ -97,7 +120,7 @@ export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
     case 'read':
       return pb.Request.encode({ ...base, type: pb.Request.Type.READ, hintFor: [] })
     case 'store':
-      return pb.Request.encode({ ...base, type: pb.Request.Type.STORE, state: siblingSetToWire(request.state), hintFor: request.hintFor ?? [] })
+      return pb.Request.encode({ ...base, type: pb.Request.Type.STORE, state: siblingSetToWire(request.state), hintFor: request.hintFor ?? [], condition: conditionToWire(request.condition) })
     case 'purge':
       return pb.Request.encode({ ...base, type: pb.Request.Type.PURGE, state: siblingSetToWire(request.state), hintFor: [] })
     case 'coordinate':
@@ -111,7 +134,8 @@ export function encodeRequest (id: bigint, request: KvRequest): Uint8Array {
           context: contextToWire(request.put.context),
           n: request.put.n,
           w: request.put.w,
-          strict: request.put.strict
+          strict: request.put.strict,
+          condition: conditionToWire(request.put.condition)
         }
       })
   }
@@ -141,7 +165,9 @@ export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], l
         throw new InvalidMessageError('malformed hint owners')
       }
       const hintFor = raw.hintFor.length > 0 ? raw.hintFor : undefined
-      return { id: raw.id, request: { type: 'store', key, state: siblingSetFromWire(raw.state, limits), hintFor } }
+      const condition = conditionFromWire(raw.condition)
+      if (condition != null && hintFor != null) throw new InvalidMessageError('a conditional STORE is never a hinted one')
+      return { id: raw.id, request: { type: 'store', key, state: siblingSetFromWire(raw.state, limits), hintFor, ...(condition == null ? {} : { condition }) } }
     }
     case pb.Request.Type.PURGE:
       return { id: raw.id, request: { type: 'purge', key, state: siblingSetFromWire(raw.state, limits) } }
@@ -151,9 +177,10 @@ export function decodeRequest (frame: Parameters<typeof pb.Request.decode>[0], l
       if (put.value.byteLength > limits.maxValueBytes) throw new InvalidMessageError(`value of ${put.value.byteLength} bytes (max ${limits.maxValueBytes})`)
       if (put.deleted && put.value.byteLength > 0) throw new InvalidMessageError('a delete carries a value')
       if (put.n < 1 || put.n > MAX_N || put.w < 1 || put.w > put.n) throw new InvalidMessageError(`n=${put.n} w=${put.w} out of range (1 ≤ w ≤ n ≤ ${MAX_N})`)
+      const condition = conditionFromWire(put.condition)
       return {
         id: raw.id,
-        request: { type: 'coordinate', key, put: { value: put.value, deleted: put.deleted, context: contextFromWire(put.context, limits), n: put.n, w: put.w, strict: put.strict } }
+        request: { type: 'coordinate', key, put: { value: put.value, deleted: put.deleted, context: contextFromWire(put.context, limits), n: put.n, w: put.w, strict: put.strict, ...(condition == null ? {} : { condition }) } }
       }
     }
     default:

@@ -1,5 +1,5 @@
 import { AbortError, InvalidMessageError, InvalidParametersError, NotFoundError, NotStartedError, TimeoutError } from '@libp2p/interface'
-import { KeyTooLargeError, QuorumNotReachedError, QuotaExceededError, TooManySiblingsError, ValueTooLargeError } from '../../errors.ts'
+import { KeyTooLargeError, PreconditionFailedError, QuorumNotReachedError, QuotaExceededError, TooManySiblingsError, ValueTooLargeError } from '../../errors.ts'
 import { shortPeer } from '../quorum.ts'
 import type { KvResponse } from '../../protocol/index.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -10,6 +10,7 @@ const KNOWN: Record<string, (message: string) => Error> = {
   KeyTooLargeError: message => new KeyTooLargeError(message),
   ValueTooLargeError: message => new ValueTooLargeError(message),
   TooManySiblingsError: message => new TooManySiblingsError(message),
+  PreconditionFailedError: message => new PreconditionFailedError(message),
   QuotaExceededError: message => new QuotaExceededError(message),
   InvalidParametersError: message => new InvalidParametersError(message),
   InvalidMessageError: message => new InvalidMessageError(message),

@@ -297,7 +297,10 @@ export class KvRpc implements Startable {
     try {
       response = await this.dispatch(request, from, { signal: this.shutdown.signal })
     } catch (err) {
-      if ((err as Error).name !== 'AbortError') this.log.error('%s request from %p failed - %e', request.type, from, err)
+      // a refused condition is an answer, not a failure of this peer
+      const name = (err as Error).name
+      if (name === 'PreconditionFailedError') this.log('%s request from %p refused - %e', request.type, from, err)
+      else if (name !== 'AbortError') this.log.error('%s request from %p failed - %e', request.type, from, err)
       response = errorResponse(err)
     }
     this.components.metrics?.replicaRequests.inc({ type: request.type, outcome: response.status === 'not-found' ? 'not_found' : response.status })

@@ -74,7 +74,7 @@ describe('replication rpc: /p2pstore/kv/1.0.0 against malformed input', function
         }))
       },
       'COORDINATE with w > n': async ({ lp }) => {
-        await lp.write(pb.Request.encode({ id: 6n, type: pb.Request.Type.COORDINATE, key, put: { value: enc.encode('v'), deleted: false, n: 1, w: 3, strict: false } }))
+        await lp.write(pb.Request.encode({ id: 6n, type: pb.Request.Type.COORDINATE, key, put: { value: enc.encode('v'), deleted: false, n: 1, w: 3, strict: false, condition: pb.Condition.NONE } }))
       },
       'a truncated frame then end of stream': async ({ send, close }) => {
         send(Uint8Array.from([10, 1, 2]))

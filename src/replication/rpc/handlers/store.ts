@@ -1,4 +1,4 @@
-import { mergeIntoLocal } from '../../local-store.ts'
+import { mergeIfConditionHolds, mergeIntoLocal } from '../../local-store.ts'
 import type { PeerMetrics } from '../../../metrics/index.ts'
 import type { KvResponse } from '../../../protocol/index.ts'
 import type { Engine } from '../../../storage/index.ts'
@@ -19,7 +19,9 @@ export interface StoreHandlerComponents {
  * STORE: merges a sibling set (a coordinator's delta, a read repair, a handoff or an anti-entropy
  * push) into the local copy, durably, before it answers `ok`. A hinted store only marks a copy this
  * peer did not hold as a home replica already, records who sent it, and is refused with a
- * `QuotaExceededError` when it would take that peer's hinted copies here past its quota.
+ * `QuotaExceededError` when it would take that peer's hinted copies here past its quota. A
+ * conditional store (a coordinator's conditional write, never hinted) is merged only if its
+ * condition holds here, else refused with `PreconditionFailedError` (issue #20).
  */
 export class StoreHandler implements KvMessageHandler<'store'> {
   private readonly components: StoreHandlerComponents
@@ -29,6 +31,10 @@ export class StoreHandler implements KvMessageHandler<'store'> {
   }
 
   async handle (request: KvRequestOf<'store'>, from: PeerId, options: AbortOptions): Promise<KvResponse> {
+    if (request.condition != null) {
+      await mergeIfConditionHolds(this.components.engine, request.key, request.state, request.condition, options)
+      return { status: 'ok' }
+    }
     const hinted = request.hintFor != null && request.hintFor.length > 0
     const release = hinted ? await this.components.hintQuota?.admit(request.key, request.state, from, options) : undefined
     try {
