@@ -30,7 +30,13 @@
  * attacks until the signal fires (in the hostile process) and returns a note and facts, and an
  * optional `check(target, facts)` run after it (in this process).
  *
- *   npm run attack [-- --seconds 20] [--only name,name] [--json FILE]
+ * With `--heap-snapshots DIR` the daemons run with `--heapsnapshot-signal=SIGUSR2`, and the target
+ * writes a heap snapshot to DIR before each attack and after its 30 s wait (`<attack>-before` /
+ * `-after`), to be compared in Chrome's DevTools (Memory → Comparison): a snapshot is taken after a
+ * full GC, so what the "after" one holds beyond the "before" one is retained, not garbage. They
+ * pause the daemon for seconds each: the row's figures then are not the daemon's.
+ *
+ *   npm run attack [-- --seconds 20] [--only name,name] [--json FILE] [--heap-snapshots DIR]
  *
  * @packageDocumentation
  */
@@ -102,8 +108,10 @@ async function rss (pid: number): Promise<number | undefined> {
 interface Scraped {
   /** event-loop delay p99 since the previous scrape, ms */
   loopP99?: number
-  /** V8 heap in use, bytes */
+  /** V8 heap in use, bytes (garbage not yet collected included) */
   heap?: number
+  /** V8 heap reserved, bytes */
+  heapTotal?: number
   /** memory held outside the heap by JavaScript objects (buffers…), bytes */
   external?: number
 }
@@ -116,6 +124,7 @@ async function probe (target: AttackTarget): Promise<Scraped> {
   return {
     loopP99: m?.[1] == null ? undefined : Number(m[1]) * 1000,
     heap: sample(text, 'nodejs_heap_size_used_bytes'),
+    heapTotal: sample(text, 'nodejs_heap_size_total_bytes'),
     external: sample(text, 'nodejs_external_memory_bytes')
   }
 }
@@ -182,7 +191,10 @@ interface After {
   /** RSS at the end of the wait */
   rss?: number
   heap?: number
+  heapTotal?: number
   external?: number
+  /** live heap (after a full GC) in the heap snapshots before and after, bytes (with --heap-snapshots) */
+  live?: [number, number]
 }
 
 async function after (target: AttackTarget, m: Measured): Promise<After> {
@@ -198,15 +210,45 @@ async function after (target: AttackTarget, m: Measured): Promise<After> {
     }
     await sleep(1_000)
   }
-  const { heap, external } = await probe(target)
-  return { back, rss: last, heap, external }
+  const { heap, heapTotal, external } = await probe(target)
+  return { back, rss: last, heap, heapTotal, external }
+}
+
+/**
+ * Makes the target write a heap snapshot (it runs with `--heapsnapshot-signal=SIGUSR2` and
+ * `--diagnostic-dir dir`), renames it `<name>.heapsnapshot` once written, and resolves with the
+ * live heap it holds (the sum of its objects' own sizes: V8 collects garbage before a snapshot).
+ */
+async function heapSnapshot (target: AttackTarget, dir: string, name: string): Promise<number> {
+  const before = new Set(await fs.readdir(dir))
+  process.kill(target.peer.pid, 'SIGUSR2')
+  let file: string | undefined
+  let size = -1
+  for (;;) {
+    await sleep(1_000)
+    file ??= (await fs.readdir(dir)).find(f => !before.has(f) && f.endsWith('.heapsnapshot'))
+    if (file == null) continue
+    const now = (await fs.stat(path.join(dir, file))).size
+    // written once it stops growing and the daemon answers again
+    if (now === size && now > 0 && (await probe(target)).heap != null) break
+    size = now
+  }
+  await fs.rename(path.join(dir, file), path.join(dir, `${name}.heapsnapshot`))
+  process.stderr.write(`heap snapshot ${path.join(dir, `${name}.heapsnapshot`)}\n`)
+  const snapshot = JSON.parse(await fs.readFile(path.join(dir, `${name}.heapsnapshot`), 'utf8')) as { snapshot: { meta: { node_fields: string[] } }, nodes: number[] }
+  const fields = snapshot.snapshot.meta.node_fields
+  let live = 0
+  for (let i = fields.indexOf('self_size'); i < snapshot.nodes.length; i += fields.length) live += snapshot.nodes[i] ?? 0
+  return live
 }
 
 /** How long the hostile process may take to end after its stop (http-slow-body waits for the server's 30 s cut). */
 const STOP_TIMEOUT = 90_000
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' }, json: { type: 'string' } } })
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' }, json: { type: 'string' }, 'heap-snapshots': { type: 'string' } } })
+  const snapshots = values['heap-snapshots'] == null ? undefined : path.resolve(values['heap-snapshots'])
+  if (snapshots != null) await fs.mkdir(snapshots, { recursive: true })
   const seconds = Number(values.seconds)
   const only = values.only?.split(',')
   const attacks = ATTACKS.filter(a => only == null || only.includes(a.name))
@@ -215,7 +257,7 @@ async function main (): Promise<void> {
   await fs.mkdir(path.join(dir, 'peer-1'), { recursive: true, mode: 0o700 })
   await fs.writeFile(path.join(dir, 'peer-1', 'config.json'), JSON.stringify(targetConfig(), null, 2))
   // no --allow for loopback: the connection limits hold against the hostile peers
-  const net = new ProcessTestnet({ peers: 3, dir, open: true, allowOwnRange: false, onProgress: p => { process.stderr.write(`${JSON.stringify(p)}\n`) } })
+  const net = new ProcessTestnet({ peers: 3, dir, open: true, allowOwnRange: false, nodeArgs: snapshots == null ? [] : ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', snapshots], onProgress: p => { process.stderr.write(`${JSON.stringify(p)}\n`) } })
   let cleaned: Promise<void> | undefined
   const cleanup = async (): Promise<void> => {
     cleaned ??= (async () => {
@@ -243,6 +285,7 @@ async function main (): Promise<void> {
     rows.push(row('baseline', base, p99Limit, undefined, undefined, ''))
     for (const attack of attacks) {
       process.stderr.write(`${attack.name}: ${attack.what}…\n`)
+      const liveBefore = snapshots == null ? undefined : await heapSnapshot(target, snapshots, `${attack.name}-before`)
       const hostile = startHostile(attack.name, target)
       let note: string
       let problem: string | undefined
@@ -261,7 +304,9 @@ async function main (): Promise<void> {
       } finally {
         hostile.kill()
       }
-      rows.push(row(attack.name, m, p99Limit, await after(target, m), problem, note))
+      const a = await after(target, m)
+      if (snapshots != null && liveBefore != null) a.live = [liveBefore, await heapSnapshot(target, snapshots, `${attack.name}-after`)]
+      rows.push(row(attack.name, m, p99Limit, a, problem, note))
     }
   } finally {
     await cleanup()
@@ -293,7 +338,8 @@ function row (name: string, m: Measured, p99Limit: number, a: After | undefined,
     errors: m.errors,
     rssGrowthMiB: growth.toFixed(1),
     rssBackMiB: a == null ? '' : a.back == null ? `no: ${mib(a.rss)} (before ${mib(m.rssBefore)})` : `${mib(a.back)} (before ${mib(m.rssBefore)})`,
-    heapMiB: `${mib(m.heapBefore)} → ${mib(m.heapMax)}${a == null ? '' : ` → ${mib(a.heap)}`}`,
+    heapMiB: `${mib(m.heapBefore)} → ${mib(m.heapMax)}${a == null ? '' : ` → ${mib(a.heap)} (of ${mib(a.heapTotal)})`}`,
+    liveMiB: a?.live == null ? '' : `${(a.live[0] / MiB).toFixed(1)} → ${(a.live[1] / MiB).toFixed(1)}`,
     externalMiB: `${mib(m.externalBefore)} → ${mib(m.externalMax)}${a == null ? '' : ` → ${mib(a.external)}`}`,
     loopP99: m.loopP99.toFixed(1),
     alive: m.alive,
@@ -304,8 +350,9 @@ function row (name: string, m: Measured, p99Limit: number, a: After | undefined,
 }
 
 function printTable (rows: Array<Record<string, string | number | boolean>>): void {
-  const cols = ['attack', 'ops', 'p50', 'p99', 'p99Limit', 'errors', 'rssGrowthMiB', 'rssBackMiB', 'heapMiB', 'externalMiB', 'loopP99', 'alive', 'pass', 'why', 'note']
-  const head = ['attack', 'honest ops', 'p50 ms', 'p99 ms', 'p99 limit', 'errors', 'RSS +MiB', 'RSS 30 s after', 'heap MiB before → max → after', 'external MiB', 'loop p99 ms', 'alive', 'pass', 'why not', 'attack did']
+  const snapshots = rows.some(r => r.liveMiB !== '')
+  const cols = ['attack', 'ops', 'p50', 'p99', 'p99Limit', 'errors', 'rssGrowthMiB', 'rssBackMiB', 'heapMiB', ...(snapshots ? ['liveMiB'] : []), 'externalMiB', 'loopP99', 'alive', 'pass', 'why', 'note']
+  const head = ['attack', 'honest ops', 'p50 ms', 'p99 ms', 'p99 limit', 'errors', 'RSS +MiB', 'RSS 30 s after', 'heap used MiB before → max → 30 s after (of reserved)', ...(snapshots ? ['live heap MiB (snapshots) before → after'] : []), 'external MiB', 'loop p99 ms', 'alive', 'pass', 'why not', 'attack did']
   process.stdout.write(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n`)
   for (const r of rows) process.stdout.write(`| ${cols.map(c => String(r[c] ?? '')).join(' | ')} |\n`)
 }
