@@ -292,6 +292,18 @@ export class PeerMetrics {
         h.reset()
       }
     })
+    // the process's memory under prom-client's default names (its collectDefaultMetrics would add
+    // an event-loop monitor and a GC observer per registry, i.e. per in-process peer): heap used
+    // that stays up after a load is retained; RSS that stays up over a heap that came back is
+    // V8 or the allocator keeping freed pages
+    const memory = (name: string, help: string, pick: (m: NodeJS.MemoryUsage) => number): void => {
+      void new Gauge({ name, help, registers, collect () { this.set(pick(process.memoryUsage())) } })
+    }
+    memory('process_resident_memory_bytes', 'resident memory of this peer\'s process, in bytes (shared by the peers of one process)', m => m.rss)
+    memory('nodejs_heap_size_used_bytes', 'V8 heap in use by this peer\'s process, in bytes', m => m.heapUsed)
+    memory('nodejs_heap_size_total_bytes', 'V8 heap this peer\'s process has reserved, in bytes', m => m.heapTotal)
+    memory('nodejs_external_memory_bytes', 'memory outside the V8 heap held by JavaScript objects (buffers…), in bytes', m => m.external)
+    memory('nodejs_array_buffers_bytes', 'memory of ArrayBuffers and Buffers, in bytes (part of external)', m => m.arrayBuffers)
     new Gauge({ name: 'p2pstore_build_info', help: 'the p2pstore version and Node.js version this peer runs (always 1)', labelNames: ['version', 'node'], registers })
       .set({ version: VERSION, node: process.versions.node }, 1)
   }

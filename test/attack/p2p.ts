@@ -16,8 +16,9 @@ import { decodeResponse, encodeRequest } from '../../src/protocol/index.ts'
 import { createFloorNode } from '../bench/nodes.ts'
 import { GARBAGE, sendFrame } from '../utils/hostile.ts'
 import { enc, written } from '../utils/replication.ts'
+import { attack, metric } from './attack.ts'
 import { request } from './http-client.ts'
-import type { Attack, AttackTarget } from './index.ts'
+import type { Attack, AttackTarget } from './attack.ts'
 import type { KvResponse } from '../../src/protocol/index.ts'
 import type { FloorServices } from '../bench/nodes.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -30,20 +31,6 @@ export function targetConfig (): Record<string, unknown> {
   return { kvPeerRequestRate: ATTACK_KV_RATE, kvPeerRequestBurst: ATTACK_KV_BURST, kvGlobalRequestRate: 20 * ATTACK_KV_RATE }
 }
 
-/** Sum of every sample of `name` in the target's /metrics (labels matching `label` if given). */
-export async function metric (t: AttackTarget, name: string, label?: string): Promise<number> {
-  const res = await request(`${t.peer.api}/metrics`, { token: t.token, timeout: 10_000 }).catch(() => undefined)
-  let sum = 0
-  for (const line of res?.body.split('\n') ?? []) {
-    if (!line.startsWith(name)) continue
-    const rest = line.slice(name.length)
-    if (!(rest.startsWith(' ') || rest.startsWith('{'))) continue
-    if (label != null && !rest.includes(label)) continue
-    sum += Number(rest.slice(rest.lastIndexOf(' ') + 1))
-  }
-  return sum
-}
-
 const addrs = (t: AttackTarget): ReturnType<typeof multiaddr>[] => t.peer.multiaddrs.map(a => multiaddr(a))
 const opts = (ms: number): { signal: AbortSignal, maxOutboundStreams: number } => ({ signal: AbortSignal.timeout(ms), maxOutboundStreams: 100_000 })
 
@@ -51,19 +38,15 @@ async function stopAll (nodes: Array<Libp2p<FloorServices>>): Promise<void> {
   await Promise.all(nodes.map(async n => { await Promise.resolve(n.stop()).catch(() => {}) }))
 }
 
-let malformed = { through: 0, attempts: 0, bannedBefore: 0 }
-let quota = { ok: 0, offered: 0, seconds: 0 }
-let slow = { resets: 0, rounds: 0, slowest: 0, unreset: 0 }
+/** the hostile identities of connection-flood (made in `prepare`, in the hostile process) */
 let floodNodes: Array<Libp2p<FloorServices>> = []
-let mostConnections = 0
-let mostHeld = 0
 
 export const P2P_ATTACKS: Attack[] = [
-  {
+  attack({
     name: 'malformed-frames',
     what: 'one hostile identity sends malformed kv frames as fast as it can (a stream each), redialling when hung up, up to 10⁶ attempts',
     run: async (t, signal) => {
-      malformed = { through: 0, attempts: 0, bannedBefore: await metric(t, 'p2pstore_peers_banned') }
+      const malformed = { through: 0, attempts: 0, bannedBefore: await metric(t, 'p2pstore_peers_banned') }
       const hostile = await createFloorNode()
       try {
         let banned = false
@@ -77,7 +60,7 @@ export const P2P_ATTACKS: Attack[] = [
           } catch (err) {
             banned = true
             refusal ??= (err as Error).message
-            // a refused dial fails without I/O: let the honest client of this process run
+            // a refused dial fails without I/O: let the stop message in
             await new Promise(resolve => setImmediate(resolve))
             continue
           }
@@ -87,24 +70,24 @@ export const P2P_ATTACKS: Attack[] = [
           await bytes.write(GARBAGE).catch(() => {})
           await bytes.read({ signal: AbortSignal.timeout(10_000) }).catch(() => {})
         }
-        return `${malformed.through} frames got through of ${malformed.attempts} attempts${banned ? `; then refused (${refusal ?? ''})` : ''}`
+        return { note: `${malformed.through} frames got through of ${malformed.attempts} attempts${banned ? `; then refused (${refusal ?? ''})` : ''}`, facts: malformed }
       } finally {
         await hostile.stop()
       }
     },
-    check: async t => {
+    check: async (t, malformed) => {
       const banned = await metric(t, 'p2pstore_peers_banned')
       if (banned <= malformed.bannedBefore) return 'the hostile peer was not banned'
       if (malformed.through > 100) return `${malformed.through} malformed frames taken (ban after ≤ 100)`
       return undefined
     }
-  },
-  {
+  }),
+  attack({
     name: 'kv-quota-flood',
     what: `valid kv stores at 10× the target's quota (${ATTACK_KV_RATE}/s, burst ${ATTACK_KV_BURST}) from one hostile peer`,
     run: async (t, signal) => {
       const hostile = await createFloorNode()
-      quota = { ok: 0, offered: 0, seconds: 0 }
+      const quota = { ok: 0, offered: 0, seconds: 0 }
       try {
         const stream = await hostile.dialProtocol(addrs(t), PROTOCOL_KV, opts(10_000))
         const lp = lpStream(stream, { maxDataLength: 8 * 1024 * 1024 })
@@ -137,24 +120,24 @@ export const P2P_ATTACKS: Attack[] = [
         await answers
         quota.seconds = (last - started) / 1000
         stream.abort(new Error('attack over'))
-        return `${quota.offered} offered (${(quota.offered / ((offeredAt - started) / 1000 + quota.seconds)).toFixed(0)}/s), ${quota.ok} accepted in ${quota.seconds.toFixed(1)} s: ${(quota.ok / quota.seconds).toFixed(0)}/s`
+        return { note: `${quota.offered} offered (${(quota.offered / ((offeredAt - started) / 1000 + quota.seconds)).toFixed(0)}/s), ${quota.ok} accepted in ${quota.seconds.toFixed(1)} s: ${(quota.ok / quota.seconds).toFixed(0)}/s`, facts: quota }
       } finally {
         await hostile.stop()
       }
     },
-    check: async () => {
+    check: async (_, quota) => {
       const allowed = 1.05 * (ATTACK_KV_BURST + ATTACK_KV_RATE * quota.seconds)
       if (quota.ok > allowed) return `accepted ${quota.ok} > quota + 5 % (${allowed.toFixed(0)})`
       if (quota.offered < 10 * ATTACK_KV_RATE * quota.seconds * 0.9) return `offered only ${quota.offered} (not 10× the quota)`
       if (quota.ok === 0) return 'nothing accepted'
       return undefined
     }
-  },
-  {
+  }),
+  attack({
     name: 'slow-reader',
     what: '4 hostile peers each ask for a 512 KiB value 100 times on a stream they never read, again and again',
-    prepare: async () => { slow = { resets: 0, rounds: 0, slowest: 0, unreset: 0 } },
     run: async (t, signal) => {
+      const slow = { resets: 0, rounds: 0, slowest: 0, unreset: 0 }
       const put = await request(`${t.peer.api}/v1/kv/slow-reader-big`, { method: 'PUT', token: t.token, body: new Uint8Array(512 * 1024).fill(7) })
       if (put.status >= 300) throw new Error(`PUT of the big value answered ${put.status}`)
       const key = enc.encode('slow-reader-big')
@@ -183,18 +166,18 @@ export const P2P_ATTACKS: Attack[] = [
             }
           }
         }))
-        return `${slow.resets} of ${slow.rounds} streams reset by the target, the slowest after ${(slow.slowest / 1000).toFixed(1)} s`
+        return { note: `${slow.resets} of ${slow.rounds} streams reset by the target, the slowest after ${(slow.slowest / 1000).toFixed(1)} s`, facts: slow }
       } finally {
         await stopAll(nodes)
       }
     },
-    check: async () => {
+    check: async (_, slow) => {
       if (slow.unreset > 0) return `${slow.unreset} never-read streams not reset within 30 s`
       if (slow.resets === 0) return 'no stream reset'
       return undefined
     }
-  },
-  {
+  }),
+  attack({
     name: 'stream-flood',
     what: '8 hostile peers each open kv streams on their connection as fast as they can and hold them (kv\'s cap is KV_STREAMS_PER_CONNECTION, 8, per connection; yamux\'s 256)',
     run: async (t, signal) => {
@@ -220,23 +203,23 @@ export const P2P_ATTACKS: Attack[] = [
           }
           return streams.filter(x => x.status === 'open').length
         }))
-        return `${opened} opened, ${refused} refused; streams open on one connection: at most ${mostStreams}, at the end ${Math.max(...held)}`
+        return { note: `${opened} opened, ${refused} refused; streams open on one connection: at most ${mostStreams}, at the end ${Math.max(...held)}`, facts: {} }
       } finally {
         clearInterval(sampler)
         await stopAll(nodes)
       }
     }
-  },
-  {
+  }),
+  attack({
     name: 'connection-flood',
     what: '200 hostile identities dial the target at once, then redial in a loop (its connection budget is 64)',
     prepare: async () => {
       floodNodes = await Promise.all(Array.from({ length: 200 }, async () => createFloorNode()))
-      mostConnections = 0
-      mostHeld = 0
     },
     run: async (t, signal) => {
       const target = peerIdFromString(t.peer.peerId)
+      let mostConnections = 0
+      let mostHeld = 0
       let dials = 0
       let failed = 0
       const sampler = (async () => {
@@ -261,13 +244,13 @@ export const P2P_ATTACKS: Attack[] = [
           }
         }))
         await sampler
-        return `${dials} dials, ${failed} refused or cut; the target's connections open: at most ${mostConnections}; hostile identities connected at once: at most ${mostHeld}`
+        return { note: `${dials} dials, ${failed} refused or cut; the target's connections open: at most ${mostConnections}; hostile identities connected at once: at most ${mostHeld}`, facts: { mostConnections } }
       } finally {
         await stopAll(floodNodes)
         floodNodes = []
       }
     },
-    check: async t => {
+    check: async (t, { mostConnections }) => {
       // the budget is the daemon's maxConnections; it may trim a moment after an inbound one lands
       if (mostConnections > 64 + 8) return `${mostConnections} connections open (budget 64)`
       // the hostile peers' connections close as they stop
@@ -279,5 +262,5 @@ export const P2P_ATTACKS: Attack[] = [
       if (after > 8) return `${after} connections still open 10 s after the attack`
       return undefined
     }
-  }
+  })
 ]

@@ -213,4 +213,21 @@ describe('metrics: one registry per peer, GET /metrics', function () {
     expect(valueOf(m, 'p2pstore_rereplication_lag_seconds_count')).to.equal(1)
     expect(valueOf(m, 'p2pstore_failure_detection_seconds_sum')).to.equal(4.5)
   })
+
+  it('reports the process\'s memory under prom-client\'s default names, so heap retention can be told from RSS', async () => {
+    const metrics = new PeerMetrics()
+    cleanup.add(() => { metrics.close() })
+    const m = parseExposition(await metrics.registry.metrics())
+    const rss = valueOf(m, 'process_resident_memory_bytes')
+    const heap = valueOf(m, 'nodejs_heap_size_used_bytes')
+    expect(rss).to.be.greaterThan(0)
+    expect(heap).to.be.greaterThan(0)
+    expect(heap).to.be.at.most(valueOf(m, 'nodejs_heap_size_total_bytes'))
+    expect(valueOf(m, 'nodejs_external_memory_bytes')).to.be.at.least(valueOf(m, 'nodejs_array_buffers_bytes'))
+    // read at scrape time: a retained allocation shows in the next scrape
+    const held = Array.from({ length: 200_000 }, (_, i) => ({ i }))
+    const after = parseExposition(await metrics.registry.metrics())
+    expect(valueOf(after, 'nodejs_heap_size_used_bytes')).to.be.greaterThan(heap)
+    expect(held.length).to.equal(200_000)
+  })
 })

@@ -20,8 +20,8 @@ export interface DaemonSpawnInit {
   host: string
   ports: DaemonPorts
   bootstrap: string[]
-  /** the range exempt from the inbound rate limit (every peer of a test net is one host to it) */
-  allow: string
+  /** the range exempt from the inbound rate limit (every peer of a test net is one host to it); none if undefined */
+  allow?: string
   /** ask the daemon for an admin API token (an API beyond loopback needs one) */
   initToken: boolean
   dhtRefreshInterval?: number
@@ -62,7 +62,7 @@ export function spawnDaemon (init: DaemonSpawnInit): SpawnedDaemon {
     '--api-port', String(init.ports.apiPort ?? 0),
     // off loopback the API needs a token: an admin token whose secret apiToken() reads
     ...(init.initToken ? ['--init-token'] : []),
-    '--allow', init.allow,
+    ...(init.allow == null ? [] : ['--allow', init.allow]),
     // the daemon's own default unless asked: SWIM's probes connect every member to every other,
     // which fills the routing tables, and a self-query every 5 s cost 1.1 % of a core per idle daemon
     ...(init.dhtRefreshInterval == null ? [] : ['--dht-refresh-interval', String(init.dhtRefreshInterval)]),

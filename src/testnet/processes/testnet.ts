@@ -55,6 +55,16 @@ export interface ProcessTestnetInit {
   zones?: string[]
   /** every daemon's connection budget (`--max-connections`). @default the daemon's own (DEFAULT_MAX_CONNECTIONS) */
   maxConnections?: number
+  /**
+   * Give every daemon `--allow` for the net's own range (loopback, or the lab's subnet), which
+   * exempts its peers from libp2p's `maxConnections`, its pending-connection cap and its inbound
+   * rate limit: every peer of a test net is one host to them, so parallel joins of a big net would
+   * be refused. `npm run attack` turns it off, so that those limits hold against its hostile
+   * peers (3 daemons join within the limits).
+   *
+   * @default true
+   */
+  allowOwnRange?: boolean
   /** called as daemons start and join */
   onProgress?(progress: TestnetProgress): void
   /** called with notices worth a line, e.g. that a remembered port was taken. @default undefined */
@@ -533,7 +543,7 @@ export class ProcessTestnet {
       ports,
       bootstrap,
       // every peer of a test net is one host to the inbound rate limit: loopback, or the lab
-      allow: lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(lab.subnet),
+      allow: this.init.allowOwnRange === false ? undefined : lab == null ? '/ip4/127.0.0.0/ipcidr/8' : cidrMultiaddr(lab.subnet),
       initToken: lab != null,
       dhtRefreshInterval: this.init.dhtRefreshInterval,
       faultInjection: this.init.faultInjection,
