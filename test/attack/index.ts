@@ -195,6 +195,8 @@ interface After {
   external?: number
   /** live heap (after a full GC) in the heap snapshots before and after, bytes (with --heap-snapshots) */
   live?: [number, number]
+  /** RSS once the "after" snapshot's full GC freed the garbage, bytes (with --heap-snapshots) */
+  rssAfterGc?: number
 }
 
 async function after (target: AttackTarget, m: Measured): Promise<After> {
@@ -305,7 +307,10 @@ async function main (): Promise<void> {
         hostile.kill()
       }
       const a = await after(target, m)
-      if (snapshots != null && liveBefore != null) a.live = [liveBefore, await heapSnapshot(target, snapshots, `${attack.name}-after`)]
+      if (snapshots != null && liveBefore != null) {
+        a.live = [liveBefore, await heapSnapshot(target, snapshots, `${attack.name}-after`)]
+        a.rssAfterGc = await rss(target.peer.pid)
+      }
       rows.push(row(attack.name, m, p99Limit, a, problem, note))
     }
   } finally {
@@ -339,7 +344,7 @@ function row (name: string, m: Measured, p99Limit: number, a: After | undefined,
     rssGrowthMiB: growth.toFixed(1),
     rssBackMiB: a == null ? '' : a.back == null ? `no: ${mib(a.rss)} (before ${mib(m.rssBefore)})` : `${mib(a.back)} (before ${mib(m.rssBefore)})`,
     heapMiB: `${mib(m.heapBefore)} → ${mib(m.heapMax)}${a == null ? '' : ` → ${mib(a.heap)} (of ${mib(a.heapTotal)})`}`,
-    liveMiB: a?.live == null ? '' : `${(a.live[0] / MiB).toFixed(1)} → ${(a.live[1] / MiB).toFixed(1)}`,
+    liveMiB: a?.live == null ? '' : `${(a.live[0] / MiB).toFixed(1)} → ${(a.live[1] / MiB).toFixed(1)}; RSS then ${mib(a.rssAfterGc)}`,
     externalMiB: `${mib(m.externalBefore)} → ${mib(m.externalMax)}${a == null ? '' : ` → ${mib(a.external)}`}`,
     loopP99: m.loopP99.toFixed(1),
     alive: m.alive,
@@ -352,7 +357,7 @@ function row (name: string, m: Measured, p99Limit: number, a: After | undefined,
 function printTable (rows: Array<Record<string, string | number | boolean>>): void {
   const snapshots = rows.some(r => r.liveMiB !== '')
   const cols = ['attack', 'ops', 'p50', 'p99', 'p99Limit', 'errors', 'rssGrowthMiB', 'rssBackMiB', 'heapMiB', ...(snapshots ? ['liveMiB'] : []), 'externalMiB', 'loopP99', 'alive', 'pass', 'why', 'note']
-  const head = ['attack', 'honest ops', 'p50 ms', 'p99 ms', 'p99 limit', 'errors', 'RSS +MiB', 'RSS 30 s after', 'heap used MiB before → max → 30 s after (of reserved)', ...(snapshots ? ['live heap MiB (snapshots) before → after'] : []), 'external MiB', 'loop p99 ms', 'alive', 'pass', 'why not', 'attack did']
+  const head = ['attack', 'honest ops', 'p50 ms', 'p99 ms', 'p99 limit', 'errors', 'RSS +MiB', 'RSS 30 s after', 'heap used MiB before → max → 30 s after (of reserved)', ...(snapshots ? ['live heap MiB (snapshots) before → after; RSS after its GC'] : []), 'external MiB', 'loop p99 ms', 'alive', 'pass', 'why not', 'attack did']
   process.stdout.write(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|\n`)
   for (const r of rows) process.stdout.write(`| ${cols.map(c => String(r[c] ?? '')).join(' | ')} |\n`)
 }
