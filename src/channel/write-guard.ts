@@ -66,6 +66,8 @@ export class WriteGuard {
   private readonly stream: Stream
   private readonly init: WriteGuardInit
   private turn: Promise<void> = Promise.resolve()
+  /** the room judged before the next */
+  private roomTurn: Promise<void> = Promise.resolve()
   private timer?: ReturnType<typeof setTimeout>
   private closed = false
   private watching = false
@@ -128,10 +130,17 @@ export class WriteGuard {
    * Waits until an answer of about `bytes` fits beside what the stream holds (unsent, and the
    * rooms of answers made or being made) under `maxBuffered` — or the stream holds nothing — and
    * then for room in the peer's share and the total of `init.outbound`; holds that room until the
-   * answer is written or the room given back. Rejects if the stream ends, or `options.signal`
-   * aborts, first.
+   * answer is written or the room given back. Rooms are granted in order. Rejects if the stream
+   * ends, or `options.signal` aborts, first.
    */
   async room (bytes: number, options: RoomOptions = {}): Promise<AnswerRoom> {
+    // rooms are granted in order, one judged at a time
+    const mine = this.roomTurn.then(async () => this.grantRoom(bytes, options))
+    this.roomTurn = mine.then(() => {}, () => {})
+    return mine
+  }
+
+  private async grantRoom (bytes: number, options: RoomOptions): Promise<AnswerRoom> {
     const { signal, onWait } = options
     let told = false
     const wait = (): void => {
@@ -139,23 +148,19 @@ export class WriteGuard {
       told = true
       onWait?.()
     }
-    while (this.pending + this.stream.writeBufferLength > 0 && this.pending + this.stream.writeBufferLength + bytes > this.init.maxBuffered) {
+    while (this.held > 0 && this.held + bytes > this.init.maxBuffered) {
       wait()
       await this.change(signal)
     }
+    signal?.throwIfAborted()
     if (this.stream.status !== 'open') throw new StreamStateError(`the stream is ${this.stream.status}`)
-    // the room counts from now, so that a second room judged meanwhile sees it
+    if (this.share != null) await this.share.reserve(bytes, signal == null ? this.ended.signal : AbortSignal.any([signal, this.ended.signal]), wait)
+    if (this.stream.status !== 'open') {
+      this.share?.hold(-bytes)
+      throw new StreamStateError(`the stream is ${this.stream.status}`)
+    }
     this.pending += bytes
     this.mostHeld = Math.max(this.mostHeld, this.held)
-    if (this.share != null) {
-      try {
-        await this.share.reserve(bytes, signal == null ? this.ended.signal : AbortSignal.any([signal, this.ended.signal]), wait)
-      } catch (err) {
-        this.pending -= bytes
-        this.wake()
-        throw err
-      }
-    }
     return this.answerRoom(bytes)
   }
 
