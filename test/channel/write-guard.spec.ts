@@ -6,9 +6,9 @@ import { encodeRequest } from '../../src/protocol/index.ts'
 import { createTestnet } from '../../src/testnet/index.ts'
 import { createFloorNode } from '../bench/nodes.ts'
 import { useCleanup } from '../utils/cleanup.ts'
-import { createHostilePeer, sendFrame } from '../utils/hostile.ts'
 import { eventually } from '../utils/eventually.ts'
 import { expect } from '../utils/expect.ts'
+import { createHostilePeer, sendFrame } from '../utils/hostile.ts'
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -331,18 +331,18 @@ describe('channel: what a peer that asks and never reads makes a kv stream hold,
     // left it (the hostile's read buffer; bytes on the wire count as held, so this over-counts)
     let most = 0
     let made = 0
-    let sampling = true
+    const sampling = new AbortController()
     const sampler = (async () => {
-      while (sampling && stream.status === 'open') {
+      while (!sampling.signal.aborted && stream.status === 'open') {
         made = (await reads()) - before
         const received = stream.readBufferLength
         if (stream.status === 'open') most = Math.max(most, made * size - received)
         await new Promise(resolve => setTimeout(resolve, 10))
       }
     })()
-    cleanup.add(async () => { sampling = false; await sampler })
+    cleanup.add(async () => { sampling.abort(); await sampler })
     await eventually(async () => stream.status !== 'open', 'the hostile stream reset', 30_000)
-    sampling = false
+    sampling.abort()
     await sampler
 
     expect(made, 'answers made for the hostile stream').to.be.lessThan(100)
