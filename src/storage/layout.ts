@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 
-import { toString as uint8ArrayToString } from 'uint8arrays'
+import { compare, toString as uint8ArrayToString } from 'uint8arrays'
 
 /** One-byte prefixes of the namespaces. */
 export const NAMESPACE = {
@@ -103,16 +103,6 @@ export interface KeyRange {
   lt?: Uint8Array
 }
 
-/** -1, 0 or 1: `a` against `b` bytewise (a prefix sorts first). */
-export function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  const length = Math.min(a.byteLength, b.byteLength)
-  for (let i = 0; i < length; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0)
-    if (d !== 0) return d < 0 ? -1 : 1
-  }
-  return a.byteLength === b.byteLength ? 0 : a.byteLength < b.byteLength ? -1 : 1
-}
-
 /** The first key past every key that starts with `prefix`, or undefined when there is none (all 0xff). */
 export function prefixEnd (prefix: Uint8Array): Uint8Array | undefined {
   for (let i = prefix.byteLength - 1; i >= 0; i--) {
@@ -131,14 +121,14 @@ export function keyRange (options: { prefix?: Uint8Array, after?: Uint8Array }):
   const prefix = options.prefix != null && options.prefix.byteLength > 0 ? options.prefix : undefined
   const lt = prefix == null ? undefined : prefixEnd(prefix)
   const after = options.after
-  if (after != null && (prefix == null || compareBytes(after, prefix) >= 0)) return { gt: after, lt }
+  if (after != null && (prefix == null || compare(after, prefix) >= 0)) return { gt: after, lt }
   return { gte: prefix, lt }
 }
 
 /** Whether `key` lies in `range`. */
 export function inRange (key: Uint8Array, range: KeyRange): boolean {
-  if (range.gte != null && compareBytes(key, range.gte) < 0) return false
-  if (range.gt != null && compareBytes(key, range.gt) <= 0) return false
-  if (range.lt != null && compareBytes(key, range.lt) >= 0) return false
+  if (range.gte != null && compare(key, range.gte) < 0) return false
+  if (range.gt != null && compare(key, range.gt) <= 0) return false
+  if (range.lt != null && compare(key, range.lt) >= 0) return false
   return true
 }
