@@ -117,12 +117,7 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
       const roles = ROLES.filter(role => ROLE_PERMISSIONS[role].has(route.permission))
       throw new ForbiddenError(`token ${token.id} has the role ${token.role}; ${method} ${url} needs ${roles.join(' or ')}`)
     }
-    if (route.keyed === true && token.prefix != null) {
-      const key = (request.params as { key?: string } | undefined)?.key ?? ''
-      if (!key.startsWith(token.prefix)) {
-        throw new ForbiddenError(`token ${token.id} may only use keys starting with "${token.prefix}"`)
-      }
-    }
+    if (route.keyed === true) requireKeyInPrefix(token, (request.params as { key?: string } | undefined)?.key ?? '')
     if (route.prefixed === true && token.prefix != null) {
       const prefix = (request.query as { prefix?: unknown } | undefined)?.prefix
       if (typeof prefix !== 'string' || !prefix.startsWith(token.prefix)) {
@@ -130,6 +125,13 @@ export function requireApiTokens (app: FastifyInstance, init: ApiTokensInit): vo
       }
     }
   })
+}
+
+/** 403 `ForbiddenError` unless `key` lies within the token's prefix (a token without one may use every key). */
+export function requireKeyInPrefix (token: { id: string, prefix?: string }, key: string): void {
+  if (token.prefix != null && !key.startsWith(token.prefix)) {
+    throw new ForbiddenError(`token ${token.id} may only use keys starting with "${token.prefix}"`)
+  }
 }
 
 /**

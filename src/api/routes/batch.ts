@@ -4,7 +4,7 @@ import { resolveLww } from '../../clock/index.ts'
 import { BATCH_CONCURRENCY, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_N } from '../../constants.ts'
 import { BatchTooLargeError, describeError, ForbiddenError } from '../../errors.ts'
 import { encodeContextToken } from '../../protocol/index.ts'
-import { grantOf } from '../auth.ts'
+import { grantOf, requireKeyInPrefix } from '../auth.ts'
 import { errorJson } from '../edges.ts'
 import { requestSignal } from '../request-signal.ts'
 import { siblingJson, writeCondition } from './kv.ts'
@@ -202,5 +202,5 @@ function authorize (item: BatchItem, grant: Grant | undefined): void {
   if (grant == null) return
   const needs = item.op === 'get' ? 'read' : 'write'
   if (!grant.permissions.has(needs)) throw new ForbiddenError(`token ${grant.id} may not ${item.op}: that needs the ${needs === 'write' ? 'write or admin' : 'read, write or admin'} role`)
-  if (grant.prefix != null && !item.key.startsWith(grant.prefix)) throw new ForbiddenError(`token ${grant.id} may only use keys starting with "${grant.prefix}"`)
+  requireKeyInPrefix(grant, item.key)
 }
