@@ -1,13 +1,12 @@
 import { InvalidParametersError, NotFoundError } from '@libp2p/interface'
 import { setMaxListeners } from 'main-event'
-import { resolveLww } from '../../clock/index.ts'
 import { BATCH_CONCURRENCY, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_N } from '../../constants.ts'
 import { BatchTooLargeError, describeError, ForbiddenError } from '../../errors.ts'
 import { encodeContextToken } from '../../protocol/index.ts'
 import { grantOf, requireKeyInPrefix } from '../auth.ts'
 import { errorJson } from '../edges.ts'
 import { requestSignal } from '../request-signal.ts'
-import { siblingJson, writeCondition } from './kv.ts'
+import { answeredSiblings, siblingJson, writeCondition } from './kv.ts'
 import type { GetJson, WriteJson } from './kv.ts'
 import type { Grant } from '../auth.ts'
 import type { ErrorJson } from '../edges.ts'
@@ -137,11 +136,7 @@ async function runItem (ctx: ApiContext, raw: unknown, grant: Grant | undefined,
     if (item.op === 'get') {
       const result = await ctx.peer.get(key, { n: item.n, r: item.r, signal })
       const context = encodeContextToken(result.context, key)
-      let siblings = result.siblings
-      if (item.resolve === 'lww') {
-        const winner = resolveLww(result.versions)
-        siblings = winner == null || winner.deleted ? [] : [winner]
-      }
+      const siblings = answeredSiblings(result, item.resolve)
       if (siblings.length === 0) {
         return { status: 404, error: errorJson(new NotFoundError(`no value for key "${item.key}"`)), context }
       }

@@ -113,13 +113,8 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
       res => `answered with ${res.siblings.length} version${res.siblings.length === 1 ? '' : 's'} from ${res.replies} of ${res.replicas} replicas`)
     const context = encodeContextToken(result.context, key)
     reply.header(CONTEXT_HEADER, context)
-    let siblings = result.siblings
+    const siblings = answeredSiblings(result, resolve)
     const counts = { replies: result.replies, replicas: result.replicas, n: result.n, ...(trace == null ? {} : { trace: trace.toJSON() }) }
-    if (resolve === 'lww') {
-      // the latest version wins, and a newer delete beats an older concurrent value
-      const winner = resolveLww(result.versions)
-      siblings = winner == null || winner.deleted ? [] : [winner]
-    }
     if (siblings.length === 0) throw new NotFoundError(`no value for key "${request.params.key}"`)
 
     const status = siblings.length > 1 ? 300 : 200
@@ -155,6 +150,16 @@ export function kvRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   app.put<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: PUT_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, false))
   app.delete<{ Params: KvParams, Querystring: KvQuery }>('/v1/kv/:key', { schema: { params: PARAMS, querystring: DELETE_QUERY, headers: WRITE_HEADERS }, schemaErrorFormatter: queryErrors }, async (request, reply) => write(request, reply, true))
+}
+
+/**
+ * The siblings a read answers: every live one, or with `resolve=lww` the latest version alone —
+ * none when that is a delete (a newer delete beats an older concurrent value).
+ */
+export function answeredSiblings (result: { siblings: Sibling[], versions: Sibling[] }, resolve: string | undefined): Sibling[] {
+  if (resolve !== 'lww') return result.siblings
+  const winner = resolveLww(result.versions)
+  return winner == null || winner.deleted ? [] : [winner]
 }
 
 /**
