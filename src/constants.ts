@@ -489,6 +489,8 @@ export const ANTI_ENTROPY_INTERVAL_TESTNET = 2 * second
  * written here and the view is unchanged, for up to this many intervals; then a round runs anyway.
  */
 export const ANTI_ENTROPY_QUIET_ROUNDS = 10
+/** First wait before a sweep's failed round is tried again; it doubles up to the anti-entropy interval. */
+export const ANTI_ENTROPY_SWEEP_RETRY = 1 * second
 
 /** Keys transferred at once during an anti-entropy round (the throttle that keeps foreground requests first). */
 export const ANTI_ENTROPY_CONCURRENCY = 4

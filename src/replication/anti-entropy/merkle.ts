@@ -308,6 +308,14 @@ export class MerkleIndex {
     return gained
   }
 
+  /**
+   * Names `peers` again at the next `takeGained()` (a sweep's round with them failed), as long as
+   * they are still home replicas of keys held here then.
+   */
+  regain (peers: string[]): void {
+    for (const peer of peers) this.gained.add(peer)
+  }
+
   /** The leaves of the keys held here for which `peer` is a home replica. */
   leavesFor (peer: string): Uint8Array[] {
     this.flush()

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_QUIET_ROUNDS, DEFAULT_N } from '../../constants.ts'
+import { ANTI_ENTROPY_CONCURRENCY, ANTI_ENTROPY_INTERVAL, ANTI_ENTROPY_QUIET_ROUNDS, ANTI_ENTROPY_SWEEP_RETRY, DEFAULT_N } from '../../constants.ts'
 import { viewFingerprint } from '../../routing/index.ts'
 import { RepeatingTask, expected } from '../../tasks/index.ts'
 import { mergeIntoLocal } from '../local-store.ts'
@@ -113,6 +113,10 @@ export class AntiEntropy implements Startable {
   private loading?: Promise<void>
   private unsubscribe?: () => void
   private sweepRequested = false
+  /** the wait before a failed sweep round is tried again (0: none failed); doubles up to the interval */
+  private sweepRetry = 0
+  /** the next sweep only retries the failed rounds of the last one (no `sweep()` since) */
+  private retrying = false
   private cursor = 0
   private lastRound?: AntiEntropyRound
   private rounds = 0
@@ -138,7 +142,7 @@ export class AntiEntropy implements Startable {
     this.onRound = init.onRound
     this.interval = init.interval ?? ANTI_ENTROPY_INTERVAL
     this.quietRounds = init.quietRounds ?? ANTI_ENTROPY_QUIET_ROUNDS
-    this.task = new RepeatingTask(async ({ signal }) => { await this.tick(signal) }, { interval: this.interval, log: this.log, name: 'anti-entropy round' })
+    this.task = new RepeatingTask(async ({ signal }) => this.tick(signal), { interval: this.interval, log: this.log, name: 'anti-entropy round' })
     const self = components.peerId.toString()
     this.index = new MerkleIndex({
       self,
@@ -180,6 +184,7 @@ export class AntiEntropy implements Startable {
    */
   sweep (): void {
     this.sweepRequested = true
+    this.retrying = false
     this.task.wake()
   }
 
@@ -248,7 +253,7 @@ export class AntiEntropy implements Startable {
    * sweep over the peers that became a home replica of a key held here. No member list is read:
    * the index names both, so a round costs the same among 10 or 10 000 members.
    */
-  private async tick (signal?: AbortSignal): Promise<void> {
+  private async tick (signal?: AbortSignal): Promise<number | undefined> {
     await this.ready({ signal })
     if (!this.sweepRequested) {
       const partners = this.index.partners()
@@ -258,22 +263,37 @@ export class AntiEntropy implements Startable {
     }
     // a membership change noted while a round ran is swept now, not an interval later (waking the
     // task while it runs does nothing)
+    const failed: string[] = []
     while (this.sweepRequested && !isAborted(signal)) {
       this.sweepRequested = false
       await this.ready({ signal })
       const targets = this.index.takeGained()
-      this.noteSweep(targets.length)
+      // a retry of failed rounds is no membership event
+      if (!this.retrying) this.noteSweep(targets.length)
+      this.retrying = false
       for (const target of targets) {
         if (isAborted(signal)) return
-        await this.roundWith(target, signal)
+        if (!await this.roundWith(target, signal)) failed.push(target)
       }
     }
+    if (failed.length === 0 || isAborted(signal)) {
+      this.sweepRetry = 0
+      return
+    }
+    // a sweep's round that failed (the peer busy, just joined, its connection cut) is tried again
+    // soon, backing off, not only when the plain rounds come round to it, an interval per partner later
+    this.index.regain(failed)
+    this.sweepRequested = true
+    this.retrying = true
+    this.sweepRetry = Math.min(this.interval, this.sweepRetry === 0 ? ANTI_ENTROPY_SWEEP_RETRY : 2 * this.sweepRetry)
+    return this.sweepRetry
   }
 
-  /** A round run by the task: its failure is logged, and retried by a later round or sweep. */
-  private async roundWith (target: string, signal?: AbortSignal): Promise<void> {
-    await this.round(peerIdFromString(target), { signal }).catch((err: unknown) => {
+  /** A round run by the task: false when it failed (logged); a plain round's partner comes round again, a sweep's is retried. */
+  private async roundWith (target: string, signal?: AbortSignal): Promise<boolean> {
+    return this.round(peerIdFromString(target), { signal }).then(() => true, (err: unknown) => {
       if (signal?.aborted !== true) expected(this.log, `round with ${target}`)(err)
+      return false
     })
   }
 

@@ -247,4 +247,49 @@ describe('anti-entropy: sweeps scoped to the peers that gained keys held here (s
       await antiEntropy.stop()
     }
   })
+
+  it('a sweep round that failed is tried again soon, without a new membership event or a plain round', async () => {
+    const ids = await peerIds(SLOTS)
+    const self = ids[0] as PeerId
+    const view = ids.slice(0, 7)
+    const homes = (key: Uint8Array): PeerId[] => {
+      const out: PeerId[] = []
+      for (let s = slotOf(key); out.length < 3; s = (s + 1) % SLOTS) {
+        const m = view.find(id => id.equals(ids[s]))
+        if (m != null) out.push(m)
+      }
+      return out
+    }
+    const engine = await openEngine()
+    const name = (id: PeerId): string => `p${ids.findIndex(x => x.equals(id))}`
+    const asked: string[] = []
+    let refusals = 2
+    const antiEntropy = new AntiEntropy({
+      logger: defaultLogger(),
+      peerId: self,
+      engine,
+      placement: { fromView: key => placed(homes(key)) },
+      members: { list: () => view.map(peerId => ({ peerId })), version: 1 },
+      rpc: {
+        request: async (to: PeerId, request: KvRequest): Promise<KvResponse> => {
+          if (request.type === 'summary') asked.push(name(to))
+          // p5 is busy for its first two rounds
+          if (request.type === 'summary' && name(to) === 'p5' && refusals-- > 0) throw new Error('stream reset')
+          if (request.type === 'summary') return { status: 'ok', leaves: await antiEntropy.leavesFor(to) }
+          return { status: 'ok', digests: [] }
+        }
+      }
+    }, { n: 3, interval: 3_600_000 })
+    for (const key of keysPerSlot()) if (homes(key).some(h => h.equals(self))) await engine.update(key, () => ({ set: written('v') }))
+    antiEntropy.start()
+    try {
+      antiEntropy.sweep()
+      // plain rounds are an hour apart: only the retry of the sweep can ask p5 again
+      await eventually(async () => asked.filter(p => p === 'p5').length === 3, 'p5 asked three times', 15_000)
+      expect(asked.filter(p => p !== 'p5').sort(), 'the others were asked once').to.deep.equal(['p1', 'p2', 'p6'])
+      expect(antiEntropy.stats.sweeps, 'the retries are no membership events').to.equal(1)
+    } finally {
+      await antiEntropy.stop()
+    }
+  })
 })
