@@ -2,7 +2,7 @@ import { lpStream } from '@libp2p/utils'
 import { setMaxListeners } from 'main-event'
 import { WriteGuard } from './write-guard.ts'
 import type { InboundBudget, BudgetWatch } from './inbound-budget.ts'
-import type { AnswerRoom, RoomOptions, WriteGuardInit } from './write-guard.ts'
+import type { WriteGuardInit } from './write-guard.ts'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -82,19 +82,6 @@ export class FrameReader {
       return
     }
     await this.lp.write(frame)
-  }
-
-  /**
-   * Room for one answer of about `bytes` (see `WriteGuard.room`): with a write guard it waits for
-   * the stream's bound and the peer's share; without one it is there at once, and its answer goes
-   * straight to `lp`.
-   */
-  async room (bytes: number, options: RoomOptions = {}): Promise<AnswerRoom> {
-    if (this.guard != null) return this.guard.room(bytes, options)
-    return {
-      write: async frame => { await this.lp.write(frame) },
-      release: () => {}
-    }
   }
 
   /** Stops the idle timer (the stream is the owner's to close). */

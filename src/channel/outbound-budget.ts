@@ -9,28 +9,17 @@ export interface OutboundBudgetInit {
   perPeer: number
 }
 
-/**
- * One stream's part of the budget: what its write guard charges and releases. A share charges two
- * parts: the bytes its stream holds unsent (`set`), and bytes held apart for frames not yet handed
- * to the stream — a frame waiting its turn, or an answer being made (`reserve`, `hold`).
- */
+/** One stream's part of the budget: what its write guard charges and releases. */
 export interface OutboundShare {
-  /** bytes charged to this stream now (unsent and held apart) */
+  /** bytes charged to this stream now */
   readonly charged: number
   /**
-   * Waits until `bytes` more fit under its peer's share and the total, then holds them apart
-   * (before it resolves, so nothing else takes the room). A frame goes alone whatever its size once
+   * Waits until `bytes` more fit under its peer's share and the total, then charges them (before
+   * it resolves, so nothing else takes the room). A frame goes alone whatever its size once
    * nothing else of its peer is charged and the total has room for it, or nothing at all is
-   * charged. `onWait` is told once if it has to wait. Rejects with an AbortError when `signal`
-   * aborts first.
+   * charged. Rejects with an AbortError when `signal` aborts first.
    */
-  reserve(bytes: number, signal?: AbortSignal, onWait?: () => void): Promise<void>
-  /**
-   * Changes the bytes held apart at once, without waiting: less when a reserved frame is handed to
-   * the stream (it counts in `set` from then on) or given up, more when an answer came out larger
-   * than the room reserved for it.
-   */
-  hold(delta: number): void
+  reserve(bytes: number, signal?: AbortSignal): Promise<void>
   /** the stream holds `bytes` unsent now (after a send, a drain, the buffer emptying) */
   set(bytes: number): void
   /** the stream ended: nothing of it counts any more, and it takes no more charges */
@@ -84,21 +73,18 @@ export class OutboundBudget {
   /** The share of one new stream to `peer`. */
   share (peer: PeerId | string): OutboundShare {
     const id = peer.toString()
-    let unsent = 0
-    let apart = 0
+    let charged = 0
     let released = false
     const change = (delta: number): void => {
+      charged += delta
       this.add(id, delta)
-      // room freed may let a waiter in
-      if (delta < 0) this.grant()
     }
     const share: OutboundShare = {
-      get charged () { return unsent + apart },
-      reserve: async (bytes, signal, onWait) => {
+      get charged () { return charged },
+      reserve: async (bytes, signal) => {
         if (released) throw new AbortError('the stream ended')
         signal?.throwIfAborted()
         await new Promise<void>((resolve, reject) => {
-          let granted = false
           const onAbort = (): void => {
             const at = this.waiters.indexOf(waiter)
             if (at >= 0) this.waiters.splice(at, 1)
@@ -110,41 +96,30 @@ export class OutboundBudget {
             peer: id,
             bytes,
             grant: () => {
-              granted = true
               signal?.removeEventListener('abort', onAbort)
               if (released) {
                 reject(new AbortError('the stream ended'))
                 return
               }
-              apart += bytes
-              this.add(id, bytes)
+              change(bytes)
               resolve()
             }
           }
           signal?.addEventListener('abort', onAbort, { once: true })
           this.waiters.push(waiter)
           this.grant()
-          if (!granted) onWait?.()
         })
       },
-      hold: delta => {
-        if (released || delta === 0) return
-        apart += delta
-        change(delta)
-      },
       set: bytes => {
-        if (released || bytes === unsent) return
-        const delta = bytes - unsent
-        unsent = bytes
-        change(delta)
+        if (released || bytes === charged) return
+        const less = bytes < charged
+        change(bytes - charged)
+        if (less) this.grant()
       },
       release: () => {
         if (released) return
         released = true
-        const charged = unsent + apart
-        unsent = 0
-        apart = 0
-        if (charged !== 0) this.add(id, -charged)
+        if (charged !== 0) change(-charged)
         this.grant()
       }
     }

@@ -189,14 +189,14 @@ describe('channel: the outbound budget against a peer that asks on many streams 
   const cleanup = useCleanup()
 
   // the attack of issue #19: every kv stream it may open asks for the same large value again and
-  // again and reads nothing. Each stream may hold 16 MiB of answers here, six of them 96 MiB; the
+  // again and reads nothing. Each stream may hold 64 MiB unsent here, eight of them 512 MiB; the
   // peer's share holds the lot to writeMemoryPerPeer
   it('holds at most writeMemoryPerPeer unsent for it over all its streams, and serves honest put/get meanwhile', async () => {
     const perPeer = MIN_FRAME_MEMORY
     const net = await createTestnet(3, {
       open: true,
       onTeardown: fn => { cleanup.add(fn) },
-      peer: { streamWriteBuffer: 16 * MiB, slowReaderTimeout: 8000, writeMemoryPerPeer: perPeer, writeMemoryTotal: 4 * perPeer }
+      peer: { streamWriteBuffer: 64 * MiB, slowReaderTimeout: 8000, writeMemoryPerPeer: perPeer, writeMemoryTotal: 4 * perPeer }
     })
     const [target, other] = net.peers
     if (target == null || other == null) throw new Error('no peers')
@@ -214,19 +214,13 @@ describe('channel: the outbound budget against a peer that asks on many streams 
       held = Math.max(held, target.outboundBudget.waiting)
     }, 5)
     cleanup.add(() => { clearInterval(sampler) })
-    const streams: Array<{ stream: Stream, lp: ReturnType<typeof lpStream> }> = []
+    const streams: Stream[] = []
     for (let s = 0; s < 6; s++) {
       const stream = await hostile.dialProtocol(target.peerId, PROTOCOL_KV, { signal: AbortSignal.timeout(10_000) })
-      const lp = lpStream(stream, { maxDataLength: 2 * MiB })
-      // the first answer is read: the target has measured the answers of this stream, and makes as
-      // many at once as fit in its bound (the first of a type is made alone)
-      await lp.write(encodeRequest(0n, { type: 'read', key }))
-      await lp.read({ signal: AbortSignal.timeout(10_000) })
-      streams.push({ stream, lp })
-    }
-    for (const { stream, lp } of streams) {
-      // then never read: its muxer stops reopening the window, so what the target answers stays unsent there
+      // never read: its muxer stops reopening the window, so what the target answers stays unsent there
       stream.pause()
+      streams.push(stream)
+      const lp = lpStream(stream)
       for (let i = 1; i <= 20; i++) await lp.write(encodeRequest(BigInt(i), { type: 'read', key }))
     }
     await eventually(async () => target.outboundBudget.usedBy(hostile.peerId) > 40 * MiB, 'the answers pile up', 60_000)
@@ -237,7 +231,7 @@ describe('channel: the outbound budget against a peer that asks on many streams 
     expect((await target.get(honest)).siblings.map(s => new TextDecoder().decode(s.value))).to.deep.equal(['v'])
     expect((await target.get(key)).siblings[0]?.value.byteLength).to.equal(MiB)
 
-    await eventually(async () => streams.every(s => s.stream.status !== 'open'), 'every hostile stream reset as a slow reader', 90_000)
+    await eventually(async () => streams.every(s => s.status !== 'open'), 'every hostile stream reset as a slow reader', 90_000)
     clearInterval(sampler)
     most = Math.max(most, target.outboundBudget.usedBy(hostile.peerId))
     expect(most, 'unsent bytes charged for the hostile peer').to.be.at.most(perPeer)

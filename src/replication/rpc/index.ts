@@ -14,10 +14,9 @@ import { KV_CLOSED_RETRIES, KV_MAX_IN_FLIGHT, KV_STREAMS_PER_CONNECTION, PENALTY
 import { DEFAULT_KV_LIMITS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../protocol/index.ts'
 import { KvQuotas } from '../../quota/index.ts'
 import { expected } from '../../tasks/index.ts'
-import { AnswerSizes } from './answer-sizes.ts'
 import { errorResponse } from './errors.ts'
 import type { KvHandlers, KvMessageHandler } from './types.ts'
-import type { AnswerRoom, InboundBudget, OutboundBudget, Penaliser } from '../../channel/index.ts'
+import type { InboundBudget, OutboundBudget, Penaliser } from '../../channel/index.ts'
 import type { PeerMetrics } from '../../metrics/index.ts'
 import type { KvLimits, KvRequest, KvResponse } from '../../protocol/index.ts'
 import type { KvQuotasInit } from '../../quota/index.ts'
@@ -256,27 +255,13 @@ export class KvRpc implements Startable {
           }
     })
     const pacer = new StreamPacer(stream, reader, this.init.maxInFlight ?? KV_MAX_IN_FLIGHT, AbortSignal.any([this.shutdown.signal, closed.signal]))
-    const sizes = new AnswerSizes(this.init.writeBuffer?.maxBuffered ?? 0)
     try {
       for (;;) {
         const frame = await reader.read()
         // decoding validates every field: a malformed frame ends here, before any handler runs
         const { id, request } = decodeRequest(frame, this.init.limits ?? DEFAULT_KV_LIMITS)
-        const onWait = (): void => { pacer.pause() }
-        const { ticket, room } = await pacer.room(async () => {
-          const ticket = await this.quotas.acquire(from, frame.byteLength, { signal: pacer.signal, onWait })
-          try {
-            // room for its answer before it is made: a stream whose answers are not read stops
-            // being served here, and its requests stay in the peer's send window
-            const room = await reader.room(sizes.expect(request.type), { signal: pacer.signal, onWait })
-            return { ticket, room }
-          } catch (err) {
-            ticket.release()
-            throw err
-          }
-        })
-        void this.answer(room, sizes, id, request, from).finally(() => {
-          room.release()
+        const ticket = await pacer.room(async () => this.quotas.acquire(from, frame.byteLength, { signal: pacer.signal, onWait: () => { pacer.pause() } }))
+        void this.answer(reader, id, request, from).finally(() => {
           ticket.release()
           pacer.ended()
         })
@@ -298,16 +283,16 @@ export class KvRpc implements Startable {
     }
   }
 
-  private async answer (room: AnswerRoom, sizes: AnswerSizes, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async answer (out: FrameReader, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     const release = this.components.connections?.acquire(from)
     try {
-      await this.reply(room, sizes, id, request, from)
+      await this.reply(out, id, request, from)
     } finally {
       release?.()
     }
   }
 
-  private async reply (room: AnswerRoom, sizes: AnswerSizes, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
+  private async reply (out: FrameReader, id: bigint, request: KvRequest, from: PeerId): Promise<void> {
     let response: KvResponse
     try {
       response = await this.dispatch(request, from, { signal: this.shutdown.signal })
@@ -319,10 +304,8 @@ export class KvRpc implements Startable {
       response = errorResponse(err)
     }
     this.components.metrics?.replicaRequests.inc({ type: request.type, outcome: response.status === 'not-found' ? 'not_found' : response.status })
-    const answer = encodeResponse(id, response)
-    sizes.made(request.type, answer.byteLength)
     try {
-      await room.write(answer)
+      await out.write(encodeResponse(id, response))
     } catch (err) {
       this.log('could not answer %p - %e', from, err)
     }
