@@ -147,10 +147,9 @@ export interface PeerInit {
   inboundUpgradeTimeout?: number
 
   /**
-   * Most bytes of answers one kv or membership stream may hold — unsent, and on kv streams made
-   * or being made — before further answers wait and its requests are not read (issue #19): a peer
-   * that asks and never reads makes this peer hold this much per stream, or one frame if that is
-   * larger, not every answer it asked for.
+   * Most unsent bytes of answers one kv or membership stream may hold before further answers
+   * wait (issue #19): a peer that asks and never reads makes this peer hold this much per stream,
+   * or one frame if that is larger, not every answer it asked for.
    *
    * @default DEFAULT_STREAM_WRITE_BUFFER (4 MiB)
    */
@@ -561,7 +560,7 @@ export interface DaemonConfig {
   maxPendingConnections: number
   /** ms an inbound connection has to finish its upgrade (see `PeerInit.inboundUpgradeTimeout`). @default DEFAULT_INBOUND_UPGRADE_TIMEOUT (10 s) */
   inboundUpgradeTimeout: number
-  /** most answer bytes per stream: unsent, made or being made (see `PeerInit.streamWriteBuffer`). @default DEFAULT_STREAM_WRITE_BUFFER (4 MiB) */
+  /** most unsent answer bytes per stream (see `PeerInit.streamWriteBuffer`). @default DEFAULT_STREAM_WRITE_BUFFER (4 MiB) */
   streamWriteBuffer: number
   /** ms a stream's unsent answers may wait for its peer to read (see `PeerInit.slowReaderTimeout`). @default DEFAULT_SLOW_READER_TIMEOUT (10 s) */
   slowReaderTimeout: number
@@ -829,7 +828,7 @@ export const SETTINGS: Settings = {
   inboundConnectionRate: integerSetting(DEFAULT_INBOUND_CONNECTION_RATE, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections one host may open per second (`allow` ranges exempt)', flag: { name: 'inbound-connection-rate', arg: '<n>' } }),
   maxPendingConnections: integerSetting(DEFAULT_MAX_PENDING_CONNECTIONS, 1, Number.MAX_SAFE_INTEGER, { help: 'inbound connections still in their Noise/Yamux upgrade at once, over all hosts', flag: { name: 'max-pending-connections', arg: '<n>' } }),
   inboundUpgradeTimeout: integerSetting(DEFAULT_INBOUND_UPGRADE_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'ms an inbound connection has to finish its Noise/Yamux upgrade', defaultNote: '10 s', flag: { name: 'inbound-upgrade-timeout', arg: '<ms>' } }),
-  streamWriteBuffer: integerSetting(DEFAULT_STREAM_WRITE_BUFFER, 1024, Number.MAX_SAFE_INTEGER, { help: 'most bytes of answers one kv or membership stream may hold — unsent, and on kv streams made or being made — before further answers wait and its requests are not read (one larger frame is still taken whole)', defaultNote: '4 MiB', flag: { name: 'stream-write-buffer', arg: '<bytes>' } }),
+  streamWriteBuffer: integerSetting(DEFAULT_STREAM_WRITE_BUFFER, 1024, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of answers one kv or membership stream may hold before further answers wait (one larger frame is still taken whole)', defaultNote: '4 MiB', flag: { name: 'stream-write-buffer', arg: '<bytes>' } }),
   slowReaderTimeout: integerSetting(DEFAULT_SLOW_READER_TIMEOUT, 1, Number.MAX_SAFE_INTEGER, { help: 'a stream whose unsent answers waited this many ms for its peer to read any is reset, and the peer penalised', defaultNote: '10 s', flag: { name: 'slow-reader-timeout', arg: '<ms>' } }),
   writeMemoryPerPeer: integerSetting(DEFAULT_WRITE_MEMORY_PER_PEER, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of kv and membership streams to one peer, over all its streams: a further answer to it waits (one frame still goes alone; at most writeMemoryTotal)', defaultNote: '80 MiB', flag: { name: 'write-memory-per-peer', arg: '<bytes>' } }),
   writeMemoryTotal: integerSetting(DEFAULT_WRITE_MEMORY_TOTAL, MIN_FRAME_MEMORY, Number.MAX_SAFE_INTEGER, { help: 'most unsent bytes of kv and membership streams to all peers together', defaultNote: '320 MiB', flag: { name: 'write-memory-total', arg: '<bytes>' } }),
